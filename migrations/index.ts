@@ -1,0 +1,20 @@
+import type { Knex } from 'knex';
+import * as registry from './20261123000001_registry';
+
+type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
+
+// Migrations are listed here rather than discovered on disk, so that they run the same from
+// tsx, from tests and from a bundle.
+const migrations: Record<string, Migration> = {
+  '20261123000001_registry': registry,
+};
+
+export const migrationSource: Knex.MigrationSource<string> = {
+  getMigrations: () => Promise.resolve(Object.keys(migrations)),
+  getMigrationName: (name) => name,
+  getMigration: (name) => {
+    const migration = migrations[name];
+    if (!migration) throw new Error(`unknown migration ${name}`);
+    return Promise.resolve(migration);
+  },
+};

@@ -1,0 +1,16 @@
+import knex, { type Knex } from 'knex';
+import pg from 'pg';
+import { migrationSource } from '../migrations';
+
+export type Db = Knex;
+
+// Record ids are bigserial; they stay far below 2^53, so read them as numbers, not strings.
+pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
+
+export function connectDatabase(databaseUrl: string): Db {
+  return knex({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 10 } });
+}
+
+export async function migrateToLatest(db: Db): Promise<void> {
+  await db.migrate.latest({ migrationSource });
+}

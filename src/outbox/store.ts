@@ -1,0 +1,27 @@
+import type { Knex } from 'knex';
+
+export type OutboxEventKind =
+  | 'client.created'
+  | 'client.updated'
+  | 'client.links-changed'
+  | 'contact.created'
+  | 'contact.updated'
+  | 'contact.links-changed'
+  | 'contact.deleted';
+
+export interface OutboxEventInput {
+  clientNumber: string;
+  kind: OutboxEventKind;
+  recordType: 'client' | 'contact';
+  recordId: number;
+}
+
+/** Appends a change event; call it inside the transaction of the registry write it describes. */
+export async function appendOutboxEvent(trx: Knex.Transaction, event: OutboxEventInput): Promise<void> {
+  await trx('outbox_events').insert({
+    client_number: event.clientNumber,
+    kind: event.kind,
+    record_type: event.recordType,
+    record_id: event.recordId,
+  });
+}
