@@ -97,6 +97,15 @@ export async function up(knex: Knex): Promise<void> {
     `create unique index portal_identities_login on portal_identities (portal, login_key) where login_key is not null`,
   );
 
+  // Per client and portal: the newest outbox event whose change the portal has received.
+  await knex.schema.createTable('portal_sync_state', (t) => {
+    t.text('portal').notNullable();
+    t.text('client_number').notNullable();
+    t.bigInteger('applied_event_id').notNullable().defaultTo(0);
+    t.timestamp('synced_at', { useTz: true });
+    t.primary(['portal', 'client_number']);
+  });
+
   await knex.schema.createTable('sync_errors', (t) => {
     t.bigIncrements('id');
     t.text('portal').notNullable();
@@ -116,7 +125,7 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ['sync_errors', 'portal_identities', 'outbox_events', 'contacts', 'clients']) {
+  for (const table of ['sync_errors', 'portal_sync_state', 'portal_identities', 'outbox_events', 'contacts', 'clients']) {
     await knex.schema.dropTableIfExists(table);
   }
 }
