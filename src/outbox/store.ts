@@ -7,7 +7,8 @@ export type OutboxEventKind =
   | 'contact.created'
   | 'contact.updated'
   | 'contact.links-changed'
-  | 'contact.deleted';
+  | 'contact.deleted'
+  | 'client.resync';
 
 export interface OutboxEventInput {
   clientNumber: string;

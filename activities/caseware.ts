@@ -1,0 +1,313 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { isDeepStrictEqual } from 'node:util';
+import type { Db } from '../src/db';
+import {
+  desiredCaseWareState,
+  emailRemovedMessage,
+  sharedEmailMessage,
+  type CaseWareContactFields,
+  type CaseWareEntityFields,
+  type DesiredCaseWareContact,
+} from '../src/domain/caseware';
+import { CaseWareError } from '../src/portals/caseware/errors';
+import { isRegistryError, loadClientWithContacts } from '../src/registry/repository';
+import {
+  claimLogin,
+  identitiesForClient,
+  loginOwner,
+  markApplied,
+  reportSyncErrors,
+  saveIdentity,
+  type IdentityKey,
+  type PortalIdentity,
+  type SyncErrorInput,
+} from '../src/sync/ledger';
+import { toActivityFailure } from './failures';
+
+/** The CaseWare Cloud calls the sync needs; `CaseWareClient` provides them over HTTP. */
+type CaseWareUserRef = { CWGuid: string; OwnerType: string; Type?: string | null };
+
+export interface CaseWarePort {
+  getEntity(guid: string): Promise<{ CWGuid: string } | undefined>;
+  findEntityByNumber(entityNo: string): Promise<{ CWGuid: string } | undefined>;
+  createEntity(fields: CaseWareEntityFields): Promise<{ CWGuid: string }>;
+  updateEntity(guid: string, fields: CaseWareEntityFields): Promise<{ CWGuid: string }>;
+  getUser(guid: string): Promise<CaseWareUserRef | undefined>;
+  findUserByEmail(email: string): Promise<CaseWareUserRef | undefined>;
+  createContact(fields: CaseWareContactFields): Promise<CaseWareUserRef>;
+  updateContact(guid: string, fields: CaseWareContactFields): Promise<unknown>;
+  deactivateUser(guid: string, date: string): Promise<unknown>;
+  reactivateUser(guid: string): Promise<unknown>;
+  findRoleByName(name: string): Promise<{ CWGuid: string } | undefined>;
+  findGroupByName(name: string): Promise<{ CWGuid: string } | undefined>;
+  listEntityRoleAssignments(entityGuid: string): Promise<{ userId: string; roleId: string }[]>;
+  shareEntity(entityGuid: string, userIds: string[], roleId: string): Promise<void>;
+  unshareEntity(entityGuid: string, userIds: string[], roleId: string): Promise<void>;
+  setGroupMembership(groupGuid: string, userId: string, member: boolean): Promise<void>;
+}
+
+export interface CaseWareActivityDeps {
+  db: Db;
+  caseware: CaseWarePort;
+  /** The role under which a contact sees its client's entity ("Contact - Entity Access" or "... Staff"). */
+  contactRoleName: string;
+  /** Optional contact group every linked contact joins. */
+  contactGroupName?: string;
+}
+
+export interface SyncClientInput {
+  clientNumber: string;
+  /** The newest outbox event this run covers; recorded once CaseWare holds the result. */
+  uptoEventId: number;
+}
+
+/** What a run did, in counts: workflow histories carry no personal data. */
+export interface CaseWareSyncSummary {
+  entity: 'created' | 'updated' | 'unchanged' | 'absent';
+  contactsCreated: number;
+  contactsUpdated: number;
+  contactsRevoked: number;
+  syncErrors: number;
+}
+
+const portal = 'caseware' as const;
+
+function today(): string {
+  return new Date().toISOString().slice(0, 10);
+}
+
+export function createCaseWareActivities(deps: CaseWareActivityDeps) {
+  const { db, caseware } = deps;
+
+  async function contactRoleId(): Promise<string> {
+    const role = await caseware.findRoleByName(deps.contactRoleName);
+    if (!role) {
+      throw ApplicationFailure.nonRetryable(
+        `CaseWare Cloud has no role named "${deps.contactRoleName}"; set CASEWARE_CONTACT_ROLE to an existing contact role`,
+        'ConfigurationError',
+      );
+    }
+    return role.CWGuid;
+  }
+
+  async function contactGroupId(): Promise<string | undefined> {
+    if (!deps.contactGroupName) return undefined;
+    const group = await caseware.findGroupByName(deps.contactGroupName);
+    if (!group) {
+      throw ApplicationFailure.nonRetryable(
+        `CaseWare Cloud has no contact group named "${deps.contactGroupName}"; create it or unset CASEWARE_CONTACT_GROUP`,
+        'ConfigurationError',
+      );
+    }
+    return group.CWGuid;
+  }
+
+  /** Runs a portal call for one record; a rule violation becomes that record's sync error. */
+  async function forRecord(errors: SyncErrorInput[], record: Omit<SyncErrorInput, 'code' | 'message'>, label: string, step: () => Promise<void>) {
+    try {
+      await step();
+    } catch (error) {
+      if (error instanceof CaseWareError && !error.retryable) {
+        errors.push({ ...record, code: `caseware-${error.code}`, message: `${label}: ${error.message}` });
+        return;
+      }
+      throw error;
+    }
+  }
+
+  async function syncClientToCaseWare(input: SyncClientInput): Promise<CaseWareSyncSummary> {
+    try {
+      return await syncClient(input);
+    } catch (error) {
+      throw toActivityFailure(error);
+    }
+  }
+
+  async function syncClient({ clientNumber, uptoEventId }: SyncClientInput): Promise<CaseWareSyncSummary> {
+    const registry = await loadClientWithContacts(db, clientNumber).catch((error: unknown) => {
+      if (isRegistryError(error) && error.code === 'not-found') {
+        throw ApplicationFailure.nonRetryable(`client ${clientNumber} is not in the registry`, 'RegistryRecordMissing');
+      }
+      throw error;
+    });
+    const desired = desiredCaseWareState(registry.client, registry.contacts);
+    const summary: CaseWareSyncSummary = { entity: 'absent', contactsCreated: 0, contactsUpdated: 0, contactsRevoked: 0, syncErrors: 0 };
+    const errors: SyncErrorInput[] = [];
+    const identities = await identitiesForClient(db, portal, clientNumber);
+    const entityIdentity = identities.find((i) => i.recordType === 'client');
+    const contactIdentities = new Map(identities.filter((i) => i.recordType === 'contact').map((i) => [i.recordId, i]));
+    const liveContactIds = new Set(registry.contacts.map((c) => c.id));
+
+    // A linked contact that cannot be sent keeps what it has in CaseWare; one sent before whose
+    // email was deleted can no longer be updated there.
+    const conflicted = new Set<number>();
+    for (const conflict of desired.conflicts) {
+      const identity = conflict.recordType === 'contact' ? contactIdentities.get(conflict.recordId) : undefined;
+      conflicted.add(conflict.recordId);
+      if (conflict.code === 'missing-email' && identity?.remoteId && identity.access === 'active') {
+        errors.push({ ...conflict, code: 'email-removed', message: emailRemovedMessage({ id: conflict.recordId, clientNumber }) });
+      } else {
+        errors.push(conflict);
+      }
+    }
+
+    const roleId = await contactRoleId();
+    const groupId = await contactGroupId();
+    let entityGuid = entityIdentity?.remoteId ?? null;
+    const entityKey: IdentityKey = { portal, recordType: 'client', recordId: registry.client.id, clientNumber };
+
+    if (desired.entity) {
+      const fields = desired.entity;
+      await forRecord(errors, { recordType: 'client', recordId: registry.client.id }, `client ${clientNumber}`, async () => {
+        let entity = entityGuid ? await caseware.getEntity(entityGuid) : undefined;
+        // Found by number: created by a run that failed before recording it, or by hand.
+        const adopted = entity ? false : (entity = await caseware.findEntityByNumber(fields.EntityNo)) !== undefined;
+        if (!entity) {
+          entity = await caseware.createEntity(fields);
+          summary.entity = 'created';
+        } else if (adopted || !isDeepStrictEqual(entityIdentity?.lastSent, fields)) {
+          entity = await caseware.updateEntity(entity.CWGuid, fields);
+          summary.entity = 'updated';
+        } else {
+          summary.entity = 'unchanged';
+        }
+        entityGuid = entity.CWGuid;
+        await saveIdentity(db, entityKey, { remoteId: entity.CWGuid, lastSent: fields, access: 'active' });
+      });
+    }
+
+    const shared = entityGuid && desired.entity ? await caseware.listEntityRoleAssignments(entityGuid) : [];
+    const hasShare = (userId: string) => shared.some((s) => s.userId === userId && s.roleId === roleId);
+
+    // Revoke first: a contact that lost its link, or was deleted, or whose client left CaseWare.
+    const wanted = new Set(desired.contacts.map((c) => c.contactId));
+    for (const identity of contactIdentities.values()) {
+      if (wanted.has(identity.recordId) || conflicted.has(identity.recordId)) continue;
+      const deleted = !liveContactIds.has(identity.recordId);
+      if (identity.access === 'revoked' && !(deleted && identity.loginKey)) continue;
+      await forRecord(errors, { recordType: 'contact', recordId: identity.recordId }, `contact ${identity.recordId} at client ${clientNumber}`, async () => {
+        await revoke(identity, entityGuid, roleId, groupId);
+        await saveIdentity(db, identityKey(identity), { access: 'revoked', ...(deleted ? { loginKey: null } : {}) });
+        summary.contactsRevoked += 1;
+      });
+    }
+
+    if (desired.entity && entityGuid) {
+      for (const contact of desired.contacts) {
+        const label = `contact ${contact.contactId} at client ${clientNumber}`;
+        await forRecord(errors, { recordType: 'contact', recordId: contact.contactId }, label, async () => {
+          const outcome = await ensureContact(contact, contactIdentities.get(contact.contactId), {
+            clientNumber,
+            entityGuid: entityGuid as string,
+            roleId,
+            groupId,
+            hasShare,
+            errors,
+          });
+          if (outcome === 'created') summary.contactsCreated += 1;
+          if (outcome === 'updated') summary.contactsUpdated += 1;
+        });
+      }
+    }
+
+    await reportSyncErrors(db, portal, clientNumber, errors);
+    await markApplied(db, portal, clientNumber, uptoEventId);
+    summary.syncErrors = errors.length;
+    return summary;
+  }
+
+  function identityKey(identity: PortalIdentity): IdentityKey {
+    return { portal, recordType: identity.recordType, recordId: identity.recordId, clientNumber: identity.clientNumber };
+  }
+
+  async function revoke(identity: PortalIdentity, entityGuid: string | null, roleId: string, groupId: string | undefined) {
+    if (!identity.remoteId) return;
+    const ignoreMissing = (error: unknown) => {
+      if (error instanceof CaseWareError && error.code === 'not-found') return;
+      throw error;
+    };
+    if (entityGuid) await caseware.unshareEntity(entityGuid, [identity.remoteId], roleId).catch(ignoreMissing);
+    if (groupId) await caseware.setGroupMembership(groupId, identity.remoteId, false).catch(ignoreMissing);
+    await caseware.deactivateUser(identity.remoteId, today()).catch(ignoreMissing);
+  }
+
+  interface ContactContext {
+    clientNumber: string;
+    entityGuid: string;
+    roleId: string;
+    groupId: string | undefined;
+    hasShare: (userId: string) => boolean;
+    errors: SyncErrorInput[];
+  }
+
+  async function ensureContact(
+    contact: DesiredCaseWareContact,
+    identity: PortalIdentity | undefined,
+    context: ContactContext,
+  ): Promise<'created' | 'updated' | 'unchanged' | 'conflict'> {
+    const key: IdentityKey = { portal, recordType: 'contact', recordId: contact.contactId, clientNumber: context.clientNumber };
+    const conflict = (owner: PortalIdentity) => {
+      context.errors.push({
+        recordType: 'contact',
+        recordId: contact.contactId,
+        code: 'shared-email',
+        message: sharedEmailMessage({ id: contact.contactId, clientNumber: context.clientNumber }, owner),
+      });
+      return 'conflict' as const;
+    };
+
+    // The first record sent with an email owns that CaseWare login.
+    const owner = await loginOwner(db, portal, contact.loginKey);
+    if (owner && !(owner.recordType === 'contact' && owner.recordId === contact.contactId)) return conflict(owner);
+
+    let user = identity?.remoteId ? await caseware.getUser(identity.remoteId) : undefined;
+    let outcome: 'created' | 'updated' | 'unchanged' = 'unchanged';
+    let lastSent = identity?.lastSent;
+    if (!user) {
+      const claim = await claimLogin(db, key, contact.loginKey);
+      if (!claim.claimed) return conflict(claim.owner);
+      // Found by email: created by a run that failed before recording it, or left from before.
+      user = await caseware.findUserByEmail(contact.fields.Email);
+      if (user && user.OwnerType !== 'Contact') {
+        await saveIdentity(db, key, { loginKey: null });
+        context.errors.push({
+          recordType: 'contact',
+          recordId: contact.contactId,
+          code: 'email-in-use',
+          message:
+            `contact ${contact.contactId} at client ${context.clientNumber} has the email address of a CaseWare Cloud ` +
+            'staff user; CaseWare Cloud needs a unique email per login. Give the contact an email address of its own.',
+        });
+        return 'conflict';
+      }
+      if (!user) {
+        user = await caseware.createContact(contact.fields);
+        outcome = 'created';
+        lastSent = contact.fields;
+      } else {
+        lastSent = undefined;
+      }
+      await saveIdentity(db, key, { remoteId: user.CWGuid, loginKey: contact.loginKey, lastSent: lastSent ?? null });
+    } else if (identity?.loginKey !== contact.loginKey) {
+      const claim = await claimLogin(db, key, contact.loginKey);
+      if (!claim.claimed) return conflict(claim.owner);
+    }
+
+    if (!isDeepStrictEqual(lastSent, contact.fields)) {
+      await caseware.updateContact(user.CWGuid, contact.fields);
+      outcome = 'updated';
+    }
+    if (user.Type === 'I') {
+      await caseware.reactivateUser(user.CWGuid);
+      if (outcome === 'unchanged') outcome = 'updated';
+    }
+    if (!context.hasShare(user.CWGuid)) await caseware.shareEntity(context.entityGuid, [user.CWGuid], context.roleId);
+    if (context.groupId) await caseware.setGroupMembership(context.groupId, user.CWGuid, true);
+    await saveIdentity(db, key, { remoteId: user.CWGuid, loginKey: contact.loginKey, lastSent: contact.fields, access: 'active' });
+    return outcome;
+  }
+
+  return { syncClientToCaseWare };
+}
+
+export type CaseWareActivities = ReturnType<typeof createCaseWareActivities>;

@@ -1,0 +1,47 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65535);
+const positiveMs = z.coerce.number().int().positive();
+const optionalUrl = z.url().optional();
+
+/**
+ * Configuration from the environment, validated at start-up. Everything is optional for a local
+ * run: what is not configured (database, Temporal, portals) `npm start` runs itself.
+ */
+export const configSchema = z.object({
+  DATABASE_URL: optionalUrl.describe('PostgreSQL; unset: an embedded PostgreSQL under DATA_DIR'),
+  DATA_DIR: z.string().default('.data'),
+  TEMPORAL_ADDRESS: z.string().optional().describe('host:port of a Temporal server; unset: a local dev server'),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('portal-sync'),
+  TEMPORAL_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  API_HOST: z.string().default('127.0.0.1'),
+  API_PORT: port.default(3000),
+  API_TOKEN: z.string().min(16, 'API_TOKEN must be at least 16 characters').optional(),
+  CASEWARE_BASE_URL: optionalUrl.describe('…/{firm}/ms/caseware-cloud/api/v2; unset: the simulator'),
+  CASEWARE_CLIENT_ID: z.string().optional(),
+  CASEWARE_CLIENT_SECRET: z.string().optional(),
+  CASEWARE_CONTACT_ROLE: z.string().default('Contact - Entity Access'),
+  CASEWARE_CONTACT_GROUP: z.string().optional(),
+  CASEWARE_REQUEST_TIMEOUT_MS: positiveMs.default(10_000),
+  CASEWARE_SIMULATOR_PORT: port.default(4010),
+  OUTBOX_POLL_INTERVAL_MS: positiveMs.default(250),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+}).refine(
+  (c) => !c.CASEWARE_BASE_URL || (c.CASEWARE_CLIENT_ID && c.CASEWARE_CLIENT_SECRET),
+  { message: 'CASEWARE_CLIENT_ID and CASEWARE_CLIENT_SECRET are required with CASEWARE_BASE_URL', path: ['CASEWARE_CLIENT_ID'] },
+);
+
+export type Config = z.infer<typeof configSchema>;
+
+export class ConfigError extends Error {}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const result = configSchema.safeParse(env);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(config)'}: ${issue.message}`);
+    throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,139 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import pino from 'pino';
+import { ConfigError, loadConfig, type Config } from './config';
+import { connectDatabase, migrateToLatest, type Db } from './db';
+import { loadDemoClients } from './dev/demo-data';
+import { connectTemporal, startEmbeddedPostgres, startTemporalDevServer, type TemporalConnection } from './dev/local-infra';
+import { startCaseWareSimulator } from './simulators/caseware';
+import { startServices, type CaseWareSettings, type Services } from './stack';
+
+/**
+ * `npm start`: the whole thing on one machine. What the environment does not provide (database,
+ * Temporal, CaseWare Cloud) runs locally; data stays under DATA_DIR between runs.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  const log = pino({ level: config.LOG_LEVEL, redact: ['*.email', '*.bsn'] });
+  const stops: (() => Promise<unknown>)[] = [];
+  let stopping = false;
+  const stopAll = async (code: number) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping ...');
+    for (const stop of stops.reverse()) {
+      await stop().catch((error: unknown) => log.error({ err: error }, 'error while stopping'));
+    }
+    process.exit(code);
+  };
+  process.once('SIGINT', () => void stopAll(0));
+  process.once('SIGTERM', () => void stopAll(0));
+
+  try {
+    mkdirSync(config.DATA_DIR, { recursive: true });
+    const databaseUrl = config.DATABASE_URL ?? (await embeddedDatabase(config, stops));
+    const db = connectDatabase(databaseUrl);
+    stops.push(() => db.destroy());
+    await migrateToLatest(db);
+
+    log.info('starting Temporal ...');
+    const temporal = await temporalServer(config);
+    stops.push(() => temporal.close());
+
+    const caseware = await caseWareSettings(config, db, stops);
+    const apiToken = config.API_TOKEN ?? localApiToken(config.DATA_DIR);
+    const services: Services = await startServices({
+      db,
+      temporal,
+      taskQueue: config.TEMPORAL_TASK_QUEUE,
+      caseware,
+      api: { host: config.API_HOST, port: config.API_PORT, token: apiToken },
+      log,
+      outboxPollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+    });
+    stops.push(() => services.stop());
+
+    const demo = await loadDemoClients(db);
+    printWhereToLook({ config, temporal, services, caseware, apiToken, demo });
+  } catch (error) {
+    if (error instanceof ConfigError) console.error(error.message);
+    else log.error({ err: error }, 'start failed');
+    await stopAll(1);
+  }
+}
+
+async function embeddedDatabase(config: Config, stops: (() => Promise<unknown>)[]): Promise<string> {
+  const postgres = await startEmbeddedPostgres(config.DATA_DIR);
+  stops.push(() => postgres.stop());
+  return postgres.url;
+}
+
+function temporalServer(config: Config): Promise<TemporalConnection> {
+  if (config.TEMPORAL_ADDRESS) return connectTemporal(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
+  return startTemporalDevServer({ dataDir: config.DATA_DIR, port: config.TEMPORAL_PORT, uiPort: config.TEMPORAL_UI_PORT });
+}
+
+let simulatorOrigin: string | undefined;
+
+async function caseWareSettings(config: Config, db: Db, stops: (() => Promise<unknown>)[]): Promise<CaseWareSettings> {
+  const common = {
+    requestTimeoutMs: config.CASEWARE_REQUEST_TIMEOUT_MS,
+    contactRoleName: config.CASEWARE_CONTACT_ROLE,
+    contactGroupName: config.CASEWARE_CONTACT_GROUP,
+  };
+  if (config.CASEWARE_BASE_URL) {
+    return { ...common, baseUrl: config.CASEWARE_BASE_URL, clientId: config.CASEWARE_CLIENT_ID ?? '', clientSecret: config.CASEWARE_CLIENT_SECRET ?? '' };
+  }
+  const simulator = await startCaseWareSimulator({ port: config.CASEWARE_SIMULATOR_PORT });
+  stops.push(() => simulator.close());
+  simulatorOrigin = simulator.origin;
+  // The simulator keeps nothing between runs: send every client again so it matches the registry.
+  await db.transaction(async (trx) => {
+    const clients = await trx('clients').select<{ id: number; client_number: string }[]>('id', 'client_number');
+    if (clients.length === 0) return;
+    await trx('outbox_events').insert(
+      clients.map((c) => ({ client_number: c.client_number, kind: 'client.resync', record_type: 'client', record_id: c.id })),
+    );
+  });
+  return { ...common, baseUrl: simulator.baseUrl, clientId: simulator.clientId, clientSecret: simulator.clientSecret };
+}
+
+function localApiToken(dataDir: string): string {
+  const file = path.join(dataDir, 'api-token');
+  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const token = randomBytes(24).toString('base64url');
+  writeFileSync(file, `${token}\n`, { mode: 0o600 });
+  return token;
+}
+
+function printWhereToLook(facts: {
+  config: Config;
+  temporal: TemporalConnection;
+  services: Services;
+  caseware: CaseWareSettings;
+  apiToken: string;
+  demo: boolean;
+}): void {
+  const { temporal, services, caseware, apiToken, demo } = facts;
+  const lines = [
+    '',
+    'portal-sync is running.',
+    `  Temporal Web UI      ${temporal.uiUrl ?? `(external server at ${temporal.address})`}`,
+    `  HTTP API             ${services.apiUrl}   (Authorization: Bearer ${apiToken})`,
+    `  API docs             ${services.apiUrl}/docs`,
+    simulatorOrigin
+      ? `  CaseWare simulator   ${simulatorOrigin}/_sim/state`
+      : `  CaseWare Cloud       ${caseware.baseUrl}`,
+    demo ? '  Demo clients 1001-1004 were loaded.' : '  Registry data from the previous run is kept.',
+    '',
+    `  Try: curl -H 'Authorization: Bearer ${apiToken}' ${services.apiUrl}/sync/clients/1001`,
+    `       curl -H 'Authorization: Bearer ${apiToken}' ${services.apiUrl}/sync/errors`,
+    '',
+    'Ctrl-C stops everything.',
+    '',
+  ];
+  console.log(lines.join('\n'));
+}
+
+void main();

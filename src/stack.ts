@@ -1,0 +1,86 @@
+import type { Client } from '@temporalio/client';
+import type { NativeConnection, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { buildApi } from './api/server';
+import type { Db } from './db';
+import { OutboxDispatcher } from './outbox/dispatcher';
+import { CaseWareClient } from './portals/caseware/client';
+import { createWorker } from './worker';
+
+export interface CaseWareSettings {
+  baseUrl: string;
+  clientId: string;
+  clientSecret: string;
+  requestTimeoutMs: number;
+  contactRoleName: string;
+  contactGroupName?: string;
+}
+
+export interface ServicesOptions {
+  db: Db;
+  temporal: { connection: NativeConnection; client: Client; namespace: string };
+  taskQueue: string;
+  caseware: CaseWareSettings;
+  api: { host: string; port: number; token: string };
+  log: Logger;
+  workflowBundle?: WorkflowBundleWithSourceMap;
+  outboxPollIntervalMs?: number;
+  workflowIdleTimeoutMs?: number;
+}
+
+export interface Services {
+  api: FastifyInstance;
+  apiUrl: string;
+  worker: Worker;
+  dispatcher: OutboxDispatcher;
+  stop(): Promise<void>;
+}
+
+/** The service itself: worker, outbox dispatcher and HTTP API, on infrastructure given to it. */
+export async function startServices(options: ServicesOptions): Promise<Services> {
+  const { db, temporal, taskQueue, log } = options;
+  const caseware = new CaseWareClient({
+    baseUrl: options.caseware.baseUrl,
+    clientId: options.caseware.clientId,
+    clientSecret: options.caseware.clientSecret,
+    requestTimeoutMs: options.caseware.requestTimeoutMs,
+  });
+  const worker = await createWorker({
+    connection: temporal.connection,
+    namespace: temporal.namespace,
+    taskQueue,
+    workflowBundle: options.workflowBundle,
+    db,
+    caseware,
+    contactRoleName: options.caseware.contactRoleName,
+    contactGroupName: options.caseware.contactGroupName,
+  });
+  const workerRun = worker.run();
+
+  const dispatcher = new OutboxDispatcher({
+    db,
+    temporal: temporal.client,
+    taskQueue,
+    log: log.child({ component: 'outbox' }),
+    pollIntervalMs: options.outboxPollIntervalMs,
+    workflowIdleTimeoutMs: options.workflowIdleTimeoutMs,
+  });
+  dispatcher.start();
+
+  const api = await buildApi({ db, apiToken: options.api.token, logger: false });
+  const apiUrl = await api.listen({ host: options.api.host, port: options.api.port });
+
+  return {
+    api,
+    apiUrl,
+    worker,
+    dispatcher,
+    async stop() {
+      await api.close();
+      await dispatcher.stop();
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await workerRun;
+    },
+  };
+}

@@ -1,0 +1,180 @@
+import type { Db } from '../db';
+
+/**
+ * The ledger of portal identities (registry record ↔ remote id, the login it owns, what was last
+ * sent), the per-record sync errors and the newest change each portal has received.
+ */
+
+export type Portal = 'caseware' | 'client_online';
+export type RecordType = 'client' | 'contact';
+
+export interface PortalIdentity {
+  portal: Portal;
+  recordType: RecordType;
+  recordId: number;
+  clientNumber: string;
+  remoteId: string | null;
+  loginKey: string | null;
+  access: 'active' | 'revoked';
+  lastSent: unknown;
+  syncedAt: Date | null;
+}
+
+interface IdentityRow {
+  portal: Portal;
+  record_type: RecordType;
+  record_id: number;
+  client_number: string;
+  remote_id: string | null;
+  login_key: string | null;
+  access: 'active' | 'revoked';
+  last_sent: unknown;
+  synced_at: Date | null;
+}
+
+function toIdentity(row: IdentityRow): PortalIdentity {
+  return {
+    portal: row.portal,
+    recordType: row.record_type,
+    recordId: row.record_id,
+    clientNumber: row.client_number,
+    remoteId: row.remote_id,
+    loginKey: row.login_key,
+    access: row.access,
+    lastSent: row.last_sent,
+    syncedAt: row.synced_at,
+  };
+}
+
+export async function identitiesForClient(db: Db, portal: Portal, clientNumber: string): Promise<PortalIdentity[]> {
+  const rows = await db<IdentityRow>('portal_identities').where({ portal, client_number: clientNumber }).orderBy('id');
+  return rows.map(toIdentity);
+}
+
+export async function loginOwner(db: Db, portal: Portal, loginKey: string): Promise<PortalIdentity | undefined> {
+  const row = await db<IdentityRow>('portal_identities').where({ portal, login_key: loginKey }).first();
+  return row ? toIdentity(row) : undefined;
+}
+
+export interface IdentityKey {
+  portal: Portal;
+  recordType: RecordType;
+  recordId: number;
+  clientNumber: string;
+}
+
+const uniqueViolation = '23505';
+
+function isUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === uniqueViolation;
+}
+
+/**
+ * Makes `loginKey` this record's login, unless another record holds it already: the first one
+ * sent owns a login. The database's unique index decides races between concurrent client syncs.
+ */
+export async function claimLogin(
+  db: Db,
+  key: IdentityKey,
+  loginKey: string,
+): Promise<{ claimed: true } | { claimed: false; owner: PortalIdentity }> {
+  try {
+    await db('portal_identities')
+      .insert({
+        portal: key.portal,
+        record_type: key.recordType,
+        record_id: key.recordId,
+        client_number: key.clientNumber,
+        login_key: loginKey,
+      })
+      .onConflict(['portal', 'record_type', 'record_id'])
+      .merge({ login_key: loginKey });
+    return { claimed: true };
+  } catch (error) {
+    if (!isUniqueViolation(error)) throw error;
+    const owner = await loginOwner(db, key.portal, loginKey);
+    if (!owner) throw error;
+    return { claimed: false, owner };
+  }
+}
+
+export interface IdentityUpdate {
+  remoteId?: string | null;
+  loginKey?: string | null;
+  access?: 'active' | 'revoked';
+  lastSent?: unknown;
+}
+
+/** Records what the portal now holds for a record; creates the ledger row when it is new. */
+export async function saveIdentity(db: Db, key: IdentityKey, update: IdentityUpdate): Promise<void> {
+  const changes: Record<string, unknown> = { synced_at: db.fn.now() };
+  if (update.remoteId !== undefined) changes.remote_id = update.remoteId;
+  if (update.loginKey !== undefined) changes.login_key = update.loginKey;
+  if (update.access !== undefined) changes.access = update.access;
+  if (update.lastSent !== undefined) changes.last_sent = update.lastSent === null ? null : JSON.stringify(update.lastSent);
+  await db('portal_identities')
+    .insert({
+      portal: key.portal,
+      record_type: key.recordType,
+      record_id: key.recordId,
+      client_number: key.clientNumber,
+      ...changes,
+    })
+    .onConflict(['portal', 'record_type', 'record_id'])
+    .merge(changes);
+}
+
+export interface SyncErrorInput {
+  recordType: RecordType;
+  recordId: number;
+  code: string;
+  message: string;
+}
+
+/**
+ * Replaces the open sync errors of one client at one portal by the ones this run found: new ones
+ * open, recurring ones stay open (with last_seen_at moved on), and the rest resolve themselves.
+ */
+export async function reportSyncErrors(
+  db: Db,
+  portal: Portal,
+  clientNumber: string,
+  errors: readonly SyncErrorInput[],
+): Promise<void> {
+  await db.transaction(async (trx) => {
+    const open = await trx('sync_errors')
+      .where({ portal, client_number: clientNumber })
+      .whereNull('resolved_at')
+      .select<{ id: number; record_type: string; record_id: number; code: string }[]>('id', 'record_type', 'record_id', 'code');
+    const keyOf = (e: { recordType: string; recordId: number; code: string }) => `${e.recordType}:${e.recordId}:${e.code}`;
+    const found = new Map(errors.map((e) => [keyOf(e), e]));
+    const resolved = open.filter((row) => !found.has(keyOf({ recordType: row.record_type, recordId: row.record_id, code: row.code })));
+    if (resolved.length > 0) {
+      await trx('sync_errors').whereIn('id', resolved.map((row) => row.id)).update({ resolved_at: trx.fn.now() });
+    }
+    for (const error of found.values()) {
+      await trx('sync_errors')
+        .insert({
+          portal,
+          client_number: clientNumber,
+          record_type: error.recordType,
+          record_id: error.recordId,
+          code: error.code,
+          message: error.message,
+        })
+        .onConflict(trx.raw('(portal, record_type, record_id, code) where resolved_at is null'))
+        .merge({ message: error.message, last_seen_at: trx.fn.now() });
+    }
+  });
+}
+
+/** Notes that the portal has received every change of this client up to `eventId`. */
+export async function markApplied(db: Db, portal: Portal, clientNumber: string, eventId: number): Promise<void> {
+  await db('portal_sync_state')
+    .insert({ portal, client_number: clientNumber, applied_event_id: eventId, synced_at: db.fn.now() })
+    .onConflict(['portal', 'client_number'])
+    .merge({
+      applied_event_id: db.raw('greatest(portal_sync_state.applied_event_id, excluded.applied_event_id)'),
+      synced_at: db.fn.now(),
+    });
+}

@@ -1,0 +1,47 @@
+import { TestWorkflowEnvironment } from '@temporalio/testing';
+import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { ensureTemporalCli } from '../../src/dev/temporal-cli';
+import { workflowsPath } from '../../src/worker';
+import { quietTemporalRuntime } from './runtime';
+import { clientNumberSearchAttribute } from '../../workflows/definitions';
+
+/** A real Temporal dev server on a random port, from the project's own CLI install. */
+export async function startTemporal(): Promise<TestWorkflowEnvironment> {
+  quietTemporalRuntime();
+  const cli = ensureTemporalCli();
+  return TestWorkflowEnvironment.createLocal({
+    server: {
+      ...(cli ? { executable: { type: 'existing-path', path: cli } } : {}),
+      ip: '127.0.0.1',
+      searchAttributes: [clientNumberSearchAttribute],
+      log: { format: 'pretty', level: 'error' },
+    },
+  });
+}
+
+/** Bundle once per test file: bundling is the slow part of starting a worker. */
+export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath, logger: quietBundlerLogger });
+}
+
+const noop = () => undefined;
+const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop };
+
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined | false>,
+  { timeoutMs = 20_000, intervalMs = 100 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}

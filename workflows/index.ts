@@ -1,0 +1,1 @@
+export { clientSyncWorkflow } from './client-sync';
