@@ -1,0 +1,321 @@
+import { z } from 'zod';
+import {
+  CW_FIRST_PAGE,
+  CW_MAX_PAGE_SIZE,
+  cwEntitySchema,
+  cwGroupMemberSchema,
+  cwGroupSchema,
+  cwRoleAssignmentSchema,
+  cwRoleSchema,
+  cwSearch,
+  cwTokenResponseSchema,
+  cwUserSchema,
+  type CwContactFields,
+  type CwEntity,
+  type CwEntityCreateBody,
+  type CwEntityFields,
+  type CwEntityPatchBody,
+  type CwGroup,
+  type CwGroupAssignmentPatchBody,
+  type CwOwnerType,
+  type CwRole,
+  type CwRoleAssignment,
+  type CwRoleAssignmentPatchBody,
+  type CwTokenRequest,
+  type CwUser,
+  type CwUserCreateBody,
+  type CwUserPatchBody,
+} from './api';
+import {
+  CaseWareError,
+  caseWareBadResponse,
+  caseWareHttpError,
+  caseWareTransportError,
+} from './errors';
+
+export type { CwContactFields, CwEntity, CwEntityFields, CwGroup, CwRole, CwRoleAssignment, CwUser } from './api';
+export { CaseWareError, type CaseWareErrorCode } from './errors';
+
+export interface CaseWareClientOptions {
+  /** Ends with `.../{firm}/ms/caseware-cloud/api/v2`. */
+  baseUrl: string;
+  clientId: string;
+  clientSecret: string;
+  /** Per HTTP request, token requests included. Default 10 000 ms. */
+  requestTimeoutMs?: number;
+  /** Page size for lists. Default (and the service's maximum): 100. */
+  pageSize?: number;
+}
+
+type Query = Record<string, string | number>;
+
+interface RequestSpec<T> {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  path: string;
+  query?: Query;
+  body?: unknown;
+  /** Schema of the answer; undefined when the answer carries no body we use. */
+  schema?: z.ZodType<T>;
+  /** Answer undefined on 404 instead of throwing. */
+  notFoundIsUndefined?: boolean;
+}
+
+// A list that never answers an empty page is a broken service; stop rather than loop forever.
+const maxPages = 10_000;
+
+/**
+ * CaseWare Cloud API v2. Every failure is thrown as a CaseWareError; nothing is retried here
+ * except the one request that met an expired token (the auth protocol): Temporal's activity retry
+ * policies do the retrying, using `retryable` and `retryAfterMs`.
+ */
+export class CaseWareClient {
+  private readonly baseUrl: string;
+  private readonly clientId: string;
+  private readonly clientSecret: string;
+  private readonly requestTimeoutMs: number;
+  private readonly pageSize: number;
+  private token: Promise<string> | undefined;
+
+  constructor(options: CaseWareClientOptions) {
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.clientId = options.clientId;
+    this.clientSecret = options.clientSecret;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.pageSize = Math.min(Math.max(1, Math.floor(options.pageSize ?? CW_MAX_PAGE_SIZE)), CW_MAX_PAGE_SIZE);
+  }
+
+  // ----- entities ------------------------------------------------------------------------------
+
+  async findEntityByNumber(entityNo: string): Promise<CwEntity | undefined> {
+    // [assumed] The service compares strings case-insensitively; so do we, on what it answers.
+    const found = await this.list('/entities', cwEntitySchema, cwSearch('EntityNo', '=', entityNo));
+    const wanted = entityNo.toLowerCase();
+    return found.find((entity) => entity.EntityNo.toLowerCase() === wanted);
+  }
+
+  getEntity(guid: string): Promise<CwEntity | undefined> {
+    return this.request({ method: 'GET', path: `/entities/${segment(guid)}`, schema: cwEntitySchema, notFoundIsUndefined: true });
+  }
+
+  async createEntity(fields: CwEntityFields): Promise<CwEntity> {
+    const body: CwEntityCreateBody = fields;
+    return this.required({ method: 'POST', path: '/entities', body, schema: cwEntitySchema });
+  }
+
+  async updateEntity(guid: string, fields: Partial<CwEntityFields>): Promise<CwEntity> {
+    const body: CwEntityPatchBody = fields;
+    return this.required({ method: 'PATCH', path: `/entities/${segment(guid)}`, body, schema: cwEntitySchema });
+  }
+
+  // ----- users ---------------------------------------------------------------------------------
+
+  async findUserByEmail(email: string): Promise<CwUser | undefined> {
+    const found = await this.list('/users', cwUserSchema, cwSearch('Email', '=', email));
+    const wanted = email.toLowerCase();
+    return found.find((user) => user.Email.toLowerCase() === wanted);
+  }
+
+  getUser(guid: string): Promise<CwUser | undefined> {
+    return this.request({ method: 'GET', path: `/users/${segment(guid)}`, schema: cwUserSchema, notFoundIsUndefined: true });
+  }
+
+  /** Creates a contact login; CaseWare Cloud mails it its credentials. */
+  async createContact(fields: CwContactFields): Promise<CwUser> {
+    const body: CwUserCreateBody = { OwnerType: 'Contact', ...fields };
+    return this.required({ method: 'POST', path: '/users', body, schema: cwUserSchema });
+  }
+
+  async updateContact(guid: string, fields: Partial<CwContactFields>): Promise<CwUser> {
+    const body: CwUserPatchBody = { ...fields, OwnerType: 'Contact' };
+    return this.required({ method: 'PATCH', path: `/users/${segment(guid)}`, body, schema: cwUserSchema });
+  }
+
+  /** Blocks the login from `date` (yyyy-MM-dd) on; the user and its history stay. */
+  async deactivateUser(guid: string, date: string, ownerType: CwOwnerType = 'Contact'): Promise<CwUser> {
+    const body: CwUserPatchBody = { OwnerType: ownerType, Type: 'I', InActiveDate: date };
+    return this.required({ method: 'PATCH', path: `/users/${segment(guid)}`, body, schema: cwUserSchema });
+  }
+
+  async reactivateUser(guid: string, ownerType: CwOwnerType = 'Contact'): Promise<CwUser> {
+    const body: CwUserPatchBody = { OwnerType: ownerType, Type: 'A', InActiveDate: null };
+    return this.required({ method: 'PATCH', path: `/users/${segment(guid)}`, body, schema: cwUserSchema });
+  }
+
+  // ----- roles and groups ----------------------------------------------------------------------
+
+  listRoles(): Promise<CwRole[]> {
+    return this.list('/roles', cwRoleSchema);
+  }
+
+  async findRoleByName(name: string): Promise<CwRole | undefined> {
+    return (await this.listRoles()).find((role) => role.Name === name);
+  }
+
+  listGroups(): Promise<CwGroup[]> {
+    return this.list('/groups', cwGroupSchema);
+  }
+
+  async findGroupByName(name: string): Promise<CwGroup | undefined> {
+    return (await this.listGroups()).find((group) => group.Name === name);
+  }
+
+  /** CWGuids of the group's members. [assumed] endpoint. */
+  async listGroupMembers(groupGuid: string): Promise<string[]> {
+    const members = await this.list(`/groups/${segment(groupGuid)}/user-assignments`, cwGroupMemberSchema);
+    return members.map((member) => member.userId);
+  }
+
+  async setGroupMembership(groupGuid: string, userId: string, member: boolean): Promise<void> {
+    const body: CwGroupAssignmentPatchBody = { people: [userId], isRemove: !member };
+    await this.request({ method: 'PATCH', path: `/groups/${segment(groupGuid)}/user-assignments`, body });
+  }
+
+  // ----- sharing entities with contacts --------------------------------------------------------
+
+  async listEntityRoleAssignments(entityGuid: string): Promise<CwRoleAssignment[]> {
+    const assignments = await this.list(`/entities/${segment(entityGuid)}/role-assignments`, cwRoleAssignmentSchema);
+    return assignments.map(({ userId, roleId }) => ({ userId, roleId }));
+  }
+
+  async shareEntity(entityGuid: string, userIds: string[], roleId: string): Promise<void> {
+    await this.patchRoleAssignments(entityGuid, { userIds, roleId, isRemove: false });
+  }
+
+  async unshareEntity(entityGuid: string, userIds: string[], roleId: string): Promise<void> {
+    await this.patchRoleAssignments(entityGuid, { userIds, roleId, isRemove: true });
+  }
+
+  private async patchRoleAssignments(entityGuid: string, body: CwRoleAssignmentPatchBody): Promise<void> {
+    if (body.userIds.length === 0) return;
+    await this.request({ method: 'PATCH', path: `/entities/${segment(entityGuid)}/role-assignments`, body });
+  }
+
+  // ----- transport -----------------------------------------------------------------------------
+
+  /** Reads every page of a list: pages until the service answers an empty array. */
+  private async list<T>(path: string, item: z.ZodType<T>, search?: string): Promise<T[]> {
+    const page = z.array(item);
+    const all: T[] = [];
+    for (let number = CW_FIRST_PAGE; number < CW_FIRST_PAGE + maxPages; number += 1) {
+      const query: Query = { page: number, pageSize: this.pageSize };
+      if (search !== undefined) query.search = search;
+      const items = await this.required({ method: 'GET', path, query, schema: page });
+      if (items.length === 0) return all;
+      all.push(...items);
+    }
+    throw caseWareBadResponse({ method: 'GET', path }, 200, `more than ${maxPages} pages`);
+  }
+
+  private async required<T>(spec: RequestSpec<T>): Promise<T> {
+    const answer = await this.request(spec);
+    if (answer === undefined) throw caseWareBadResponse(spec, 200, 'empty answer');
+    return answer;
+  }
+
+  private async request<T>(spec: RequestSpec<T>): Promise<T | undefined> {
+    const token = await this.currentToken();
+    let response = await this.send(spec, token);
+    if (response.status === 401) {
+      // The auth protocol, not a retry: a token expired; fetch a new one and redo this request once.
+      await response.body?.cancel().catch(() => undefined);
+      response = await this.send(spec, await this.renewToken(token));
+    }
+    return this.read(spec, response, { conflictIsEmail: spec.path.startsWith('/users') });
+  }
+
+  private async read<T>(
+    spec: RequestSpec<T>,
+    response: Response,
+    context: { conflictIsEmail: boolean },
+  ): Promise<T | undefined> {
+    if (!response.ok) {
+      await response.body?.cancel().catch(() => undefined);
+      if (response.status === 404 && spec.notFoundIsUndefined) return undefined;
+      throw caseWareHttpError(spec, response.status, response.headers, context);
+    }
+    let text: string;
+    try {
+      text = await response.text();
+    } catch (error) {
+      throw caseWareTransportError(spec, error);
+    }
+    if (spec.schema === undefined) return undefined;
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      throw caseWareBadResponse(spec, response.status, 'not JSON');
+    }
+    const parsed = spec.schema.safeParse(json);
+    if (!parsed.success) {
+      const where = parsed.error.issues[0]?.path.join('.') ?? '';
+      throw caseWareBadResponse(spec, response.status, `unexpected shape${where ? ` at ${where}` : ''}`);
+    }
+    return parsed.data;
+  }
+
+  private async send(spec: RequestSpec<unknown>, token: string | undefined): Promise<Response> {
+    const url = new URL(`${this.baseUrl}${spec.path}`);
+    for (const [name, value] of Object.entries(spec.query ?? {})) url.searchParams.set(name, String(value));
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    if (spec.body !== undefined) headers['content-type'] = 'application/json';
+    try {
+      return await fetch(url, {
+        method: spec.method,
+        headers,
+        body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
+        signal: AbortSignal.timeout(this.requestTimeoutMs),
+      });
+    } catch (error) {
+      throw caseWareTransportError(spec, error);
+    }
+  }
+
+  // ----- token ---------------------------------------------------------------------------------
+
+  /** The cached token; concurrent callers share one token request. */
+  private currentToken(): Promise<string> {
+    this.token ??= this.fetchToken();
+    return this.token;
+  }
+
+  /** A new token, unless another caller has renewed the expired one already. */
+  private async renewToken(expired: string): Promise<string> {
+    const current = this.token === undefined ? undefined : await this.token.catch(() => undefined);
+    if (current === undefined || current === expired) this.token = undefined;
+    return this.currentToken();
+  }
+
+  private fetchToken(): Promise<string> {
+    const spec: RequestSpec<z.infer<typeof cwTokenResponseSchema>> = {
+      method: 'POST',
+      path: '/auth/token',
+      body: { ClientId: this.clientId, ClientSecret: this.clientSecret, Language: 'en' } satisfies CwTokenRequest,
+      schema: cwTokenResponseSchema,
+    };
+    const pending = (async () => {
+      const response = await this.send(spec, undefined);
+      if (response.status === 400 || response.status === 401 || response.status === 403) {
+        await response.body?.cancel().catch(() => undefined);
+        throw new CaseWareError(
+          `CaseWare Cloud refused POST /auth/token (${response.status} unauthorized): check the configured CaseWare Cloud client id and secret`,
+          { code: 'unauthorized', status: response.status, retryable: false },
+        );
+      }
+      const answer = await this.read(spec, response, { conflictIsEmail: false });
+      if (answer === undefined) throw caseWareBadResponse(spec, response.status, 'empty answer');
+      return answer.Token;
+    })();
+    // A failed token request is not cached: the next call (or the activity's retry) asks again.
+    pending.catch(() => {
+      if (this.token === pending) this.token = undefined;
+    });
+    return pending;
+  }
+}
+
+/** A CWGuid as one path segment. */
+function segment(value: string): string {
+  return encodeURIComponent(value);
+}

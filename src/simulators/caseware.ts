@@ -1,0 +1,249 @@
+import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import { cwTokenRequestSchema, type CwErrorBody } from '../portals/caseware/api';
+import { SimulatorError } from './caseware/errors';
+import { FaultPlan, faultSettingsSchema, TokenBucket } from './caseware/faults';
+import { CaseWareStore, type ListQuery } from './caseware/store';
+
+// A faithful HTTP simulator of CaseWare Cloud API v2 (see docs: portals.md), for tests, the local
+// stack and benchmarks. The API lives under `/{firm}/ms/caseware-cloud/api/v2`; test and demo
+// hooks live under `/_sim` at the origin root and are neither rate-limited, faulted nor guarded.
+
+export type { SimulatorState, SimulatedMail } from './caseware/store';
+export { mulberry32 } from './caseware/faults';
+
+export interface CaseWareSimulatorOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  host?: string;
+  firm?: string;
+  clientId?: string;
+  clientSecret?: string;
+  /** [public] 30 minutes. */
+  tokenTtlMs?: number;
+  rateLimit?: { burst: number; replenishPerSecond: number };
+  contactRoles?: string[];
+  groups?: string[];
+  logger?: boolean;
+}
+
+export interface CaseWareSimulator {
+  origin: string;
+  baseUrl: string;
+  clientId: string;
+  clientSecret: string;
+  close(): Promise<void>;
+}
+
+function errorBody(messages: string[]): CwErrorBody {
+  return { errors: messages.map((message) => ({ message })) };
+}
+
+export async function startCaseWareSimulator(options: CaseWareSimulatorOptions = {}): Promise<CaseWareSimulator> {
+  const host = options.host ?? '127.0.0.1';
+  const firm = options.firm ?? 'demo';
+  const clientId = options.clientId ?? 'sim-client';
+  const clientSecret = options.clientSecret ?? 'sim-secret';
+  const tokenTtlMs = options.tokenTtlMs ?? 30 * 60_000;
+  const rateLimit = options.rateLimit ?? { burst: 200, replenishPerSecond: 100 };
+  const apiPath = `/${encodeURIComponent(firm)}/ms/caseware-cloud/api/v2`;
+  const tokenPath = `${apiPath}/auth/token`;
+
+  const store = new CaseWareStore({
+    contactRoles: options.contactRoles ?? ['Contact - Entity Access', 'Contact - Entity Staff'],
+    groups: options.groups ?? ['Clients'],
+  });
+  const tokens = new Map<string, number>();
+  const bucket = new TokenBucket(rateLimit.burst, rateLimit.replenishPerSecond);
+  let faults = new FaultPlan({});
+  let closed = false;
+  const delayed = new Set<NodeJS.Timeout>();
+  const held = new Set<FastifyRequest['raw']['socket']>();
+
+  const app = Fastify({ logger: options.logger ?? false, forceCloseConnections: true });
+
+  const pathOf = (request: FastifyRequest) => request.url.split('?', 1)[0] ?? '';
+  const isApi = (request: FastifyRequest) => pathOf(request).startsWith(`${apiPath}/`);
+  const rateLimitHeaders = (reply: FastifyReply, remaining: number) =>
+    reply.headers({
+      'x-ratelimit-burst-capacity': String(bucket.burst),
+      'x-ratelimit-remaining': String(remaining),
+      'x-ratelimit-replenish-rate': String(bucket.replenishPerSecond),
+    });
+
+  // Faults first: they stand for failures in front of the service. The token endpoint is spared,
+  // so that a fault plan describes what the API calls meet.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!isApi(request) || pathOf(request) === tokenPath || !faults.active) {
+      done();
+      return;
+    }
+    const outcome = faults.next();
+    const act = () => {
+      delayed.delete(timer);
+      if (closed) return;
+      switch (outcome.kind) {
+        case 'pass':
+          done();
+          return;
+        case 'drop':
+          reply.hijack();
+          request.raw.socket.destroy();
+          return;
+        case 'hang': {
+          // Never answers; the socket closes when the client gives up, or when the simulator closes.
+          reply.hijack();
+          const socket = request.raw.socket;
+          held.add(socket);
+          socket.once('close', () => held.delete(socket));
+          return;
+        }
+        case 'error':
+          void reply.code(outcome.status).send(errorBody(['The service is temporarily unavailable']));
+          return;
+        case 'rate-limit':
+          rateLimitHeaders(reply, 0);
+          void reply
+            .code(429)
+            .header('retry-after', String(outcome.retryAfterSeconds))
+            .send(errorBody(['Too many requests']));
+          return;
+      }
+    };
+    const timer = setTimeout(act, faults.latencyMs);
+    delayed.add(timer);
+  });
+
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!isApi(request)) {
+      done();
+      return;
+    }
+    const { allowed, remaining } = bucket.take();
+    rateLimitHeaders(reply, remaining);
+    if (!allowed) {
+      void reply.code(429).send(errorBody(['Rate limit exceeded']));
+      return;
+    }
+    done();
+  });
+
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!isApi(request) || pathOf(request) === tokenPath) {
+      done();
+      return;
+    }
+    const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    const expiresAt = token === undefined ? undefined : tokens.get(token);
+    if (expiresAt === undefined || expiresAt <= Date.now()) {
+      if (token !== undefined) tokens.delete(token);
+      void reply.code(401).send(errorBody(['Authorization has been denied for this request']));
+      return;
+    }
+    done();
+  });
+
+  app.setErrorHandler((error, _request, reply) => {
+    if (error instanceof SimulatorError) return reply.code(error.status).send(errorBody(error.messages));
+    // Fastify's own refusals (malformed JSON, wrong content type) carry their status.
+    const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
+    const status = typeof statusCode === 'number' && statusCode >= 400 ? statusCode : 500;
+    const message = status < 500 && error instanceof Error ? error.message : 'An internal error occurred';
+    return reply.code(status).send(errorBody([message]));
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody(['Resource not found'])));
+
+  // ----- the API -------------------------------------------------------------------------------
+
+  type Guid = { Params: { guid: string } };
+  const query = (request: FastifyRequest): ListQuery => request.query as ListQuery;
+
+  app.post(tokenPath, (request, reply) => {
+    const parsed = cwTokenRequestSchema.safeParse(request.body);
+    if (!parsed.success) throw new SimulatorError(400, 'ClientId, ClientSecret and Language are required');
+    if (parsed.data.ClientId !== clientId || parsed.data.ClientSecret !== clientSecret) {
+      throw new SimulatorError(401, 'Invalid client credentials');
+    }
+    const token = randomBytes(24).toString('base64url');
+    tokens.set(token, Date.now() + tokenTtlMs);
+    return reply.send({ Token: token });
+  });
+
+  app.get(`${apiPath}/entities`, (request, reply) => reply.send(store.listEntities(query(request))));
+  // [assumed] Creating answers 201 with the new object.
+  app.post(`${apiPath}/entities`, (request, reply) => reply.code(201).send(store.createEntity(request.body)));
+  app.get<Guid>(`${apiPath}/entities/:guid`, (request, reply) => reply.send(store.getEntity(request.params.guid)));
+  app.patch<Guid>(`${apiPath}/entities/:guid`, (request, reply) =>
+    reply.send(store.patchEntity(request.params.guid, request.body)),
+  );
+  app.get<Guid>(`${apiPath}/entities/:guid/role-assignments`, (request, reply) =>
+    reply.send(store.listRoleAssignments(request.params.guid, query(request))),
+  );
+  // [assumed] Changing assignments answers 204.
+  app.patch<Guid>(`${apiPath}/entities/:guid/role-assignments`, (request, reply) => {
+    store.patchRoleAssignments(request.params.guid, request.body);
+    return reply.code(204).send();
+  });
+
+  app.get(`${apiPath}/users`, (request, reply) => reply.send(store.listUsers(query(request))));
+  app.post(`${apiPath}/users`, (request, reply) => reply.code(201).send(store.createUser(request.body)));
+  app.get<Guid>(`${apiPath}/users/:guid`, (request, reply) => reply.send(store.getUser(request.params.guid)));
+  app.patch<Guid>(`${apiPath}/users/:guid`, (request, reply) =>
+    reply.send(store.patchUser(request.params.guid, request.body)),
+  );
+  app.delete<Guid>(`${apiPath}/users/:guid`, (request, reply) => {
+    store.deleteUser(request.params.guid);
+    return reply.code(204).send();
+  });
+
+  app.get(`${apiPath}/roles`, (request, reply) => reply.send(store.listRoles(query(request))));
+  app.get(`${apiPath}/groups`, (request, reply) => reply.send(store.listGroups(query(request))));
+  app.get<Guid>(`${apiPath}/groups/:guid/user-assignments`, (request, reply) =>
+    reply.send(store.listGroupMembers(request.params.guid, query(request))),
+  );
+  app.patch<Guid>(`${apiPath}/groups/:guid/user-assignments`, (request, reply) => {
+    store.patchGroupAssignments(request.params.guid, request.body);
+    return reply.code(204).send();
+  });
+
+  // ----- test and demo hooks -------------------------------------------------------------------
+
+  app.get('/_sim/state', (_request, reply) => reply.send(store.state()));
+
+  app.post('/_sim/faults', (request, reply) => {
+    const parsed = faultSettingsSchema.safeParse(request.body ?? {});
+    if (!parsed.success) throw new SimulatorError(400, parsed.error.issues.map((issue) => issue.message));
+    const { expireTokensNow, ...settings } = parsed.data;
+    if (expireTokensNow) tokens.clear();
+    faults = new FaultPlan(settings);
+    return reply.code(204).send();
+  });
+
+  app.post('/_sim/reset', (_request, reply) => {
+    store.reset();
+    tokens.clear();
+    faults = new FaultPlan({});
+    bucket.refill();
+    return reply.code(204).send();
+  });
+
+  await app.listen({ port: options.port ?? 0, host });
+  const { port } = app.server.address() as AddressInfo;
+  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  return {
+    origin,
+    baseUrl: `${origin}${apiPath}`,
+    clientId,
+    clientSecret,
+    async close() {
+      closed = true;
+      for (const timer of delayed) clearTimeout(timer);
+      delayed.clear();
+      for (const socket of held) socket.destroy();
+      held.clear();
+      await app.close();
+    },
+  };
+}

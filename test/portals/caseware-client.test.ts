@@ -1,0 +1,304 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { CaseWareClient, CaseWareError, type CwContactFields, type CwEntityFields } from '../../src/portals/caseware/client';
+import { cwQuote } from '../../src/portals/caseware/api';
+import { retryAfterFrom } from '../../src/portals/caseware/errors';
+import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
+
+let sim: CaseWareSimulator;
+
+beforeAll(async () => {
+  sim = await startCaseWareSimulator();
+});
+afterAll(async () => {
+  await sim.close();
+});
+beforeEach(async () => {
+  await hook('reset');
+});
+
+async function hook(path: 'reset' | 'faults', body?: object): Promise<void> {
+  const response = await fetch(`${sim.origin}/_sim/${path}`, {
+    method: 'POST',
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  expect(response.status).toBe(204);
+}
+
+async function state(): Promise<SimulatorState> {
+  return (await (await fetch(`${sim.origin}/_sim/state`)).json()) as SimulatorState;
+}
+
+function clientFor(target: CaseWareSimulator, extra: { requestTimeoutMs?: number; pageSize?: number } = {}) {
+  return new CaseWareClient({ baseUrl: target.baseUrl, clientId: target.clientId, clientSecret: target.clientSecret, ...extra });
+}
+
+/** The error a promise rejects with; fails the test when it resolves. */
+async function failure(promise: Promise<unknown>): Promise<CaseWareError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(CaseWareError);
+    return error as CaseWareError;
+  }
+  throw new Error('expected a CaseWareError, but the call succeeded');
+}
+
+const entityFields = (entityNo: string, extra: Partial<CwEntityFields> = {}): CwEntityFields => ({
+  Name: `Company ${entityNo}`,
+  EntityNo: entityNo,
+  Address: 'Main street 1',
+  PostalCode: '1234 AB',
+  City: 'Utrecht',
+  Country: 'NL',
+  Phone: null,
+  Email: null,
+  Website: null,
+  Facebook: null,
+  Twitter: null,
+  LinkedIn: null,
+  ...extra,
+});
+
+const contactFields = (email: string, extra: Partial<CwContactFields> = {}): CwContactFields => ({
+  FirstName: 'Jan',
+  MiddleName: 'van',
+  LastName: 'Dijk',
+  Initials: 'J.',
+  Email: email,
+  Phone: null,
+  MobilePhone: '0612345678',
+  ...extra,
+});
+
+describe('entities and contacts', () => {
+  test('create, find and update an entity', async () => {
+    const client = clientFor(sim);
+    expect(await client.findEntityByNumber('1001')).toBeUndefined();
+    const created = await client.createEntity(entityFields('1001'));
+    expect(created).toEqual({ CWGuid: expect.any(String), ...entityFields('1001') });
+    expect(await client.findEntityByNumber('1001')).toEqual(created);
+    expect(await client.getEntity(created.CWGuid)).toEqual(created);
+    const updated = await client.updateEntity(created.CWGuid, { City: 'Amersfoort', Website: 'https://example.nl' });
+    expect(updated).toMatchObject({ CWGuid: created.CWGuid, City: 'Amersfoort', Website: 'https://example.nl', Name: 'Company 1001' });
+  });
+
+  test('create, find, update, deactivate and reactivate a contact', async () => {
+    const client = clientFor(sim);
+    const created = await client.createContact(contactFields('jan@example.nl'));
+    expect(created).toMatchObject({ OwnerType: 'Contact', Type: 'A', InActiveDate: null, ...contactFields('jan@example.nl') });
+    expect(await client.findUserByEmail('JAN@example.nl')).toEqual(created);
+    expect(await client.findUserByEmail('piet@example.nl')).toBeUndefined();
+    const updated = await client.updateContact(created.CWGuid, contactFields('jan.dijk@example.nl', { MiddleName: null }));
+    expect(updated).toMatchObject({ Email: 'jan.dijk@example.nl', MiddleName: null, LastName: 'Dijk' });
+    expect(await client.deactivateUser(created.CWGuid, '2025-06-30')).toMatchObject({ Type: 'I', InActiveDate: '2025-06-30' });
+    expect(await client.reactivateUser(created.CWGuid)).toMatchObject({ Type: 'A', InActiveDate: null });
+    expect((await state()).mails).toEqual([{ to: 'jan@example.nl', kind: 'credentials', at: expect.any(String) }]);
+  });
+
+  test('get* answer undefined for an unknown CWGuid; other calls throw not-found', async () => {
+    const client = clientFor(sim);
+    expect(await client.getEntity('00000000-0000-0000-0000-000000000000')).toBeUndefined();
+    expect(await client.getUser('00000000-0000-0000-0000-000000000000')).toBeUndefined();
+    const error = await failure(client.updateContact('00000000-0000-0000-0000-000000000000', { FirstName: 'X' }));
+    expect(error).toMatchObject({ code: 'not-found', status: 404, retryable: false });
+  });
+
+  test("values with ' and \\ in them are quoted and escaped in searches", async () => {
+    expect(cwQuote("O'Brien\\x")).toBe("'O\\'Brien\\\\x'");
+    const client = clientFor(sim);
+    const tricky = await client.createEntity(entityFields("O'B\\1"));
+    await client.createEntity(entityFields('OB1'));
+    expect(await client.findEntityByNumber("O'B\\1")).toEqual(tricky);
+    const contact = await client.createContact(contactFields("o'brien@example.nl"));
+    expect(await client.findUserByEmail("o'brien@example.nl")).toEqual(contact);
+  });
+
+  test('lists page through every page', async () => {
+    const client = clientFor(sim, { pageSize: 2 });
+    for (const number of ['1', '2', '3', '4', '5']) await client.createContact(contactFields(`c${number}@example.nl`));
+    const roles = await client.listRoles();
+    expect(roles.length).toBeGreaterThan(2);
+    expect(await client.findRoleByName('Contact - Entity Staff')).toMatchObject({ Name: 'Contact - Entity Staff' });
+    const company = await client.createEntity(entityFields('1'));
+    const users = (await state()).users.map((user) => user.CWGuid);
+    const role = (await client.findRoleByName('Contact - Entity Access'))!;
+    await client.shareEntity(company.CWGuid, users, role.CWGuid);
+    const shared = await client.listEntityRoleAssignments(company.CWGuid);
+    expect(shared).toHaveLength(5);
+    expect(shared.map((assignment) => assignment.userId).sort()).toEqual([...users].sort());
+    await client.unshareEntity(company.CWGuid, users.slice(0, 4), role.CWGuid);
+    expect(await client.listEntityRoleAssignments(company.CWGuid)).toEqual([{ userId: users[4], roleId: role.CWGuid }]);
+  });
+
+  test('group membership', async () => {
+    const client = clientFor(sim);
+    const group = (await client.findGroupByName('Clients'))!;
+    expect(group).toBeDefined();
+    expect(await client.findGroupByName('Nope')).toBeUndefined();
+    const user = await client.createContact(contactFields('jan@example.nl'));
+    await client.setGroupMembership(group.CWGuid, user.CWGuid, true);
+    await client.setGroupMembership(group.CWGuid, user.CWGuid, true);
+    expect(await client.listGroupMembers(group.CWGuid)).toEqual([user.CWGuid]);
+    await client.setGroupMembership(group.CWGuid, user.CWGuid, false);
+    expect((await state()).groupAssignments).toEqual([]);
+  });
+});
+
+describe('auth', () => {
+  test('a new token is fetched transparently after tokens expire', async () => {
+    const client = clientFor(sim);
+    await client.createEntity(entityFields('1'));
+    await hook('faults', { expireTokensNow: true });
+    expect(await client.findEntityByNumber('1')).toMatchObject({ EntityNo: '1' });
+  });
+
+  test('concurrent calls share one token request', async () => {
+    const counting = await startCaseWareSimulator({ rateLimit: { burst: 6, replenishPerSecond: 0.001 } });
+    try {
+      const client = clientFor(counting);
+      await Promise.all([client.listRoles(), client.listGroups(), client.getUser('x')]);
+      // 1 token request + 2 pages each for roles and groups + 1 get = 6; a second token request
+      // would have emptied the bucket.
+      const error = await failure(client.listRoles());
+      expect(error.code).toBe('rate-limited');
+    } finally {
+      await counting.close();
+    }
+  });
+
+  test('a token refused again after renewal is unauthorized: the request is redone only once', async () => {
+    const stillborn = await startCaseWareSimulator({ tokenTtlMs: 0 });
+    try {
+      const error = await failure(clientFor(stillborn).listRoles());
+      expect(error).toMatchObject({ code: 'unauthorized', status: 401, retryable: false });
+      expect(error.message).toMatch(/^CaseWare Cloud refused GET \/roles \(401 unauthorized\)/);
+    } finally {
+      await stillborn.close();
+    }
+  });
+
+  test('wrong credentials are unauthorized, not retryable', async () => {
+    const client = new CaseWareClient({ baseUrl: sim.baseUrl, clientId: sim.clientId, clientSecret: 'wrong' });
+    const error = await failure(client.listRoles());
+    expect(error).toMatchObject({ code: 'unauthorized', retryable: false });
+  });
+});
+
+describe('errors', () => {
+  test('a duplicate email is duplicate-email, not retryable, and the message names no email', async () => {
+    const client = clientFor(sim);
+    await client.createContact(contactFields('jan@example.nl'));
+    const error = await failure(client.createContact(contactFields('JAN@example.nl')));
+    expect(error).toMatchObject({ code: 'duplicate-email', status: 409, retryable: false });
+    expect(error.message).toBe(
+      'CaseWare Cloud refused POST /users (409 duplicate-email): another CaseWare Cloud user already has this email as login',
+    );
+    expect(error.message).not.toMatch(/@|jan/i);
+  });
+
+  test('removing the email is invalid', async () => {
+    const client = clientFor(sim);
+    const user = await client.createContact(contactFields('jan@example.nl'));
+    const error = await failure(client.updateContact(user.CWGuid, { Email: '' }));
+    expect(error).toMatchObject({ code: 'invalid', status: 400, retryable: false });
+    expect(error.message).toContain(`PATCH /users/${user.CWGuid}`);
+    expect(error.message).not.toMatch(/@/);
+  });
+
+  test('a duplicate entity number is invalid, not duplicate-email', async () => {
+    const client = clientFor(sim);
+    await client.createEntity(entityFields('1'));
+    const error = await failure(client.createEntity(entityFields('1')));
+    expect(error).toMatchObject({ code: 'invalid', status: 409, retryable: false });
+  });
+
+  test('429 is rate-limited and retryable, with Retry-After', async () => {
+    const client = clientFor(sim);
+    await client.listRoles();
+    await hook('faults', { seed: 3, rateLimitRate: 1 });
+    const error = await failure(client.findUserByEmail('jan@example.nl'));
+    expect(error).toMatchObject({ code: 'rate-limited', status: 429, retryable: true });
+    expect(error.retryAfterMs).toBeGreaterThanOrEqual(1000);
+    expect(error.retryAfterMs! % 1000).toBe(0);
+    expect(error.message).not.toMatch(/@|jan|search/i);
+  });
+
+  test('an empty bucket is rate-limited with the wait from the replenish rate', async () => {
+    const limited = await startCaseWareSimulator({ rateLimit: { burst: 2, replenishPerSecond: 4 } });
+    try {
+      const client = clientFor(limited);
+      await client.getEntity('x'); // token + get
+      const error = await failure(client.getEntity('x'));
+      expect(error).toMatchObject({ code: 'rate-limited', retryable: true, retryAfterMs: 250 });
+    } finally {
+      await limited.close();
+    }
+    expect(retryAfterFrom(new Headers())).toBe(1000);
+    expect(retryAfterFrom(new Headers({ 'retry-after': '2', 'x-ratelimit-replenish-rate': '4' }))).toBe(2000);
+  });
+
+  test('5xx is server and retryable', async () => {
+    const client = clientFor(sim);
+    await client.listRoles();
+    await hook('faults', { errorRate: 1 });
+    const error = await failure(client.createContact(contactFields('jan@example.nl')));
+    expect(error).toMatchObject({ code: 'server', retryable: true });
+    expect([500, 503]).toContain(error.status);
+    expect((await state()).users).toEqual([]);
+  });
+
+  test('a hung request times out, retryable', async () => {
+    const client = clientFor(sim, { requestTimeoutMs: 200 });
+    await client.listRoles();
+    await hook('faults', { hangRate: 1 });
+    const started = performance.now();
+    const error = await failure(client.getUser('x'));
+    expect(error).toMatchObject({ code: 'timeout', retryable: true });
+    expect(performance.now() - started).toBeLessThan(2_000);
+  });
+
+  test('a dropped connection is network, retryable', async () => {
+    const client = clientFor(sim);
+    await client.listRoles();
+    await hook('faults', { dropRate: 1 });
+    const error = await failure(client.findUserByEmail('jan@example.nl'));
+    expect(error).toMatchObject({ code: 'network', retryable: true });
+    expect(error.message).not.toMatch(/@|jan|search/i);
+  });
+
+  test('a refused connection is network, retryable', async () => {
+    const gone = await startCaseWareSimulator();
+    const client = clientFor(gone);
+    await gone.close();
+    const error = await failure(client.listRoles());
+    expect(error).toMatchObject({ code: 'network', retryable: true });
+  });
+
+  test('an answer of the wrong shape is bad-response, not retryable', async () => {
+    // A stand-in service that grants a token but answers lists in a shape the client does not know.
+    const server = createServer((request, response) => {
+      response.setHeader('content-type', 'application/json');
+      if (request.url?.startsWith('/api/v2/auth/token')) response.end(JSON.stringify({ Token: 't' }));
+      else if (request.url?.startsWith('/api/v2/roles')) response.end(JSON.stringify([{ Id: 'one', Name: 'Admin' }]));
+      else response.end('not json');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const client = new CaseWareClient({ baseUrl: `http://127.0.0.1:${port}/api/v2`, clientId: 'c', clientSecret: 's' });
+      const shape = await failure(client.listRoles());
+      expect(shape).toMatchObject({ code: 'bad-response', status: 200, retryable: false });
+      expect(shape.message).toBe(
+        'CaseWare Cloud answered GET /roles unexpectedly (200 bad-response: unexpected shape at 0.Id): ' +
+          'CaseWare Cloud answered in a shape this client does not know; check the API version',
+      );
+      expect((await failure(client.getUser('x'))).code).toBe('bad-response');
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});

@@ -1,0 +1,394 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
+
+// Talks raw HTTP to the simulator: these tests pin the rules of the simulated service itself.
+
+// Raw JSON as the simulator answers it: untyped on purpose, the tests assert its shape.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Json = any;
+
+interface Answer {
+  status: number;
+  headers: Headers;
+  body: Json;
+}
+
+class Raw {
+  token: string | undefined;
+  constructor(readonly sim: CaseWareSimulator) {}
+
+  async call(method: string, path: string, body?: unknown, token: string | undefined = this.token): Promise<Answer> {
+    const headers: Record<string, string> = {};
+    if (token !== undefined) headers.authorization = `Bearer ${token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const response = await fetch(`${this.sim.baseUrl}${path}`, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(5_000),
+    });
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) };
+  }
+
+  async login(): Promise<string> {
+    const answer = await this.call('POST', '/auth/token', {
+      ClientId: this.sim.clientId,
+      ClientSecret: this.sim.clientSecret,
+      Language: 'en',
+    });
+    expect(answer.status).toBe(200);
+    this.token = answer.body.Token as string;
+    return this.token;
+  }
+
+  async hook(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Json> {
+    const response = await fetch(`${this.sim.origin}/_sim/${path}`, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    const text = await response.text();
+    return text === '' ? undefined : JSON.parse(text);
+  }
+
+  state(): Promise<SimulatorState> {
+    return this.hook('GET', 'state') as Promise<SimulatorState>;
+  }
+
+  faults(settings: object): Promise<unknown> {
+    return this.hook('POST', 'faults', settings);
+  }
+}
+
+const contact = (email: string, extra: object = {}) => ({ OwnerType: 'Contact', Email: email, FirstName: 'Ann', LastName: 'Smith', ...extra });
+const entity = (entityNo: string, extra: object = {}) => ({ Name: `Company ${entityNo}`, EntityNo: entityNo, ...extra });
+
+let sim: CaseWareSimulator;
+let raw: Raw;
+
+beforeAll(async () => {
+  sim = await startCaseWareSimulator();
+  raw = new Raw(sim);
+});
+afterAll(async () => {
+  await sim.close();
+});
+beforeEach(async () => {
+  await raw.hook('POST', 'reset');
+  await raw.login();
+});
+
+describe('auth', () => {
+  test('API calls need a valid bearer token', async () => {
+    const anonymous = await raw.call('GET', '/users', undefined, '');
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.body).toEqual({ errors: [{ message: expect.any(String) }] });
+    expect((await raw.call('GET', '/users', undefined, 'made-up')).status).toBe(401);
+    expect((await raw.call('GET', '/users')).status).toBe(200);
+  });
+
+  test('wrong client credentials get no token', async () => {
+    const answer = await raw.call('POST', '/auth/token', { ClientId: sim.clientId, ClientSecret: 'wrong', Language: 'en' });
+    expect(answer.status).toBe(401);
+    expect(answer.body.Token).toBeUndefined();
+  });
+
+  test('tokens expire after their lifetime', async () => {
+    const shortLived = await startCaseWareSimulator({ tokenTtlMs: 150 });
+    try {
+      const client = new Raw(shortLived);
+      await client.login();
+      expect((await client.call('GET', '/roles')).status).toBe(200);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect((await client.call('GET', '/roles')).status).toBe(401);
+      await client.login();
+      expect((await client.call('GET', '/roles')).status).toBe(200);
+    } finally {
+      await shortLived.close();
+    }
+  });
+
+  test('expireTokensNow invalidates every token at once', async () => {
+    await raw.faults({ expireTokensNow: true });
+    expect((await raw.call('GET', '/roles')).status).toBe(401);
+  });
+});
+
+describe('users', () => {
+  test('a created contact answers with its CWGuid and is mailed credentials', async () => {
+    const created = await raw.call('POST', '/users', contact('ann@example.nl'));
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ CWGuid: expect.any(String), OwnerType: 'Contact', Type: 'A', InActiveDate: null, Email: 'ann@example.nl' });
+    const fetched = await raw.call('GET', `/users/${created.body.CWGuid}`);
+    expect(fetched.body).toEqual(created.body);
+    const state = await raw.state();
+    expect(state.mails).toEqual([{ to: 'ann@example.nl', kind: 'credentials', at: expect.any(String) }]);
+  });
+
+  test('staff users are not mailed as contacts', async () => {
+    expect((await raw.call('POST', '/users', { OwnerType: 'Staff', Email: 'staff@firm.nl' })).status).toBe(201);
+    expect((await raw.state()).mails).toEqual([]);
+  });
+
+  test('email is unique case-insensitively, on create and on change', async () => {
+    await raw.call('POST', '/users', contact('ann@example.nl'));
+    const duplicate = await raw.call('POST', '/users', contact('ANN@Example.NL'));
+    expect(duplicate.status).toBe(409);
+    expect(duplicate.body.errors).toHaveLength(1);
+    const other = await raw.call('POST', '/users', contact('bob@example.nl'));
+    const taken = await raw.call('PATCH', `/users/${other.body.CWGuid}`, { OwnerType: 'Contact', Email: 'Ann@example.nl' });
+    expect(taken.status).toBe(409);
+    const own = await raw.call('PATCH', `/users/${other.body.CWGuid}`, { OwnerType: 'Contact', Email: 'BOB@example.nl' });
+    expect(own.status).toBe(200);
+    expect((await raw.state()).users.map((user) => user.Email)).toEqual(['ann@example.nl', 'BOB@example.nl']);
+  });
+
+  test('email is required and cannot be removed', async () => {
+    expect((await raw.call('POST', '/users', { OwnerType: 'Contact', FirstName: 'Ann' })).status).toBe(400);
+    const created = await raw.call('POST', '/users', contact('ann@example.nl'));
+    for (const Email of ['', '  ', null]) {
+      const answer = await raw.call('PATCH', `/users/${created.body.CWGuid}`, { OwnerType: 'Contact', Email });
+      expect(answer.status).toBe(400);
+      expect(answer.body.errors[0].message).toMatch(/Email/);
+    }
+    expect((await raw.call('GET', `/users/${created.body.CWGuid}`)).body.Email).toBe('ann@example.nl');
+  });
+
+  test('every PATCH must carry OwnerType, and POST too', async () => {
+    expect((await raw.call('POST', '/users', { Email: 'ann@example.nl' })).status).toBe(400);
+    const created = await raw.call('POST', '/users', contact('ann@example.nl'));
+    const patch = await raw.call('PATCH', `/users/${created.body.CWGuid}`, { FirstName: 'Anna' });
+    expect(patch.status).toBe(400);
+    expect(patch.body.errors[0].message).toBe('OwnerType is required');
+    const ok = await raw.call('PATCH', `/users/${created.body.CWGuid}`, { OwnerType: 'Contact', FirstName: 'Anna' });
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ FirstName: 'Anna', LastName: 'Smith', Email: 'ann@example.nl' });
+  });
+
+  test('length limits: FirstName 30, Email 100, UserName 50', async () => {
+    const at = (length: number) => `${'a'.repeat(length - '@example.nl'.length)}@example.nl`;
+    expect((await raw.call('POST', '/users', contact(at(100), { FirstName: 'x'.repeat(30), UserName: 'u'.repeat(50) }))).status).toBe(201);
+    const firstName = await raw.call('POST', '/users', contact('b@example.nl', { FirstName: 'x'.repeat(31) }));
+    expect(firstName.status).toBe(400);
+    expect(firstName.body.errors[0].message).toBe('FirstName may be at most 30 characters');
+    expect((await raw.call('POST', '/users', contact(at(101)))).status).toBe(400);
+    expect((await raw.call('POST', '/users', contact('c@example.nl', { UserName: 'u'.repeat(51) }))).status).toBe(400);
+    expect((await raw.state()).users).toHaveLength(1);
+  });
+
+  test('unknown properties are refused', async () => {
+    const answer = await raw.call('POST', '/users', contact('ann@example.nl', { Mobile: '06' }));
+    expect(answer.status).toBe(400);
+  });
+
+  test('deactivate and reactivate through Type and InActiveDate, without a new mail', async () => {
+    const created = await raw.call('POST', '/users', contact('ann@example.nl'));
+    const path = `/users/${created.body.CWGuid}`;
+    expect((await raw.call('PATCH', path, { OwnerType: 'Contact', Type: 'I' })).status).toBe(400);
+    const inactive = await raw.call('PATCH', path, { OwnerType: 'Contact', Type: 'I', InActiveDate: '2025-01-31' });
+    expect(inactive.body).toMatchObject({ Type: 'I', InActiveDate: '2025-01-31' });
+    const active = await raw.call('PATCH', path, { OwnerType: 'Contact', Type: 'A', InActiveDate: null });
+    expect(active.body).toMatchObject({ Type: 'A', InActiveDate: null });
+    expect((await raw.state()).mails).toHaveLength(1);
+  });
+
+  test('unknown CWGuid answers 404 with the errors body', async () => {
+    for (const [method, body] of [['GET', undefined], ['PATCH', { OwnerType: 'Contact' }], ['DELETE', undefined]] as const) {
+      const answer = await raw.call(method, '/users/00000000-0000-0000-0000-000000000000', body);
+      expect(answer.status).toBe(404);
+      expect(answer.body).toEqual({ errors: [{ message: expect.any(String) }] });
+    }
+  });
+});
+
+describe('entities', () => {
+  test('Name (max 60) and EntityNo (max 10) are required; EntityNo is unique', async () => {
+    expect((await raw.call('POST', '/entities', { EntityNo: '1' })).status).toBe(400);
+    expect((await raw.call('POST', '/entities', { Name: 'A' })).status).toBe(400);
+    expect((await raw.call('POST', '/entities', entity('1', { Name: 'n'.repeat(61) }))).status).toBe(400);
+    expect((await raw.call('POST', '/entities', entity('12345678901'))).status).toBe(400);
+    const created = await raw.call('POST', '/entities', entity('1234567890', { Name: 'n'.repeat(60), City: 'Utrecht' }));
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ CWGuid: expect.any(String), EntityNo: '1234567890', City: 'Utrecht', Phone: null });
+    expect((await raw.call('POST', '/entities', entity('1234567890'))).status).toBe(409);
+    const second = await raw.call('POST', '/entities', entity('2'));
+    expect((await raw.call('PATCH', `/entities/${second.body.CWGuid}`, { EntityNo: '1234567890' })).status).toBe(409);
+    expect((await raw.call('PATCH', `/entities/${second.body.CWGuid}`, { Name: '' })).status).toBe(400);
+    const renamed = await raw.call('PATCH', `/entities/${second.body.CWGuid}`, { Name: 'Renamed', City: null });
+    expect(renamed.body).toMatchObject({ Name: 'Renamed', EntityNo: '2' });
+  });
+
+  test('lists are bare arrays, paged until an empty page', async () => {
+    for (const number of ['1', '2', '3', '4', '5']) await raw.call('POST', '/entities', entity(number));
+    const pages: string[][] = [];
+    for (let page = 1; page <= 4; page += 1) {
+      const answer = await raw.call('GET', `/entities?page=${page}&pageSize=2`);
+      expect(Array.isArray(answer.body)).toBe(true);
+      pages.push((answer.body as { EntityNo: string }[]).map((item) => item.EntityNo));
+    }
+    expect(pages).toEqual([['1', '2'], ['3', '4'], ['5'], []]);
+    expect((await raw.call('GET', '/entities?page=0')).status).toBe(400);
+    expect((await raw.call('GET', '/entities?pageSize=abc')).status).toBe(400);
+  });
+
+  test('search filters with = <> < > on top-level fields, quoted strings and escapes', async () => {
+    for (const [number, name] of [['1', "O'Brien BV"], ['2', 'Back\\slash'], ['3', 'Plain']]) {
+      await raw.call('POST', '/entities', entity(number!, { Name: name }));
+    }
+    const search = async (expression: string) => {
+      const answer = await raw.call('GET', `/entities?search=${encodeURIComponent(expression)}`);
+      expect(answer.status).toBe(200);
+      return (answer.body as { EntityNo: string }[]).map((item) => item.EntityNo);
+    };
+    expect(await search("Name='O\\'Brien BV'")).toEqual(['1']);
+    expect(await search("Name='back\\\\slash'")).toEqual(['2']);
+    expect(await search("Name='plain'")).toEqual(['3']);
+    expect(await search("EntityNo<>'2'")).toEqual(['1', '3']);
+    expect(await search("EntityNo>'1'")).toEqual(['2', '3']);
+    expect(await search("EntityNo<'2'")).toEqual(['1']);
+    expect(await search('City=null')).toEqual(['1', '2', '3']);
+    expect((await raw.call('GET', `/entities?search=${encodeURIComponent("Nope='x'")}`)).status).toBe(400);
+    expect((await raw.call('GET', `/entities?search=${encodeURIComponent("Name='open")}`)).status).toBe(400);
+    expect((await raw.call('GET', `/entities?search=${encodeURIComponent('Name=unquoted')}`)).status).toBe(400);
+  });
+
+  test('role assignments are idempotent; unknown user 404, unknown role 400', async () => {
+    const company = (await raw.call('POST', '/entities', entity('1'))).body;
+    const user = (await raw.call('POST', '/users', contact('ann@example.nl'))).body;
+    const roles = (await raw.call('GET', '/roles')).body as { Id: number; CWGuid: string; Name: string; Description: string }[];
+    expect(roles.map((role) => role.Name)).toEqual(expect.arrayContaining(['Contact - Entity Access', 'Contact - Entity Staff']));
+    const access = roles.find((role) => role.Name === 'Contact - Entity Access')!;
+    const path = `/entities/${company.CWGuid}/role-assignments`;
+    const share = { userIds: [user.CWGuid], roleId: access.CWGuid, isRemove: false };
+    expect((await raw.call('PATCH', path, share)).status).toBe(204);
+    expect((await raw.call('PATCH', path, share)).status).toBe(204);
+    expect((await raw.call('GET', path)).body).toEqual([{ userId: user.CWGuid, roleId: access.CWGuid }]);
+    expect((await raw.call('PATCH', path, { ...share, userIds: ['nobody'] })).status).toBe(404);
+    expect((await raw.call('PATCH', path, { ...share, roleId: 'no-role' })).status).toBe(400);
+    expect((await raw.call('PATCH', '/entities/nothing/role-assignments', share)).status).toBe(404);
+    expect((await raw.call('PATCH', path, { ...share, isRemove: true })).status).toBe(204);
+    expect((await raw.call('PATCH', path, { ...share, isRemove: true })).status).toBe(204);
+    expect((await raw.call('GET', path)).body).toEqual([]);
+  });
+});
+
+describe('groups', () => {
+  test('group user-assignments add and remove people', async () => {
+    const user = (await raw.call('POST', '/users', contact('ann@example.nl'))).body;
+    const groups = (await raw.call('GET', '/groups')).body as { CWGuid: string; Name: string }[];
+    expect(groups.map((group) => group.Name)).toEqual(['Clients']);
+    const path = `/groups/${groups[0]!.CWGuid}/user-assignments`;
+    expect((await raw.call('PATCH', path, { people: [user.CWGuid], isRemove: false })).status).toBe(204);
+    expect((await raw.state()).groupAssignments).toEqual([{ groupId: groups[0]!.CWGuid, userId: user.CWGuid }]);
+    expect((await raw.call('GET', path)).body).toEqual([{ userId: user.CWGuid }]);
+    expect((await raw.call('PATCH', path, { people: ['nobody'], isRemove: false })).status).toBe(404);
+    expect((await raw.call('PATCH', path, { people: [user.CWGuid], isRemove: true })).status).toBe(204);
+    expect((await raw.state()).groupAssignments).toEqual([]);
+  });
+});
+
+describe('rate limit', () => {
+  test('a token bucket with headers; an empty bucket answers 429', async () => {
+    const limited = await startCaseWareSimulator({ rateLimit: { burst: 3, replenishPerSecond: 2 } });
+    try {
+      const client = new Raw(limited);
+      await client.login(); // takes one token
+      const first = await client.call('GET', '/roles');
+      expect(first.status).toBe(200);
+      expect(first.headers.get('x-ratelimit-burst-capacity')).toBe('3');
+      expect(first.headers.get('x-ratelimit-replenish-rate')).toBe('2');
+      expect(first.headers.get('x-ratelimit-remaining')).toBe('1');
+      expect((await client.call('GET', '/roles')).status).toBe(200);
+      const refused = await client.call('GET', '/roles');
+      expect(refused.status).toBe(429);
+      expect(refused.headers.get('x-ratelimit-remaining')).toBe('0');
+      expect(refused.body.errors).toHaveLength(1);
+      await new Promise((resolve) => setTimeout(resolve, 550));
+      expect((await client.call('GET', '/roles')).status).toBe(200);
+      // The hooks are not rate-limited.
+      expect((await client.state()).users).toEqual([]);
+    } finally {
+      await limited.close();
+    }
+  });
+});
+
+describe('test hooks', () => {
+  test('reset clears data, mails, faults and tokens', async () => {
+    await raw.call('POST', '/users', contact('ann@example.nl'));
+    await raw.call('POST', '/entities', entity('1'));
+    await raw.faults({ errorRate: 1 });
+    await raw.hook('POST', 'reset');
+    const state = await raw.state();
+    expect(state).toMatchObject({ entities: [], users: [], roleAssignments: [], groupAssignments: [], mails: [] });
+    expect(state.roles.length).toBeGreaterThan(0);
+    expect((await raw.call('GET', '/roles')).status).toBe(401);
+    await raw.login();
+    expect((await raw.call('GET', '/roles')).status).toBe(200);
+  });
+
+  test('seeded faults are reproducible, and {} clears them', async () => {
+    const run = async () => {
+      await raw.faults({ seed: 7, errorRate: 0.3, rateLimitRate: 0.2 });
+      const statuses: number[] = [];
+      for (let index = 0; index < 30; index += 1) {
+        const answer = await raw.call('GET', '/roles');
+        if (answer.status === 429) expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
+        statuses.push(answer.status);
+      }
+      return statuses;
+    };
+    const first = await run();
+    const second = await run();
+    expect(second).toEqual(first);
+    expect(first).toContain(200);
+    expect(first.some((status) => status === 500 || status === 503)).toBe(true);
+    expect(first).toContain(429);
+    await raw.faults({ seed: 8, errorRate: 0.3, rateLimitRate: 0.2 });
+    const other: number[] = [];
+    for (let index = 0; index < 30; index += 1) other.push((await raw.call('GET', '/roles')).status);
+    expect(other).not.toEqual(first);
+    await raw.faults({});
+    for (let index = 0; index < 10; index += 1) expect((await raw.call('GET', '/roles')).status).toBe(200);
+  });
+
+  test('faults spare the token endpoint and the hooks', async () => {
+    await raw.faults({ errorRate: 1 });
+    expect((await raw.call('GET', '/roles')).status).toBeGreaterThanOrEqual(500);
+    await raw.login();
+    expect((await raw.state()).users).toEqual([]);
+  });
+
+  test('latency delays answers', async () => {
+    await raw.faults({ latencyMs: 120 });
+    const started = performance.now();
+    expect((await raw.call('GET', '/roles')).status).toBe(200);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(100);
+  });
+
+  test('dropped connections fail the request; close() works with a request hanging', async () => {
+    const faulty = await startCaseWareSimulator();
+    const client = new Raw(faulty);
+    await client.login();
+    await client.faults({ dropRate: 1 });
+    await expect(client.call('GET', '/roles')).rejects.toThrow();
+    await client.faults({ hangRate: 1 });
+    const hanging = fetch(`${faulty.baseUrl}/roles`, { headers: { authorization: `Bearer ${client.token}` } });
+    const outcome = hanging.then(() => 'answered', () => 'failed');
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    const started = performance.now();
+    await faulty.close();
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(await outcome).toBe('failed');
+  });
+
+  test('fault settings are validated', async () => {
+    const response = await fetch(`${sim.origin}/_sim/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ errorRate: 0.8, hangRate: 0.5 }),
+    });
+    expect(response.status).toBe(400);
+  });
+});
