@@ -1,3 +1,4 @@
+import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
@@ -5,6 +6,7 @@ import pino from 'pino';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
 import { startServices, type Services } from '../../src/stack';
 import { createTestDatabase, type TestDatabase } from './db';
+import { TcpProxy } from './tcp-proxy';
 import { bundleWorkflows, startTemporal, waitFor } from './temporal';
 
 /**
@@ -18,6 +20,8 @@ export interface TestStack {
   services: Services;
   bundle: WorkflowBundleWithSourceMap;
   taskQueue: string;
+  /** With `cuttableTemporal`: the outbox dispatcher reaches Temporal through this proxy. */
+  temporalProxy?: TcpProxy;
   api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   simState(): Promise<SimulatorState>;
   /** Waits until CaseWare has received every registry change of the client made so far. */
@@ -27,7 +31,7 @@ export interface TestStack {
 
 export const apiToken = 'test-token-0123456789abcdef';
 
-export async function startTestStack(): Promise<TestStack> {
+export async function startTestStack(options: { cuttableTemporal?: boolean } = {}): Promise<TestStack> {
   const [database, temporal, simulator, bundle] = await Promise.all([
     createTestDatabase(),
     startTemporal(),
@@ -35,9 +39,20 @@ export async function startTestStack(): Promise<TestStack> {
     bundleWorkflows(),
   ]);
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
+  const namespace = temporal.namespace ?? 'default';
+  let temporalProxy: TcpProxy | undefined;
+  let dispatcherClient = temporal.client;
+  let proxyConnection: Connection | undefined;
+  if (options.cuttableTemporal) {
+    const [host, port] = temporal.address.split(':');
+    temporalProxy = new TcpProxy({ host: host ?? '127.0.0.1', port: Number(port) });
+    await temporalProxy.up();
+    proxyConnection = await Connection.connect({ address: temporalProxy.address });
+    dispatcherClient = new Client({ connection: proxyConnection, namespace });
+  }
   const services = await startServices({
     db: database.db,
-    temporal: { connection: temporal.nativeConnection, client: temporal.client, namespace: temporal.namespace ?? 'default' },
+    temporal: { connection: temporal.nativeConnection, client: dispatcherClient, namespace },
     taskQueue,
     caseware: {
       baseUrl: simulator.baseUrl,
@@ -59,6 +74,7 @@ export async function startTestStack(): Promise<TestStack> {
     services,
     bundle,
     taskQueue,
+    temporalProxy,
     async api(method, path, body) {
       const response = await fetch(`${services.apiUrl}${path}`, {
         method,
@@ -82,6 +98,8 @@ export async function startTestStack(): Promise<TestStack> {
     },
     async stop() {
       await services.stop();
+      await proxyConnection?.close();
+      await temporalProxy?.down();
       await Promise.allSettled([temporal.teardown(), simulator.close()]);
       await database.drop();
     },
