@@ -16,6 +16,7 @@ import {
   identitiesForClient,
   loginOwner,
   markApplied,
+  openSyncError,
   reportSyncErrors,
   saveIdentity,
   type IdentityKey,
@@ -119,7 +120,21 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     try {
       return await syncClient(input);
     } catch (error) {
-      throw toActivityFailure(error);
+      const failure = toActivityFailure(error);
+      // A failure no retry can fix is shown to the operator with the client's sync errors; the
+      // next successful run resolves it.
+      if (failure instanceof ApplicationFailure && failure.nonRetryable && failure.type !== 'RegistryRecordMissing') {
+        const client = await db('clients').where({ client_number: input.clientNumber }).first<{ id: number } | undefined>('id');
+        if (client) {
+          await openSyncError(db, portal, input.clientNumber, {
+            recordType: 'client',
+            recordId: client.id,
+            code: failure.type ?? 'failed',
+            message: `client ${input.clientNumber}: ${failure.message}`,
+          });
+        }
+      }
+      throw failure;
     }
   }
 

@@ -1,5 +1,5 @@
 import type { Duration } from '@temporalio/common';
-import { condition, continueAsNew, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { ActivityFailure, condition, continueAsNew, log, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { CaseWareActivities } from '../activities/caseware';
 import { registryChangedSignal } from './definitions';
 
@@ -46,8 +46,10 @@ export async function clientSyncWorkflow(input: ClientSyncInput): Promise<void> 
     try {
       await syncClientToCaseWare({ clientNumber: input.clientNumber, uptoEventId: upto });
     } catch (error) {
-      // Not retryable: recorded for the operator; the next change tries again.
-      log.warn('CaseWare Cloud sync failed', { clientNumber: input.clientNumber, error: String(error) });
+      // Not retryable (a set-up problem): the activity recorded it as a sync error for the
+      // operator; the next change tries again.
+      const cause = error instanceof ActivityFailure ? error.cause?.message : undefined;
+      log.warn('CaseWare Cloud sync failed', { clientNumber: input.clientNumber, error: cause ?? String(error) });
     }
     applied = upto;
     if (workflowInfo().continueAsNewSuggested || syncs >= 500) {

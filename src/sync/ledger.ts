@@ -168,6 +168,21 @@ export async function reportSyncErrors(
   });
 }
 
+/** Opens (or keeps open) one sync error, leaving the client's other errors as they are. */
+export async function openSyncError(db: Db, portal: Portal, clientNumber: string, error: SyncErrorInput): Promise<void> {
+  await db('sync_errors')
+    .insert({
+      portal,
+      client_number: clientNumber,
+      record_type: error.recordType,
+      record_id: error.recordId,
+      code: error.code,
+      message: error.message,
+    })
+    .onConflict(db.raw('(portal, record_type, record_id, code) where resolved_at is null'))
+    .merge({ message: error.message, last_seen_at: db.fn.now() });
+}
+
 /** Notes that the portal has received every change of this client up to `eventId`. */
 export async function markApplied(db: Db, portal: Portal, clientNumber: string, eventId: number): Promise<void> {
   await db('portal_sync_state')

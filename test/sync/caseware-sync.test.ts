@@ -1,6 +1,8 @@
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startTestStack, type TestStack } from '../support/stack';
 import { waitFor } from '../support/temporal';
+import { clientNumberSearchAttribute } from '../../workflows/definitions';
 
 let stack: TestStack;
 beforeAll(async () => {
@@ -239,5 +241,19 @@ describe('CaseWare Cloud sync over real servers', () => {
     expect(state.users.filter((u) => u.Email === 'piet@c2009.test')).toHaveLength(1);
     expect(state.mails.filter((m) => m.to === 'piet@c2009.test')).toHaveLength(1);
     expect(state.entities.filter((e) => e.EntityNo === '2009')).toHaveLength(1);
+  });
+
+  test('workflow histories carry ids, never personal data', async () => {
+    const history = await stack.temporal.client.workflow.getHandle('client-2001').fetchHistory();
+    const json = historyToJSON(history);
+    // Payloads are base64 JSON: decode every one and look inside.
+    const decoded = [...json.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'));
+    expect(decoded.length).toBeGreaterThan(2);
+    const everything = `${json}\n${decoded.join('\n')}`;
+    for (const personal of ['Anna', 'Dijk', 'anna@c2001.test', '123456782', 'anna.private', 'Kerkstraat', 'Utrecht']) {
+      expect(everything).not.toContain(personal);
+    }
+    const description = await stack.temporal.client.workflow.getHandle('client-2001').describe();
+    expect(description.typedSearchAttributes.get(clientNumberSearchAttribute)).toBe('2001');
   });
 });
