@@ -1,0 +1,106 @@
+import fastifySwagger from '@fastify/swagger';
+import fastifySwaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import {
+  jsonSchemaTransform,
+  jsonSchemaTransformObject,
+  serializerCompiler,
+  validatorCompiler,
+  type ZodTypeProvider,
+} from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Db } from '../db';
+import { bearerAuth } from './auth';
+import { apiErrorHandler, apiNotFoundHandler, loggableError } from './errors';
+import { clientRoutes } from './routes-clients';
+import { contactRoutes } from './routes-contacts';
+import { syncRoutes } from './routes-sync';
+
+export interface ApiOptions {
+  db: Db;
+  /** Every route but /health and the docs requires `Authorization: Bearer <apiToken>`. */
+  apiToken: string;
+  logger?: FastifyServerOptions['logger'];
+}
+
+// Request bodies and headers hold personal data and the token: log only what identifies the
+// request. These serializers replace whatever the caller passes for req, res and err.
+const safeSerializers = {
+  req: (request: { method?: string; url?: string; ip?: string }) => ({
+    method: request.method,
+    url: request.url,
+    remoteAddress: request.ip,
+  }),
+  res: (reply: { statusCode?: number }) => ({ statusCode: reply.statusCode }),
+  err: loggableError,
+};
+
+function loggerOptions(logger: ApiOptions['logger']): FastifyServerOptions['logger'] {
+  if (logger === undefined || logger === false) return false;
+  const base = logger === true ? {} : logger;
+  return { ...base, serializers: { ...base.serializers, ...safeSerializers } };
+}
+
+/** The registry's HTTP API, ready for `listen` (or `inject` in tests). */
+export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
+  const requireToken = bearerAuth(options.apiToken);
+  const app = Fastify({ logger: loggerOptions(options.logger) }).withTypeProvider<ZodTypeProvider>();
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  app.setErrorHandler(apiErrorHandler);
+  app.setNotFoundHandler(apiNotFoundHandler);
+
+  await app.register(fastifySwagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: {
+        title: 'portal-sync registry API',
+        description:
+          "The firm's client registry: clients, contacts, their portal links, and how the sync to CaseWare Cloud and Client Online is doing.",
+        version: '1',
+      },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+      security: [{ bearerAuth: [] }],
+    },
+    transform: jsonSchemaTransform,
+    transformObject: jsonSchemaTransformObject,
+  });
+  await app.register(fastifySwaggerUi, { routePrefix: '/docs' });
+
+  app.get(
+    '/health',
+    {
+      schema: {
+        tags: ['operations'],
+        summary: 'Liveness and database reachability',
+        security: [],
+        response: {
+          200: z.object({ status: z.literal('ok') }),
+          503: z.object({ status: z.literal('unavailable'), reason: z.string() }),
+        },
+      },
+    },
+    async (request, reply) => {
+      try {
+        await options.db.raw('select 1');
+        return reply.code(200).send({ status: 'ok' });
+      } catch (error) {
+        request.log.error({ err: error }, 'health check: database unreachable');
+        return reply.code(503).send({ status: 'unavailable', reason: 'database unreachable' });
+      }
+    },
+  );
+
+  app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+
+  // Everything registered in here sits behind the token; the routes above do not.
+  await app.register((api, _options, done) => {
+    api.addHook('onRequest', requireToken);
+    void api.register(clientRoutes, { db: options.db });
+    void api.register(contactRoutes, { db: options.db });
+    void api.register(syncRoutes, { db: options.db });
+    done();
+  });
+
+  return app;
+}

@@ -1,0 +1,369 @@
+import type { Knex } from 'knex';
+import type { Db } from '../db';
+import { appendOutboxEvent, type OutboxEventKind } from '../outbox/store';
+import type {
+  Client,
+  ClientCreate,
+  ClientPatch,
+  Contact,
+  ContactCreate,
+  ContactPatch,
+  LinksPatch,
+} from './schemas';
+
+// The registry's write side. Every write runs in one transaction with the outbox event that
+// describes it, so a change is either stored and announced to the sync, or neither.
+
+export type RegistryErrorCode = 'not-found' | 'conflict' | 'rule';
+
+/**
+ * A refused registry operation. Messages name record ids and client numbers only, never personal
+ * data, because they end up in logs and API responses.
+ */
+export class RegistryError extends Error {
+  override readonly name = 'RegistryError';
+
+  constructor(
+    readonly code: RegistryErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export function isRegistryError(error: unknown): error is RegistryError {
+  return error instanceof RegistryError;
+}
+
+// --- Row <-> record mapping: the only place that knows the column names. ---
+
+type Row = Record<string, unknown>;
+
+const privatePersonColumns = {
+  firstName: 'first_name',
+  infix: 'infix',
+  lastName: 'last_name',
+  initials: 'initials',
+  bsn: 'bsn',
+  residentialStreet: 'residential_street',
+  residentialPostcode: 'residential_postcode',
+  residentialCity: 'residential_city',
+  residentialCountry: 'residential_country',
+  correspondenceStreet: 'correspondence_street',
+  correspondencePostcode: 'correspondence_postcode',
+  correspondenceCity: 'correspondence_city',
+  correspondenceCountry: 'correspondence_country',
+  privateEmail: 'private_email',
+  privateMobile: 'private_mobile',
+  correspondenceEmailPreference: 'correspondence_email_preference',
+} as const;
+
+/** Client fields stored one-to-one in a column (links and timestamps are mapped by hand). */
+const clientColumns = {
+  id: 'id',
+  clientNumber: 'client_number',
+  kind: 'kind',
+  status: 'status',
+  name: 'name',
+  address: 'address',
+  postcode: 'postcode',
+  city: 'city',
+  country: 'country',
+  phone: 'phone',
+  email: 'email',
+  website: 'website',
+  facebook: 'facebook',
+  twitter: 'twitter',
+  linkedin: 'linkedin',
+  ...privatePersonColumns,
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+} as const satisfies Record<Exclude<keyof Client, 'links'>, string>;
+
+/** Contact fields stored one-to-one; `clientNumber` comes from the joined client. */
+const contactColumns = {
+  id: 'id',
+  clientId: 'client_id',
+  clientNumber: 'client_number',
+  email: 'email',
+  phone: 'phone',
+  mobile: 'mobile',
+  ...privatePersonColumns,
+  deletedAt: 'deleted_at',
+  createdAt: 'created_at',
+  updatedAt: 'updated_at',
+} as const satisfies Record<Exclude<keyof Contact, 'links'>, string>;
+
+/** Fields a caller may write; the rest (ids, number, kind, timestamps) the registry owns. */
+const writableClientFields = [
+  'status', 'name', 'address', 'postcode', 'city', 'country', 'phone', 'email', 'website', 'facebook',
+  'twitter', 'linkedin', ...(Object.keys(privatePersonColumns) as (keyof typeof privatePersonColumns)[]),
+] as const satisfies readonly (keyof typeof clientColumns)[];
+
+const writableContactFields = [
+  'email', 'phone', 'mobile', ...(Object.keys(privatePersonColumns) as (keyof typeof privatePersonColumns)[]),
+] as const satisfies readonly (keyof typeof contactColumns)[];
+
+function readRecord(row: Row, columns: Record<string, string>): Row {
+  const record: Row = {
+    links: { caseware: row.link_caseware === true, clientOnline: row.link_client_online === true },
+  };
+  for (const [field, column] of Object.entries(columns)) record[field] = row[column];
+  return record;
+}
+
+// The pg driver returns ids as numbers (src/db.ts) and timestamps as Dates; the column maps above
+// are checked against the record types, so these casts only restate what the columns hold.
+function toClient(row: Row): Client {
+  return readRecord(row, clientColumns) as unknown as Client;
+}
+
+function toContact(row: Row): Contact {
+  return readRecord(row, contactColumns) as unknown as Contact;
+}
+
+/** Columns for the fields present in `input`; `null` clears a field, `undefined` leaves it alone. */
+function writeColumns(
+  input: Partial<Record<string, unknown>>,
+  fields: readonly string[],
+  columns: Record<string, string>,
+): Row {
+  const row: Row = {};
+  for (const field of fields) {
+    const value = input[field];
+    const column = columns[field];
+    if (value !== undefined && column !== undefined) row[column] = value;
+  }
+  return row;
+}
+
+function linkColumns(links: LinksPatch | undefined): Row {
+  const row: Row = {};
+  if (links?.caseware !== undefined) row.link_caseware = links.caseware;
+  if (links?.clientOnline !== undefined) row.link_client_online = links.clientOnline;
+  return row;
+}
+
+// --- Queries ---
+
+
+function contactsQuery(db: Db): Knex.QueryBuilder {
+  return db('contacts').join('clients', 'clients.id', 'contacts.client_id').select('contacts.*', 'clients.client_number');
+}
+
+async function requireClient(db: Db, clientNumber: string): Promise<Client> {
+  const row = (await db('clients').where({ client_number: clientNumber }).first()) as Row | undefined;
+  if (!row) throw new RegistryError('not-found', `client ${clientNumber} does not exist in the registry`);
+  return toClient(row);
+}
+
+async function requireContactRow(
+  db: Db,
+  id: number,
+  options: { includeDeleted?: boolean } = {},
+): Promise<Row> {
+  const row = (await contactsQuery(db)
+    .where('contacts.id', id)
+    .where(notDeleted(options))
+    .first()) as Row | undefined;
+  if (!row) throw new RegistryError('not-found', `contact ${id} does not exist in the registry or has been deleted`);
+  return row;
+}
+
+/** A where-clause for contacts: knex turns a `null` value into `is null`. */
+function notDeleted(options: { includeDeleted?: boolean }): Row {
+  return options.includeDeleted ? {} : { 'contacts.deleted_at': null };
+}
+
+/** The one row an `insert … returning` or `update … returning` of a single record gave back. */
+function singleRow(rows: unknown): Row | undefined {
+  return Array.isArray(rows) ? (rows[0] as Row | undefined) : undefined;
+}
+
+function isUniqueViolation(error: unknown, constraint: string): boolean {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    'code' in error &&
+    error.code === '23505' &&
+    'constraint' in error &&
+    error.constraint === constraint
+  );
+}
+
+// Kind and number identify a client in both portals; changing them would orphan what the portals
+// hold, so a caller that tries (bypassing the API's schema) is refused rather than ignored.
+function refuseIdentityChange(clientNumber: string, patch: object): void {
+  for (const field of ['kind', 'clientNumber'] as const) {
+    if (field in patch) {
+      throw new RegistryError(
+        'rule',
+        `the ${field === 'kind' ? 'kind' : 'number'} of client ${clientNumber} cannot be changed; register a new client instead`,
+      );
+    }
+  }
+}
+
+// --- Clients ---
+
+export async function createClient(db: Db, input: ClientCreate): Promise<Client> {
+  return db.transaction(async (trx) => {
+    let rows: unknown;
+    try {
+      rows = await trx('clients')
+        .insert({
+          client_number: input.clientNumber,
+          kind: input.kind,
+          ...writeColumns(input, writableClientFields, clientColumns),
+          ...linkColumns(input.links),
+        })
+        .returning('*');
+    } catch (error) {
+      if (isUniqueViolation(error, 'clients_client_number_unique')) {
+        throw new RegistryError('conflict', `client ${input.clientNumber} already exists in the registry`);
+      }
+      throw error;
+    }
+    const row = singleRow(rows);
+    if (!row) throw new Error(`inserting client ${input.clientNumber} returned no row`);
+    const client = toClient(row);
+    await appendOutboxEvent(trx, clientEvent(client, 'client.created'));
+    return client;
+  });
+}
+
+/** The client with this number; RegistryError `not-found` when there is none. */
+export async function getClient(db: Db, clientNumber: string): Promise<Client> {
+  return requireClient(db, clientNumber);
+}
+
+export async function updateClient(db: Db, clientNumber: string, patch: ClientPatch): Promise<Client> {
+  refuseIdentityChange(clientNumber, patch);
+  return updateClientRow(db, clientNumber, writeColumns(patch, writableClientFields, clientColumns), 'client.updated');
+}
+
+export async function setClientLinks(db: Db, clientNumber: string, links: LinksPatch): Promise<Client> {
+  return updateClientRow(db, clientNumber, linkColumns(links), 'client.links-changed');
+}
+
+async function updateClientRow(
+  db: Db,
+  clientNumber: string,
+  columns: Row,
+  kind: OutboxEventKind,
+): Promise<Client> {
+  return db.transaction(async (trx) => {
+    const row = singleRow(
+      await trx('clients')
+        .where({ client_number: clientNumber })
+        .update({ ...columns, updated_at: trx.fn.now() })
+        .returning('*'),
+    );
+    if (!row) throw new RegistryError('not-found', `client ${clientNumber} does not exist in the registry`);
+    const client = toClient(row);
+    await appendOutboxEvent(trx, clientEvent(client, kind));
+    return client;
+  });
+}
+
+function clientEvent(client: Client, kind: OutboxEventKind) {
+  return { clientNumber: client.clientNumber, kind, recordType: 'client', recordId: client.id } as const;
+}
+
+// --- Contacts ---
+
+export async function listContacts(
+  db: Db,
+  clientNumber: string,
+  options: { includeDeleted?: boolean } = {},
+): Promise<Contact[]> {
+  const client = await requireClient(db, clientNumber);
+  const rows = (await contactsQuery(db)
+    .where('contacts.client_id', client.id)
+    .where(notDeleted(options))
+    .orderBy('contacts.id')) as Row[];
+  return rows.map(toContact);
+}
+
+/** A client and its current (not deleted) contacts, read in one consistent snapshot. */
+export async function loadClientWithContacts(
+  db: Db,
+  clientNumber: string,
+): Promise<{ client: Client; contacts: Contact[] }> {
+  return db.transaction(
+    async (trx) => {
+      const client = await requireClient(trx, clientNumber);
+      const contactRows = (await contactsQuery(trx)
+        .where('contacts.client_id', client.id)
+        .whereNull('contacts.deleted_at')
+        .orderBy('contacts.id')) as Row[];
+      return { client, contacts: contactRows.map(toContact) };
+    },
+    { isolationLevel: 'repeatable read', readOnly: true },
+  );
+}
+
+export async function createContact(db: Db, clientNumber: string, input: ContactCreate): Promise<Contact> {
+  return db.transaction(async (trx) => {
+    const client = await requireClient(trx, clientNumber);
+    if (client.kind !== 'company') {
+      throw new RegistryError(
+        'rule',
+        `client ${clientNumber} is a person client; contacts can only be registered at a company client`,
+      );
+    }
+    const inserted = singleRow(
+      await trx('contacts')
+        .insert({
+          client_id: client.id,
+          ...writeColumns(input, writableContactFields, contactColumns),
+          ...linkColumns(input.links),
+        })
+        .returning('id'),
+    );
+    if (typeof inserted?.id !== 'number') throw new Error(`inserting a contact at client ${clientNumber} returned no id`);
+    const contact = toContact(await requireContactRow(trx, inserted.id));
+    await appendOutboxEvent(trx, contactEvent(contact, 'contact.created'));
+    return contact;
+  });
+}
+
+/**
+ * The contact with this id; RegistryError `not-found` when there is none or it was deleted
+ * (unless `includeDeleted`, which offboarding needs to find what a deleted contact held).
+ */
+export async function getContact(db: Db, id: number, options: { includeDeleted?: boolean } = {}): Promise<Contact> {
+  return toContact(await requireContactRow(db, id, options));
+}
+
+export async function updateContact(db: Db, id: number, patch: ContactPatch): Promise<Contact> {
+  return updateContactRow(db, id, writeColumns(patch, writableContactFields, contactColumns), 'contact.updated');
+}
+
+export async function setContactLinks(db: Db, id: number, links: LinksPatch): Promise<Contact> {
+  return updateContactRow(db, id, linkColumns(links), 'contact.links-changed');
+}
+
+/** Soft delete: the row stays so the sync can still remove the contact's access in the portals. */
+export async function deleteContact(db: Db, id: number): Promise<void> {
+  await updateContactRow(db, id, { deleted_at: db.fn.now() }, 'contact.deleted');
+}
+
+async function updateContactRow(db: Db, id: number, columns: Row, kind: OutboxEventKind): Promise<Contact> {
+  return db.transaction(async (trx) => {
+    const updated = await trx('contacts')
+      .where({ id })
+      .whereNull('deleted_at')
+      .update({ ...columns, updated_at: trx.fn.now() });
+    if (updated === 0) {
+      throw new RegistryError('not-found', `contact ${id} does not exist in the registry or has been deleted`);
+    }
+    const contact = toContact(await requireContactRow(trx, id, { includeDeleted: true }));
+    await appendOutboxEvent(trx, contactEvent(contact, kind));
+    return contact;
+  });
+}
+
+function contactEvent(contact: Contact, kind: OutboxEventKind) {
+  return { clientNumber: contact.clientNumber, kind, recordType: 'contact', recordId: contact.id } as const;
+}

@@ -1,0 +1,216 @@
+import type { Db } from '../db';
+import { getClient } from './repository';
+
+// The read model behind the operators' sync views: what failed, and per client how far each
+// portal has caught up with the registry. Nothing here returns personal data: portal logins
+// (CaseWare uses the email) stay in portal_identities.login_key and are not read.
+
+export type Portal = 'caseware' | 'clientOnline';
+export const portals: readonly Portal[] = ['caseware', 'clientOnline'];
+
+/** The value of the `portal` column in sync tables for each portal. */
+export const portalColumnValue = { caseware: 'caseware', clientOnline: 'client_online' } as const satisfies Record<
+  Portal,
+  string
+>;
+
+export function portalFromColumn(value: string): Portal {
+  const portal = portals.find((candidate) => portalColumnValue[candidate] === value);
+  if (!portal) throw new Error(`unknown portal "${value}" in the sync tables`);
+  return portal;
+}
+
+export interface SyncError {
+  id: number;
+  portal: Portal;
+  recordType: string;
+  recordId: number;
+  clientNumber: string;
+  code: string;
+  message: string;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+  resolvedAt: Date | null;
+}
+
+export type PortalSyncState = 'not-linked' | 'pending' | 'in-sync' | 'error';
+
+export interface RemoteRecord {
+  recordType: string;
+  recordId: number;
+  remoteId: string | null;
+  access: string;
+  syncedAt: Date | null;
+}
+
+export interface PortalSyncStatus {
+  linked: boolean;
+  state: PortalSyncState;
+  /** The newest outbox event this portal has received for the client; 0 when none. */
+  appliedEventId: number;
+  lastSyncedAt: Date | null;
+  remote: RemoteRecord[];
+  errors: SyncError[];
+}
+
+export interface PendingEvent {
+  id: number;
+  kind: string;
+  recordType: string;
+  recordId: number;
+  createdAt: Date;
+  attempts: number;
+  lastError: string | null;
+}
+
+export interface ClientSyncStatus {
+  clientNumber: string;
+  caseware: PortalSyncStatus;
+  clientOnline: PortalSyncStatus;
+  /** Outbox events for the client not yet handed to the sync. */
+  pendingEvents: PendingEvent[];
+}
+
+interface SyncErrorRow {
+  id: number;
+  portal: string;
+  record_type: string;
+  record_id: number;
+  client_number: string;
+  code: string;
+  message: string;
+  first_seen_at: Date;
+  last_seen_at: Date;
+  resolved_at: Date | null;
+}
+
+interface PortalSyncStateRow {
+  portal: string;
+  applied_event_id: number;
+  synced_at: Date | null;
+}
+
+/** The columns read from portal_identities; login_key (an email for CaseWare) is left out. */
+interface PortalIdentityRow {
+  portal: string;
+  record_type: string;
+  record_id: number;
+  remote_id: string | null;
+  access: string;
+  synced_at: Date | null;
+}
+
+interface OutboxEventRow {
+  id: number;
+  kind: string;
+  record_type: string;
+  record_id: number;
+  created_at: Date;
+  attempts: number;
+  last_error: string | null;
+}
+
+function toSyncError(row: SyncErrorRow): SyncError {
+  return {
+    id: row.id,
+    portal: portalFromColumn(row.portal),
+    recordType: row.record_type,
+    recordId: row.record_id,
+    clientNumber: row.client_number,
+    code: row.code,
+    message: row.message,
+    firstSeenAt: row.first_seen_at,
+    lastSeenAt: row.last_seen_at,
+    resolvedAt: row.resolved_at,
+  };
+}
+
+/** Sync errors, most recently seen first; open ones only unless `includeResolved`. */
+export async function listSyncErrors(
+  db: Db,
+  filter: { clientNumber?: string; includeResolved?: boolean } = {},
+): Promise<SyncError[]> {
+  const rows = (await db('sync_errors')
+    .where(filter.clientNumber === undefined ? {} : { client_number: filter.clientNumber })
+    .where(filter.includeResolved ? {} : { resolved_at: null })
+    .orderBy([
+      { column: 'last_seen_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])) as SyncErrorRow[];
+  return rows.map(toSyncError);
+}
+
+/** Per portal: linked or not, caught up or not, what it holds and what failed. */
+export async function clientSyncStatus(db: Db, clientNumber: string): Promise<ClientSyncStatus> {
+  // One snapshot, so that "newest event" and "applied event" are compared at the same moment.
+  return db.transaction((trx) => readClientSyncStatus(trx, clientNumber), {
+    isolationLevel: 'repeatable read',
+    readOnly: true,
+  });
+}
+
+async function readClientSyncStatus(db: Db, clientNumber: string): Promise<ClientSyncStatus> {
+  const client = await getClient(db, clientNumber);
+
+  // One connection runs a transaction's queries one after another, so these are awaited in turn.
+  const newest = (await db('outbox_events').where({ client_number: clientNumber }).max({ id: 'id' }).first()) as
+    | { id: number | null }
+    | undefined;
+  const stateRows = (await db('portal_sync_state').where({ client_number: clientNumber })) as PortalSyncStateRow[];
+  const identityRows = await db('portal_identities')
+    .where({ client_number: clientNumber })
+    .orderBy([{ column: 'record_type' }, { column: 'record_id' }])
+    .select<PortalIdentityRow[]>('portal', 'record_type', 'record_id', 'remote_id', 'access', 'synced_at');
+  const openErrors = await listSyncErrors(db, { clientNumber });
+  const pendingRows = (await db('outbox_events')
+    .where({ client_number: clientNumber, delivered_at: null })
+    .orderBy('id')) as OutboxEventRow[];
+  const newestEventId = newest?.id ?? 0;
+
+  function portalStatus(portal: Portal): PortalSyncStatus {
+    const column = portalColumnValue[portal];
+    const syncState = stateRows.find((row) => row.portal === column);
+    const appliedEventId = syncState?.applied_event_id ?? 0;
+    const errors = openErrors.filter((error) => error.portal === portal);
+    const linked = client.links[portal];
+    return {
+      linked,
+      state: portalState({ pending: newestEventId > appliedEventId, hasErrors: errors.length > 0, linked }),
+      appliedEventId,
+      lastSyncedAt: syncState?.synced_at ?? null,
+      remote: identityRows
+        .filter((row) => row.portal === column)
+        .map((row) => ({
+          recordType: row.record_type,
+          recordId: row.record_id,
+          remoteId: row.remote_id,
+          access: row.access,
+          syncedAt: row.synced_at,
+        })),
+      errors,
+    };
+  }
+
+  return {
+    clientNumber,
+    caseware: portalStatus('caseware'),
+    clientOnline: portalStatus('clientOnline'),
+    pendingEvents: pendingRows.map((row) => ({
+      id: row.id,
+      kind: row.kind,
+      recordType: row.record_type,
+      recordId: row.record_id,
+      createdAt: row.created_at,
+      attempts: row.attempts,
+      lastError: row.last_error,
+    })),
+  };
+}
+
+// A change not yet received outranks everything: until it arrives, errors and the link switch
+// describe a state the portal is about to leave.
+export function portalState(facts: { pending: boolean; hasErrors: boolean; linked: boolean }): PortalSyncState {
+  if (facts.pending) return 'pending';
+  if (facts.hasErrors) return 'error';
+  return facts.linked ? 'in-sync' : 'not-linked';
+}
