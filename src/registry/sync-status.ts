@@ -173,9 +173,15 @@ async function readClientSyncStatus(db: Db, clientNumber: string): Promise<Clien
     const appliedEventId = syncState?.applied_event_id ?? 0;
     const errors = openErrors.filter((error) => error.portal === portal);
     const linked = client.links[portal];
+    const holdsAccess = identityRows.some((row) => row.portal === column && row.access === 'active');
     return {
       linked,
-      state: portalState({ pending: newestEventId > appliedEventId, hasErrors: errors.length > 0, linked }),
+      state: portalState({
+        // An unlinked portal has nothing to receive, unless it still holds access to take away.
+        pending: newestEventId > appliedEventId && (linked || holdsAccess),
+        hasErrors: errors.length > 0,
+        linked,
+      }),
       appliedEventId,
       lastSyncedAt: syncState?.synced_at ?? null,
       remote: identityRows

@@ -158,18 +158,18 @@ describe('GET /sync/clients/:number', () => {
       .merge();
   }
 
-  test('a client whose changes no portal has received is pending on both, with its undelivered events', async () => {
+  test('an unlinked client that no portal holds has nothing pending, and lists its undelivered events', async () => {
     const body = await status('5002');
     expect(body.clientNumber).toBe('5002');
     expect(body.caseware).toEqual({
       linked: false,
-      state: 'pending',
+      state: 'error',
       appliedEventId: 0,
       lastSyncedAt: null,
       remote: [],
       errors: [expect.objectContaining({ clientNumber: '5002', code: 'rejected' })],
     });
-    expect(body.clientOnline).toMatchObject({ linked: false, state: 'pending', appliedEventId: 0 });
+    expect(body.clientOnline).toMatchObject({ linked: false, state: 'not-linked', appliedEventId: 0 });
     expect(body.pendingEvents).toEqual([
       {
         id: expect.any(Number),
@@ -218,7 +218,7 @@ describe('GET /sync/clients/:number', () => {
     expect(resolved.clientOnline.state).toBe('not-linked');
   });
 
-  test('a new change makes every portal pending until it has received it, errors or not', async () => {
+  test('a new change makes every linked portal pending until it has received it, errors or not', async () => {
     await seedSyncError({
       portal: 'caseware',
       record_type: 'contact',
@@ -237,7 +237,8 @@ describe('GET /sync/clients/:number', () => {
 
     const pending = await status('5001');
     expect(pending.caseware.state).toBe('pending');
-    expect(pending.clientOnline.state).toBe('pending');
+    // Client Online is not linked and holds nothing of 5001: nothing to receive.
+    expect(pending.clientOnline.state).toBe('not-linked');
     expect(pending.pendingEvents.map((event) => [event.id, event.kind])).toContainEqual([
       newest,
       'client.updated',
@@ -248,6 +249,16 @@ describe('GET /sync/clients/:number', () => {
     const caughtUp = await status('5001');
     expect(caughtUp.caseware.state).toBe('error');
     expect(caughtUp.clientOnline.state).toBe('not-linked');
+  });
+
+  test('a portal switched off is pending while it still holds access to take away', async () => {
+    await api.db('portal_identities').where({ client_number: '5001', portal: 'caseware' }).update({ access: 'active' });
+    expect((await api.call('PUT', '/clients/5001/links', { caseware: false })).statusCode).toBe(200);
+    expect((await status('5001')).caseware).toMatchObject({ linked: false, state: 'pending' });
+    await markApplied('caseware', '5001', await newestOutboxId(api.db));
+    await api.db('portal_identities').where({ client_number: '5001', portal: 'caseware' }).update({ access: 'revoked' });
+    await api.db('sync_errors').where({ client_number: '5001' }).whereNull('resolved_at').update({ resolved_at: new Date() });
+    expect((await status('5001')).caseware).toMatchObject({ linked: false, state: 'not-linked' });
   });
 
   test('pendingEvents lists only events the dispatcher has not delivered', async () => {
