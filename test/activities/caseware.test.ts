@@ -1,0 +1,61 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { createCaseWareActivities } from '../../activities/caseware';
+import { CaseWareClient } from '../../src/portals/caseware/client';
+import { createClient, createContact } from '../../src/registry/repository';
+import { listSyncErrors } from '../../src/registry/sync-status';
+import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+
+// The sync activity called directly (no workflow), against a real database and the simulator.
+
+let database: TestDatabase;
+let simulator: CaseWareSimulator;
+let caseware: CaseWareClient;
+
+beforeAll(async () => {
+  [database, simulator] = await Promise.all([createTestDatabase(), startCaseWareSimulator({ port: 0 })]);
+  caseware = new CaseWareClient({ baseUrl: simulator.baseUrl, clientId: simulator.clientId, clientSecret: simulator.clientSecret, requestTimeoutMs: 2_000 });
+});
+afterAll(async () => {
+  await simulator?.close();
+  await database?.drop();
+});
+
+const simState = async () => (await (await fetch(`${simulator.origin}/_sim/state`)).json()) as SimulatorState;
+
+test('a contact role that does not exist fails the sync for good and shows as the client\'s sync error until fixed', async () => {
+  const { db } = database;
+  await createClient(db, { clientNumber: '6001', kind: 'company', status: 'client', name: 'Rol B.V.', links: { caseware: true } });
+  const wrong = createCaseWareActivities({ db, caseware, contactRoleName: 'No Such Role' });
+  const failure = await wrong.syncClientToCaseWare({ clientNumber: '6001', uptoEventId: 1 }).catch((error: unknown) => error);
+  expect(failure).toBeInstanceOf(ApplicationFailure);
+  expect(failure).toMatchObject({ type: 'ConfigurationError', nonRetryable: true });
+  const errors = await listSyncErrors(db, { clientNumber: '6001' });
+  expect(errors).toEqual([expect.objectContaining({ recordType: 'client', code: 'ConfigurationError' })]);
+  expect(errors[0]!.message).toContain('CASEWARE_CONTACT_ROLE');
+
+  const right = createCaseWareActivities({ db, caseware, contactRoleName: 'Contact - Entity Access' });
+  await right.syncClientToCaseWare({ clientNumber: '6001', uptoEventId: 2 });
+  expect(await listSyncErrors(db, { clientNumber: '6001' })).toEqual([]);
+});
+
+test('a run that created the entity and contact but died before recording them adopts them: no duplicates, no second mail', async () => {
+  const { db } = database;
+  const activities = createCaseWareActivities({ db, caseware, contactRoleName: 'Contact - Entity Access' });
+  await createClient(db, { clientNumber: '6002', kind: 'company', status: 'client', name: 'Herstart B.V.', links: { caseware: true } });
+  await createContact(db, '6002', { firstName: 'Sam', lastName: 'Opnieuw', email: 'sam@c6002.test', links: { caseware: true } });
+  const first = await activities.syncClientToCaseWare({ clientNumber: '6002', uptoEventId: 1 });
+  expect(first).toMatchObject({ entity: 'created', contactsCreated: 1 });
+
+  await db('portal_identities').where({ client_number: '6002' }).del();
+  const again = await activities.syncClientToCaseWare({ clientNumber: '6002', uptoEventId: 2 });
+  expect(again).toMatchObject({ entity: 'updated', contactsCreated: 0 });
+  const state = await simState();
+  expect(state.entities.filter((e) => e.EntityNo === '6002')).toHaveLength(1);
+  expect(state.users.filter((u) => u.Email === 'sam@c6002.test')).toHaveLength(1);
+  expect(state.mails.filter((m) => m.to === 'sam@c6002.test')).toHaveLength(1);
+
+  const third = await activities.syncClientToCaseWare({ clientNumber: '6002', uptoEventId: 3 });
+  expect(third).toMatchObject({ entity: 'unchanged', contactsCreated: 0, contactsUpdated: 0 });
+});
