@@ -1,0 +1,206 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import Fastify, { type FastifyRequest } from 'fastify';
+import { CO_API_PREFIX } from '../portals/client-online/api';
+import { FaultPlan, faultSettingsSchema, TokenBucket } from './caseware/faults';
+import { ClientOnlineSimulatorError, errorBody } from './client-online/errors';
+import { ClientOnlineStore, type ListQuery } from './client-online/store';
+
+// A faithful HTTP simulator of Client Online (PinkWeb) (see docs: portals.md), for tests, the local
+// stack and benchmarks. The API lives under `/api/v1` with the `X-Api-Key` header; test and demo
+// hooks live under `/_sim` and are neither rate-limited, faulted nor guarded. Every API shape is
+// [assumed]: they come from src/portals/client-online/api.ts.
+
+export type { SimulatedClient, SimulatedLogin, SimulatedMail, SimulatorState } from './client-online/store';
+
+export interface ClientOnlineSimulatorOptions {
+  /** 0 (the default) picks a free port. */
+  port?: number;
+  host?: string;
+  apiKey?: string;
+  /** [assumed] A token bucket per service, like CaseWare's; an empty bucket answers 429. */
+  rateLimit?: { burst: number; replenishPerSecond: number };
+  /**
+   * The time a push spends between looking up its refs and writing (the service's own database
+   * round trip). Above 0, overlapping pushes race as they would on the real service.
+   */
+  processingDelayMs?: number;
+  logger?: boolean;
+}
+
+export interface ClientOnlineSimulator {
+  origin: string;
+  /** The origin: API paths start with `/api/v1`. */
+  baseUrl: string;
+  apiKey: string;
+  close(): Promise<void>;
+}
+
+export async function startClientOnlineSimulator(
+  options: ClientOnlineSimulatorOptions = {},
+): Promise<ClientOnlineSimulator> {
+  const host = options.host ?? '127.0.0.1';
+  const apiKey = options.apiKey ?? 'sim-api-key';
+  const rateLimit = options.rateLimit ?? { burst: 200, replenishPerSecond: 100 };
+  const processingDelayMs = options.processingDelayMs ?? 0;
+
+  const store = new ClientOnlineStore();
+  const bucket = new TokenBucket(rateLimit.burst, rateLimit.replenishPerSecond);
+  const bucketRetryAfterSeconds = String(Math.max(1, Math.ceil(1 / rateLimit.replenishPerSecond)));
+  let faults = new FaultPlan({});
+  let closed = false;
+  const delayed = new Set<NodeJS.Timeout>();
+  const held = new Set<FastifyRequest['raw']['socket']>();
+
+  const app = Fastify({ logger: options.logger ?? false, forceCloseConnections: true });
+
+  const isApi = (request: FastifyRequest) => (request.url.split('?', 1)[0] ?? '').startsWith(`${CO_API_PREFIX}/`);
+
+  /** Waits like the service would; a closed simulator never goes on. */
+  const wait = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        delayed.delete(timer);
+        if (!closed) resolve();
+      }, ms);
+      delayed.add(timer);
+    });
+
+  // Faults first: they stand for failures in front of the service.
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!isApi(request) || !faults.active) {
+      done();
+      return;
+    }
+    const outcome = faults.next();
+    const act = () => {
+      delayed.delete(timer);
+      if (closed) return;
+      switch (outcome.kind) {
+        case 'pass':
+          done();
+          return;
+        case 'drop':
+          reply.hijack();
+          request.raw.socket.destroy();
+          return;
+        case 'hang': {
+          // Never answers; the socket closes when the client gives up, or when the simulator closes.
+          reply.hijack();
+          const socket = request.raw.socket;
+          held.add(socket);
+          socket.once('close', () => held.delete(socket));
+          return;
+        }
+        case 'error':
+          void reply.code(outcome.status).send(errorBody('unavailable', 'The service is temporarily unavailable'));
+          return;
+        case 'rate-limit':
+          void reply
+            .code(429)
+            .header('retry-after', String(outcome.retryAfterSeconds))
+            .send(errorBody('rate-limited', 'Too many requests'));
+          return;
+      }
+    };
+    const timer = setTimeout(act, faults.latencyMs);
+    delayed.add(timer);
+  });
+
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!isApi(request) || bucket.take().allowed) {
+      done();
+      return;
+    }
+    void reply.code(429).header('retry-after', bucketRetryAfterSeconds).send(errorBody('rate-limited', 'Rate limit exceeded'));
+  });
+
+  app.addHook('onRequest', (request, reply, done) => {
+    if (!isApi(request) || sameKey(request.headers['x-api-key'], apiKey)) {
+      done();
+      return;
+    }
+    void reply.code(401).send(errorBody('unauthorized', 'A valid X-Api-Key header is required'));
+  });
+
+  app.setErrorHandler((error, _request, reply) => {
+    if (error instanceof ClientOnlineSimulatorError) return reply.code(error.status).send(error.body);
+    // Fastify's own refusals (malformed JSON, wrong content type) carry their status.
+    const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
+    const status = typeof statusCode === 'number' && statusCode >= 400 ? statusCode : 500;
+    if (status < 500) return reply.code(status).send(errorBody('invalid', error instanceof Error ? error.message : 'Bad request'));
+    return reply.code(status).send(errorBody('internal', 'An internal error occurred'));
+  });
+  app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody('not-found', 'Resource not found')));
+
+  // ----- the API -------------------------------------------------------------------------------
+
+  type ByNumber = { Params: { clientNumber: string } };
+  const clientPath = `${CO_API_PREFIX}/clients/:clientNumber`;
+
+  app.get(`${CO_API_PREFIX}/clients`, (request, reply) => reply.send(store.listClients(request.query as ListQuery)));
+
+  app.get<ByNumber>(clientPath, (request, reply) => reply.send(store.getClient(request.params.clientNumber)));
+
+  // [assumed] A push answers the client as stored: 201 when it was created, 200 when replaced.
+  app.put<ByNumber>(clientPath, async (request, reply) => {
+    const plan = store.planPush(request.params.clientNumber, request.body);
+    if (processingDelayMs > 0) await wait(processingDelayMs);
+    const { client, created } = store.applyPush(plan);
+    return reply.code(created ? 201 : 200).send(client);
+  });
+
+  // [assumed] Deleting answers 204; an unknown client answers 404.
+  app.delete<ByNumber>(clientPath, (request, reply) => {
+    store.deleteClient(request.params.clientNumber);
+    return reply.code(204).send();
+  });
+
+  // ----- test and demo hooks -------------------------------------------------------------------
+
+  app.get('/_sim/state', (_request, reply) => reply.send(store.state()));
+
+  // The same settings as the CaseWare simulator's; `expireTokensNow` is accepted and means
+  // nothing here (an API key does not expire).
+  app.post('/_sim/faults', (request, reply) => {
+    const parsed = faultSettingsSchema.safeParse(request.body ?? {});
+    if (!parsed.success) {
+      throw new ClientOnlineSimulatorError(400, 'invalid', parsed.error.issues.map((issue) => issue.message).join('; '));
+    }
+    const { expireTokensNow: _ignored, ...settings } = parsed.data;
+    faults = new FaultPlan(settings);
+    return reply.code(204).send();
+  });
+
+  app.post('/_sim/reset', (_request, reply) => {
+    store.reset();
+    faults = new FaultPlan({});
+    bucket.refill();
+    return reply.code(204).send();
+  });
+
+  await app.listen({ port: options.port ?? 0, host });
+  const { port } = app.server.address() as AddressInfo;
+  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+
+  return {
+    origin,
+    baseUrl: origin,
+    apiKey,
+    async close() {
+      closed = true;
+      for (const timer of delayed) clearTimeout(timer);
+      delayed.clear();
+      for (const socket of held) socket.destroy();
+      held.clear();
+      await app.close();
+    },
+  };
+}
+
+function sameKey(given: string | string[] | undefined, expected: string): boolean {
+  if (typeof given !== 'string') return false;
+  const left = Buffer.from(given);
+  const right = Buffer.from(expected);
+  return left.length === right.length && timingSafeEqual(left, right);
+}

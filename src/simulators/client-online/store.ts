@@ -1,0 +1,295 @@
+import { randomUUID } from 'node:crypto';
+import {
+  CO_DEFAULT_PAGE_SIZE,
+  CO_FIRST_PAGE,
+  CO_MAX_PAGE_SIZE,
+  coClientNumberPattern,
+  coClientPushSchema,
+  type CoClient,
+  type CoClientKind,
+  type CoClientPage,
+  type CoClientPushParsed,
+  type CoUser,
+} from '../../portals/client-online/api';
+import { ClientOnlineSimulatorError } from './errors';
+
+// The data of the simulated Client Online and every rule the service enforces on it. A login is
+// identified by our `ref`; its username is its email (unique over all logins, case-insensitively).
+// A client lists the refs of the logins that may see it; a login lists the clients it may see, and
+// exists only while it may see at least one.
+
+export interface SimulatedMail {
+  to: string;
+  kind: 'credentials';
+  ref: string;
+  at: string;
+}
+
+export interface SimulatedClient {
+  clientNumber: string;
+  name: string;
+  kind: CoClientKind;
+  address: string | null;
+  postcode: string | null;
+  city: string | null;
+  country: string | null;
+  phone: string | null;
+  email: string | null;
+  bsn: string | null;
+  /** Refs of the logins that see this client, in push order. */
+  users: string[];
+}
+
+export interface SimulatedLogin {
+  loginId: string;
+  ref: string;
+  email: string;
+  firstName: string | null;
+  infix: string | null;
+  lastName: string | null;
+  initials: string | null;
+  mobile: string | null;
+  /** Client numbers this login can see. */
+  clients: string[];
+}
+
+export interface SimulatorState {
+  clients: SimulatedClient[];
+  logins: SimulatedLogin[];
+  mails: SimulatedMail[];
+}
+
+export interface ListQuery {
+  page?: unknown;
+  pageSize?: unknown;
+}
+
+/**
+ * A push after validation, with what the service concluded about each ref when it looked them up:
+ * the loginId of the login a ref names, or undefined for a ref it has never seen (a new login).
+ */
+export interface PushPlan {
+  clientNumber: string;
+  push: CoClientPushParsed;
+  resolved: Map<string, string | undefined>;
+}
+
+type Login = Omit<SimulatedLogin, 'clients'> & { clients: Set<string> };
+
+function username(email: string): string {
+  return email.toLowerCase();
+}
+
+export class ClientOnlineStore {
+  private clients = new Map<string, SimulatedClient>();
+  /** By ref: one login per ref. */
+  private logins = new Map<string, Login>();
+  private mails: SimulatedMail[] = [];
+
+  reset(): void {
+    this.clients = new Map();
+    this.logins = new Map();
+    this.mails = [];
+  }
+
+  state(): SimulatorState {
+    return structuredClone({
+      clients: [...this.clients.values()],
+      logins: [...this.logins.values()].map((login) => ({ ...login, clients: [...login.clients] })),
+      mails: this.mails,
+    });
+  }
+
+  // ----- reading -------------------------------------------------------------------------------
+
+  getClient(clientNumber: string): CoClient {
+    return this.view(this.client(clientNumber));
+  }
+
+  listClients(query: ListQuery): CoClientPage {
+    const page = integerParameter('page', query.page, CO_FIRST_PAGE);
+    const pageSize = Math.min(integerParameter('pageSize', query.pageSize, CO_DEFAULT_PAGE_SIZE), CO_MAX_PAGE_SIZE);
+    if (page < CO_FIRST_PAGE) throw invalid(`page starts at ${CO_FIRST_PAGE}`);
+    if (pageSize < 1) throw invalid('pageSize must be at least 1');
+    // [assumed] Clients are listed in the order they were first pushed.
+    const all = [...this.clients.values()];
+    const start = (page - CO_FIRST_PAGE) * pageSize;
+    return { items: all.slice(start, start + pageSize).map((client) => this.view(client)), page, pageSize, total: all.length };
+  }
+
+  // ----- pushing a client ----------------------------------------------------------------------
+
+  /**
+   * Validates a push and looks up its refs: the first half of a push. Refuses (400, 409) before
+   * anything changes. The caller may wait between this and `applyPush`, as the real service's own
+   * database round trip does.
+   */
+  planPush(clientNumber: string, body: unknown): PushPlan {
+    assertClientNumber(clientNumber);
+    const parsed = coClientPushSchema.safeParse(body ?? {});
+    if (!parsed.success) {
+      const messages = parsed.error.issues.map((issue) => {
+        const field = issue.path.join('.');
+        return field === '' || issue.message.startsWith(field) ? issue.message : `${field}: ${issue.message}`;
+      });
+      throw invalid(messages.join('; '));
+    }
+    const push = parsed.data;
+    const resolved = new Map(push.users.map((user) => [user.ref, this.logins.get(user.ref)?.loginId]));
+    const plan: PushPlan = { clientNumber, push, resolved };
+    this.assertUsernamesFree(plan);
+    return plan;
+  }
+
+  /**
+   * The second half of a push: applies the plan at once, or refuses and changes nothing.
+   *
+   * The race, modeled the way a service with a read-check-write gap and unique indexes on ref and
+   * username behaves when two pushes overlap (chosen rule):
+   * - a ref judged new whose login was created meanwhile by another push: the insert collides
+   *   with it: 409 `conflict` (with the same email it is also a taken username). No second login,
+   *   no second mail; the loser's retry finds the ref known and succeeds without a mail.
+   * - a ref judged new whose email was taken meanwhile by another login: 409 `username-taken`.
+   * - a ref judged known whose login was deleted meanwhile (its last client removed by another
+   *   push or a DELETE): the update of a vanished row fails: 500 `internal`, nothing changes. A
+   *   retry then finds the ref unknown and creates a new login, with a new mail.
+   */
+  applyPush(plan: PushPlan): { client: CoClient; created: boolean } {
+    for (const [ref, loginId] of plan.resolved) {
+      const login = this.logins.get(ref);
+      if (loginId === undefined && login !== undefined) {
+        throw new ClientOnlineSimulatorError(409, 'conflict', `A login with ref ${ref} was created while this push was processed`);
+      }
+      if (loginId !== undefined && login?.loginId !== loginId) {
+        throw new ClientOnlineSimulatorError(500, 'internal', 'The push failed; nothing was changed');
+      }
+    }
+    this.assertUsernamesFree(plan);
+
+    const { clientNumber, push } = plan;
+    const pushedRefs = new Set(push.users.map((user) => user.ref));
+    const existing = this.clients.get(clientNumber);
+    for (const ref of existing?.users ?? []) {
+      if (!pushedRefs.has(ref)) this.revoke(ref, clientNumber);
+    }
+    const now = new Date().toISOString();
+    for (const user of push.users) {
+      const details = {
+        email: user.email,
+        firstName: user.firstName ?? null,
+        infix: user.infix ?? null,
+        lastName: user.lastName ?? null,
+        initials: user.initials ?? null,
+        mobile: user.mobile ?? null,
+      };
+      const login = this.logins.get(user.ref);
+      if (login !== undefined) {
+        // A known ref is the same login: it gains this client and its details are updated, no mail.
+        Object.assign(login, details);
+        login.clients.add(clientNumber);
+      } else {
+        // [public] Client Online mails credentials to every user it believes is new.
+        this.logins.set(user.ref, { loginId: randomUUID(), ref: user.ref, ...details, clients: new Set([clientNumber]) });
+        this.mails.push({ to: user.email, kind: 'credentials', ref: user.ref, at: now });
+      }
+    }
+    const client: SimulatedClient = {
+      clientNumber,
+      name: push.name,
+      kind: push.kind,
+      address: push.address ?? null,
+      postcode: push.postcode ?? null,
+      city: push.city ?? null,
+      country: push.country ?? null,
+      phone: push.phone ?? null,
+      email: push.email ?? null,
+      bsn: push.bsn ?? null,
+      users: push.users.map((user) => user.ref),
+    };
+    this.clients.set(clientNumber, client);
+    return { client: this.view(client), created: existing === undefined };
+  }
+
+  // ----- deleting a client ---------------------------------------------------------------------
+
+  deleteClient(clientNumber: string): void {
+    const client = this.client(clientNumber);
+    for (const ref of client.users) this.revoke(ref, clientNumber);
+    this.clients.delete(clientNumber);
+  }
+
+  // ----- rules ---------------------------------------------------------------------------------
+
+  /**
+   * Usernames stay unique over the logins as they will be after the push: a login this push
+   * removes from its last client (and so deletes) frees its username for the same push.
+   * [assumed] Removals are applied before creations, in one transaction.
+   */
+  private assertUsernamesFree(plan: PushPlan): void {
+    const { clientNumber, push } = plan;
+    const pushedRefs = new Set(push.users.map((user) => user.ref));
+    const previousRefs = new Set(this.clients.get(clientNumber)?.users ?? []);
+    const owners = new Map<string, string>();
+    for (const login of this.logins.values()) {
+      if (pushedRefs.has(login.ref)) continue;
+      const deletedByThisPush = previousRefs.has(login.ref) && login.clients.size === 1;
+      if (!deletedByThisPush) owners.set(username(login.email), login.ref);
+    }
+    for (const user of push.users) {
+      const owner = owners.get(username(user.email));
+      if (owner !== undefined) {
+        const known = plan.resolved.get(user.ref) !== undefined;
+        throw new ClientOnlineSimulatorError(
+          409,
+          'username-taken',
+          `The username of ${known ? 'login' : 'new login'} ${user.ref} is already taken by login ${owner}`,
+        );
+      }
+      owners.set(username(user.email), user.ref);
+    }
+  }
+
+  /** The login loses this client; a login left without any client is deleted. */
+  private revoke(ref: string, clientNumber: string): void {
+    const login = this.logins.get(ref);
+    if (login === undefined) return;
+    login.clients.delete(clientNumber);
+    if (login.clients.size === 0) this.logins.delete(ref);
+  }
+
+  private client(clientNumber: string): SimulatedClient {
+    assertClientNumber(clientNumber);
+    const client = this.clients.get(clientNumber);
+    if (client === undefined) throw new ClientOnlineSimulatorError(404, 'not-found', `Client ${clientNumber} not found`);
+    return client;
+  }
+
+  private view(client: SimulatedClient): CoClient {
+    const { users, ...fields } = client;
+    return structuredClone({
+      ...fields,
+      users: users.map((ref): CoUser => {
+        const login = this.logins.get(ref);
+        if (login === undefined) throw new ClientOnlineSimulatorError(500, 'internal', 'A client user has no login');
+        const { clients: _clients, ...user } = login;
+        return user;
+      }),
+    });
+  }
+}
+
+function invalid(message: string): ClientOnlineSimulatorError {
+  return new ClientOnlineSimulatorError(400, 'invalid', message);
+}
+
+function assertClientNumber(clientNumber: string): void {
+  if (!coClientNumberPattern.test(clientNumber)) {
+    throw invalid('clientNumber must be 1 to 20 letters, digits, dots, dashes or underscores');
+  }
+}
+
+function integerParameter(name: string, value: unknown, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'string' || !/^-?\d+$/.test(value)) throw invalid(`${name} must be a whole number`);
+  return Number(value);
+}

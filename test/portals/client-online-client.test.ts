@@ -1,0 +1,280 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import {
+  ClientOnlineClient,
+  ClientOnlineError,
+  type CoClientPush,
+  type CoUserPush,
+} from '../../src/portals/client-online/client';
+import { retryAfterFrom } from '../../src/portals/client-online/errors';
+import {
+  startClientOnlineSimulator,
+  type ClientOnlineSimulator,
+  type SimulatorState,
+} from '../../src/simulators/client-online';
+
+let sim: ClientOnlineSimulator;
+
+beforeAll(async () => {
+  sim = await startClientOnlineSimulator();
+});
+afterAll(async () => {
+  await sim.close();
+});
+beforeEach(async () => {
+  await hook('reset');
+});
+
+async function hook(path: 'reset' | 'faults', body?: object): Promise<void> {
+  const response = await fetch(`${sim.origin}/_sim/${path}`, {
+    method: 'POST',
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  expect(response.status).toBe(204);
+}
+
+async function state(): Promise<SimulatorState> {
+  return (await (await fetch(`${sim.origin}/_sim/state`)).json()) as SimulatorState;
+}
+
+function clientFor(target: ClientOnlineSimulator, extra: { requestTimeoutMs?: number; pageSize?: number; apiKey?: string } = {}) {
+  return new ClientOnlineClient({ baseUrl: target.baseUrl, apiKey: target.apiKey, ...extra });
+}
+
+/** The error a promise rejects with; fails the test when it resolves. */
+async function failure(promise: Promise<unknown>): Promise<ClientOnlineError> {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error).toBeInstanceOf(ClientOnlineError);
+    return error as ClientOnlineError;
+  }
+  throw new Error('expected a ClientOnlineError, but the call succeeded');
+}
+
+const user = (ref: string, email: string, extra: Partial<CoUserPush> = {}): CoUserPush => ({
+  ref,
+  firstName: 'Jan',
+  infix: 'van',
+  lastName: 'Dijk',
+  initials: 'J.',
+  email,
+  mobile: '0612345678',
+  ...extra,
+});
+
+const company = (users: CoUserPush[], extra: Partial<CoClientPush> = {}): CoClientPush => ({
+  name: 'Bakkerij B.V.',
+  kind: 'company',
+  address: 'Main street 1',
+  postcode: '1234 AB',
+  city: 'Utrecht',
+  country: 'NL',
+  phone: null,
+  email: 'info@bakkerij.example',
+  users,
+  ...extra,
+});
+
+describe('clients', () => {
+  test('push, get, list and delete a client', async () => {
+    const client = clientFor(sim);
+    expect(await client.getClient('1001')).toBeUndefined();
+    const pushed = await client.pushClient('1001', company([user('c-1', 'jan@example.nl')]));
+    expect(pushed).toEqual({
+      clientNumber: '1001',
+      name: 'Bakkerij B.V.',
+      kind: 'company',
+      address: 'Main street 1',
+      postcode: '1234 AB',
+      city: 'Utrecht',
+      country: 'NL',
+      phone: null,
+      email: 'info@bakkerij.example',
+      bsn: null,
+      users: [{ ref: 'c-1', loginId: expect.any(String), firstName: 'Jan', infix: 'van', lastName: 'Dijk', initials: 'J.', email: 'jan@example.nl', mobile: '0612345678' }],
+    });
+    expect(await client.getClient('1001')).toEqual(pushed);
+
+    const repushed = await client.pushClient('1001', company([user('c-1', 'jan@example.nl', { infix: null })], { city: 'Amersfoort' }));
+    expect(repushed).toMatchObject({ city: 'Amersfoort', users: [{ loginId: pushed.users[0]!.loginId, infix: null }] });
+    expect((await state()).mails).toEqual([{ to: 'jan@example.nl', kind: 'credentials', ref: 'c-1', at: expect.any(String) }]);
+
+    const person = await client.pushClient('2001', { name: 'J. van Dijk', kind: 'person', bsn: '123456782', users: [user('c-1', 'jan@example.nl')] });
+    expect(person).toMatchObject({ kind: 'person', bsn: '123456782', address: null, users: [{ ref: 'c-1' }] });
+    expect((await client.listClients()).map((listed) => listed.clientNumber)).toEqual(['1001', '2001']);
+
+    expect(await client.deleteClient('1001')).toBe(true);
+    expect(await client.deleteClient('1001')).toBe(false);
+    expect(await client.getClient('1001')).toBeUndefined();
+    expect((await state()).logins.map((login) => [login.ref, login.clients])).toEqual([['c-1', ['2001']]]);
+  });
+
+  test('listClients pages through every page', async () => {
+    const client = clientFor(sim, { pageSize: 2 });
+    expect(await client.listClients()).toEqual([]);
+    for (const number of ['1', '2', '3', '4', '5']) await client.pushClient(number, company([user(`c-${number}`, `c${number}@example.nl`)]));
+    const listed = await client.listClients();
+    expect(listed.map((item) => item.clientNumber)).toEqual(['1', '2', '3', '4', '5']);
+    expect(listed[4]!.users[0]).toMatchObject({ ref: 'c-5', email: 'c5@example.nl' });
+  });
+
+  test('client numbers are one path segment', async () => {
+    const client = clientFor(sim);
+    const error = await failure(client.getClient('10/01'));
+    expect(error).toMatchObject({ code: 'invalid', status: 400 });
+    expect(error.message).toContain('GET /api/v1/clients/10%2F01');
+  });
+});
+
+describe('errors', () => {
+  test('a taken username is username-taken, not retryable, and the message names no email', async () => {
+    const client = clientFor(sim);
+    await client.pushClient('1001', company([user('c-1', 'jan@example.nl')]));
+    const error = await failure(client.pushClient('1002', company([user('c-2', 'JAN@example.nl')])));
+    expect(error).toMatchObject({ code: 'username-taken', status: 409, retryable: false });
+    expect(error.message).toBe(
+      'Client Online refused PUT /api/v1/clients/1002 (409 username-taken): another Client Online login already has ' +
+        'this email as username (or was just created with this ref by a concurrent push)',
+    );
+    expect(error.message).not.toMatch(/@|jan/i);
+    expect((await state()).clients.map((stored) => stored.clientNumber)).toEqual(['1001']);
+  });
+
+  test('a user without email is invalid, not retryable', async () => {
+    const client = clientFor(sim);
+    const error = await failure(client.pushClient('1001', company([user('c-1', '')])));
+    expect(error).toMatchObject({ code: 'invalid', status: 400, retryable: false });
+    // The service's own text is never passed on: it may quote the data it refused.
+    expect(error.message).toBe(
+      'Client Online refused PUT /api/v1/clients/1001 (400 invalid): the data breaks a Client Online rule (required field, length or format)',
+    );
+  });
+
+  test('a wrong API key is unauthorized, not retryable', async () => {
+    const error = await failure(clientFor(sim, { apiKey: 'wrong' }).listClients());
+    expect(error).toMatchObject({ code: 'unauthorized', status: 401, retryable: false });
+    expect(error.message).toBe(
+      'Client Online refused GET /api/v1/clients (401 unauthorized): check the configured Client Online API key',
+    );
+  });
+
+  test('429 is rate-limited and retryable, with retryAfterMs from Retry-After', async () => {
+    const client = clientFor(sim);
+    await hook('faults', { seed: 3, rateLimitRate: 1 });
+    const error = await failure(client.pushClient('1001', company([user('c-1', 'jan@example.nl')])));
+    expect(error).toMatchObject({ code: 'rate-limited', status: 429, retryable: true });
+    expect(error.retryAfterMs).toBeGreaterThanOrEqual(1000);
+    expect(error.retryAfterMs! % 1000).toBe(0);
+    expect(error.message).not.toMatch(/@|jan/i);
+    expect(retryAfterFrom(new Headers())).toBe(1000);
+    expect(retryAfterFrom(new Headers({ 'retry-after': '2' }))).toBe(2000);
+    expect(retryAfterFrom(new Headers({ 'retry-after': new Date(10_000).toUTCString() }), 7_000)).toBe(3000);
+  });
+
+  test('an empty bucket is rate-limited too', async () => {
+    const limited = await startClientOnlineSimulator({ rateLimit: { burst: 1, replenishPerSecond: 0.5 } });
+    try {
+      const client = clientFor(limited);
+      await client.getClient('1');
+      const error = await failure(client.getClient('1'));
+      expect(error).toMatchObject({ code: 'rate-limited', retryable: true, retryAfterMs: 2000 });
+    } finally {
+      await limited.close();
+    }
+  });
+
+  test('5xx is server and retryable; the push changed nothing', async () => {
+    const client = clientFor(sim);
+    await hook('faults', { errorRate: 1 });
+    const error = await failure(client.pushClient('1001', company([user('c-1', 'jan@example.nl')])));
+    expect(error).toMatchObject({ code: 'server', retryable: true });
+    expect([500, 503]).toContain(error.status);
+    expect(error.message).not.toMatch(/@|jan/i);
+    expect((await state()).mails).toEqual([]);
+  });
+
+  test('a hung request times out, retryable', async () => {
+    const client = clientFor(sim, { requestTimeoutMs: 200 });
+    await hook('faults', { hangRate: 1 });
+    const started = performance.now();
+    const error = await failure(client.pushClient('1001', company([user('c-1', 'jan@example.nl')])));
+    expect(error).toMatchObject({ code: 'timeout', retryable: true });
+    expect(error.status).toBeUndefined();
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(error.message).toBe(
+      'Client Online did not answer PUT /api/v1/clients/1001 in time (timeout): Client Online did not answer in time; retried later',
+    );
+  });
+
+  test('a dropped connection is network, retryable', async () => {
+    const client = clientFor(sim);
+    await hook('faults', { dropRate: 1 });
+    const error = await failure(client.deleteClient('1001'));
+    expect(error).toMatchObject({ code: 'network', retryable: true });
+    expect(error.message).toMatch(/^Client Online connection failed on DELETE \/api\/v1\/clients\/1001 \(network/);
+  });
+
+  test('a refused connection is network, retryable', async () => {
+    const gone = await startClientOnlineSimulator();
+    const client = clientFor(gone);
+    await gone.close();
+    const error = await failure(client.listClients());
+    expect(error).toMatchObject({ code: 'network', retryable: true });
+    expect(error.message).not.toContain('127.0.0.1');
+  });
+
+  test('a slow push in flight when another push makes its ref known meanwhile answers username-taken', async () => {
+    const slow = await startClientOnlineSimulator({ processingDelayMs: 100 });
+    try {
+      const client = clientFor(slow);
+      const outcomes = await Promise.allSettled([
+        client.pushClient('2001', { name: 'J. van Dijk', kind: 'person', users: [user('p-1', 'jan@example.nl')] }),
+        client.pushClient('1001', company([user('p-1', 'jan@example.nl')])),
+      ]);
+      // One wins (which one is up to the network), the other meets the login it just created.
+      expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
+      const lost = outcomes.findIndex((outcome) => outcome.status === 'rejected');
+      const error = (outcomes[lost] as PromiseRejectedResult).reason as ClientOnlineError;
+      expect(error).toMatchObject({ code: 'username-taken', status: 409, retryable: false });
+      // Pushed again (the caller's decision), the ref is known: the same login, no second mail.
+      const again = lost === 0
+        ? await client.pushClient('2001', { name: 'J. van Dijk', kind: 'person', users: [user('p-1', 'jan@example.nl')] })
+        : await client.pushClient('1001', company([user('p-1', 'jan@example.nl')]));
+      expect(again.users[0]!.ref).toBe('p-1');
+      const { logins, mails } = (await (await fetch(`${slow.origin}/_sim/state`)).json()) as SimulatorState;
+      expect(logins.map((login) => login.clients.length)).toEqual([2]);
+      expect(mails).toHaveLength(1);
+    } finally {
+      await slow.close();
+    }
+  });
+
+  test('an answer of the wrong shape is bad-response, not retryable', async () => {
+    // A stand-in service that answers in shapes the client does not know.
+    const server = createServer((request, response) => {
+      response.setHeader('content-type', 'application/json');
+      if (request.url?.startsWith('/api/v1/clients?')) response.end(JSON.stringify({ items: [{ clientNumber: 1 }], page: 1, pageSize: 100, total: 1 }));
+      else if (request.method === 'DELETE') response.end('');
+      else response.end('not json');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const client = new ClientOnlineClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: 'k' });
+      const shape = await failure(client.listClients());
+      expect(shape).toMatchObject({ code: 'bad-response', status: 200, retryable: false });
+      expect(shape.message).toBe(
+        'Client Online answered GET /api/v1/clients unexpectedly (200 bad-response: unexpected shape at items.0.clientNumber): ' +
+          'Client Online answered in a shape this client does not know; check the API version',
+      );
+      expect((await failure(client.getClient('1'))).code).toBe('bad-response');
+      expect(await client.deleteClient('1')).toBe(true);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
