@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { CaseWareError } from '../src/portals/caseware/errors';
+import { ClientOnlineError } from '../src/portals/client-online/errors';
 
 /**
  * Classifies an error for Temporal's retry policy: transport trouble and rate limits are retried
@@ -8,10 +9,10 @@ import { CaseWareError } from '../src/portals/caseware/errors';
  */
 export function toActivityFailure(error: unknown): unknown {
   if (error instanceof ApplicationFailure) return error;
-  if (error instanceof CaseWareError) {
+  if (error instanceof CaseWareError || error instanceof ClientOnlineError) {
     return ApplicationFailure.create({
       message: error.message,
-      type: `CaseWare:${error.code}`,
+      type: `${error instanceof CaseWareError ? 'CaseWare' : 'ClientOnline'}:${error.code}`,
       nonRetryable: !error.retryable,
       nextRetryDelay: error.retryAfterMs,
     });

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import * as registry from './20261123000001_registry';
+import * as masterLinks from './20261124000001_master_links';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -7,6 +8,7 @@ type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Prom
 // tsx, from tests and from a bundle.
 const migrations: Record<string, Migration> = {
   '20261123000001_registry': registry,
+  '20261124000001_master_links': masterLinks,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -26,11 +26,19 @@ export const configSchema = z.object({
   CASEWARE_CONTACT_GROUP: z.string().optional(),
   CASEWARE_REQUEST_TIMEOUT_MS: positiveMs.default(10_000),
   CASEWARE_SIMULATOR_PORT: port.default(4010),
+  CLIENT_ONLINE_BASE_URL: optionalUrl.describe('Client Online API origin; unset: the simulator'),
+  CLIENT_ONLINE_API_KEY: z.string().optional(),
+  CLIENT_ONLINE_SEND_BSN: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
+  CLIENT_ONLINE_REQUEST_TIMEOUT_MS: positiveMs.default(10_000),
+  CLIENT_ONLINE_SIMULATOR_PORT: port.default(4020),
   OUTBOX_POLL_INTERVAL_MS: positiveMs.default(250),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).refine(
   (c) => !c.CASEWARE_BASE_URL || (c.CASEWARE_CLIENT_ID && c.CASEWARE_CLIENT_SECRET),
   { message: 'CASEWARE_CLIENT_ID and CASEWARE_CLIENT_SECRET are required with CASEWARE_BASE_URL', path: ['CASEWARE_CLIENT_ID'] },
+).refine(
+  (c) => !c.CLIENT_ONLINE_BASE_URL || c.CLIENT_ONLINE_API_KEY,
+  { message: 'CLIENT_ONLINE_API_KEY is required with CLIENT_ONLINE_BASE_URL', path: ['CLIENT_ONLINE_API_KEY'] },
 );
 
 export type Config = z.infer<typeof configSchema>;

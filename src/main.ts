@@ -7,7 +7,8 @@ import { connectDatabase, migrateToLatest, type Db } from './db';
 import { loadDemoClients } from './dev/demo-data';
 import { connectTemporal, startEmbeddedPostgres, startTemporalDevServer, type TemporalConnection } from './dev/local-infra';
 import { startCaseWareSimulator } from './simulators/caseware';
-import { startServices, type CaseWareSettings, type Services } from './stack';
+import { startClientOnlineSimulator } from './simulators/client-online';
+import { startServices, type CaseWareSettings, type ClientOnlineSettings, type Services } from './stack';
 
 /**
  * `npm start`: the whole thing on one machine. What the environment does not provide (database,
@@ -41,13 +42,16 @@ async function main(): Promise<void> {
     const temporal = await temporalServer(config);
     stops.push(() => temporal.close());
 
-    const caseware = await caseWareSettings(config, db, stops);
+    const caseware = await caseWareSettings(config, stops);
+    const clientOnline = await clientOnlineSettings(config, stops);
+    if (simulatorOrigins.length > 0) await resendEverything(db);
     const apiToken = config.API_TOKEN ?? localApiToken(config.DATA_DIR);
     const services: Services = await startServices({
       db,
       temporal,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       caseware,
+      clientOnline,
       api: { host: config.API_HOST, port: config.API_PORT, token: apiToken },
       log,
       outboxPollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
@@ -74,9 +78,9 @@ function temporalServer(config: Config): Promise<TemporalConnection> {
   return startTemporalDevServer({ dataDir: config.DATA_DIR, port: config.TEMPORAL_PORT, uiPort: config.TEMPORAL_UI_PORT });
 }
 
-let simulatorOrigin: string | undefined;
+const simulatorOrigins: string[] = [];
 
-async function caseWareSettings(config: Config, db: Db, stops: (() => Promise<unknown>)[]): Promise<CaseWareSettings> {
+async function caseWareSettings(config: Config, stops: (() => Promise<unknown>)[]): Promise<CaseWareSettings> {
   const common = {
     requestTimeoutMs: config.CASEWARE_REQUEST_TIMEOUT_MS,
     contactRoleName: config.CASEWARE_CONTACT_ROLE,
@@ -87,8 +91,23 @@ async function caseWareSettings(config: Config, db: Db, stops: (() => Promise<un
   }
   const simulator = await startCaseWareSimulator({ port: config.CASEWARE_SIMULATOR_PORT });
   stops.push(() => simulator.close());
-  simulatorOrigin = simulator.origin;
-  // The simulator keeps nothing between runs: send every client again so it matches the registry.
+  simulatorOrigins.push(`  CaseWare simulator   ${simulator.origin}/_sim/state`);
+  return { ...common, baseUrl: simulator.baseUrl, clientId: simulator.clientId, clientSecret: simulator.clientSecret };
+}
+
+async function clientOnlineSettings(config: Config, stops: (() => Promise<unknown>)[]): Promise<ClientOnlineSettings> {
+  const common = { requestTimeoutMs: config.CLIENT_ONLINE_REQUEST_TIMEOUT_MS, sendBsn: config.CLIENT_ONLINE_SEND_BSN };
+  if (config.CLIENT_ONLINE_BASE_URL) {
+    return { ...common, baseUrl: config.CLIENT_ONLINE_BASE_URL, apiKey: config.CLIENT_ONLINE_API_KEY ?? '' };
+  }
+  const simulator = await startClientOnlineSimulator({ port: config.CLIENT_ONLINE_SIMULATOR_PORT });
+  stops.push(() => simulator.close());
+  simulatorOrigins.push(`  Client Online sim.   ${simulator.origin}/_sim/state`);
+  return { ...common, baseUrl: simulator.baseUrl, apiKey: simulator.apiKey };
+}
+
+/** The simulators keep nothing between runs: send every client again so they match the registry. */
+async function resendEverything(db: Db): Promise<void> {
   await db.transaction(async (trx) => {
     const clients = await trx('clients').select<{ id: number; client_number: string }[]>('id', 'client_number');
     if (clients.length === 0) return;
@@ -96,7 +115,6 @@ async function caseWareSettings(config: Config, db: Db, stops: (() => Promise<un
       clients.map((c) => ({ client_number: c.client_number, kind: 'client.resync', record_type: 'client', record_id: c.id })),
     );
   });
-  return { ...common, baseUrl: simulator.baseUrl, clientId: simulator.clientId, clientSecret: simulator.clientSecret };
 }
 
 function localApiToken(dataDir: string): string {
@@ -122,9 +140,8 @@ function printWhereToLook(facts: {
     `  Temporal Web UI      ${temporal.uiUrl ?? `(external server at ${temporal.address})`}`,
     `  HTTP API             ${services.apiUrl}   (Authorization: Bearer ${apiToken})`,
     `  API docs             ${services.apiUrl}/docs`,
-    simulatorOrigin
-      ? `  CaseWare simulator   ${simulatorOrigin}/_sim/state`
-      : `  CaseWare Cloud       ${caseware.baseUrl}`,
+    ...simulatorOrigins,
+    ...(facts.config.CASEWARE_BASE_URL ? [`  CaseWare Cloud       ${caseware.baseUrl}`] : []),
     demo ? '  Demo clients 1001-1004 were loaded.' : '  Registry data from the previous run is kept.',
     '',
     `  Try: curl -H 'Authorization: Bearer ${apiToken}' ${services.apiUrl}/sync/clients/1001`,

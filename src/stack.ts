@@ -6,6 +6,7 @@ import { buildApi } from './api/server';
 import type { Db } from './db';
 import { OutboxDispatcher } from './outbox/dispatcher';
 import { CaseWareClient } from './portals/caseware/client';
+import { ClientOnlineClient } from './portals/client-online/client';
 import { createWorker } from './worker';
 
 export interface CaseWareSettings {
@@ -17,11 +18,19 @@ export interface CaseWareSettings {
   contactGroupName?: string;
 }
 
+export interface ClientOnlineSettings {
+  baseUrl: string;
+  apiKey: string;
+  requestTimeoutMs: number;
+  sendBsn: boolean;
+}
+
 export interface ServicesOptions {
   db: Db;
   temporal: { connection: NativeConnection; client: Client; namespace: string };
   taskQueue: string;
   caseware: CaseWareSettings;
+  clientOnline: ClientOnlineSettings;
   api: { host: string; port: number; token: string };
   log: Logger;
   workflowBundle?: WorkflowBundleWithSourceMap;
@@ -55,6 +64,12 @@ export async function startServices(options: ServicesOptions): Promise<Services>
     caseware,
     contactRoleName: options.caseware.contactRoleName,
     contactGroupName: options.caseware.contactGroupName,
+    clientOnline: new ClientOnlineClient({
+      baseUrl: options.clientOnline.baseUrl,
+      apiKey: options.clientOnline.apiKey,
+      requestTimeoutMs: options.clientOnline.requestTimeoutMs,
+    }),
+    clientOnlineSendBsn: options.clientOnline.sendBsn,
   });
   const workerRun = worker.run();
 

@@ -1,10 +1,14 @@
 import path from 'node:path';
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createCaseWareActivities, type CaseWareActivityDeps } from '../activities/caseware';
+import { createClientOnlineActivities, type ClientOnlinePort } from '../activities/client-online';
 
 export const workflowsPath = path.resolve(__dirname, '..', 'workflows', 'index.ts');
 
 export interface WorkerOptions extends CaseWareActivityDeps {
+  clientOnline: ClientOnlinePort;
+  /** Send person clients' BSN to Client Online; off unless the firm switches it on. */
+  clientOnlineSendBsn: boolean;
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
@@ -13,12 +17,15 @@ export interface WorkerOptions extends CaseWareActivityDeps {
 }
 
 export async function createWorker(options: WorkerOptions): Promise<Worker> {
-  const { connection, namespace, taskQueue, workflowBundle, ...deps } = options;
+  const { connection, namespace, taskQueue, workflowBundle, clientOnline, clientOnlineSendBsn, ...caseWareDeps } = options;
   return Worker.create({
     connection,
     namespace,
     taskQueue,
     ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
-    activities: createCaseWareActivities(deps),
+    activities: {
+      ...createCaseWareActivities(caseWareDeps),
+      ...createClientOnlineActivities({ db: caseWareDeps.db, clientOnline, sendBsn: clientOnlineSendBsn }),
+    },
   });
 }

@@ -63,6 +63,8 @@ export const contactResponseSchema = z
     mobile: storedText,
     ...privatePersonResponseFields,
     links: linksSchema,
+    masterClientId: z.number().int().nullable(),
+    masterContactId: z.number().int().nullable(),
     deletedAt: timestamp.nullable(),
     createdAt: timestamp,
     updatedAt: timestamp,

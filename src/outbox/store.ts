@@ -8,6 +8,7 @@ export type OutboxEventKind =
   | 'contact.updated'
   | 'contact.links-changed'
   | 'contact.deleted'
+  | 'contact.master-changed'
   | 'client.resync';
 
 export interface OutboxEventInput {

@@ -9,6 +9,7 @@ import type {
   ContactCreate,
   ContactPatch,
   LinksPatch,
+  MasterLink,
 } from './schemas';
 
 // The registry's write side. Every write runs in one transaction with the outbox event that
@@ -89,6 +90,8 @@ const contactColumns = {
   phone: 'phone',
   mobile: 'mobile',
   ...privatePersonColumns,
+  masterClientId: 'master_client_id',
+  masterContactId: 'master_contact_id',
   deletedAt: 'deleted_at',
   createdAt: 'created_at',
   updatedAt: 'updated_at',
@@ -344,12 +347,30 @@ export async function setContactLinks(db: Db, id: number, links: LinksPatch): Pr
   return updateContactRow(db, id, linkColumns(links), 'contact.links-changed');
 }
 
+/**
+ * Links a contact to the person client whose private data it follows (hoofd/volger). For Client
+ * Online this makes the contact's login that of the person client: one login per real person.
+ */
+export async function setContactMaster(db: Db, id: number, master: MasterLink): Promise<Contact> {
+  return db.transaction(async (trx) => {
+    const masterClient = await requireClient(trx, master.clientNumber);
+    if (masterClient.kind !== 'person') {
+      throw new RegistryError(
+        'rule',
+        `client ${master.clientNumber} is a company; a contact's master is the person client of the same real person`,
+      );
+    }
+    return updateContactRow(trx, id, { master_client_id: masterClient.id, master_contact_id: null }, 'contact.master-changed');
+  });
+}
+
 /** Soft delete: the row stays so the sync can still remove the contact's access in the portals. */
 export async function deleteContact(db: Db, id: number): Promise<void> {
   await updateContactRow(db, id, { deleted_at: db.fn.now() }, 'contact.deleted');
 }
 
 async function updateContactRow(db: Db, id: number, columns: Row, kind: OutboxEventKind): Promise<Contact> {
+  // Nested in a caller's transaction, knex makes this a savepoint.
   return db.transaction(async (trx) => {
     const updated = await trx('contacts')
       .where({ id })

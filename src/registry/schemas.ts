@@ -90,6 +90,11 @@ export const contactPatchSchema = z
   .partial()
   .refine((patch) => Object.keys(patch).length > 0, 'the body changes nothing');
 
+export const masterLinkSchema = z.strictObject({
+  clientNumber: clientNumberSchema.describe('the person client whose private data this contact follows'),
+});
+export type MasterLink = z.infer<typeof masterLinkSchema>;
+
 export type ClientKind = z.infer<typeof clientKindSchema>;
 export type ClientStatus = z.infer<typeof clientStatusSchema>;
 export type Links = z.infer<typeof linksSchema>;
@@ -162,6 +167,9 @@ export interface Contact {
   privateMobile: string | null;
   correspondenceEmailPreference: 'business' | 'private';
   links: Links;
+  /** The master this contact follows: a person client, or (where none exists) another contact. */
+  masterClientId: number | null;
+  masterContactId: number | null;
   deletedAt: Date | null;
   createdAt: Date;
   updatedAt: Date;

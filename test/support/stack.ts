@@ -4,6 +4,11 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
+import {
+  startClientOnlineSimulator,
+  type ClientOnlineSimulator,
+  type SimulatorState as ClientOnlineState,
+} from '../../src/simulators/client-online';
 import { startServices, type Services } from '../../src/stack';
 import { createTestDatabase, type TestDatabase } from './db';
 import { TcpProxy } from './tcp-proxy';
@@ -17,6 +22,7 @@ export interface TestStack {
   database: TestDatabase;
   temporal: TestWorkflowEnvironment;
   simulator: CaseWareSimulator;
+  clientOnline: ClientOnlineSimulator;
   services: Services;
   bundle: WorkflowBundleWithSourceMap;
   taskQueue: string;
@@ -24,18 +30,22 @@ export interface TestStack {
   temporalProxy?: TcpProxy;
   api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   simState(): Promise<SimulatorState>;
-  /** Waits until CaseWare has received every registry change of the client made so far. */
-  settled(clientNumber: string): Promise<void>;
+  coState(): Promise<ClientOnlineState>;
+  /** Waits until every portal has received every registry change of the client made so far. */
+  settled(clientNumber: string, options?: { timeoutMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
 
 export const apiToken = 'test-token-0123456789abcdef';
 
-export async function startTestStack(options: { cuttableTemporal?: boolean } = {}): Promise<TestStack> {
-  const [database, temporal, simulator, bundle] = await Promise.all([
+export async function startTestStack(
+  options: { cuttableTemporal?: boolean; clientOnlineProcessingDelayMs?: number; clientOnlineSendBsn?: boolean } = {},
+): Promise<TestStack> {
+  const [database, temporal, simulator, clientOnline, bundle] = await Promise.all([
     createTestDatabase(),
     startTemporal(),
     startCaseWareSimulator({ port: 0 }),
+    startClientOnlineSimulator({ port: 0, processingDelayMs: options.clientOnlineProcessingDelayMs }),
     bundleWorkflows(),
   ]);
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
@@ -61,6 +71,12 @@ export async function startTestStack(options: { cuttableTemporal?: boolean } = {
       requestTimeoutMs: 2_000,
       contactRoleName: 'Contact - Entity Access',
     },
+    clientOnline: {
+      baseUrl: clientOnline.baseUrl,
+      apiKey: clientOnline.apiKey,
+      requestTimeoutMs: 2_000,
+      sendBsn: options.clientOnlineSendBsn ?? false,
+    },
     api: { host: '127.0.0.1', port: 0, token: apiToken },
     log: pino({ level: 'silent' }),
     workflowBundle: bundle,
@@ -71,6 +87,7 @@ export async function startTestStack(options: { cuttableTemporal?: boolean } = {
     database,
     temporal,
     simulator,
+    clientOnline,
     services,
     bundle,
     taskQueue,
@@ -88,19 +105,32 @@ export async function startTestStack(options: { cuttableTemporal?: boolean } = {
       const response = await fetch(`${simulator.origin}/_sim/state`);
       return (await response.json()) as SimulatorState;
     },
-    async settled(clientNumber) {
+    async coState() {
+      const response = await fetch(`${clientOnline.origin}/_sim/state`);
+      return (await response.json()) as ClientOnlineState;
+    },
+    async settled(clientNumber, { timeoutMs } = {}) {
       const db = database.db;
-      await waitFor(`CaseWare to receive every change of client ${clientNumber}`, async () => {
-        const newest = await db('outbox_events').where({ client_number: clientNumber }).max<{ max: number | null }[]>({ max: 'id' });
-        const state = await db('portal_sync_state').where({ portal: 'caseware', client_number: clientNumber }).first();
-        return newest[0]?.max != null && state !== undefined && Number(state.applied_event_id) >= newest[0].max;
-      });
+      await waitFor(
+        `the portals to receive every change of client ${clientNumber}`,
+        async () => {
+          const newest = await db('outbox_events').where({ client_number: clientNumber }).max<{ max: number | null }[]>({ max: 'id' });
+          const states = await db('portal_sync_state').where({ client_number: clientNumber });
+          const max = newest[0]?.max;
+          return (
+            max != null &&
+            ['caseware', 'client_online'].every((portal) =>
+              states.some((s: { portal: string; applied_event_id: number }) => s.portal === portal && Number(s.applied_event_id) >= max))
+          );
+        },
+        { timeoutMs },
+      );
     },
     async stop() {
       await services.stop();
       await proxyConnection?.close();
       await temporalProxy?.down();
-      await Promise.allSettled([temporal.teardown(), simulator.close()]);
+      await Promise.allSettled([temporal.teardown(), simulator.close(), clientOnline.close()]);
       await database.drop();
     },
   };

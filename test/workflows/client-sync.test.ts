@@ -6,30 +6,43 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { CaseWareActivities, SyncClientInput } from '../../activities/caseware';
+import type { ClientOnlineActivities } from '../../activities/client-online';
 import { clientSyncWorkflow } from '../../workflows/client-sync';
 import { clientWorkflowId, registryChangedSignal } from '../../workflows/definitions';
 import { bundleWorkflows, startTemporal, waitFor } from '../support/temporal';
 
-// The workflow alone, with the activity swapped for a recorder: how it folds signals together,
-// ignores redelivered events, finishes when idle and survives a failed sync. Set
-// RECORD_HISTORIES=1 to write the histories these runs produce to test/fixtures/histories, where
-// the replay test guards them against non-deterministic changes.
+// The workflow alone, with the activities swapped for recorders: how it folds signals together,
+// ignores redelivered events, keeps one portal going while the other is stuck, finishes when idle
+// and survives a failed sync. Set RECORD_HISTORIES=1 to write the histories these runs produce to
+// test/fixtures/histories (as v2-*.json), where the replay test guards them against
+// non-deterministic changes.
 
+type Portal = 'caseware' | 'clientOnline';
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
-const calls: SyncClientInput[] = [];
-let failNext = false;
+const calls: (SyncClientInput & { portal: Portal })[] = [];
+const failNext: Record<Portal, boolean> = { caseware: false, clientOnline: false };
 let slowMs = 0;
+let clientOnlineGate: Promise<void> | undefined;
 
-const activities: CaseWareActivities = {
+async function recordCall(portal: Portal, input: SyncClientInput) {
+  calls.push({ ...input, portal });
+  if (slowMs) await new Promise((resolve) => setTimeout(resolve, slowMs));
+  if (portal === 'clientOnline' && clientOnlineGate) await clientOnlineGate;
+  if (failNext[portal]) {
+    failNext[portal] = false;
+    throw ApplicationFailure.nonRetryable('the portal has no role named "X"', 'ConfigurationError');
+  }
+}
+
+const activities: CaseWareActivities & ClientOnlineActivities = {
   async syncClientToCaseWare(input) {
-    calls.push(input);
-    if (slowMs) await new Promise((resolve) => setTimeout(resolve, slowMs));
-    if (failNext) {
-      failNext = false;
-      throw ApplicationFailure.nonRetryable('CaseWare Cloud has no role named "X"', 'ConfigurationError');
-    }
+    await recordCall('caseware', input);
     return { entity: 'unchanged', contactsCreated: 0, contactsUpdated: 0, contactsRevoked: 0, syncErrors: 0 };
+  },
+  async syncClientToClientOnline(input) {
+    await recordCall('clientOnline', input);
+    return { client: 'pushed', users: 1, syncErrors: 0 };
   },
 };
 
@@ -58,58 +71,81 @@ async function start(clientNumber: string, eventId: number, idleTimeout = '1 min
   });
 }
 
-const callsFor = (clientNumber: string) => calls.filter((c) => c.clientNumber === clientNumber);
+const callsFor = (clientNumber: string, portal: Portal) =>
+  calls.filter((c) => c.clientNumber === clientNumber && c.portal === portal).map((c) => c.uptoEventId);
 
 async function record(name: string, workflowId: string) {
   if (!process.env.RECORD_HISTORIES) return;
   const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
   const dir = path.join(__dirname, '..', 'fixtures', 'histories');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, `${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
+  writeFileSync(path.join(dir, `v2-${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
 }
 
-test('a burst of changes ends in a sync of the newest one, and few syncs in all', async () => {
+test('a burst of changes ends in a sync of the newest one on every portal, and few syncs in all', async () => {
   slowMs = 300;
   const handle = await start('5001', 1);
   for (let eventId = 2; eventId <= 10; eventId += 1) await handle.signal(registryChangedSignal, { eventId });
-  await waitFor('the newest change synced', async () => callsFor('5001').some((c) => c.uptoEventId === 10));
+  await waitFor('the newest change synced', async () =>
+    callsFor('5001', 'caseware').includes(10) && callsFor('5001', 'clientOnline').includes(10));
   slowMs = 0;
-  expect(callsFor('5001').length).toBeLessThanOrEqual(3);
-  const upto = callsFor('5001').map((c) => c.uptoEventId);
-  expect([...upto].sort((a, b) => a - b)).toEqual(upto);
+  for (const portal of ['caseware', 'clientOnline'] as const) {
+    const upto = callsFor('5001', portal);
+    expect(upto.length).toBeLessThanOrEqual(3);
+    expect([...upto].sort((a, b) => a - b)).toEqual(upto);
+  }
   await handle.terminate('test done');
   await record('burst', handle.workflowId);
 });
 
 test('a redelivered or older event causes no second sync', async () => {
   const handle = await start('5002', 5);
-  await waitFor('first sync', async () => callsFor('5002').length === 1);
+  await waitFor('first sync', async () => callsFor('5002', 'caseware').length === 1 && callsFor('5002', 'clientOnline').length === 1);
   await handle.signal(registryChangedSignal, { eventId: 5 });
   await handle.signal(registryChangedSignal, { eventId: 3 });
   await handle.signal(registryChangedSignal, { eventId: 6 });
-  await waitFor('sync of event 6', async () => callsFor('5002').some((c) => c.uptoEventId === 6));
+  await waitFor('sync of event 6', async () => callsFor('5002', 'caseware').includes(6) && callsFor('5002', 'clientOnline').includes(6));
   await new Promise((resolve) => setTimeout(resolve, 300));
-  expect(callsFor('5002').map((c) => c.uptoEventId)).toEqual([5, 6]);
+  expect(callsFor('5002', 'caseware')).toEqual([5, 6]);
+  expect(callsFor('5002', 'clientOnline')).toEqual([5, 6]);
   await handle.terminate('test done');
   await record('redelivery', handle.workflowId);
+});
+
+test('a portal that is stuck does not hold back the other one', async () => {
+  let release: () => void = () => undefined;
+  clientOnlineGate = new Promise<void>((resolve) => { release = resolve; });
+  const handle = await start('5005', 1);
+  await waitFor('CaseWare synced event 1', async () => callsFor('5005', 'caseware').includes(1));
+  await handle.signal(registryChangedSignal, { eventId: 2 });
+  await handle.signal(registryChangedSignal, { eventId: 3 });
+  await waitFor('CaseWare synced event 3 while Client Online hangs', async () => callsFor('5005', 'caseware').includes(3));
+  expect(callsFor('5005', 'clientOnline')).toEqual([1]);
+  clientOnlineGate = undefined;
+  release();
+  await waitFor('Client Online caught up', async () => callsFor('5005', 'clientOnline').includes(3));
+  expect(callsFor('5005', 'clientOnline')).toEqual([1, 3]);
+  await handle.terminate('test done');
+  await record('stuck-portal', handle.workflowId);
 });
 
 test('an idle workflow finishes, and the next change starts it again', async () => {
   const first = await start('5003', 1, '300 milliseconds');
   await first.result();
-  expect(callsFor('5003').map((c) => c.uptoEventId)).toEqual([1]);
+  expect(callsFor('5003', 'caseware')).toEqual([1]);
+  expect(callsFor('5003', 'clientOnline')).toEqual([1]);
   await record('idle-finish', first.workflowId);
   const second = await start('5003', 2, '300 milliseconds');
   await second.result();
-  expect(callsFor('5003').map((c) => c.uptoEventId)).toEqual([1, 2]);
+  expect(callsFor('5003', 'caseware')).toEqual([1, 2]);
 });
 
 test('a sync that fails for good does not end the workflow; the next change syncs again', async () => {
-  failNext = true;
+  failNext.caseware = true;
   const handle = await start('5004', 1);
-  await waitFor('failed sync', async () => callsFor('5004').length === 1);
+  await waitFor('failed sync', async () => callsFor('5004', 'caseware').length === 1);
   await handle.signal(registryChangedSignal, { eventId: 2 });
-  await waitFor('next sync', async () => callsFor('5004').length === 2);
+  await waitFor('next sync', async () => callsFor('5004', 'caseware').length === 2);
   const description = await handle.describe();
   expect(description.status.name).toBe('RUNNING');
   await handle.terminate('test done');

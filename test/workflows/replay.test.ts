@@ -10,7 +10,8 @@ const dir = path.join(__dirname, '..', 'fixtures', 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 
 test('recorded histories exist', () => {
-  expect(files.length).toBeGreaterThanOrEqual(4);
+  expect(files.filter((f) => f.startsWith('v1-')).length).toBeGreaterThanOrEqual(4);
+  expect(files.filter((f) => f.startsWith('v2-')).length).toBeGreaterThanOrEqual(5);
 });
 
 test('every recorded history replays against the current workflow code', async () => {

@@ -1,0 +1,188 @@
+import type { Client, Contact } from '../registry/schemas';
+
+/**
+ * What Client Online should hold for one client, as a pure function of the registry
+ * (domain.md, "Client Online rules"; seed article 004).
+ *
+ * A login's identity is its `ref`. One real person must have one ref everywhere, or Client Online
+ * sees a new login and mails a second set of credentials. So a contact that follows a master uses
+ * the master's ref and the master's details; a person client uses its own.
+ */
+
+export interface ClientOnlineUser {
+  ref: string;
+  firstName: string | null;
+  infix: string | null;
+  lastName: string | null;
+  initials: string | null;
+  email: string;
+  mobile: string | null;
+}
+
+export interface ClientOnlinePush {
+  name: string;
+  kind: 'company' | 'person';
+  address: string | null;
+  postcode: string | null;
+  city: string | null;
+  country: string | null;
+  phone: string | null;
+  email: string | null;
+  /** Only for person clients, and only when the firm switches it on. */
+  bsn?: string | null;
+  users: ClientOnlineUser[];
+}
+
+export type ClientOnlineExclusion = 'client-not-linked' | 'suspect' | 'former-client';
+
+export interface ClientOnlineConflict {
+  recordType: 'client' | 'contact';
+  recordId: number;
+  code: 'missing-email' | 'no-client-user' | 'shared-email';
+  message: string;
+}
+
+export interface DesiredClientOnlineState {
+  clientNumber: string;
+  clientId: number;
+  /** null: the client must not be (or no longer be) in Client Online. */
+  push: ClientOnlinePush | null;
+  exclusion: ClientOnlineExclusion | null;
+  conflicts: ClientOnlineConflict[];
+}
+
+export interface ClientOnlineOptions {
+  /** Send person clients' BSN (domain.md, "Personal data"): off unless the firm switches it on. */
+  sendBsn: boolean;
+}
+
+export function personClientRef(client: Pick<Client, 'id'>): string {
+  return `p-${client.id}`;
+}
+
+export function contactRef(contact: Pick<Contact, 'id' | 'masterClientId' | 'masterContactId'>): string {
+  if (contact.masterClientId !== null) return `p-${contact.masterClientId}`;
+  if (contact.masterContactId !== null) return `c-${contact.masterContactId}`;
+  return `c-${contact.id}`;
+}
+
+function clientExclusion(client: Client): ClientOnlineExclusion | null {
+  if (client.status === 'suspect') return 'suspect';
+  if (client.status === 'former') return 'former-client';
+  if (!client.links.clientOnline) return 'client-not-linked';
+  return null;
+}
+
+type Person = Pick<Client | Contact, 'firstName' | 'infix' | 'lastName' | 'initials' | 'privateEmail' | 'privateMobile' | 'correspondenceEmailPreference'>;
+
+/** The address a person's login is made for, by the correspondence preference. */
+function loginEmail(person: Person, businessEmail: string | null): string | null {
+  return person.correspondenceEmailPreference === 'private'
+    ? person.privateEmail ?? businessEmail
+    : businessEmail ?? person.privateEmail;
+}
+
+function userOf(person: Person, ref: string, businessEmail: string | null, mobile: string | null): ClientOnlineUser | null {
+  const email = loginEmail(person, businessEmail);
+  if (!email) return null;
+  return {
+    ref,
+    firstName: person.firstName,
+    infix: person.infix,
+    lastName: person.lastName,
+    initials: person.initials,
+    email: email.trim().toLowerCase(),
+    mobile,
+  };
+}
+
+function missingEmail(recordType: 'client' | 'contact', recordId: number, clientNumber: string, ownLogin: boolean): ClientOnlineConflict {
+  const who = recordType === 'client' ? `person client ${clientNumber}` : `contact ${recordId} at client ${clientNumber}`;
+  return {
+    recordType,
+    recordId,
+    code: 'missing-email',
+    message: ownLogin
+      ? `${who} has no email address; Client Online needs one to create the login. Give it an email address.`
+      : `${who} follows a master without an email address; Client Online needs one for that person's login. Give the master an email address.`,
+  };
+}
+
+/**
+ * @param masters person clients that contacts of this client follow, by id
+ */
+export function desiredClientOnlineState(
+  client: Client,
+  contacts: readonly Contact[],
+  masters: ReadonlyMap<number, Client>,
+  options: ClientOnlineOptions,
+): DesiredClientOnlineState {
+  const base = { clientNumber: client.clientNumber, clientId: client.id };
+  const exclusion = clientExclusion(client);
+  if (exclusion) return { ...base, push: null, exclusion, conflicts: [] };
+
+  const conflicts: ClientOnlineConflict[] = [];
+  const users: ClientOnlineUser[] = [];
+  const add = (user: ClientOnlineUser, recordType: 'client' | 'contact', recordId: number) => {
+    // Two contacts of one person (both following the same master) are one login here.
+    if (users.some((u) => u.ref === user.ref)) return;
+    const sameEmail = users.find((u) => u.email === user.email);
+    if (sameEmail) {
+      conflicts.push({
+        recordType,
+        recordId,
+        code: 'shared-email',
+        message:
+          `${recordType} ${recordId} at client ${client.clientNumber} has the same email address as another client user ` +
+          'of this client; Client Online needs a unique username per login. Give it an email address of its own, or link it to its master.',
+      });
+      return;
+    }
+    users.push(user);
+  };
+
+  if (client.kind === 'person') {
+    // A person client is its own client user (seed 004: "Klant-Persoon P ook als Cliënt-gebruiker P").
+    const self = userOf(client, personClientRef(client), client.email, client.privateMobile);
+    if (self) add(self, 'client', client.id);
+    else conflicts.push(missingEmail('client', client.id, client.clientNumber, true));
+  }
+
+  const linked = contacts
+    .filter((c) => c.clientId === client.id && c.deletedAt === null && c.links.clientOnline)
+    .sort((a, b) => a.id - b.id);
+  for (const contact of linked) {
+    const master = contact.masterClientId !== null ? masters.get(contact.masterClientId) : undefined;
+    const user = master
+      ? userOf(master, personClientRef(master), master.email, master.privateMobile)
+      : userOf(contact, contactRef(contact), contact.email, contact.mobile ?? contact.privateMobile);
+    if (user) add(user, 'contact', contact.id);
+    else conflicts.push(missingEmail('contact', contact.id, client.clientNumber, !master));
+  }
+
+  if (users.length === 0) {
+    conflicts.push({
+      recordType: 'client',
+      recordId: client.id,
+      code: 'no-client-user',
+      message:
+        `client ${client.clientNumber} has no client user in Client Online, so nobody can log in to see it; ` +
+        'switch on the Client Online link of at least one of its contacts (with an email address).',
+    });
+  }
+
+  const person = client.kind === 'person';
+  const push: ClientOnlinePush = {
+    name: client.name,
+    kind: client.kind,
+    address: client.address ?? (person ? client.residentialStreet : null),
+    postcode: client.postcode ?? (person ? client.residentialPostcode : null),
+    city: client.city ?? (person ? client.residentialCity : null),
+    country: client.country ?? (person ? client.residentialCountry : null),
+    phone: client.phone,
+    email: client.email,
+    ...(person && options.sendBsn ? { bsn: client.bsn } : {}),
+    users,
+  };
+  return { ...base, push, exclusion: null, conflicts };
+}
