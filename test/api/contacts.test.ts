@@ -287,3 +287,28 @@ describe('repository', () => {
     expect(await registryCounts(api.db)).toEqual(before);
   });
 });
+
+describe('PUT /contacts/:id/master', () => {
+  test('links a contact to a person client as its master, with one contact.master-changed event', async () => {
+    const contactId = await createContactAt(api, '3001', { firstName: 'Marieke', lastName: 'Jansen' });
+    const since = await newestOutboxId(api.db);
+    const response = await api.call('PUT', `/contacts/${contactId}/master`, { clientNumber: '3900' });
+    expect(response.statusCode).toBe(200);
+    const person = (await api.call('GET', '/clients/3900')).json();
+    expect(response.json()).toMatchObject({ id: contactId, masterClientId: person.id, masterContactId: null });
+    expect((await outboxEventsAfter(api.db, since)).map((e) => [e.kind, e.record_id])).toEqual([['contact.master-changed', contactId]]);
+  });
+
+  test('refuses a company as master, and an unknown master or contact, changing nothing', async () => {
+    const contactId = await createContactAt(api, '3001', { firstName: 'Bert' });
+    const before = await registryCounts(api.db);
+    const company = await api.call('PUT', `/contacts/${contactId}/master`, { clientNumber: '3001' });
+    expect(company.statusCode).toBe(422);
+    expect(company.json().error.message).toContain('client 3001 is a company');
+    expect((await api.call('PUT', `/contacts/${contactId}/master`, { clientNumber: '9999' })).statusCode).toBe(404);
+    expect((await api.call('PUT', '/contacts/999999/master', { clientNumber: '3900' })).statusCode).toBe(404);
+    expect((await api.call('PUT', `/contacts/${contactId}/master`, { client: '3900' })).statusCode).toBe(400);
+    expect(await registryCounts(api.db)).toEqual(before);
+    expect((await api.call('GET', `/contacts/${contactId}`)).json()).toMatchObject({ masterClientId: null });
+  });
+});
