@@ -142,7 +142,7 @@ function printWhereToLook(facts: {
     `  API docs             ${services.apiUrl}/docs`,
     ...simulatorOrigins,
     ...(facts.config.CASEWARE_BASE_URL ? [`  CaseWare Cloud       ${caseware.baseUrl}`] : []),
-    demo ? '  Demo clients 1001-1004 were loaded.' : '  Registry data from the previous run is kept.',
+    demo ? '  Demo clients 1001-1005 were loaded.' : '  Registry data from the previous run is kept.',
     '',
     `  Try: curl -H 'Authorization: Bearer ${apiToken}' ${services.apiUrl}/sync/clients/1001`,
     `       curl -H 'Authorization: Bearer ${apiToken}' ${services.apiUrl}/sync/errors`,

@@ -1,10 +1,11 @@
 import type { Db } from '../db';
-import { createClient, createContact } from '../registry/repository';
+import { createClient, createContact, setContactMaster } from '../registry/repository';
 
 /**
- * A few invented clients for a first local run, chosen to show each CaseWare Cloud rule: a linked
- * company with two contacts, a contact without email and two sharing one (sync errors), a person
- * client and a suspect (never sent).
+ * A few invented clients for a first local run, chosen to show the rules: a linked company with two
+ * contacts, a contact without email and two sharing one (CaseWare sync errors), a person client and
+ * a suspect (never sent to CaseWare), and a person who is also the director of company 1001 with
+ * one Client Online login for both.
  */
 export async function loadDemoClients(db: Db): Promise<boolean> {
   const existing = await db('clients').count<{ count: string }[]>({ count: '*' });
@@ -13,11 +14,11 @@ export async function loadDemoClients(db: Db): Promise<boolean> {
   await createClient(db, {
     clientNumber: '1001', kind: 'company', status: 'client', name: 'Bakkerij Voorbeeld B.V.',
     address: 'Dorpsstraat 1', postcode: '1234 AB', city: 'Utrecht', country: 'NL', phone: '030-0000001',
-    email: 'info@bakkerij.example', website: 'https://bakkerij.example', links: { caseware: true, clientOnline: false },
+    email: 'info@bakkerij.example', website: 'https://bakkerij.example', links: { caseware: true, clientOnline: true },
   });
-  await createContact(db, '1001', {
+  const anna = await createContact(db, '1001', {
     firstName: 'Anna', lastName: 'Jansen', initials: 'A.', email: 'anna@bakkerij.example', phone: '030-0000002',
-    links: { caseware: true, clientOnline: false },
+    links: { caseware: true, clientOnline: true },
   });
   await createContact(db, '1001', {
     firstName: 'Bram', infix: 'de', lastName: 'Boer', initials: 'B.', email: 'bram@bakkerij.example',
@@ -43,5 +44,12 @@ export async function loadDemoClients(db: Db): Promise<boolean> {
   await createClient(db, {
     clientNumber: '1004', kind: 'company', status: 'suspect', name: 'Prospect Holding B.V.', links: { caseware: true, clientOnline: false },
   });
+  // Anna is also a private client of the firm: her contact at 1001 follows her person client, so
+  // Client Online gives her one login that sees 1005 and 1001.
+  await createClient(db, {
+    clientNumber: '1005', kind: 'person', status: 'client', name: 'A. Jansen', firstName: 'Anna', lastName: 'Jansen',
+    initials: 'A.', privateEmail: 'anna@thuis.example', correspondenceEmailPreference: 'private', links: { caseware: false, clientOnline: true },
+  });
+  await setContactMaster(db, anna.id, { clientNumber: '1005' });
   return true;
 }
