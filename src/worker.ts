@@ -2,6 +2,7 @@ import path from 'node:path';
 import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createCaseWareActivities, type CaseWareActivityDeps } from '../activities/caseware';
 import { createClientOnlineActivities, type ClientOnlinePort } from '../activities/client-online';
+import { createMasterActivities } from '../activities/masters';
 
 export const workflowsPath = path.resolve(__dirname, '..', 'workflows', 'index.ts');
 
@@ -26,6 +27,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     activities: {
       ...createCaseWareActivities(caseWareDeps),
       ...createClientOnlineActivities({ db: caseWareDeps.db, clientOnline, sendBsn: clientOnlineSendBsn }),
+      ...createMasterActivities({ db: caseWareDeps.db }),
     },
   });
 }

@@ -17,3 +17,7 @@ export const clientNumberSearchAttribute = defineSearchAttributeKey('ClientNumbe
 export function clientWorkflowId(clientNumber: string): string {
   return `client-${clientNumber}`;
 }
+
+export function masterWorkflowId(master: { type: 'client' | 'contact'; id: number }): string {
+  return `master-${master.type}-${master.id}`;
+}

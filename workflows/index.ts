@@ -1,1 +1,2 @@
 export { clientSyncWorkflow } from './client-sync';
+export { masterPropagationWorkflow } from './master-propagation';

@@ -21,6 +21,12 @@ const queryBoolean = z
   .enum(['true', 'false'])
   .transform((value) => value === 'true');
 
+export const endMasterQuerySchema = z.object({
+  force: queryBoolean
+    .optional()
+    .describe('end the link although the contact may still be in Client Online (risking a second login and credentials mail)'),
+});
+
 export const syncErrorsQuerySchema = z.object({
   clientNumber: clientNumberSchema.optional(),
   includeResolved: queryBoolean.optional().describe('also list errors that have resolved; default false'),

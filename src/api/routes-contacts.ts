@@ -6,10 +6,9 @@ import {
   deleteContact,
   getContact,
   setContactLinks,
-  setContactMaster,
   updateContact,
 } from '../registry/repository';
-import { contactCreateSchema, contactPatchSchema, masterLinkSchema } from '../registry/schemas';
+import { contactCreateSchema, contactPatchSchema } from '../registry/schemas';
 import { errorResponses } from './errors';
 import { clientParamsSchema, contactParamsSchema, linksUpdateSchema } from './request-schemas';
 import { contactResponseSchema } from './responses';
@@ -86,22 +85,6 @@ export const contactRoutes: FastifyPluginCallbackZod<{ db: Db }> = (app, { db },
       },
     },
     async (request) => setContactLinks(db, request.params.id, request.body),
-  );
-
-  app.put(
-    '/contacts/:id/master',
-    {
-      schema: {
-        tags: ['contacts'],
-        summary: 'Link the contact to its master, the person client of the same real person',
-        description:
-          'In Client Online the contact then shares the person client\'s login: one login and one credentials mail per real person.',
-        params: contactParamsSchema,
-        body: masterLinkSchema,
-        response: { 200: contactResponseSchema, ...errorResponses(400, 401, 404, 422) },
-      },
-    },
-    async (request) => setContactMaster(db, request.params.id, request.body),
   );
 
   done();

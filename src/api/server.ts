@@ -14,6 +14,7 @@ import { bearerAuth } from './auth';
 import { apiErrorHandler, apiNotFoundHandler, loggableError } from './errors';
 import { clientRoutes } from './routes-clients';
 import { contactRoutes } from './routes-contacts';
+import { masterRoutes } from './routes-masters';
 import { syncRoutes } from './routes-sync';
 
 export interface ApiOptions {
@@ -98,6 +99,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     api.addHook('onRequest', requireToken);
     void api.register(clientRoutes, { db: options.db });
     void api.register(contactRoutes, { db: options.db });
+    void api.register(masterRoutes, { db: options.db });
     void api.register(syncRoutes, { db: options.db });
     done();
   });

@@ -3,7 +3,14 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { Db } from '../db';
 import type { clientSyncWorkflow } from '../../workflows/client-sync';
-import { clientNumberSearchAttribute, clientWorkflowId, registryChangedSignal, type RegistryChange } from '../../workflows/definitions';
+import type { masterPropagationWorkflow } from '../../workflows/master-propagation';
+import {
+  clientNumberSearchAttribute,
+  clientWorkflowId,
+  masterWorkflowId,
+  registryChangedSignal,
+  type RegistryChange,
+} from '../../workflows/definitions';
 
 export interface DispatcherOptions {
   db: Db;
@@ -20,11 +27,21 @@ export interface DispatcherOptions {
 interface PendingEvent {
   id: number;
   client_number: string;
+  kind: string;
+  record_type: 'client' | 'contact';
+  record_id: number;
+}
+
+/** Which workflow an event is for: a master's change goes to its propagation, the rest to the client's sync. */
+interface Target {
+  workflowId: string;
+  start(temporal: Client, eventId: number): Promise<unknown>;
 }
 
 /**
- * Delivers outbox events to Temporal: signal-with-start of the client's workflow, one signal per
- * client per batch carrying the newest event id. Events stay in the outbox until Temporal has
+ * Delivers outbox events to Temporal: signal-with-start of the client's workflow (or, for a
+ * master's change, the master's propagation workflow), one signal per workflow per batch carrying
+ * the newest event id. Events stay in the outbox until Temporal has
  * accepted them, so a Temporal outage delays changes and loses none. A redelivered event is
  * harmless: the workflow ignores event ids it has seen, and its sync is idempotent.
  */
@@ -61,7 +78,7 @@ export class OutboxDispatcher {
 
   /** Delivers one batch; answers how many events Temporal accepted. */
   async deliverPending(): Promise<number> {
-    const { db, temporal, taskQueue, log } = this.options;
+    const { db, temporal, log } = this.options;
     return db.transaction(async (trx) => {
       // SKIP LOCKED: several dispatchers may run; each event is handed to one of them.
       const events = await trx<PendingEvent>('outbox_events')
@@ -70,32 +87,25 @@ export class OutboxDispatcher {
         .limit(this.options.batchSize ?? 200)
         .forUpdate()
         .skipLocked()
-        .select('id', 'client_number');
+        .select('id', 'client_number', 'kind', 'record_type', 'record_id');
       if (events.length === 0) return 0;
 
-      const byClient = new Map<string, number[]>();
+      const byTarget = new Map<string, { target: Target; ids: number[] }>();
       for (const event of events) {
-        const ids = byClient.get(event.client_number) ?? [];
-        ids.push(event.id);
-        byClient.set(event.client_number, ids);
+        const target = this.targetOf(event);
+        const entry = byTarget.get(target.workflowId) ?? { target, ids: [] };
+        entry.ids.push(event.id);
+        byTarget.set(target.workflowId, entry);
       }
 
       let delivered = 0;
-      for (const [clientNumber, ids] of byClient) {
-        const newest = Math.max(...ids);
+      for (const { target, ids } of byTarget.values()) {
         try {
-          await temporal.workflow.signalWithStart<typeof clientSyncWorkflow, [RegistryChange]>('clientSyncWorkflow', {
-            workflowId: clientWorkflowId(clientNumber),
-            taskQueue,
-            args: [{ clientNumber, idleTimeout: this.options.workflowIdleTimeoutMs }],
-            signal: registryChangedSignal,
-            signalArgs: [{ eventId: newest }],
-            typedSearchAttributes: new TypedSearchAttributes([{ key: clientNumberSearchAttribute, value: clientNumber }]),
-          });
+          await target.start(temporal, Math.max(...ids));
         } catch (error) {
           // Temporal is unreachable or refuses: keep the events and try again on the next round.
           await trx('outbox_events').whereIn('id', ids).increment('attempts', 1).update({ last_error: errorSummary(error) });
-          if (!this.failing) log.warn({ clientNumber, err: errorSummary(error) }, 'Temporal did not take the change; it stays in the outbox');
+          if (!this.failing) log.warn({ workflowId: target.workflowId, err: errorSummary(error) }, 'Temporal did not take the change; it stays in the outbox');
           this.failing = true;
           return delivered;
         }
@@ -106,6 +116,41 @@ export class OutboxDispatcher {
       this.failing = false;
       return delivered;
     });
+  }
+
+  private targetOf(event: PendingEvent): Target {
+    const { taskQueue, workflowIdleTimeoutMs: idleTimeout } = this.options;
+    const clientNumber = event.client_number;
+    const searchAttributes = new TypedSearchAttributes([{ key: clientNumberSearchAttribute, value: clientNumber }]);
+    if (event.kind === 'master.updated') {
+      const master = { type: event.record_type, id: event.record_id };
+      const workflowId = masterWorkflowId(master);
+      return {
+        workflowId,
+        start: (temporal, eventId) =>
+          temporal.workflow.signalWithStart<typeof masterPropagationWorkflow, [RegistryChange]>('masterPropagationWorkflow', {
+            workflowId,
+            taskQueue,
+            args: [{ master, idleTimeout }],
+            signal: registryChangedSignal,
+            signalArgs: [{ eventId }],
+            typedSearchAttributes: searchAttributes,
+          }),
+      };
+    }
+    const workflowId = clientWorkflowId(clientNumber);
+    return {
+      workflowId,
+      start: (temporal, eventId) =>
+        temporal.workflow.signalWithStart<typeof clientSyncWorkflow, [RegistryChange]>('clientSyncWorkflow', {
+          workflowId,
+          taskQueue,
+          args: [{ clientNumber, idleTimeout }],
+          signal: registryChangedSignal,
+          signalArgs: [{ eventId }],
+          typedSearchAttributes: searchAttributes,
+        }),
+    };
   }
 }
 

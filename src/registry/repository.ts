@@ -1,6 +1,15 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db';
-import { appendOutboxEvent, type OutboxEventKind } from '../outbox/store';
+import {
+  correspondenceEmails,
+  inheritedValues,
+  masterOf,
+  syncedFields,
+  syncedFieldsIn,
+  type CorrespondenceEmails,
+  type MasterRef,
+} from '../domain/masters';
+import { appendOutboxEvent, newestPortalEventId, type OutboxEventKind } from '../outbox/store';
 import type {
   Client,
   ClientCreate,
@@ -242,7 +251,11 @@ export async function getClient(db: Db, clientNumber: string): Promise<Client> {
 
 export async function updateClient(db: Db, clientNumber: string, patch: ClientPatch): Promise<Client> {
   refuseIdentityChange(clientNumber, patch);
-  return updateClientRow(db, clientNumber, writeColumns(patch, writableClientFields, clientColumns), 'client.updated');
+  return db.transaction(async (trx) => {
+    const client = await updateClientRow(trx, clientNumber, writeColumns(patch, writableClientFields, clientColumns), 'client.updated');
+    await announceMasterChange(trx, { type: 'client', id: client.id }, clientNumber, patch);
+    return client;
+  });
 }
 
 export async function setClientLinks(db: Db, clientNumber: string, links: LinksPatch): Promise<Client> {
@@ -308,6 +321,12 @@ export async function loadClientWithContacts(
 
 export async function createContact(db: Db, clientNumber: string, input: ContactCreate): Promise<Contact> {
   return db.transaction(async (trx) => {
+    if (input.master) {
+      // "Create linked contact": filled from the master at once, in the same transaction.
+      const { master, ...fields } = input;
+      const created = await createContact(trx, clientNumber, fields);
+      return setContactMaster(trx, created.id, master);
+    }
     const client = await requireClient(trx, clientNumber);
     if (client.kind !== 'company') {
       throw new RegistryError(
@@ -340,28 +359,28 @@ export async function getContact(db: Db, id: number, options: { includeDeleted?:
 }
 
 export async function updateContact(db: Db, id: number, patch: ContactPatch): Promise<Contact> {
-  return updateContactRow(db, id, writeColumns(patch, writableContactFields, contactColumns), 'contact.updated');
+  return db.transaction(async (trx) => {
+    const current = toContact(await requireContactRow(trx, id));
+    const master = masterOf(current);
+    if (master) {
+      const changed = syncedFieldsIn(patch).filter((field) => patch[field] !== current[field]);
+      if (changed.length > 0) {
+        const label = await masterLabel(trx, master);
+        throw new RegistryError(
+          'conflict',
+          `contact ${id} follows ${label}: its ${changed.join(', ')} ${changed.length === 1 ? 'is' : 'are'} kept equal to the master's. ` +
+            `Edit ${label} instead, or end the master link first (business fields stay editable here).`,
+        );
+      }
+    }
+    const contact = await updateContactRow(trx, id, writeColumns(patch, writableContactFields, contactColumns), 'contact.updated');
+    await announceMasterChange(trx, { type: 'contact', id }, contact.clientNumber, patch);
+    return contact;
+  });
 }
 
 export async function setContactLinks(db: Db, id: number, links: LinksPatch): Promise<Contact> {
   return updateContactRow(db, id, linkColumns(links), 'contact.links-changed');
-}
-
-/**
- * Links a contact to the person client whose private data it follows (hoofd/volger). For Client
- * Online this makes the contact's login that of the person client: one login per real person.
- */
-export async function setContactMaster(db: Db, id: number, master: MasterLink): Promise<Contact> {
-  return db.transaction(async (trx) => {
-    const masterClient = await requireClient(trx, master.clientNumber);
-    if (masterClient.kind !== 'person') {
-      throw new RegistryError(
-        'rule',
-        `client ${master.clientNumber} is a company; a contact's master is the person client of the same real person`,
-      );
-    }
-    return updateContactRow(trx, id, { master_client_id: masterClient.id, master_contact_id: null }, 'contact.master-changed');
-  });
 }
 
 /** Soft delete: the row stays so the sync can still remove the contact's access in the portals. */
@@ -387,4 +406,205 @@ async function updateContactRow(db: Db, id: number, columns: Row, kind: OutboxEv
 
 function contactEvent(contact: Contact, kind: OutboxEventKind) {
   return { clientNumber: contact.clientNumber, kind, recordType: 'contact', recordId: contact.id } as const;
+}
+
+// --- Master and followers (hoofd/volger) ---
+
+async function masterLabel(db: Db, master: MasterRef): Promise<string> {
+  if (master.type === 'contact') return `master contact ${master.id}`;
+  const row = await db('clients').where({ id: master.id }).first<{ client_number: string } | undefined>('client_number');
+  return `person client ${row?.client_number ?? master.id}`;
+}
+
+function followersQuery(db: Db, master: MasterRef): Knex.QueryBuilder {
+  return contactsQuery(db)
+    .where(master.type === 'client' ? 'contacts.master_client_id' : 'contacts.master_contact_id', master.id)
+    .whereNull('contacts.deleted_at')
+    .orderBy('contacts.id');
+}
+
+/** The contacts that follow a master, oldest first. */
+export async function listFollowers(db: Db, master: MasterRef): Promise<Contact[]> {
+  return ((await followersQuery(db, master)) as Row[]).map(toContact);
+}
+
+/** A change of a master's private data: its followers take it over in the background. */
+async function announceMasterChange(trx: Knex.Transaction, master: MasterRef, clientNumber: string, patch: object): Promise<void> {
+  if (syncedFieldsIn(patch).length === 0 && !('correspondenceEmailPreference' in patch)) return;
+  const hasFollowers = (await followersQuery(trx, master).first()) !== undefined;
+  if (!hasFollowers) return;
+  await appendOutboxEvent(trx, { clientNumber, kind: 'master.updated', recordType: master.type, recordId: master.id });
+}
+
+async function loadMaster(db: Db, master: MasterRef, lock = false): Promise<Client | Contact | undefined> {
+  if (master.type === 'client') {
+    const query = db('clients').where({ id: master.id });
+    const row = (await (lock ? query.forShare() : query).first()) as Row | undefined;
+    return row ? toClient(row) : undefined;
+  }
+  const query = contactsQuery(db).where('contacts.id', master.id).whereNull('contacts.deleted_at');
+  const row = (await (lock ? query.forShare() : query).first()) as Row | undefined;
+  return row ? toContact(row) : undefined;
+}
+
+/**
+ * Links a contact to the master of the same real person's private data: a person client, or a
+ * contact where no person client exists for that person. The contact takes over the master's
+ * private data at once. In Client Online it then shares the master's login.
+ */
+export async function setContactMaster(db: Db, id: number, link: MasterLink): Promise<Contact> {
+  return db.transaction(async (trx) => {
+    const contact = toContact(await requireContactRow(trx, id));
+    const followers = await listFollowers(trx, { type: 'contact', id });
+    if (followers.length > 0) {
+      throw new RegistryError(
+        'rule',
+        `contact ${id} is itself the master of contact ${followers.map((f) => f.id).join(', ')}; a master cannot follow another. ` +
+          'Link those followers to the new master first.',
+      );
+    }
+    let master: Client | Contact;
+    let ref: MasterRef;
+    if ('clientNumber' in link) {
+      const client = await requireClient(trx, link.clientNumber);
+      if (client.kind !== 'person') {
+        throw new RegistryError(
+          'rule',
+          `client ${link.clientNumber} is a company; a contact's master is the person client of the same real person`,
+        );
+      }
+      master = client;
+      ref = { type: 'client', id: client.id };
+    } else {
+      if (link.contactId === id) throw new RegistryError('rule', `contact ${id} cannot be its own master`);
+      const masterContact = toContact(await requireContactRow(trx, link.contactId));
+      const itsMaster = masterOf(masterContact);
+      if (itsMaster) {
+        throw new RegistryError(
+          'rule',
+          `contact ${link.contactId} follows ${await masterLabel(trx, itsMaster)} itself, so it cannot be a master; ` +
+            `link contact ${id} to ${await masterLabel(trx, itsMaster)} instead`,
+        );
+      }
+      const person = await samePersonClient(trx, masterContact);
+      if (person) {
+        throw new RegistryError(
+          'rule',
+          `person client ${person} is the same person as contact ${link.contactId} (same BSN or private email); ` +
+            `a contact may be a master only where no person client exists: link contact ${id} to person client ${person}`,
+        );
+      }
+      master = masterContact;
+      ref = { type: 'contact', id: masterContact.id };
+    }
+    const columns = writeColumns(inheritedValues(master), syncedFields, contactColumns);
+    return updateContactRow(
+      trx,
+      contact.id,
+      {
+        ...columns,
+        master_client_id: ref.type === 'client' ? ref.id : null,
+        master_contact_id: ref.type === 'contact' ? ref.id : null,
+      },
+      'contact.master-changed',
+    );
+  });
+}
+
+/** A person client that is the same real person as this contact (same BSN or private email). */
+async function samePersonClient(db: Db, contact: Contact): Promise<string | undefined> {
+  if (!contact.bsn && !contact.privateEmail) return undefined;
+  const row = await db('clients')
+    .where({ kind: 'person' })
+    .where((q) => {
+      if (contact.bsn) q.orWhere({ bsn: contact.bsn });
+      if (contact.privateEmail) q.orWhereRaw('lower(private_email) = lower(?)', [contact.privateEmail]);
+    })
+    .first<{ client_number: string } | undefined>('client_number');
+  return row?.client_number;
+}
+
+export interface EndMasterOptions {
+  /** Skip the Client Online interlock: the caller accepts a possible second login and mail. */
+  force?: boolean;
+}
+
+/**
+ * Ends a contact's master link: it keeps its values, and its fields become editable again.
+ *
+ * Refused while the contact is linked to Client Online, or its switch-off has not reached Client
+ * Online yet: the next push would carry a login identity Client Online has never seen, so it would
+ * make a second login and mail new credentials (seed article 004). Offboard bottom-up instead.
+ */
+export async function endContactMaster(db: Db, id: number, options: EndMasterOptions = {}): Promise<Contact> {
+  return db.transaction(async (trx) => {
+    const contact = toContact(await requireContactRow(trx, id));
+    const master = masterOf(contact);
+    if (!master) throw new RegistryError('not-found', `contact ${id} follows no master`);
+    if (!options.force) {
+      const label = await masterLabel(trx, master);
+      if (contact.links.clientOnline) {
+        throw new RegistryError(
+          'conflict',
+          `contact ${id} is still linked to Client Online; ending its link to ${label} now would give it a new login there ` +
+            'and a second credentials mail. Offboard bottom-up: switch the contact\'s Client Online link off first, let it sync, ' +
+            'then end the master link (or pass force=true to do it anyway).',
+        );
+      }
+      const newest = await newestPortalEventId(trx, contact.clientNumber);
+      const applied = await trx('portal_sync_state')
+        .where({ portal: 'client_online', client_number: contact.clientNumber })
+        .first<{ applied_event_id: number } | undefined>('applied_event_id');
+      if (newest > (applied?.applied_event_id ?? 0)) {
+        throw new RegistryError(
+          'conflict',
+          `Client Online has not yet received the latest changes of client ${contact.clientNumber}; end the master link of ` +
+            `contact ${id} once GET /sync/clients/${contact.clientNumber} shows Client Online caught up (or pass force=true).`,
+        );
+      }
+    }
+    return updateContactRow(trx, id, { master_client_id: null, master_contact_id: null }, 'contact.master-changed');
+  });
+}
+
+/** The master a contact follows, if any. */
+export async function getContactMaster(db: Db, id: number): Promise<{ master: MasterRef; clientNumber: string } | null> {
+  const contact = toContact(await requireContactRow(db, id));
+  const master = masterOf(contact);
+  if (!master) return null;
+  const record = await loadMaster(db, master);
+  if (!record) return null;
+  return { master, clientNumber: record.clientNumber };
+}
+
+/** Addresses that may be chosen for correspondence to a contact, and why others may not. */
+export async function contactCorrespondenceEmails(db: Db, id: number): Promise<CorrespondenceEmails> {
+  const contact = toContact(await requireContactRow(db, id));
+  const master = masterOf(contact);
+  const record = master ? await loadMaster(db, master) : undefined;
+  return correspondenceEmails(
+    contact,
+    master && record ? { label: await masterLabel(db, master), correspondenceEmailPreference: record.correspondenceEmailPreference } : undefined,
+  );
+}
+
+/**
+ * Brings every follower of a master to the master's current private data, in one transaction;
+ * each follower that changed gets a contact.updated event, so its client's portals follow. Reads
+ * the master as it is now, so the last of several quick edits is what followers end with.
+ */
+export async function propagateMaster(db: Db, master: MasterRef): Promise<{ followers: number; changed: number[] }> {
+  return db.transaction(async (trx) => {
+    const record = await loadMaster(trx, master, true);
+    if (!record) return { followers: 0, changed: [] };
+    const values = inheritedValues(record);
+    const followers = await listFollowers(trx, master);
+    const changed: number[] = [];
+    for (const follower of followers) {
+      if (syncedFields.every((field) => follower[field] === values[field])) continue;
+      await updateContactRow(trx, follower.id, writeColumns(values, syncedFields, contactColumns), 'contact.updated');
+      changed.push(follower.id);
+    }
+    return { followers: followers.length, changed };
+  });
 }

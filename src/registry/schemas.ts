@@ -73,6 +73,7 @@ export const clientPatchSchema = z
   .refine((patch) => Object.keys(patch).length > 0, 'the body changes nothing');
 
 export const contactCreateSchema = z.strictObject({
+  master: z.lazy(() => masterLinkSchema).optional().describe('"create linked contact": follow this master, filled from it at once'),
   email,
   phone: optionalText(40),
   mobile: optionalText(40),
@@ -90,9 +91,14 @@ export const contactPatchSchema = z
   .partial()
   .refine((patch) => Object.keys(patch).length > 0, 'the body changes nothing');
 
-export const masterLinkSchema = z.strictObject({
-  clientNumber: clientNumberSchema.describe('the person client whose private data this contact follows'),
-});
+export const masterLinkSchema = z.union([
+  z.strictObject({
+    clientNumber: clientNumberSchema.describe('the person client whose private data this contact follows'),
+  }),
+  z.strictObject({
+    contactId: z.number().int().positive().describe('a contact as master, only where no person client exists for the person'),
+  }),
+]);
 export type MasterLink = z.infer<typeof masterLinkSchema>;
 
 export type ClientKind = z.infer<typeof clientKindSchema>;

@@ -1,4 +1,5 @@
 import type { Db } from '../db';
+import { newestPortalEventId } from '../outbox/store';
 import { getClient } from './repository';
 
 // The read model behind the operators' sync views: what failed, and per client how far each
@@ -153,9 +154,7 @@ async function readClientSyncStatus(db: Db, clientNumber: string): Promise<Clien
   const client = await getClient(db, clientNumber);
 
   // One connection runs a transaction's queries one after another, so these are awaited in turn.
-  const newest = (await db('outbox_events').where({ client_number: clientNumber }).max({ id: 'id' }).first()) as
-    | { id: number | null }
-    | undefined;
+  const newestEventId = await newestPortalEventId(db, clientNumber);
   const stateRows = (await db('portal_sync_state').where({ client_number: clientNumber })) as PortalSyncStateRow[];
   const identityRows = await db('portal_identities')
     .where({ client_number: clientNumber })
@@ -165,7 +164,6 @@ async function readClientSyncStatus(db: Db, clientNumber: string): Promise<Clien
   const pendingRows = (await db('outbox_events')
     .where({ client_number: clientNumber, delivered_at: null })
     .orderBy('id')) as OutboxEventRow[];
-  const newestEventId = newest?.id ?? 0;
 
   function portalStatus(portal: Portal): PortalSyncStatus {
     const column = portalColumnValue[portal];

@@ -44,9 +44,13 @@ describe('public routes', () => {
         '/clients',
         '/clients/{number}',
         '/clients/{number}/contacts',
+        '/clients/{number}/followers',
         '/clients/{number}/links',
         '/contacts/{id}',
+        '/contacts/{id}/correspondence-emails',
+        '/contacts/{id}/followers',
         '/contacts/{id}/links',
+        '/contacts/{id}/master',
         '/health',
         '/sync/clients/{number}',
         '/sync/errors',
@@ -54,6 +58,7 @@ describe('public routes', () => {
     );
     expect(Object.keys(document.paths['/clients/{number}'] ?? {}).sort()).toEqual(['get', 'patch']);
     expect(Object.keys(document.paths['/contacts/{id}'] ?? {}).sort()).toEqual(['delete', 'get', 'patch']);
+    expect(Object.keys(document.paths['/contacts/{id}/master'] ?? {}).sort()).toEqual(['delete', 'get', 'put']);
     expect(document.components.securitySchemes.bearerAuth).toEqual({ type: 'http', scheme: 'bearer' });
     // The request body is generated from the zod schema: required fields and the strictness show.
     const createBody = document.paths['/clients']?.post?.requestBody?.content['application/json']?.schema;

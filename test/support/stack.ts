@@ -9,6 +9,7 @@ import {
   type ClientOnlineSimulator,
   type SimulatorState as ClientOnlineState,
 } from '../../src/simulators/client-online';
+import { newestPortalEventId } from '../../src/outbox/store';
 import { startServices, type Services } from '../../src/stack';
 import { createTestDatabase, type TestDatabase } from './db';
 import { TcpProxy } from './tcp-proxy';
@@ -114,11 +115,10 @@ export async function startTestStack(
       await waitFor(
         `the portals to receive every change of client ${clientNumber}`,
         async () => {
-          const newest = await db('outbox_events').where({ client_number: clientNumber }).max<{ max: number | null }[]>({ max: 'id' });
+          const max = await newestPortalEventId(db, clientNumber);
           const states = await db('portal_sync_state').where({ client_number: clientNumber });
-          const max = newest[0]?.max;
           return (
-            max != null &&
+            max > 0 &&
             ['caseware', 'client_online'].every((portal) =>
               states.some((s: { portal: string; applied_event_id: number }) => s.portal === portal && Number(s.applied_event_id) >= max))
           );
