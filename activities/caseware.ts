@@ -77,30 +77,43 @@ function today(): string {
   return new Date().toISOString().slice(0, 10);
 }
 
+/** How long a worker trusts the role and group ids it looked up: they change rarely, if ever. */
+const lookupTtlMs = 10 * 60_000;
+
 export function createCaseWareActivities(deps: CaseWareActivityDeps) {
   const { db, caseware } = deps;
+  // Fewer calls per attempt make an attempt likelier to get through a flaky portal.
+  const cached = new Map<string, { value: string | undefined; until: number }>();
+  async function lookupOnce(key: string, lookup: () => Promise<string | undefined>): Promise<string | undefined> {
+    const hit = cached.get(key);
+    if (hit && hit.until > Date.now()) return hit.value;
+    const value = await lookup();
+    if (value !== undefined) cached.set(key, { value, until: Date.now() + lookupTtlMs });
+    return value;
+  }
 
   async function contactRoleId(): Promise<string> {
-    const role = await caseware.findRoleByName(deps.contactRoleName);
-    if (!role) {
+    const roleId = await lookupOnce(`role:${deps.contactRoleName}`, async () => (await caseware.findRoleByName(deps.contactRoleName))?.CWGuid);
+    if (!roleId) {
       throw ApplicationFailure.nonRetryable(
         `CaseWare Cloud has no role named "${deps.contactRoleName}"; set CASEWARE_CONTACT_ROLE to an existing contact role`,
         'ConfigurationError',
       );
     }
-    return role.CWGuid;
+    return roleId;
   }
 
   async function contactGroupId(): Promise<string | undefined> {
-    if (!deps.contactGroupName) return undefined;
-    const group = await caseware.findGroupByName(deps.contactGroupName);
-    if (!group) {
+    const groupName = deps.contactGroupName;
+    if (!groupName) return undefined;
+    const groupId = await lookupOnce(`group:${groupName}`, async () => (await caseware.findGroupByName(groupName))?.CWGuid);
+    if (!groupId) {
       throw ApplicationFailure.nonRetryable(
         `CaseWare Cloud has no contact group named "${deps.contactGroupName}"; create it or unset CASEWARE_CONTACT_GROUP`,
         'ConfigurationError',
       );
     }
-    return group.CWGuid;
+    return groupId;
   }
 
   /** Runs a portal call for one record; a rule violation becomes that record's sync error. */
@@ -296,9 +309,17 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
         return 'conflict';
       }
       if (!user) {
-        user = await caseware.createContact(contact.fields);
-        outcome = 'created';
-        lastSent = contact.fields;
+        try {
+          user = await caseware.createContact(contact.fields);
+          outcome = 'created';
+          lastSent = contact.fields;
+        } catch (error) {
+          // An earlier attempt whose answer was lost may have created it after all: adopt it.
+          if (!(error instanceof CaseWareError && error.code === 'duplicate-email')) throw error;
+          user = await caseware.findUserByEmail(contact.fields.Email);
+          if (!user || user.OwnerType !== 'Contact') throw error;
+          lastSent = undefined;
+        }
       } else {
         lastSent = undefined;
       }

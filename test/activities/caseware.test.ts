@@ -59,3 +59,30 @@ test('a run that created the entity and contact but died before recording them a
   const third = await activities.syncClientToCaseWare({ clientNumber: '6002', uptoEventId: 3 });
   expect(third).toMatchObject({ entity: 'unchanged', contactsCreated: 0, contactsUpdated: 0 });
 });
+
+test('a contact CaseWare created although our request timed out is adopted when the retry meets a duplicate email', async () => {
+  const { db } = database;
+  await createClient(db, { clientNumber: '6003', kind: 'company', status: 'client', name: 'Laat B.V.', links: { caseware: true } });
+  await createContact(db, '6003', { firstName: 'Tim', lastName: 'Laat', email: 'tim@c6003.test', links: { caseware: true } });
+  // The user exists in CaseWare (made by the lost request), but the retry's lookup does not see it yet.
+  await caseware.createContact({ FirstName: 'Tim', MiddleName: null, LastName: 'Laat', Initials: null, Email: 'tim@c6003.test', Phone: null, MobilePhone: null });
+  let staleLookups = 1;
+  const lagging = new Proxy(caseware, {
+    get(target, property, receiver) {
+      if (property === 'findUserByEmail' && staleLookups > 0) {
+        return async () => { staleLookups -= 1; return undefined; };
+      }
+      const value = Reflect.get(target, property, receiver) as unknown;
+      return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+    },
+  });
+  const activities = createCaseWareActivities({ db, caseware: lagging, contactRoleName: 'Contact - Entity Access' });
+  const summary = await activities.syncClientToCaseWare({ clientNumber: '6003', uptoEventId: 1 });
+  expect(summary).toMatchObject({ contactsCreated: 0, syncErrors: 0 });
+  const state = await simState();
+  expect(state.users.filter((u) => u.Email === 'tim@c6003.test')).toHaveLength(1);
+  expect(state.mails.filter((m) => m.to === 'tim@c6003.test')).toHaveLength(1);
+  const entity = state.entities.find((e) => e.EntityNo === '6003')!;
+  const user = state.users.find((u) => u.Email === 'tim@c6003.test')!;
+  expect(state.roleAssignments).toContainEqual(expect.objectContaining({ entityId: entity.CWGuid, userId: user.CWGuid }));
+});
