@@ -1,12 +1,16 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { CaseWareClient, CaseWareError, type CwContactFields, type CwEntityFields } from '../../src/portals/caseware/client';
 import { cwQuote } from '../../src/portals/caseware/api';
 import { retryAfterFrom } from '../../src/portals/caseware/errors';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
+import { rejection, setSim, simState, startStandIn } from '../support/simulator-http';
 
 let sim: CaseWareSimulator;
+
+const hook = (path: 'reset' | 'faults', body?: object) => setSim(sim.origin, path, body);
+const state = () => simState<SimulatorState>(sim.origin);
+/** The error a promise rejects with; fails the test when it resolves. */
+const failure = (promise: Promise<unknown>) => rejection(CaseWareError, promise);
 
 beforeAll(async () => {
   sim = await startCaseWareSimulator();
@@ -18,32 +22,8 @@ beforeEach(async () => {
   await hook('reset');
 });
 
-async function hook(path: 'reset' | 'faults', body?: object): Promise<void> {
-  const response = await fetch(`${sim.origin}/_sim/${path}`, {
-    method: 'POST',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  expect(response.status).toBe(204);
-}
-
-async function state(): Promise<SimulatorState> {
-  return (await (await fetch(`${sim.origin}/_sim/state`)).json()) as SimulatorState;
-}
-
 function clientFor(target: CaseWareSimulator, extra: { requestTimeoutMs?: number; pageSize?: number } = {}) {
   return new CaseWareClient({ baseUrl: target.baseUrl, clientId: target.clientId, clientSecret: target.clientSecret, ...extra });
-}
-
-/** The error a promise rejects with; fails the test when it resolves. */
-async function failure(promise: Promise<unknown>): Promise<CaseWareError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(CaseWareError);
-    return error as CaseWareError;
-  }
-  throw new Error('expected a CaseWareError, but the call succeeded');
 }
 
 const entityFields = (entityNo: string, extra: Partial<CwEntityFields> = {}): CwEntityFields => ({
@@ -279,16 +259,14 @@ describe('errors', () => {
 
   test('an answer of the wrong shape is bad-response, not retryable', async () => {
     // A stand-in service that grants a token but answers lists in a shape the client does not know.
-    const server = createServer((request, response) => {
+    const standIn = await startStandIn((request, response) => {
       response.setHeader('content-type', 'application/json');
       if (request.url?.startsWith('/api/v2/auth/token')) response.end(JSON.stringify({ Token: 't' }));
       else if (request.url?.startsWith('/api/v2/roles')) response.end(JSON.stringify([{ Id: 'one', Name: 'Admin' }]));
       else response.end('not json');
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
-      const { port } = server.address() as AddressInfo;
-      const client = new CaseWareClient({ baseUrl: `http://127.0.0.1:${port}/api/v2`, clientId: 'c', clientSecret: 's' });
+      const client = new CaseWareClient({ baseUrl: `${standIn.origin}/api/v2`, clientId: 'c', clientSecret: 's' });
       const shape = await failure(client.listRoles());
       expect(shape).toMatchObject({ code: 'bad-response', status: 200, retryable: false });
       expect(shape.message).toBe(
@@ -297,8 +275,7 @@ describe('errors', () => {
       );
       expect((await failure(client.getUser('x'))).code).toBe('bad-response');
     } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await standIn.close();
     }
   });
 });

@@ -1,5 +1,3 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import {
   ClientOnlineClient,
@@ -13,8 +11,14 @@ import {
   type ClientOnlineSimulator,
   type SimulatorState,
 } from '../../src/simulators/client-online';
+import { rejection, setSim, simState, startStandIn } from '../support/simulator-http';
 
 let sim: ClientOnlineSimulator;
+
+const hook = (path: 'reset' | 'faults', body?: object) => setSim(sim.origin, path, body);
+const state = () => simState<SimulatorState>(sim.origin);
+/** The error a promise rejects with; fails the test when it resolves. */
+const failure = (promise: Promise<unknown>) => rejection(ClientOnlineError, promise);
 
 beforeAll(async () => {
   sim = await startClientOnlineSimulator();
@@ -26,32 +30,8 @@ beforeEach(async () => {
   await hook('reset');
 });
 
-async function hook(path: 'reset' | 'faults', body?: object): Promise<void> {
-  const response = await fetch(`${sim.origin}/_sim/${path}`, {
-    method: 'POST',
-    headers: body === undefined ? {} : { 'content-type': 'application/json' },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  expect(response.status).toBe(204);
-}
-
-async function state(): Promise<SimulatorState> {
-  return (await (await fetch(`${sim.origin}/_sim/state`)).json()) as SimulatorState;
-}
-
 function clientFor(target: ClientOnlineSimulator, extra: { requestTimeoutMs?: number; pageSize?: number; apiKey?: string } = {}) {
   return new ClientOnlineClient({ baseUrl: target.baseUrl, apiKey: target.apiKey, ...extra });
-}
-
-/** The error a promise rejects with; fails the test when it resolves. */
-async function failure(promise: Promise<unknown>): Promise<ClientOnlineError> {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error).toBeInstanceOf(ClientOnlineError);
-    return error as ClientOnlineError;
-  }
-  throw new Error('expected a ClientOnlineError, but the call succeeded');
 }
 
 const user = (ref: string, email: string, extra: Partial<CoUserPush> = {}): CoUserPush => ({
@@ -244,7 +224,7 @@ describe('errors', () => {
         ? await client.pushClient('2001', { name: 'J. van Dijk', kind: 'person', users: [user('p-1', 'jan@example.nl')] })
         : await client.pushClient('1001', company([user('p-1', 'jan@example.nl')]));
       expect(again.users[0]!.ref).toBe('p-1');
-      const { logins, mails } = (await (await fetch(`${slow.origin}/_sim/state`)).json()) as SimulatorState;
+      const { logins, mails } = await simState<SimulatorState>(slow.origin);
       expect(logins.map((login) => login.clients.length)).toEqual([2]);
       expect(mails).toHaveLength(1);
     } finally {
@@ -254,16 +234,14 @@ describe('errors', () => {
 
   test('an answer of the wrong shape is bad-response, not retryable', async () => {
     // A stand-in service that answers in shapes the client does not know.
-    const server = createServer((request, response) => {
+    const standIn = await startStandIn((request, response) => {
       response.setHeader('content-type', 'application/json');
       if (request.url?.startsWith('/api/v1/clients?')) response.end(JSON.stringify({ items: [{ clientNumber: 1 }], page: 1, pageSize: 100, total: 1 }));
       else if (request.method === 'DELETE') response.end('');
       else response.end('not json');
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     try {
-      const { port } = server.address() as AddressInfo;
-      const client = new ClientOnlineClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: 'k' });
+      const client = new ClientOnlineClient({ baseUrl: standIn.origin, apiKey: 'k' });
       const shape = await failure(client.listClients());
       expect(shape).toMatchObject({ code: 'bad-response', status: 200, retryable: false });
       expect(shape.message).toBe(
@@ -273,8 +251,7 @@ describe('errors', () => {
       expect((await failure(client.getClient('1'))).code).toBe('bad-response');
       expect(await client.deleteClient('1')).toBe(true);
     } finally {
-      server.closeAllConnections();
-      await new Promise((resolve) => server.close(resolve));
+      await standIn.close();
     }
   });
 });

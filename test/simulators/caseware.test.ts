@@ -1,34 +1,18 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
+import { callHook, expectSeededFaults, rawCall, SimHooks, type Answer } from '../support/simulator-http';
 
 // Talks raw HTTP to the simulator: these tests pin the rules of the simulated service itself.
 
-// Raw JSON as the simulator answers it: untyped on purpose, the tests assert its shape.
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-type Json = any;
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: Json;
-}
-
-class Raw {
+class Raw extends SimHooks<SimulatorState> {
   token: string | undefined;
-  constructor(readonly sim: CaseWareSimulator) {}
+  constructor(readonly sim: CaseWareSimulator) {
+    super(sim.origin);
+  }
 
-  async call(method: string, path: string, body?: unknown, token: string | undefined = this.token): Promise<Answer> {
-    const headers: Record<string, string> = {};
-    if (token !== undefined) headers.authorization = `Bearer ${token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${this.sim.baseUrl}${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(5_000),
-    });
-    const text = await response.text();
-    return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) };
+  call(method: string, path: string, body?: unknown, token: string | undefined = this.token): Promise<Answer> {
+    const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
+    return rawCall(method, `${this.sim.baseUrl}${path}`, headers, body);
   }
 
   async login(): Promise<string> {
@@ -40,24 +24,6 @@ class Raw {
     expect(answer.status).toBe(200);
     this.token = answer.body.Token as string;
     return this.token;
-  }
-
-  async hook(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Json> {
-    const response = await fetch(`${this.sim.origin}/_sim/${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return text === '' ? undefined : JSON.parse(text);
-  }
-
-  state(): Promise<SimulatorState> {
-    return this.hook('GET', 'state') as Promise<SimulatorState>;
-  }
-
-  faults(settings: object): Promise<unknown> {
-    return this.hook('POST', 'faults', settings);
   }
 }
 
@@ -329,28 +295,7 @@ describe('test hooks', () => {
   });
 
   test('seeded faults are reproducible, and {} clears them', async () => {
-    const run = async () => {
-      await raw.faults({ seed: 7, errorRate: 0.3, rateLimitRate: 0.2 });
-      const statuses: number[] = [];
-      for (let index = 0; index < 30; index += 1) {
-        const answer = await raw.call('GET', '/roles');
-        if (answer.status === 429) expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
-        statuses.push(answer.status);
-      }
-      return statuses;
-    };
-    const first = await run();
-    const second = await run();
-    expect(second).toEqual(first);
-    expect(first).toContain(200);
-    expect(first.some((status) => status === 500 || status === 503)).toBe(true);
-    expect(first).toContain(429);
-    await raw.faults({ seed: 8, errorRate: 0.3, rateLimitRate: 0.2 });
-    const other: number[] = [];
-    for (let index = 0; index < 30; index += 1) other.push((await raw.call('GET', '/roles')).status);
-    expect(other).not.toEqual(first);
-    await raw.faults({});
-    for (let index = 0; index < 10; index += 1) expect((await raw.call('GET', '/roles')).status).toBe(200);
+    await expectSeededFaults(raw, () => raw.call('GET', '/roles'));
   });
 
   test('faults spare the token endpoint and the hooks', async () => {
@@ -384,11 +329,7 @@ describe('test hooks', () => {
   });
 
   test('fault settings are validated', async () => {
-    const response = await fetch(`${sim.origin}/_sim/faults`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ errorRate: 0.8, hangRate: 0.5 }),
-    });
+    const response = await callHook(sim.origin, 'POST', 'faults', { errorRate: 0.8, hangRate: 0.5 });
     expect(response.status).toBe(400);
   });
 });

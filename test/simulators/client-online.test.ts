@@ -4,56 +4,23 @@ import {
   type ClientOnlineSimulator,
   type SimulatorState,
 } from '../../src/simulators/client-online';
+import { callHook, expectSeededFaults, rawCall, SimHooks, type Answer } from '../support/simulator-http';
 
 // Talks raw HTTP to the simulator: these tests pin the rules of the simulated service itself.
 
-// Raw JSON as the simulator answers it: untyped on purpose, the tests assert its shape.
-type Json = any;
-
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: Json;
-}
-
-class Raw {
-  constructor(readonly sim: ClientOnlineSimulator) {}
+class Raw extends SimHooks<SimulatorState> {
+  constructor(readonly sim: ClientOnlineSimulator) {
+    super(sim.origin);
+  }
 
   /** `apiKey` null sends no key. */
-  async call(method: string, path: string, body?: unknown, apiKey: string | null = this.sim.apiKey): Promise<Answer> {
-    const headers: Record<string, string> = {};
-    if (apiKey !== null) headers['x-api-key'] = apiKey;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const response = await fetch(`${this.sim.baseUrl}/api/v1${path}`, {
-      method,
-      headers,
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(5_000),
-    });
-    const text = await response.text();
-    return { status: response.status, headers: response.headers, body: text === '' ? undefined : JSON.parse(text) };
+  call(method: string, path: string, body?: unknown, apiKey: string | null = this.sim.apiKey): Promise<Answer> {
+    const headers: Record<string, string> = apiKey === null ? {} : { 'x-api-key': apiKey };
+    return rawCall(method, `${this.sim.baseUrl}/api/v1${path}`, headers, body);
   }
 
   push(clientNumber: string, body: object): Promise<Answer> {
     return this.call('PUT', `/clients/${clientNumber}`, body);
-  }
-
-  async hook(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Json> {
-    const response = await fetch(`${this.sim.origin}/_sim/${path}`, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await response.text();
-    return text === '' ? undefined : JSON.parse(text);
-  }
-
-  state(): Promise<SimulatorState> {
-    return this.hook('GET', 'state') as Promise<SimulatorState>;
-  }
-
-  faults(settings: object): Promise<unknown> {
-    return this.hook('POST', 'faults', settings);
   }
 }
 
@@ -395,29 +362,9 @@ describe('test hooks', () => {
   });
 
   test('seeded faults are reproducible, and {} clears them', async () => {
-    const run = async () => {
-      await raw.faults({ seed: 7, errorRate: 0.3, rateLimitRate: 0.2 });
-      const statuses: number[] = [];
-      for (let index = 0; index < 30; index += 1) {
-        const answer = await raw.call('GET', '/clients');
-        if (answer.status === 429) expect(Number(answer.headers.get('retry-after'))).toBeGreaterThan(0);
-        if (answer.status >= 500) expect(answer.body.error.code).toBe('unavailable');
-        statuses.push(answer.status);
-      }
-      return statuses;
-    };
-    const first = await run();
-    const second = await run();
-    expect(second).toEqual(first);
-    expect(first).toContain(200);
-    expect(first.some((status) => status === 500 || status === 503)).toBe(true);
-    expect(first).toContain(429);
-    await raw.faults({ seed: 8, errorRate: 0.3, rateLimitRate: 0.2 });
-    const other: number[] = [];
-    for (let index = 0; index < 30; index += 1) other.push((await raw.call('GET', '/clients')).status);
-    expect(other).not.toEqual(first);
-    await raw.faults({});
-    for (let index = 0; index < 10; index += 1) expect((await raw.call('GET', '/clients')).status).toBe(200);
+    await expectSeededFaults(raw, () => raw.call('GET', '/clients'), (answer) => {
+      if (answer.status >= 500) expect(answer.body.error.code).toBe('unavailable');
+    });
   });
 
   test('a faulted push changes nothing', async () => {
@@ -451,11 +398,7 @@ describe('test hooks', () => {
   });
 
   test('fault settings are validated', async () => {
-    const response = await fetch(`${sim.origin}/_sim/faults`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ errorRate: 0.8, hangRate: 0.5 }),
-    });
+    const response = await callHook(sim.origin, 'POST', 'faults', { errorRate: 0.8, hangRate: 0.5 });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ error: { code: 'invalid', message: expect.any(String) } });
   });

@@ -2,6 +2,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
+import { expect } from 'vitest';
 import pino from 'pino';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
 import {
@@ -135,4 +136,16 @@ export async function startTestStack(
     },
   };
   return stack;
+}
+
+/**
+ * Domain rule (seed article 004): a login sees its own person client and companies, never another
+ * person's client. `personClients` maps the person clients' numbers to their registry ids.
+ */
+export function assertLoginPrivacy(state: ClientOnlineState, personClients: ReadonlyMap<string, number>): void {
+  for (const login of state.logins) {
+    const own = [...personClients].find(([, id]) => login.ref === `p-${id}`)?.[0];
+    const personsSeen = login.clients.filter((n) => personClients.has(n));
+    expect(personsSeen, `login ${login.ref} sees person clients ${personsSeen.join(', ')}`).toEqual(own && personsSeen.length ? [own] : []);
+  }
 }

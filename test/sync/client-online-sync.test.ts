@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { SimulatorState } from '../../src/simulators/client-online';
-import { startTestStack, type TestStack } from '../support/stack';
+import { assertLoginPrivacy, startTestStack, type TestStack } from '../support/stack';
 import { waitFor } from '../support/temporal';
 
 // The four situations of seed article 004 (Klantregistratie - koppeling met PinkWeb), over real
@@ -19,18 +19,8 @@ afterAll(async () => {
 });
 afterEach(async () => {
   await fetch(`${stack.clientOnline.origin}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
-  assertPrivacy(await stack.coState());
+  assertLoginPrivacy(await stack.coState(), personClients);
 });
-
-/** Domain rule: a login sees its own person client and companies, never another person's client. */
-function assertPrivacy(state: SimulatorState) {
-  const personNumbers = new Set(personClients.keys());
-  for (const login of state.logins) {
-    const ownPerson = [...personClients].find(([, id]) => login.ref === `p-${id}`)?.[0];
-    const personsSeen = login.clients.filter((n) => personNumbers.has(n));
-    expect(personsSeen, `login ${login.ref} sees person clients ${personsSeen.join(', ')}`).toEqual(ownPerson && personsSeen.length ? [ownPerson] : []);
-  }
-}
 
 async function client(clientNumber: string, kind: 'company' | 'person', links: { caseware?: boolean; clientOnline?: boolean } = { clientOnline: true }, extra: Record<string, unknown> = {}) {
   const response = await stack.api('POST', '/clients', {

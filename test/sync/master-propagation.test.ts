@@ -1,5 +1,5 @@
-import { afterAll, beforeAll, expect, test } from 'vitest';
-import { startTestStack, type TestStack } from '../support/stack';
+import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { assertLoginPrivacy, startTestStack, type TestStack } from '../support/stack';
 import { waitFor } from '../support/temporal';
 
 // A master's change reaches every follower through a durable workflow, then each follower's
@@ -34,6 +34,9 @@ beforeAll(async () => {
   }
   for (const n of ['9001', '9002', '9003', '9004']) await stack.settled(n);
 }, 120_000);
+afterEach(async () => {
+  assertLoginPrivacy(await stack.coState(), new Map([['9001', personId]]));
+});
 afterAll(async () => {
   await stack?.stop();
 });
