@@ -1,10 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { cwTokenRequestSchema, type CwErrorBody } from '../portals/caseware/api';
 import { SimulatorError } from './caseware/errors';
-import { FaultPlan, faultSettingsSchema, TokenBucket } from './caseware/faults';
 import { CaseWareStore, type ListQuery } from './caseware/store';
+import { pathOf, SimulatorServer, thrownStatus } from './server';
 
 // A faithful HTTP simulator of CaseWare Cloud API v2 (see docs: portals.md), for tests, the local
 // stack and benchmarks. The API lives under `/{firm}/ms/caseware-cloud/api/v2`; test and demo
@@ -55,78 +54,30 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
     groups: options.groups ?? ['Clients'],
   });
   const tokens = new Map<string, number>();
-  const bucket = new TokenBucket(rateLimit.burst, rateLimit.replenishPerSecond);
-  let faults = new FaultPlan({});
-  let closed = false;
-  const delayed = new Set<NodeJS.Timeout>();
-  const held = new Set<FastifyRequest['raw']['socket']>();
+  const server = new SimulatorServer({ rateLimit, logger: options.logger });
+  const { app, bucket } = server;
 
-  const app = Fastify({ logger: options.logger ?? false, forceCloseConnections: true });
-
-  const pathOf = (request: FastifyRequest) => request.url.split('?', 1)[0] ?? '';
   const isApi = (request: FastifyRequest) => pathOf(request).startsWith(`${apiPath}/`);
-  const rateLimitHeaders = (reply: FastifyReply, remaining: number) =>
+  const rateLimitHeaders = (reply: FastifyReply, remaining: number): void => {
     reply.headers({
       'x-ratelimit-burst-capacity': String(bucket.burst),
       'x-ratelimit-remaining': String(remaining),
       'x-ratelimit-replenish-rate': String(bucket.replenishPerSecond),
     });
+  };
 
-  // Faults first: they stand for failures in front of the service. The token endpoint is spared,
-  // so that a fault plan describes what the API calls meet.
-  app.addHook('onRequest', (request, reply, done) => {
-    if (!isApi(request) || pathOf(request) === tokenPath || !faults.active) {
-      done();
-      return;
-    }
-    const outcome = faults.next();
-    const act = () => {
-      delayed.delete(timer);
-      if (closed) return;
-      switch (outcome.kind) {
-        case 'pass':
-          done();
-          return;
-        case 'drop':
-          reply.hijack();
-          request.raw.socket.destroy();
-          return;
-        case 'hang': {
-          // Never answers; the socket closes when the client gives up, or when the simulator closes.
-          reply.hijack();
-          const socket = request.raw.socket;
-          held.add(socket);
-          socket.once('close', () => held.delete(socket));
-          return;
-        }
-        case 'error':
-          void reply.code(outcome.status).send(errorBody(['The service is temporarily unavailable']));
-          return;
-        case 'rate-limit':
-          rateLimitHeaders(reply, 0);
-          void reply
-            .code(429)
-            .header('retry-after', String(outcome.retryAfterSeconds))
-            .send(errorBody(['Too many requests']));
-          return;
-      }
-    };
-    const timer = setTimeout(act, faults.latencyMs);
-    delayed.add(timer);
+  // The token endpoint is spared, so that a fault plan describes what the API calls meet.
+  server.addFaultHook({
+    faulted: (request) => isApi(request) && pathOf(request) !== tokenPath,
+    unavailableBody: errorBody(['The service is temporarily unavailable']),
+    rateLimitedBody: errorBody(['Too many requests']),
+    onRateLimited: (reply) => rateLimitHeaders(reply, 0),
   });
 
-  app.addHook('onRequest', (request, reply, done) => {
-    if (!isApi(request)) {
-      done();
-      return;
-    }
-    const { allowed, remaining } = bucket.take();
-    rateLimitHeaders(reply, remaining);
-    if (!allowed) {
-      void reply.code(429).send(errorBody(['Rate limit exceeded']));
-      return;
-    }
-    done();
+  server.addRateLimitHook({
+    limited: isApi,
+    onTake: rateLimitHeaders,
+    refuse: (reply) => void reply.code(429).send(errorBody(['Rate limit exceeded'])),
   });
 
   app.addHook('onRequest', (request, reply, done) => {
@@ -146,9 +97,7 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
 
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof SimulatorError) return reply.code(error.status).send(errorBody(error.messages));
-    // Fastify's own refusals (malformed JSON, wrong content type) carry their status.
-    const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
-    const status = typeof statusCode === 'number' && statusCode >= 400 ? statusCode : 500;
+    const status = thrownStatus(error);
     const message = status < 500 && error instanceof Error ? error.message : 'An internal error occurred';
     return reply.code(status).send(errorBody([message]));
   });
@@ -209,41 +158,23 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
 
   // ----- test and demo hooks -------------------------------------------------------------------
 
-  app.get('/_sim/state', (_request, reply) => reply.send(store.state()));
-
-  app.post('/_sim/faults', (request, reply) => {
-    const parsed = faultSettingsSchema.safeParse(request.body ?? {});
-    if (!parsed.success) throw new SimulatorError(400, parsed.error.issues.map((issue) => issue.message));
-    const { expireTokensNow, ...settings } = parsed.data;
-    if (expireTokensNow) tokens.clear();
-    faults = new FaultPlan(settings);
-    return reply.code(204).send();
+  server.addSimHooks({
+    state: () => store.state(),
+    invalidFaults: (messages) => new SimulatorError(400, messages),
+    expireTokens: () => tokens.clear(),
+    reset: () => {
+      store.reset();
+      tokens.clear();
+    },
   });
 
-  app.post('/_sim/reset', (_request, reply) => {
-    store.reset();
-    tokens.clear();
-    faults = new FaultPlan({});
-    bucket.refill();
-    return reply.code(204).send();
-  });
-
-  await app.listen({ port: options.port ?? 0, host });
-  const { port } = app.server.address() as AddressInfo;
-  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const origin = await server.listen(options.port ?? 0, host);
 
   return {
     origin,
     baseUrl: `${origin}${apiPath}`,
     clientId,
     clientSecret,
-    async close() {
-      closed = true;
-      for (const timer of delayed) clearTimeout(timer);
-      delayed.clear();
-      for (const socket of held) socket.destroy();
-      held.clear();
-      await app.close();
-    },
+    close: () => server.close(),
   };
 }

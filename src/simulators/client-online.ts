@@ -1,10 +1,9 @@
 import { timingSafeEqual } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import Fastify, { type FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import { CO_API_PREFIX } from '../portals/client-online/api';
-import { FaultPlan, faultSettingsSchema, TokenBucket } from './caseware/faults';
 import { ClientOnlineSimulatorError, errorBody } from './client-online/errors';
 import { ClientOnlineStore, type ListQuery } from './client-online/store';
+import { pathOf, SimulatorServer, thrownStatus } from './server';
 
 // A faithful HTTP simulator of Client Online (PinkWeb) (see docs: portals.md), for tests, the local
 // stack and benchmarks. The API lives under `/api/v1` with the `X-Api-Key` header; test and demo
@@ -45,74 +44,22 @@ export async function startClientOnlineSimulator(
   const processingDelayMs = options.processingDelayMs ?? 0;
 
   const store = new ClientOnlineStore();
-  const bucket = new TokenBucket(rateLimit.burst, rateLimit.replenishPerSecond);
   const bucketRetryAfterSeconds = String(Math.max(1, Math.ceil(1 / rateLimit.replenishPerSecond)));
-  let faults = new FaultPlan({});
-  let closed = false;
-  const delayed = new Set<NodeJS.Timeout>();
-  const held = new Set<FastifyRequest['raw']['socket']>();
+  const server = new SimulatorServer({ rateLimit, logger: options.logger });
+  const { app } = server;
 
-  const app = Fastify({ logger: options.logger ?? false, forceCloseConnections: true });
+  const isApi = (request: FastifyRequest) => pathOf(request).startsWith(`${CO_API_PREFIX}/`);
 
-  const isApi = (request: FastifyRequest) => (request.url.split('?', 1)[0] ?? '').startsWith(`${CO_API_PREFIX}/`);
-
-  /** Waits like the service would; a closed simulator never goes on. */
-  const wait = (ms: number) =>
-    new Promise<void>((resolve) => {
-      const timer = setTimeout(() => {
-        delayed.delete(timer);
-        if (!closed) resolve();
-      }, ms);
-      delayed.add(timer);
-    });
-
-  // Faults first: they stand for failures in front of the service.
-  app.addHook('onRequest', (request, reply, done) => {
-    if (!isApi(request) || !faults.active) {
-      done();
-      return;
-    }
-    const outcome = faults.next();
-    const act = () => {
-      delayed.delete(timer);
-      if (closed) return;
-      switch (outcome.kind) {
-        case 'pass':
-          done();
-          return;
-        case 'drop':
-          reply.hijack();
-          request.raw.socket.destroy();
-          return;
-        case 'hang': {
-          // Never answers; the socket closes when the client gives up, or when the simulator closes.
-          reply.hijack();
-          const socket = request.raw.socket;
-          held.add(socket);
-          socket.once('close', () => held.delete(socket));
-          return;
-        }
-        case 'error':
-          void reply.code(outcome.status).send(errorBody('unavailable', 'The service is temporarily unavailable'));
-          return;
-        case 'rate-limit':
-          void reply
-            .code(429)
-            .header('retry-after', String(outcome.retryAfterSeconds))
-            .send(errorBody('rate-limited', 'Too many requests'));
-          return;
-      }
-    };
-    const timer = setTimeout(act, faults.latencyMs);
-    delayed.add(timer);
+  server.addFaultHook({
+    faulted: isApi,
+    unavailableBody: errorBody('unavailable', 'The service is temporarily unavailable'),
+    rateLimitedBody: errorBody('rate-limited', 'Too many requests'),
   });
 
-  app.addHook('onRequest', (request, reply, done) => {
-    if (!isApi(request) || bucket.take().allowed) {
-      done();
-      return;
-    }
-    void reply.code(429).header('retry-after', bucketRetryAfterSeconds).send(errorBody('rate-limited', 'Rate limit exceeded'));
+  server.addRateLimitHook({
+    limited: isApi,
+    refuse: (reply) =>
+      void reply.code(429).header('retry-after', bucketRetryAfterSeconds).send(errorBody('rate-limited', 'Rate limit exceeded')),
   });
 
   app.addHook('onRequest', (request, reply, done) => {
@@ -125,9 +72,7 @@ export async function startClientOnlineSimulator(
 
   app.setErrorHandler((error, _request, reply) => {
     if (error instanceof ClientOnlineSimulatorError) return reply.code(error.status).send(error.body);
-    // Fastify's own refusals (malformed JSON, wrong content type) carry their status.
-    const statusCode = (error as { statusCode?: unknown } | null)?.statusCode;
-    const status = typeof statusCode === 'number' && statusCode >= 400 ? statusCode : 500;
+    const status = thrownStatus(error);
     if (status < 500) return reply.code(status).send(errorBody('invalid', error instanceof Error ? error.message : 'Bad request'));
     return reply.code(status).send(errorBody('internal', 'An internal error occurred'));
   });
@@ -145,7 +90,7 @@ export async function startClientOnlineSimulator(
   // [assumed] A push answers the client as stored: 201 when it was created, 200 when replaced.
   app.put<ByNumber>(clientPath, async (request, reply) => {
     const plan = store.planPush(request.params.clientNumber, request.body);
-    if (processingDelayMs > 0) await wait(processingDelayMs);
+    if (processingDelayMs > 0) await server.wait(processingDelayMs);
     const { client, created } = store.applyPush(plan);
     return reply.code(created ? 201 : 200).send(client);
   });
@@ -158,43 +103,21 @@ export async function startClientOnlineSimulator(
 
   // ----- test and demo hooks -------------------------------------------------------------------
 
-  app.get('/_sim/state', (_request, reply) => reply.send(store.state()));
-
   // The same settings as the CaseWare simulator's; `expireTokensNow` is accepted and means
   // nothing here (an API key does not expire).
-  app.post('/_sim/faults', (request, reply) => {
-    const parsed = faultSettingsSchema.safeParse(request.body ?? {});
-    if (!parsed.success) {
-      throw new ClientOnlineSimulatorError(400, 'invalid', parsed.error.issues.map((issue) => issue.message).join('; '));
-    }
-    const { expireTokensNow: _ignored, ...settings } = parsed.data;
-    faults = new FaultPlan(settings);
-    return reply.code(204).send();
+  server.addSimHooks({
+    state: () => store.state(),
+    invalidFaults: (messages) => new ClientOnlineSimulatorError(400, 'invalid', messages.join('; ')),
+    reset: () => store.reset(),
   });
 
-  app.post('/_sim/reset', (_request, reply) => {
-    store.reset();
-    faults = new FaultPlan({});
-    bucket.refill();
-    return reply.code(204).send();
-  });
-
-  await app.listen({ port: options.port ?? 0, host });
-  const { port } = app.server.address() as AddressInfo;
-  const origin = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  const origin = await server.listen(options.port ?? 0, host);
 
   return {
     origin,
     baseUrl: origin,
     apiKey,
-    async close() {
-      closed = true;
-      for (const timer of delayed) clearTimeout(timer);
-      delayed.clear();
-      for (const socket of held) socket.destroy();
-      held.clear();
-      await app.close();
-    },
+    close: () => server.close(),
   };
 }
 

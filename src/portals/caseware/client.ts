@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { discardBody, readValidated, sendJson, type JsonRequest, type Query } from '../http';
 import {
   CW_FIRST_PAGE,
   CW_MAX_PAGE_SIZE,
@@ -26,12 +27,7 @@ import {
   type CwUserCreateBody,
   type CwUserPatchBody,
 } from './api';
-import {
-  CaseWareError,
-  caseWareBadResponse,
-  caseWareHttpError,
-  caseWareTransportError,
-} from './errors';
+import { caseWareErrors, caseWareHttpError } from './errors';
 
 export type { CwContactFields, CwEntity, CwEntityFields, CwGroup, CwRole, CwRoleAssignment, CwUser } from './api';
 export { CaseWareError, type CaseWareErrorCode } from './errors';
@@ -47,13 +43,8 @@ export interface CaseWareClientOptions {
   pageSize?: number;
 }
 
-type Query = Record<string, string | number>;
-
-interface RequestSpec<T> {
+interface RequestSpec<T> extends JsonRequest {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
-  path: string;
-  query?: Query;
-  body?: unknown;
   /** Schema of the answer; undefined when the answer carries no body we use. */
   schema?: z.ZodType<T>;
   /** Answer undefined on 404 instead of throwing. */
@@ -203,12 +194,12 @@ export class CaseWareClient {
       if (items.length === 0) return all;
       all.push(...items);
     }
-    throw caseWareBadResponse({ method: 'GET', path }, 200, `more than ${maxPages} pages`);
+    throw caseWareErrors.badResponse({ method: 'GET', path }, 200, `more than ${maxPages} pages`);
   }
 
   private async required<T>(spec: RequestSpec<T>): Promise<T> {
     const answer = await this.request(spec);
-    if (answer === undefined) throw caseWareBadResponse(spec, 200, 'empty answer');
+    if (answer === undefined) throw caseWareErrors.badResponse(spec, 200, 'empty answer');
     return answer;
   }
 
@@ -217,7 +208,7 @@ export class CaseWareClient {
     let response = await this.send(spec, token);
     if (response.status === 401) {
       // The auth protocol, not a retry: a token expired; fetch a new one and redo this request once.
-      await response.body?.cancel().catch(() => undefined);
+      await discardBody(response);
       response = await this.send(spec, await this.renewToken(token));
     }
     return this.read(spec, response, { conflictIsEmail: spec.path.startsWith('/users') });
@@ -229,47 +220,16 @@ export class CaseWareClient {
     context: { conflictIsEmail: boolean },
   ): Promise<T | undefined> {
     if (!response.ok) {
-      await response.body?.cancel().catch(() => undefined);
+      await discardBody(response);
       if (response.status === 404 && spec.notFoundIsUndefined) return undefined;
       throw caseWareHttpError(spec, response.status, response.headers, context);
     }
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (error) {
-      throw caseWareTransportError(spec, error);
-    }
-    if (spec.schema === undefined) return undefined;
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw caseWareBadResponse(spec, response.status, 'not JSON');
-    }
-    const parsed = spec.schema.safeParse(json);
-    if (!parsed.success) {
-      const where = parsed.error.issues[0]?.path.join('.') ?? '';
-      throw caseWareBadResponse(spec, response.status, `unexpected shape${where ? ` at ${where}` : ''}`);
-    }
-    return parsed.data;
+    return readValidated(caseWareErrors, spec, response, spec.schema);
   }
 
-  private async send(spec: RequestSpec<unknown>, token: string | undefined): Promise<Response> {
-    const url = new URL(`${this.baseUrl}${spec.path}`);
-    for (const [name, value] of Object.entries(spec.query ?? {})) url.searchParams.set(name, String(value));
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (token !== undefined) headers.authorization = `Bearer ${token}`;
-    if (spec.body !== undefined) headers['content-type'] = 'application/json';
-    try {
-      return await fetch(url, {
-        method: spec.method,
-        headers,
-        body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
-        signal: AbortSignal.timeout(this.requestTimeoutMs),
-      });
-    } catch (error) {
-      throw caseWareTransportError(spec, error);
-    }
+  private send(spec: RequestSpec<unknown>, token: string | undefined): Promise<Response> {
+    const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
+    return sendJson({ baseUrl: this.baseUrl, headers, timeoutMs: this.requestTimeoutMs, errors: caseWareErrors }, spec);
   }
 
   // ----- token ---------------------------------------------------------------------------------
@@ -297,14 +257,11 @@ export class CaseWareClient {
     const pending = (async () => {
       const response = await this.send(spec, undefined);
       if (response.status === 400 || response.status === 401 || response.status === 403) {
-        await response.body?.cancel().catch(() => undefined);
-        throw new CaseWareError(
-          `CaseWare Cloud refused POST /auth/token (${response.status} unauthorized): check the configured CaseWare Cloud client id and secret`,
-          { code: 'unauthorized', status: response.status, retryable: false },
-        );
+        await discardBody(response);
+        throw caseWareErrors.refused(spec, response.status, 'unauthorized');
       }
       const answer = await this.read(spec, response, { conflictIsEmail: false });
-      if (answer === undefined) throw caseWareBadResponse(spec, response.status, 'empty answer');
+      if (answer === undefined) throw caseWareErrors.badResponse(spec, response.status, 'empty answer');
       return answer.Token;
     })();
     // A failed token request is not cached: the next call (or the activity's retry) asks again.

@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { discardBody, readValidated, sendJson, type JsonRequest, type JsonTarget } from '../http';
 import {
   CO_API_KEY_HEADER,
   CO_API_PREFIX,
@@ -9,12 +10,7 @@ import {
   type CoClient,
   type CoClientPush,
 } from './api';
-import {
-  clientOnlineBadResponse,
-  clientOnlineHttpError,
-  clientOnlineTransportError,
-  type ClientOnlineOperation,
-} from './errors';
+import { clientOnlineErrors, clientOnlineHttpError, type ClientOnlineOperation } from './errors';
 
 export type { CoClient, CoClientKind, CoClientPush, CoUser, CoUserPush } from './api';
 export { ClientOnlineError, type ClientOnlineErrorCode } from './errors';
@@ -29,10 +25,8 @@ export interface ClientOnlineClientOptions {
   pageSize?: number;
 }
 
-interface RequestSpec<T> extends ClientOnlineOperation {
+interface RequestSpec<T> extends JsonRequest {
   method: 'GET' | 'PUT' | 'DELETE';
-  query?: Record<string, string | number>;
-  body?: unknown;
   /** Schema of the answer; undefined when the answer carries no body we use. */
   schema?: z.ZodType<T>;
 }
@@ -48,15 +42,16 @@ const maxPages = 10_000;
  * here: Temporal's activity retry policies do the retrying, using `retryable` and `retryAfterMs`.
  */
 export class ClientOnlineClient {
-  private readonly baseUrl: string;
-  private readonly apiKey: string;
-  private readonly requestTimeoutMs: number;
+  private readonly target: JsonTarget;
   private readonly pageSize: number;
 
   constructor(options: ClientOnlineClientOptions) {
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
-    this.apiKey = options.apiKey;
-    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.target = {
+      baseUrl: options.baseUrl.replace(/\/+$/, ''),
+      headers: { [CO_API_KEY_HEADER]: options.apiKey },
+      timeoutMs: options.requestTimeoutMs ?? 10_000,
+      errors: clientOnlineErrors,
+    };
     this.pageSize = Math.min(Math.max(1, Math.floor(options.pageSize ?? CO_MAX_PAGE_SIZE)), CO_MAX_PAGE_SIZE);
   }
 
@@ -98,59 +93,24 @@ export class ClientOnlineClient {
       all.push(...answer.items);
       if (answer.items.length === 0 || all.length >= answer.total) return all;
     }
-    throw clientOnlineBadResponse({ method: 'GET', path }, 200, `more than ${maxPages} pages`);
+    throw clientOnlineErrors.badResponse({ method: 'GET', path }, 200, `more than ${maxPages} pages`);
   }
 
   // ----- transport -----------------------------------------------------------------------------
 
   private async request<T>(spec: RequestSpec<T>, options: { notFoundIsAnswer?: boolean } = {}): Promise<Outcome<T>> {
-    const response = await this.send(spec);
+    const response = await sendJson(this.target, spec);
     if (!response.ok) {
-      await response.body?.cancel().catch(() => undefined);
+      await discardBody(response);
       if (response.status === 404 && options.notFoundIsAnswer) return { found: false };
       throw clientOnlineHttpError(spec, response.status, response.headers);
     }
-    let text: string;
-    try {
-      text = await response.text();
-    } catch (error) {
-      throw clientOnlineTransportError(spec, error);
-    }
-    if (spec.schema === undefined) return { found: true, value: undefined };
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      throw clientOnlineBadResponse(spec, response.status, 'not JSON');
-    }
-    const parsed = spec.schema.safeParse(json);
-    if (!parsed.success) {
-      const where = parsed.error.issues[0]?.path.join('.') ?? '';
-      throw clientOnlineBadResponse(spec, response.status, `unexpected shape${where ? ` at ${where}` : ''}`);
-    }
-    return { found: true, value: parsed.data };
-  }
-
-  private async send(spec: RequestSpec<unknown>): Promise<Response> {
-    const url = new URL(`${this.baseUrl}${spec.path}`);
-    for (const [name, value] of Object.entries(spec.query ?? {})) url.searchParams.set(name, String(value));
-    const headers: Record<string, string> = { accept: 'application/json', [CO_API_KEY_HEADER]: this.apiKey };
-    if (spec.body !== undefined) headers['content-type'] = 'application/json';
-    try {
-      return await fetch(url, {
-        method: spec.method,
-        headers,
-        body: spec.body === undefined ? undefined : JSON.stringify(spec.body),
-        signal: AbortSignal.timeout(this.requestTimeoutMs),
-      });
-    } catch (error) {
-      throw clientOnlineTransportError(spec, error);
-    }
+    return { found: true, value: await readValidated(clientOnlineErrors, spec, response, spec.schema) };
   }
 }
 
 function required<T>(operation: ClientOnlineOperation, value: T | undefined): T {
-  if (value === undefined) throw clientOnlineBadResponse(operation, 200, 'empty answer');
+  if (value === undefined) throw clientOnlineErrors.badResponse(operation, 200, 'empty answer');
   return value;
 }
 
