@@ -23,6 +23,8 @@ export interface ClientSyncInput {
   pendingEventId?: number;
   /** How long the workflow waits for another change before it finishes; the next change starts it again. */
   idleTimeout?: Duration;
+  /** Syncs after which a run hands over to a fresh one (continue-as-new), keeping its history short. */
+  syncsPerRun?: number;
 }
 
 type PortalName = 'caseware' | 'clientOnline';
@@ -90,7 +92,7 @@ export async function clientSyncWorkflow(input: ClientSyncInput): Promise<void> 
   const loops = Promise.all((['caseware', 'clientOnline'] as const).map(portalLoop));
 
   const caughtUp = () => applied.caseware >= newest && applied.clientOnline >= newest;
-  const historyFull = () => workflowInfo().continueAsNewSuggested || syncs >= 500;
+  const historyFull = () => workflowInfo().continueAsNewSuggested || syncs >= (input.syncsPerRun ?? 500);
   for (;;) {
     await condition(() => caughtUp() || historyFull());
     if (historyFull()) break;
@@ -102,8 +104,8 @@ export async function clientSyncWorkflow(input: ClientSyncInput): Promise<void> 
   await loops;
   if (caughtUp() && !historyFull()) return;
   return continueAsNew<typeof clientSyncWorkflow>({
-    clientNumber: input.clientNumber,
-    idleTimeout: input.idleTimeout,
+    ...input,
+    appliedEventId: undefined,
     appliedEventIds: { ...applied },
     pendingEventId: newest,
   });

@@ -7,8 +7,10 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import type { CaseWareActivities, SyncClientInput } from '../../activities/caseware';
 import type { ClientOnlineActivities } from '../../activities/client-online';
+import type { MasterActivities } from '../../activities/masters';
 import { clientSyncWorkflow } from '../../workflows/client-sync';
-import { clientWorkflowId, registryChangedSignal } from '../../workflows/definitions';
+import { clientWorkflowId, masterWorkflowId, registryChangedSignal } from '../../workflows/definitions';
+import { masterPropagationWorkflow } from '../../workflows/master-propagation';
 import { bundleWorkflows, startTemporal, waitFor } from '../support/temporal';
 
 // The workflow alone, with the activities swapped for recorders: how it folds signals together,
@@ -35,7 +37,14 @@ async function recordCall(portal: Portal, input: SyncClientInput) {
   }
 }
 
-const activities: CaseWareActivities & ClientOnlineActivities = {
+const propagations: number[] = [];
+
+const activities: CaseWareActivities & ClientOnlineActivities & MasterActivities = {
+  async propagateMasterToFollowers({ uptoEventId }) {
+    propagations.push(uptoEventId);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    return { followers: 2, changed: 2 };
+  },
   async syncClientToCaseWare(input) {
     await recordCall('caseware', input);
     return { entity: 'unchanged', contactsCreated: 0, contactsUpdated: 0, contactsRevoked: 0, syncErrors: 0 };
@@ -61,11 +70,11 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function start(clientNumber: string, eventId: number, idleTimeout = '1 minute') {
+async function start(clientNumber: string, eventId: number, idleTimeout = '1 minute', syncsPerRun?: number) {
   return env.client.workflow.signalWithStart(clientSyncWorkflow, {
     workflowId: clientWorkflowId(clientNumber),
     taskQueue,
-    args: [{ clientNumber, idleTimeout }],
+    args: [{ clientNumber, idleTimeout, syncsPerRun }],
     signal: registryChangedSignal,
     signalArgs: [{ eventId }],
   });
@@ -74,9 +83,9 @@ async function start(clientNumber: string, eventId: number, idleTimeout = '1 min
 const callsFor = (clientNumber: string, portal: Portal) =>
   calls.filter((c) => c.clientNumber === clientNumber && c.portal === portal).map((c) => c.uptoEventId);
 
-async function record(name: string, workflowId: string) {
+async function record(name: string, workflowId: string, runId?: string) {
   if (!process.env.RECORD_HISTORIES) return;
-  const history = await env.client.workflow.getHandle(workflowId).fetchHistory();
+  const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
   const dir = path.join(__dirname, '..', 'fixtures', 'histories');
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, `v2-${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
@@ -150,4 +159,43 @@ test('a sync that fails for good does not end the workflow; the next change sync
   expect(description.status.name).toBe('RUNNING');
   await handle.terminate('test done');
   await record('failed-sync', handle.workflowId);
+});
+
+test('a long-lived workflow hands over to a fresh run and loses no change', async () => {
+  slowMs = 100;
+  const handle = await start('5006', 1, '1 minute', 2);
+  const firstRunId = (await handle.describe()).runId;
+  for (let eventId = 2; eventId <= 6; eventId += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    await handle.signal(registryChangedSignal, { eventId });
+  }
+  await waitFor('every change synced on both portals', async () =>
+    callsFor('5006', 'caseware').includes(6) && callsFor('5006', 'clientOnline').includes(6));
+  slowMs = 0;
+  const latest = await env.client.workflow.getHandle('client-5006').describe();
+  expect(latest.runId).not.toBe(firstRunId);
+  expect(latest.status.name).toBe('RUNNING');
+  for (const portal of ['caseware', 'clientOnline'] as const) {
+    const upto = callsFor('5006', portal);
+    expect([...upto].sort((a, b) => a - b)).toEqual(upto);
+  }
+  await record('continue-as-new', handle.workflowId, firstRunId);
+  await env.client.workflow.getHandle('client-5006').terminate('test done');
+});
+
+test("a master's changes are propagated one run at a time, the newest last, and the workflow finishes when idle", async () => {
+  const master = { type: 'client' as const, id: 77 };
+  const handle = await env.client.workflow.signalWithStart(masterPropagationWorkflow, {
+    workflowId: masterWorkflowId(master),
+    taskQueue,
+    args: [{ master, idleTimeout: '1 second' }],
+    signal: registryChangedSignal,
+    signalArgs: [{ eventId: 10 }],
+  });
+  for (const eventId of [11, 12, 9]) await handle.signal(registryChangedSignal, { eventId });
+  await handle.result();
+  expect(propagations.at(-1)).toBe(12);
+  expect([...propagations].sort((a, b) => a - b)).toEqual(propagations);
+  expect(propagations.length).toBeLessThanOrEqual(3);
+  await record('master-propagation', handle.workflowId);
 });
