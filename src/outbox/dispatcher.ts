@@ -22,6 +22,8 @@ export interface DispatcherOptions {
   batchSize?: number;
   /** Passed to new client workflows; tests use a short one. */
   workflowIdleTimeoutMs?: number;
+  /** How long one hand-over to Temporal may take before it counts as failed (and is tried again). */
+  deliveryTimeoutMs?: number;
 }
 
 interface PendingEvent {
@@ -101,7 +103,8 @@ export class OutboxDispatcher {
       let delivered = 0;
       for (const { target, ids } of byTarget.values()) {
         try {
-          await target.start(temporal, Math.max(...ids));
+          const newest = Math.max(...ids);
+          await temporal.withDeadline(Date.now() + (this.options.deliveryTimeoutMs ?? 5_000), () => target.start(temporal, newest));
         } catch (error) {
           // Temporal is unreachable or refuses: keep the events and try again on the next round.
           await trx('outbox_events').whereIn('id', ids).increment('attempts', 1).update({ last_error: errorSummary(error) });

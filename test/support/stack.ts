@@ -59,7 +59,7 @@ export async function startTestStack(
     const [host, port] = temporal.address.split(':');
     temporalProxy = new TcpProxy({ host: host ?? '127.0.0.1', port: Number(port) });
     await temporalProxy.up();
-    proxyConnection = await Connection.connect({ address: temporalProxy.address });
+    proxyConnection = await Connection.connect({ address: temporalProxy.address, channelArgs: { 'grpc.max_reconnect_backoff_ms': 1_000 } });
     dispatcherClient = new Client({ connection: proxyConnection, namespace });
   }
   const services = await startServices({
