@@ -385,7 +385,18 @@ export async function setContactLinks(db: Db, id: number, links: LinksPatch): Pr
 
 /** Soft delete: the row stays so the sync can still remove the contact's access in the portals. */
 export async function deleteContact(db: Db, id: number): Promise<void> {
-  await updateContactRow(db, id, { deleted_at: db.fn.now() }, 'contact.deleted');
+  await db.transaction(async (trx) => {
+    // A master's followers would be left following nobody, their private data locked.
+    const followers = await listFollowers(trx, { type: 'contact', id });
+    if (followers.length > 0) {
+      throw new RegistryError(
+        'conflict',
+        `contact ${id} is the master of contact ${followers.map((f) => f.id).join(', ')}; ` +
+          'link those followers to another master, or end their links, before deleting it',
+      );
+    }
+    await updateContactRow(trx, id, { deleted_at: trx.fn.now() }, 'contact.deleted');
+  });
 }
 
 async function updateContactRow(db: Db, id: number, columns: Row, kind: OutboxEventKind): Promise<Contact> {

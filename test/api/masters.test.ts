@@ -88,6 +88,11 @@ describe('linking', () => {
     const masterFollows = await api.call('PUT', `/contacts/${master}/master`, { clientNumber: '8001' });
     expect(masterFollows.statusCode).toBe(422);
     expect(masterFollows.json().error.message).toContain(`contact ${master} is itself the master of contact ${follower}`);
+    // Nor can it be deleted while followed: its followers would follow nobody.
+    const deleted = await api.call('DELETE', `/contacts/${master}`);
+    expect(deleted.statusCode).toBe(409);
+    expect(deleted.json().error.message).toContain(`contact ${master} is the master of contact ${follower}`);
+    expect((await api.call('GET', `/contacts/${master}`)).statusCode).toBe(200);
   });
 });
 
