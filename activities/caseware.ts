@@ -289,6 +289,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     if (owner && !(owner.recordType === 'contact' && owner.recordId === contact.contactId)) return conflict(owner);
 
     let user = identity?.remoteId ? await caseware.getUser(identity.remoteId) : undefined;
+    const knownUser = user !== undefined;
     let outcome: 'created' | 'updated' | 'unchanged' = 'unchanged';
     let lastSent = identity?.lastSent;
     if (!user) {
@@ -324,13 +325,23 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
         lastSent = undefined;
       }
       await saveIdentity(db, key, { remoteId: user.CWGuid, loginKey: contact.loginKey, lastSent: lastSent ?? null });
-    } else if (identity?.loginKey !== contact.loginKey) {
+    }
+    // An email change: claim the new login first; until CaseWare has taken it, the old one
+    // stays this contact's, so no other contact can adopt this CaseWare user by the old address.
+    const previousKey = identity?.loginKey ?? null;
+    const emailChanged = knownUser && previousKey !== contact.loginKey;
+    if (emailChanged) {
       const claim = await claimLogin(db, key, contact.loginKey);
       if (!claim.claimed) return conflict(claim.owner);
     }
 
     if (!isDeepStrictEqual(lastSent, contact.fields)) {
-      await caseware.updateContact(user.CWGuid, contact.fields);
+      try {
+        await caseware.updateContact(user.CWGuid, contact.fields);
+      } catch (error) {
+        if (emailChanged) await saveIdentity(db, key, { loginKey: previousKey });
+        throw error;
+      }
       outcome = 'updated';
     }
     if (user.Type === 'I') {

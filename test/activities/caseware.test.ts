@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createCaseWareActivities } from '../../activities/caseware';
 import { CaseWareClient } from '../../src/portals/caseware/client';
-import { createClient, createContact } from '../../src/registry/repository';
+import { createClient, createContact, updateContact } from '../../src/registry/repository';
 import { listSyncErrors } from '../../src/registry/sync-status';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -85,4 +85,31 @@ test('a contact CaseWare created although our request timed out is adopted when 
   const entity = state.entities.find((e) => e.EntityNo === '6003')!;
   const user = state.users.find((u) => u.Email === 'tim@c6003.test')!;
   expect(state.roleAssignments).toContainEqual(expect.objectContaining({ entityId: entity.CWGuid, userId: user.CWGuid }));
+});
+
+test('an email change CaseWare refuses leaves the old login with its contact, so nobody else can take over that user', async () => {
+  const { db } = database;
+  const activities = createCaseWareActivities({ db, caseware, contactRoleName: 'Contact - Entity Access' });
+  await createClient(db, { clientNumber: '6004', kind: 'company', status: 'client', name: 'Wissel B.V.', links: { caseware: true } });
+  const anne = await createContact(db, '6004', { firstName: 'Anne', email: 'anne@c6004.test', links: { caseware: true } });
+  await activities.syncClientToCaseWare({ clientNumber: '6004', uptoEventId: 1 });
+  // Someone already has the new address in CaseWare, outside this registry.
+  await caseware.createContact({ FirstName: 'Ander', MiddleName: null, LastName: null, Initials: null, Email: 'bezet@c6004.test', Phone: null, MobilePhone: null });
+  await updateContact(db, anne.id, { email: 'bezet@c6004.test' });
+  await activities.syncClientToCaseWare({ clientNumber: '6004', uptoEventId: 2 });
+  expect(await listSyncErrors(db, { clientNumber: '6004' })).toEqual([
+    expect.objectContaining({ recordId: anne.id, code: 'caseware-duplicate-email' }),
+  ]);
+
+  // A new contact elsewhere with Anne's old address must not be given Anne's CaseWare user.
+  await createClient(db, { clientNumber: '6005', kind: 'company', status: 'client', name: 'Ander B.V.', links: { caseware: true } });
+  const other = await createContact(db, '6005', { firstName: 'Oud', email: 'anne@c6004.test', links: { caseware: true } });
+  await activities.syncClientToCaseWare({ clientNumber: '6005', uptoEventId: 3 });
+  expect(await listSyncErrors(db, { clientNumber: '6005' })).toEqual([
+    expect.objectContaining({ recordId: other.id, code: 'shared-email' }),
+  ]);
+  const state = await simState();
+  const anneUser = state.users.find((u) => u.Email === 'anne@c6004.test')!;
+  expect(anneUser.FirstName).toBe('Anne');
+  expect(state.roleAssignments.filter((a) => a.userId === anneUser.CWGuid)).toHaveLength(1);
 });
