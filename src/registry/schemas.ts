@@ -110,8 +110,28 @@ export type ClientPatch = z.infer<typeof clientPatchSchema>;
 export type ContactCreate = z.infer<typeof contactCreateSchema>;
 export type ContactPatch = z.infer<typeof contactPatchSchema>;
 
+/** A real person's private data, held by person clients and contacts alike. */
+export interface PrivatePersonData {
+  firstName: string | null;
+  infix: string | null;
+  lastName: string | null;
+  initials: string | null;
+  bsn: string | null;
+  residentialStreet: string | null;
+  residentialPostcode: string | null;
+  residentialCity: string | null;
+  residentialCountry: string | null;
+  correspondenceStreet: string | null;
+  correspondencePostcode: string | null;
+  correspondenceCity: string | null;
+  correspondenceCountry: string | null;
+  privateEmail: string | null;
+  privateMobile: string | null;
+  correspondenceEmailPreference: 'business' | 'private';
+}
+
 /** A client as the registry holds it (camelCase view of the `clients` row). */
-export interface Client {
+export interface Client extends PrivatePersonData {
   id: number;
   clientNumber: string;
   kind: ClientKind;
@@ -127,51 +147,19 @@ export interface Client {
   facebook: string | null;
   twitter: string | null;
   linkedin: string | null;
-  firstName: string | null;
-  infix: string | null;
-  lastName: string | null;
-  initials: string | null;
-  bsn: string | null;
-  residentialStreet: string | null;
-  residentialPostcode: string | null;
-  residentialCity: string | null;
-  residentialCountry: string | null;
-  correspondenceStreet: string | null;
-  correspondencePostcode: string | null;
-  correspondenceCity: string | null;
-  correspondenceCountry: string | null;
-  privateEmail: string | null;
-  privateMobile: string | null;
-  correspondenceEmailPreference: 'business' | 'private';
   links: Links;
   createdAt: Date;
   updatedAt: Date;
 }
 
 /** A contact person at a company client. */
-export interface Contact {
+export interface Contact extends PrivatePersonData {
   id: number;
   clientId: number;
   clientNumber: string;
   email: string | null;
   phone: string | null;
   mobile: string | null;
-  firstName: string | null;
-  infix: string | null;
-  lastName: string | null;
-  initials: string | null;
-  bsn: string | null;
-  residentialStreet: string | null;
-  residentialPostcode: string | null;
-  residentialCity: string | null;
-  residentialCountry: string | null;
-  correspondenceStreet: string | null;
-  correspondencePostcode: string | null;
-  correspondenceCity: string | null;
-  correspondenceCountry: string | null;
-  privateEmail: string | null;
-  privateMobile: string | null;
-  correspondenceEmailPreference: 'business' | 'private';
   links: Links;
   /** The master this contact follows: a person client, or (where none exists) another contact. */
   masterClientId: number | null;

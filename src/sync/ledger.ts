@@ -152,19 +152,7 @@ export async function reportSyncErrors(
     if (resolved.length > 0) {
       await trx('sync_errors').whereIn('id', resolved.map((row) => row.id)).update({ resolved_at: trx.fn.now() });
     }
-    for (const error of found.values()) {
-      await trx('sync_errors')
-        .insert({
-          portal,
-          client_number: clientNumber,
-          record_type: error.recordType,
-          record_id: error.recordId,
-          code: error.code,
-          message: error.message,
-        })
-        .onConflict(trx.raw('(portal, record_type, record_id, code) where resolved_at is null'))
-        .merge({ message: error.message, last_seen_at: trx.fn.now() });
-    }
+    for (const error of found.values()) await openSyncError(trx, portal, clientNumber, error);
   });
 }
 
