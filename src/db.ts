@@ -8,7 +8,13 @@ export type Db = Knex;
 pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number.parseInt(value, 10));
 
 export function connectDatabase(databaseUrl: string): Db {
-  return knex({ client: 'pg', connection: databaseUrl, pool: { min: 0, max: 10 } });
+  return knex({
+    client: 'pg',
+    // No query may hang forever: a stuck statement fails, and the activity that ran it is retried.
+    connection: { connectionString: databaseUrl, statement_timeout: 30_000, connectionTimeoutMillis: 10_000 },
+    pool: { min: 0, max: 10 },
+    acquireConnectionTimeout: 30_000,
+  });
 }
 
 export async function migrateToLatest(db: Db): Promise<void> {

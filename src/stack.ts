@@ -83,7 +83,8 @@ export async function startServices(options: ServicesOptions): Promise<Services>
   });
   dispatcher.start();
 
-  const api = await buildApi({ db, apiToken: options.api.token, logger: false });
+  // Access log at the service's level; the API's serializers keep bodies and tokens out of it.
+  const api = await buildApi({ db, apiToken: options.api.token, logger: { level: log.level } });
   const apiUrl = await api.listen({ host: options.api.host, port: options.api.port });
 
   return {
