@@ -1,3 +1,4 @@
+import type { CwContactFields, CwEntityFields } from '../portals/caseware/api';
 import type { Client, Contact } from '../registry/schemas';
 
 /**
@@ -9,30 +10,9 @@ import type { Client, Contact } from '../registry/schemas';
 /** Field limits CaseWare Cloud enforces (portals.md). */
 export const caseWareLimits = { entityName: 60, entityNumber: 10, firstName: 30, email: 100 } as const;
 
-export interface CaseWareEntityFields {
-  Name: string;
-  EntityNo: string;
-  Address: string | null;
-  PostalCode: string | null;
-  City: string | null;
-  Country: string | null;
-  Phone: string | null;
-  Email: string | null;
-  Website: string | null;
-  Facebook: string | null;
-  Twitter: string | null;
-  LinkedIn: string | null;
-}
-
-export interface CaseWareContactFields {
-  FirstName: string | null;
-  MiddleName: string | null;
-  LastName: string | null;
-  Initials: string | null;
-  Email: string;
-  Phone: string | null;
-  MobilePhone: string | null;
-}
+/** The payloads CaseWare Cloud takes, defined once with its wire shapes. */
+export type CaseWareEntityFields = CwEntityFields;
+export type CaseWareContactFields = CwContactFields;
 
 /** Why a client or contact is not sent; used in messages and in the sync status. */
 export type CaseWareExclusion =
