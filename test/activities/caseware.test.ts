@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createCaseWareActivities } from '../../activities/caseware';
 import { CaseWareClient } from '../../src/portals/caseware/client';
-import { createClient, createContact, updateContact } from '../../src/registry/repository';
+import { createClient, createContact, setContactLinks, updateContact } from '../../src/registry/repository';
 import { listSyncErrors } from '../../src/registry/sync-status';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
 import { createTestDatabase, type TestDatabase } from '../support/db';
@@ -112,4 +112,25 @@ test('an email change CaseWare refuses leaves the old login with its contact, so
   const anneUser = state.users.find((u) => u.Email === 'anne@c6004.test')!;
   expect(anneUser.FirstName).toBe('Anne');
   expect(state.roleAssignments.filter((a) => a.userId === anneUser.CWGuid)).toHaveLength(1);
+});
+
+test('with a contact group configured, linked contacts join it and leave it when their access ends', async () => {
+  const { db } = database;
+  const activities = createCaseWareActivities({ db, caseware, contactRoleName: 'Contact - Entity Staff', contactGroupName: 'Clients' });
+  await createClient(db, { clientNumber: '6006', kind: 'company', status: 'client', name: 'Groep B.V.', links: { caseware: true } });
+  const member = await createContact(db, '6006', { firstName: 'Gijs', email: 'gijs@c6006.test', links: { caseware: true } });
+  await activities.syncClientToCaseWare({ clientNumber: '6006', uptoEventId: 1 });
+  let state = await simState();
+  const group = state.groups.find((g) => g.Name === 'Clients')!;
+  const staffRole = state.roles.find((r) => r.Name === 'Contact - Entity Staff')!;
+  const user = state.users.find((u) => u.Email === 'gijs@c6006.test')!;
+  expect(state.groupAssignments).toContainEqual({ groupId: group.CWGuid, userId: user.CWGuid });
+  expect(state.roleAssignments).toContainEqual(expect.objectContaining({ userId: user.CWGuid, roleId: staffRole.CWGuid }));
+
+  await setContactLinks(db, member.id, { caseware: false });
+  await activities.syncClientToCaseWare({ clientNumber: '6006', uptoEventId: 2 });
+  state = await simState();
+  expect(state.groupAssignments).not.toContainEqual({ groupId: group.CWGuid, userId: user.CWGuid });
+  expect(state.roleAssignments.filter((a) => a.userId === user.CWGuid)).toEqual([]);
+  expect(state.users.find((u) => u.CWGuid === user.CWGuid)?.Type).toBe('I');
 });
