@@ -79,16 +79,7 @@ export async function claimLogin(
   loginKey: string,
 ): Promise<{ claimed: true } | { claimed: false; owner: PortalIdentity }> {
   try {
-    await db('portal_identities')
-      .insert({
-        portal: key.portal,
-        record_type: key.recordType,
-        record_id: key.recordId,
-        client_number: key.clientNumber,
-        login_key: loginKey,
-      })
-      .onConflict(['portal', 'record_type', 'record_id'])
-      .merge({ login_key: loginKey });
+    await upsertIdentity(db, key, { login_key: loginKey });
     return { claimed: true };
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
@@ -112,16 +103,21 @@ export async function saveIdentity(db: Db, key: IdentityKey, update: IdentityUpd
   if (update.loginKey !== undefined) changes.login_key = update.loginKey;
   if (update.access !== undefined) changes.access = update.access;
   if (update.lastSent !== undefined) changes.last_sent = update.lastSent === null ? null : JSON.stringify(update.lastSent);
+  await upsertIdentity(db, key, changes);
+}
+
+/** Writes columns of a record's ledger row, creating the row when it is new. */
+async function upsertIdentity(db: Db, key: IdentityKey, columns: Record<string, unknown>): Promise<void> {
   await db('portal_identities')
     .insert({
       portal: key.portal,
       record_type: key.recordType,
       record_id: key.recordId,
       client_number: key.clientNumber,
-      ...changes,
+      ...columns,
     })
     .onConflict(['portal', 'record_type', 'record_id'])
-    .merge(changes);
+    .merge(columns);
 }
 
 export interface SyncErrorInput {
