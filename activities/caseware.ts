@@ -151,7 +151,8 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     }
   }
 
-  async function syncClient({ clientNumber, uptoEventId }: SyncClientInput): Promise<CaseWareSyncSummary> {
+  async function syncClient(input: SyncClientInput): Promise<CaseWareSyncSummary> {
+    const { clientNumber } = input;
     const registry = await loadClientWithContacts(db, clientNumber).catch((error: unknown) => {
       if (isRegistryError(error) && error.code === 'not-found') {
         throw ApplicationFailure.nonRetryable(`client ${clientNumber} is not in the registry`, 'RegistryRecordMissing');
@@ -239,7 +240,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     }
 
     await reportSyncErrors(db, portal, clientNumber, errors);
-    await markApplied(db, portal, clientNumber, uptoEventId);
+    await markApplied(db, portal, input);
     summary.syncErrors = errors.length;
     return summary;
   }

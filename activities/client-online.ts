@@ -58,7 +58,8 @@ async function withLoginLocks<T>(db: Db, refs: readonly string[], push: () => Pr
 export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
   const { db, clientOnline } = deps;
 
-  async function syncClient({ clientNumber, uptoEventId }: SyncClientInput): Promise<ClientOnlineSyncSummary> {
+  async function syncClient(input: SyncClientInput): Promise<ClientOnlineSyncSummary> {
+    const { clientNumber } = input;
     const registry = await loadClientWithContacts(db, clientNumber).catch((error: unknown) => {
       if (isRegistryError(error) && error.code === 'not-found') {
         throw ApplicationFailure.nonRetryable(`client ${clientNumber} is not in the registry`, 'RegistryRecordMissing');
@@ -101,7 +102,7 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
     }
 
     await reportSyncErrors(db, portal, clientNumber, errors);
-    await markApplied(db, portal, clientNumber, uptoEventId);
+    await markApplied(db, portal, input);
     summary.syncErrors = errors.length;
     return summary;
   }

@@ -167,8 +167,14 @@ export async function openSyncError(db: Db, portal: Portal, clientNumber: string
     .merge({ message: error.message, last_seen_at: db.fn.now() });
 }
 
-/** Notes that the portal has received every change of this client up to `eventId`. */
-export async function markApplied(db: Db, portal: Portal, clientNumber: string, eventId: number): Promise<void> {
+/** What a sync run covered: the changes of one client it has brought to a portal. */
+export interface AppliedChanges {
+  clientNumber: string;
+  uptoEventId: number;
+}
+
+/** Notes that the portal has received every change the run covered. */
+export async function markApplied(db: Db, portal: Portal, { clientNumber, uptoEventId: eventId }: AppliedChanges): Promise<void> {
   await db('portal_sync_state')
     .insert({ portal, client_number: clientNumber, applied_event_id: eventId, synced_at: db.fn.now() })
     .onConflict(['portal', 'client_number'])
