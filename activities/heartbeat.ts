@@ -1,0 +1,51 @@
+import { asyncLocalStorage } from '@temporalio/activity';
+
+/** What a long activity sees of its own liveness and of the attempt before it. */
+export interface ActivityProgress<P> {
+  /** What the previous attempt had finished, as it last reported it; undefined on a first attempt. */
+  readonly resumeFrom: P | undefined;
+  /**
+   * Aborted when Temporal cancels this attempt: it timed out (a retry may already run), its
+   * workflow closed, or the workflow asked to cancel. Hand it to every call that can take long.
+   */
+  readonly signal: AbortSignal | undefined;
+  /** Records progress; it travels with the next heartbeat, so a retry resumes from it. */
+  report(progress: P): void;
+}
+
+/** How often a running activity tells Temporal it is alive (at most a third of its heartbeat timeout). */
+const heartbeatIntervalMs = 2_000;
+
+/**
+ * Runs `work` with heartbeats sent on a timer while it runs, so that a worker that dies is noticed
+ * within the heartbeat timeout rather than the start-to-close timeout, and an attempt Temporal has
+ * given up on learns so and stops (its `signal` aborts). Outside an activity (a test calling the
+ * function directly), or without a heartbeat timeout, it just runs `work`.
+ */
+export async function withHeartbeats<P, R>(work: (progress: ActivityProgress<P>) => Promise<R>): Promise<R> {
+  const context = asyncLocalStorage.getStore();
+  const timeoutMs = context?.info.heartbeatTimeoutMs;
+  if (!context || !timeoutMs) {
+    return work({ resumeFrom: undefined, signal: context?.cancellationSignal, report: () => undefined });
+  }
+  const resumeFrom = context.info.heartbeatDetails as P | undefined;
+  let latest = resumeFrom;
+  const beat = () => context.heartbeat(latest);
+  beat();
+  const timer = setInterval(beat, Math.min(heartbeatIntervalMs, Math.floor(timeoutMs / 3)));
+  try {
+    return await work({
+      resumeFrom,
+      signal: context.cancellationSignal,
+      report: (progress) => {
+        latest = progress;
+      },
+    });
+  } catch (error) {
+    // Whatever the aborted call threw, the attempt ends as cancelled, which is what Temporal asked.
+    if (context.cancellationSignal.aborted) await context.cancelled;
+    throw error;
+  } finally {
+    clearInterval(timer);
+  }
+}
