@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import pino from 'pino';
 import { ConfigError, loadConfig, type Config } from './config';
 import { connectDatabase, migrateToLatest, type Db } from './db';
 import { loadDemoClients } from './dev/demo-data';
+import { createLogger } from './logging';
 import { connectTemporal, startEmbeddedPostgres, startTemporalDevServer, type TemporalConnection } from './dev/local-infra';
 import { startCaseWareSimulator } from './simulators/caseware';
 import { startClientOnlineSimulator } from './simulators/client-online';
@@ -16,7 +16,7 @@ import { startServices, type CaseWareSettings, type ClientOnlineSettings, type S
  */
 async function main(): Promise<void> {
   const config = loadConfig();
-  const log = pino({ level: config.LOG_LEVEL, redact: ['*.email', '*.bsn'] });
+  const log = createLogger(config.LOG_LEVEL);
   const stops: (() => Promise<unknown>)[] = [];
   let stopping = false;
   const stopAll = async (code: number) => {
@@ -45,14 +45,14 @@ async function main(): Promise<void> {
     const caseware = await caseWareSettings(config, stops);
     const clientOnline = await clientOnlineSettings(config, stops);
     if (simulatorOrigins.length > 0) await resendEverything(db);
-    const apiToken = config.API_TOKEN ?? localApiToken(config.DATA_DIR);
+    const apiToken = config.API_TOKEN ? { value: config.API_TOKEN, shownAs: '$API_TOKEN' } : localApiToken(config.DATA_DIR);
     const services: Services = await startServices({
       db,
       temporal,
       taskQueue: config.TEMPORAL_TASK_QUEUE,
       caseware,
       clientOnline,
-      api: { host: config.API_HOST, port: config.API_PORT, token: apiToken },
+      api: { host: config.API_HOST, port: config.API_PORT, token: apiToken.value },
       log,
       outboxPollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
     });
@@ -117,12 +117,20 @@ async function resendEverything(db: Db): Promise<void> {
   });
 }
 
-function localApiToken(dataDir: string): string {
+/** The API token and how the start-up text names it: never its value, which terminals and CI logs keep. */
+interface ApiToken {
+  value: string;
+  shownAs: string;
+}
+
+function localApiToken(dataDir: string): ApiToken {
   const file = path.join(dataDir, 'api-token');
-  if (existsSync(file)) return readFileSync(file, 'utf8').trim();
+  const relative = path.relative(process.cwd(), file);
+  const shownAs = `$(cat ${relative.startsWith('..') || path.isAbsolute(relative) ? file : relative})`;
+  if (existsSync(file)) return { value: readFileSync(file, 'utf8').trim(), shownAs };
   const token = randomBytes(24).toString('base64url');
   writeFileSync(file, `${token}\n`, { mode: 0o600 });
-  return token;
+  return { value: token, shownAs };
 }
 
 function printWhereToLook(facts: {
@@ -130,7 +138,7 @@ function printWhereToLook(facts: {
   temporal: TemporalConnection;
   services: Services;
   caseware: CaseWareSettings;
-  apiToken: string;
+  apiToken: ApiToken;
   demo: boolean;
 }): void {
   const { temporal, services, caseware, apiToken, demo } = facts;
@@ -138,14 +146,14 @@ function printWhereToLook(facts: {
     '',
     'portal-sync is running.',
     `  Temporal Web UI      ${temporal.uiUrl ?? `(external server at ${temporal.address})`}`,
-    `  HTTP API             ${services.apiUrl}   (Authorization: Bearer ${apiToken})`,
+    `  HTTP API             ${services.apiUrl}   (Authorization: Bearer ${apiToken.shownAs})`,
     `  API docs             ${services.apiUrl}/docs`,
     ...simulatorOrigins,
     ...(facts.config.CASEWARE_BASE_URL ? [`  CaseWare Cloud       ${caseware.baseUrl}`] : []),
     demo ? '  Demo clients 1001-1005 were loaded.' : '  Registry data from the previous run is kept.',
     '',
-    `  Try: curl -H 'Authorization: Bearer ${apiToken}' ${services.apiUrl}/sync/clients/1001`,
-    `       curl -H 'Authorization: Bearer ${apiToken}' ${services.apiUrl}/sync/errors`,
+    `  Try: curl -H "Authorization: Bearer ${apiToken.shownAs}" ${services.apiUrl}/sync/clients/1001`,
+    `       curl -H "Authorization: Bearer ${apiToken.shownAs}" ${services.apiUrl}/sync/errors`,
     '',
     'Ctrl-C stops everything.',
     '',

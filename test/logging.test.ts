@@ -1,0 +1,48 @@
+import { Writable } from 'node:stream';
+import { expect, test } from 'vitest';
+import { createLogger, redacted } from '../src/logging';
+
+function capture() {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      lines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
+      done();
+    },
+  });
+  return { log: createLogger('info', stream), lines };
+}
+
+test('personal data and secrets are redacted at any depth, ids and counts stay', () => {
+  const { log, lines } = capture();
+  log.info(
+    {
+      clientNumber: '1001',
+      contact: { id: 12, email: 'anna@example.test', private: { bsn: '123456782', residentialStreet: 'Kerkstraat 1' } },
+      users: [{ ref: 'p-5', firstName: 'Anna', lastName: 'Dijk', privateMobile: '06-1' }],
+      request: { headers: { authorization: 'Bearer secret-token' } },
+      counts: { contactsUpdated: 2 },
+    },
+    'sync done',
+  );
+  const text = JSON.stringify(lines);
+  for (const value of ['anna@example.test', '123456782', 'Kerkstraat 1', 'Anna', 'Dijk', '06-1', 'secret-token']) {
+    expect(text).not.toContain(value);
+  }
+  expect(lines[0]).toMatchObject({
+    msg: 'sync done',
+    clientNumber: '1001',
+    contact: { id: 12, email: redacted, private: { bsn: redacted, residentialStreet: redacted } },
+    users: [{ ref: 'p-5', firstName: redacted }],
+    counts: { contactsUpdated: 2 },
+  });
+});
+
+test('an error keeps its message and stack; a cycle does not hang the logger', () => {
+  const { log, lines } = capture();
+  const cyclic: Record<string, unknown> = { id: 1 };
+  cyclic.self = cyclic;
+  log.error({ err: new Error('client 1001: CaseWare Cloud failed'), cyclic }, 'failed');
+  expect(lines[0]).toMatchObject({ err: { message: 'client 1001: CaseWare Cloud failed' }, cyclic: { id: 1, self: '[circular]' } });
+  expect((lines[0]?.err as { stack?: string }).stack).toContain('Error: client 1001');
+});
