@@ -32,6 +32,8 @@ export const configSchema = z.object({
   CLIENT_ONLINE_REQUEST_TIMEOUT_MS: positiveMs.default(10_000),
   CLIENT_ONLINE_SIMULATOR_PORT: port.default(4020),
   OUTBOX_POLL_INTERVAL_MS: positiveMs.default(250),
+  OFFBOARDING_APPROVAL_THRESHOLD: z.coerce.number().int().min(0).default(10)
+    .describe('offboardings that would remove more logins or contact accesses than this wait for approval'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).refine(
   (c) => !c.CASEWARE_BASE_URL || (c.CASEWARE_CLIENT_ID && c.CASEWARE_CLIENT_SECRET),

@@ -55,6 +55,7 @@ async function main(): Promise<void> {
       api: { host: config.API_HOST, port: config.API_PORT, token: apiToken.value },
       log,
       outboxPollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+      offboardingApprovalThreshold: config.OFFBOARDING_APPROVAL_THRESHOLD,
     });
     stops.push(() => services.stop());
 

@@ -36,6 +36,10 @@ export interface ServicesOptions {
   workflowBundle?: WorkflowBundleWithSourceMap;
   outboxPollIntervalMs?: number;
   workflowIdleTimeoutMs?: number;
+  /** Offboarding plans that remove more logins or contact accesses than this wait for approval. */
+  offboardingApprovalThreshold?: number;
+  /** How long an offboarding step waits for the portals before the workflow asks again (tests: short). */
+  offboardingPortalWaitMs?: number;
 }
 
 export interface Services {
@@ -84,7 +88,17 @@ export async function startServices(options: ServicesOptions): Promise<Services>
   dispatcher.start();
 
   // Access log at the service's level; the API's serializers keep bodies and tokens out of it.
-  const api = await buildApi({ db, apiToken: options.api.token, logger: { level: log.level } });
+  const api = await buildApi({
+    db,
+    apiToken: options.api.token,
+    logger: { level: log.level },
+    offboarding: {
+      temporal: temporal.client,
+      taskQueue,
+      approvalThreshold: options.offboardingApprovalThreshold ?? 10,
+      portalWaitMs: options.offboardingPortalWaitMs,
+    },
+  });
   const apiUrl = await api.listen({ host: options.api.host, port: options.api.port });
 
   return {

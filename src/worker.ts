@@ -3,6 +3,7 @@ import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@tem
 import { createCaseWareActivities, type CaseWareActivityDeps } from '../activities/caseware';
 import { createClientOnlineActivities, type ClientOnlinePort } from '../activities/client-online';
 import { createMasterActivities } from '../activities/masters';
+import { createOffboardingActivities } from '../activities/offboarding';
 
 export const workflowsPath = path.resolve(__dirname, '..', 'workflows', 'index.ts');
 
@@ -28,6 +29,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
       ...createCaseWareActivities(caseWareDeps),
       ...createClientOnlineActivities({ db: caseWareDeps.db, clientOnline, sendBsn: clientOnlineSendBsn }),
       ...createMasterActivities({ db: caseWareDeps.db }),
+      ...createOffboardingActivities({ db: caseWareDeps.db }),
     },
   });
 }

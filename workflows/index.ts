@@ -1,2 +1,3 @@
 export { clientSyncWorkflow } from './client-sync';
 export { masterPropagationWorkflow } from './master-propagation';
+export { offboardingWorkflow } from './offboarding';

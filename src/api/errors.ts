@@ -7,12 +7,12 @@ import { isRegistryError, type RegistryErrorCode } from '../registry/repository'
 // Every refusal has the same shape, `{ error: { code, message, issues? } }`. Messages name fields,
 // record ids and client numbers, never the values sent: those may be personal data.
 
-export type ApiErrorCode = 'invalid-request' | 'unauthorized' | 'internal' | RegistryErrorCode;
+export type ApiErrorCode = 'invalid-request' | 'unauthorized' | 'internal' | 'unavailable' | RegistryErrorCode;
 
 export const errorResponseSchema = z
   .object({
     error: z.object({
-      code: z.string().describe('invalid-request, unauthorized, not-found, conflict, rule or internal'),
+      code: z.string().describe('invalid-request, unauthorized, not-found, conflict, rule, unavailable or internal'),
       message: z.string(),
       issues: z
         .array(z.object({ path: z.string().describe('e.g. body.email, params.number'), message: z.string() }))
@@ -31,6 +31,7 @@ const errorDescriptions = {
   404: 'no such client or contact',
   409: 'conflicts with an existing record',
   422: 'refused by a registry rule',
+  503: 'the workflow service (Temporal) cannot be reached; nothing was started',
 } as const;
 
 /** Documented error responses for a route, by status code. */

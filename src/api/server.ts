@@ -15,6 +15,7 @@ import { apiErrorHandler, apiNotFoundHandler, loggableError } from './errors';
 import { clientRoutes } from './routes-clients';
 import { contactRoutes } from './routes-contacts';
 import { masterRoutes } from './routes-masters';
+import { offboardingRoutes, type OffboardingSettings } from './routes-offboardings';
 import { syncRoutes } from './routes-sync';
 
 export interface ApiOptions {
@@ -22,6 +23,8 @@ export interface ApiOptions {
   /** Every route but /health and the docs requires `Authorization: Bearer <apiToken>`. */
   apiToken: string;
   logger?: FastifyServerOptions['logger'];
+  /** Starting and steering offboardings needs Temporal; without it they can be planned only. */
+  offboarding?: OffboardingSettings;
 }
 
 // Request bodies and headers hold personal data and the token: log only what identifies the
@@ -101,6 +104,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     void api.register(contactRoutes, { db: options.db });
     void api.register(masterRoutes, { db: options.db });
     void api.register(syncRoutes, { db: options.db });
+    void api.register(offboardingRoutes, { db: options.db, offboarding: options.offboarding });
     done();
   });
 

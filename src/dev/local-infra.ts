@@ -6,7 +6,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
-import { clientNumberSearchAttribute } from '../../workflows/definitions';
+import { registerSearchAttributes, searchAttributeKeys } from '../search-attributes';
 import { ensureTemporalCli } from './temporal-cli';
 
 /** Local stand-ins for what production provides: PostgreSQL and a Temporal server. */
@@ -74,7 +74,7 @@ export async function startTemporalDevServer(options: { dataDir: string; port: n
       ui: true,
       uiPort: options.uiPort,
       dbFilename: path.resolve(options.dataDir, 'temporal.db'),
-      searchAttributes: [clientNumberSearchAttribute],
+      searchAttributes: searchAttributeKeys,
       log: { format: 'pretty', level: 'error' },
     },
   });
@@ -88,18 +88,11 @@ export async function startTemporalDevServer(options: { dataDir: string; port: n
   };
 }
 
-/** An existing Temporal server; registers the search attribute, "already exists" counting as done. */
+/** An existing Temporal server; registers the search attributes, "already exists" counting as done. */
 export async function connectTemporal(address: string, namespace: string): Promise<TemporalConnection> {
   // Reconnect within seconds after an outage, not after grpc's default of up to two minutes.
   const connection = await Connection.connect({ address, channelArgs: { 'grpc.max_reconnect_backoff_ms': 5_000 } });
-  try {
-    await connection.operatorService.addSearchAttributes({
-      namespace,
-      searchAttributes: { [clientNumberSearchAttribute.name]: 2 /* KEYWORD */ },
-    });
-  } catch (error) {
-    if (!/already exists/i.test(String(error))) throw error;
-  }
+  await registerSearchAttributes(connection, namespace);
   const nativeConnection = await NativeConnection.connect({ address });
   return {
     client: new Client({ connection, namespace }),

@@ -10,6 +10,7 @@ import {
   type MasterRef,
 } from '../domain/masters';
 import { appendOutboxEvent, newestPortalEventId, type OutboxEventKind } from '../outbox/store';
+import { unfinishedOffboardingHolding, type GuardedRecord } from './offboarding-guard';
 import type {
   Client,
   ClientCreate,
@@ -216,6 +217,25 @@ function refuseIdentityChange(clientNumber: string, patch: object): void {
   }
 }
 
+/** Who is making a guarded change: an offboarding's own steps pass its id. */
+export interface WriteOptions {
+  offboardingId?: number;
+}
+
+/**
+ * Refuses a link, master or status change of a record an unfinished offboarding holds. Locks the
+ * client row first (shared): an offboarding is stored under an exclusive lock of the same rows, so
+ * the two never interleave.
+ */
+async function refuseWhileOffboarding(trx: Knex.Transaction, record: GuardedRecord, options: WriteOptions = {}): Promise<void> {
+  const clientRow = record.type === 'client'
+    ? trx('clients').where({ client_number: String(record.key) })
+    : trx('clients').join('contacts', 'contacts.client_id', 'clients.id').where('contacts.id', Number(record.key));
+  await clientRow.forShare().select('clients.id');
+  const holder = await unfinishedOffboardingHolding(trx, [record], options.offboardingId);
+  if (holder) throw new RegistryError('conflict', holder);
+}
+
 // --- Clients ---
 
 export async function createClient(db: Db, input: ClientCreate): Promise<Client> {
@@ -249,17 +269,21 @@ export async function getClient(db: Db, clientNumber: string): Promise<Client> {
   return requireClient(db, clientNumber);
 }
 
-export async function updateClient(db: Db, clientNumber: string, patch: ClientPatch): Promise<Client> {
+export async function updateClient(db: Db, clientNumber: string, patch: ClientPatch, options: WriteOptions = {}): Promise<Client> {
   refuseIdentityChange(clientNumber, patch);
   return db.transaction(async (trx) => {
+    if (patch.status !== undefined) await refuseWhileOffboarding(trx, { type: 'client', key: clientNumber }, options);
     const client = await updateClientRow(trx, clientNumber, writeColumns(patch, writableClientFields, clientColumns), 'client.updated');
     await announceMasterChange(trx, { type: 'client', id: client.id }, clientNumber, patch);
     return client;
   });
 }
 
-export async function setClientLinks(db: Db, clientNumber: string, links: LinksPatch): Promise<Client> {
-  return updateClientRow(db, clientNumber, linkColumns(links), 'client.links-changed');
+export async function setClientLinks(db: Db, clientNumber: string, links: LinksPatch, options: WriteOptions = {}): Promise<Client> {
+  return db.transaction(async (trx) => {
+    await refuseWhileOffboarding(trx, { type: 'client', key: clientNumber }, options);
+    return updateClientRow(trx, clientNumber, linkColumns(links), 'client.links-changed');
+  });
 }
 
 async function updateClientRow(
@@ -379,8 +403,11 @@ export async function updateContact(db: Db, id: number, patch: ContactPatch): Pr
   });
 }
 
-export async function setContactLinks(db: Db, id: number, links: LinksPatch): Promise<Contact> {
-  return updateContactRow(db, id, linkColumns(links), 'contact.links-changed');
+export async function setContactLinks(db: Db, id: number, links: LinksPatch, options: WriteOptions = {}): Promise<Contact> {
+  return db.transaction(async (trx) => {
+    await refuseWhileOffboarding(trx, { type: 'contact', key: id }, options);
+    return updateContactRow(trx, id, linkColumns(links), 'contact.links-changed');
+  });
 }
 
 /** Soft delete: the row stays so the sync can still remove the contact's access in the portals. */
@@ -463,8 +490,9 @@ async function loadMaster(db: Db, master: MasterRef, lock = false): Promise<Clie
  * contact where no person client exists for that person. The contact takes over the master's
  * private data at once. In Client Online it then shares the master's login.
  */
-export async function setContactMaster(db: Db, id: number, link: MasterLink): Promise<Contact> {
+export async function setContactMaster(db: Db, id: number, link: MasterLink, options: WriteOptions = {}): Promise<Contact> {
   return db.transaction(async (trx) => {
+    await refuseWhileOffboarding(trx, { type: 'contact', key: id }, options);
     const contact = toContact(await requireContactRow(trx, id));
     const followers = await listFollowers(trx, { type: 'contact', id });
     if (followers.length > 0) {
@@ -535,7 +563,7 @@ async function samePersonClient(db: Db, contact: Contact): Promise<string | unde
   return row?.client_number;
 }
 
-export interface EndMasterOptions {
+export interface EndMasterOptions extends WriteOptions {
   /** Skip the Client Online interlock: the caller accepts a possible second login and mail. */
   force?: boolean;
 }
@@ -549,6 +577,7 @@ export interface EndMasterOptions {
  */
 export async function endContactMaster(db: Db, id: number, options: EndMasterOptions = {}): Promise<Contact> {
   return db.transaction(async (trx) => {
+    await refuseWhileOffboarding(trx, { type: 'contact', key: id }, options);
     const contact = toContact(await requireContactRow(trx, id));
     const master = masterOf(contact);
     if (!master) throw new RegistryError('not-found', `contact ${id} follows no master`);

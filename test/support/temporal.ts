@@ -3,7 +3,7 @@ import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporali
 import { ensureTemporalCli } from '../../src/dev/temporal-cli';
 import { workflowsPath } from '../../src/worker';
 import { quietTemporalRuntime } from './runtime';
-import { clientNumberSearchAttribute } from '../../workflows/definitions';
+import { searchAttributeKeys } from '../../src/search-attributes';
 
 /** A real Temporal dev server on a random port, from the project's own CLI install. */
 export async function startTemporal(): Promise<TestWorkflowEnvironment> {
@@ -13,7 +13,7 @@ export async function startTemporal(): Promise<TestWorkflowEnvironment> {
     server: {
       ...(cli ? { executable: { type: 'existing-path', path: cli } } : {}),
       ip: '127.0.0.1',
-      searchAttributes: [clientNumberSearchAttribute],
+      searchAttributes: searchAttributeKeys,
       log: { format: 'pretty', level: 'error' },
     },
   });

@@ -1,0 +1,118 @@
+import { z } from 'zod';
+import { clientNumberSchema } from '../registry/schemas';
+
+// The offboarding routes' shapes (issue 8's contract: keep the names).
+
+const portalSchema = z.enum(['caseware', 'clientOnline']);
+const contactIdSchema = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+const common = {
+  reason: z.string().max(2000).optional().describe('free text, kept in the record; never sent to a portal or Temporal'),
+  execute: z.boolean().optional().describe('true: carry it out; otherwise a dry run that answers the plan and changes nothing'),
+};
+
+export const offboardingRequestSchema = z
+  .discriminatedUnion('kind', [
+    z.strictObject({
+      kind: z.literal('revoke-contact-access'),
+      contactId: contactIdSchema,
+      portals: z.array(portalSchema).min(1).optional().describe('default: both'),
+      ...common,
+    }),
+    z.strictObject({
+      kind: z.literal('person-leaves'),
+      clientNumber: clientNumberSchema.describe('the person client'),
+      companies: z.array(clientNumberSchema).min(1).optional().describe('default: every company where a follower of the person is a contact'),
+      ...common,
+    }),
+    z.strictObject({ kind: z.literal('person-deceased'), clientNumber: clientNumberSchema.describe('the person client'), ...common }),
+    z.strictObject({ kind: z.literal('client-leaves'), clientNumber: clientNumberSchema.describe('the company'), ...common }),
+  ])
+  .meta({ id: 'OffboardingRequest' });
+
+export type OffboardingRequestBody = z.infer<typeof offboardingRequestSchema>;
+
+const effectsSchema = z.object({ caseware: z.array(z.string()), clientOnline: z.array(z.string()) });
+
+const plannedStepSchema = z.object({
+  step: z.number().int(),
+  action: z.enum(['contact-links-off', 'client-former', 'end-master-link']),
+  clientNumber: z.string(),
+  contactId: z.number().int().optional(),
+  portals: z.array(portalSchema).optional(),
+  summary: z.string(),
+  effects: effectsSchema,
+  removes: z.object({ contactAccess: z.number().int(), logins: z.number().int() }),
+  awaitClients: z.array(z.string()),
+});
+
+export const offboardingPlanSchema = z
+  .object({
+    request: z.looseObject({ kind: z.string() }),
+    steps: z.array(plannedStepSchema),
+    clientNumbers: z.array(z.string()),
+    contactIds: z.array(z.number().int()),
+    removes: z.object({ contactAccess: z.number().int(), logins: z.number().int() }),
+  })
+  .meta({ id: 'OffboardingPlan' });
+
+export const offboardingStatusSchema = z.enum(['running', 'awaiting-approval', 'completed', 'failed', 'cancelled']);
+
+const stepRecordSchema = z.object({
+  step: z.number().int(),
+  action: z.string(),
+  recordType: z.enum(['client', 'contact']),
+  recordId: z.number().int(),
+  clientNumber: z.string(),
+  summary: z.string(),
+  effects: effectsSchema,
+  status: z.enum(['pending', 'applying', 'waiting-for-portals', 'done', 'not-run']),
+  changed: z.record(z.string(), z.unknown()).nullable().describe('what the registry change did; {} when it found nothing to change'),
+  startedAt: z.date().nullable(),
+  appliedAt: z.date().nullable().describe('when the registry change was made'),
+  completedAt: z.date().nullable().describe('when every affected portal had applied it'),
+});
+
+const offboardingSummaryFields = {
+  id: z.number().int(),
+  kind: z.string(),
+  request: z.looseObject({ kind: z.string() }),
+  reason: z.string().nullable(),
+  requestedBy: z.string(),
+  status: offboardingStatusSchema,
+  workflowId: z.string(),
+  approvalRequired: z.boolean(),
+  approvedBy: z.string().nullable(),
+  approvedAt: z.date().nullable(),
+  cancelledBy: z.string().nullable(),
+  failure: z.string().nullable(),
+  createdAt: z.date(),
+  updatedAt: z.date(),
+  finishedAt: z.date().nullable(),
+};
+
+export const offboardingResponseSchema = z
+  .object({ ...offboardingSummaryFields, plan: offboardingPlanSchema, steps: z.array(stepRecordSchema) })
+  .meta({ id: 'Offboarding' });
+
+export const offboardingListResponseSchema = z.object({
+  offboardings: z.array(z.object({ ...offboardingSummaryFields, plan: offboardingPlanSchema })),
+});
+
+export const dryRunResponseSchema = z.object({ dryRun: z.literal(true), plan: offboardingPlanSchema });
+
+export const startedResponseSchema = z.object({
+  id: z.number().int(),
+  workflowId: z.string(),
+  status: offboardingStatusSchema,
+  plan: offboardingPlanSchema,
+});
+
+export const offboardingParamsSchema = z.object({
+  id: z
+    .string()
+    .regex(/^[1-9][0-9]{0,14}$/, 'an offboarding id is a positive whole number')
+    .transform(Number),
+});
+
+export const offboardingListQuerySchema = z.object({ status: offboardingStatusSchema.optional() });

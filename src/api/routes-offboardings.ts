@@ -1,0 +1,174 @@
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import type { Db } from '../db';
+import type { OffboardingRequest } from '../domain/offboarding';
+import {
+  createOffboarding,
+  getOffboarding,
+  listOffboardings,
+  planOffboarding,
+  setOffboardingStatus,
+  type OffboardingRecord,
+} from '../registry/offboardings';
+import { RegistryError } from '../registry/repository';
+import type { offboardingWorkflow } from '../../workflows/offboarding';
+import {
+  approveOffboardingUpdate,
+  cancelOffboardingUpdate,
+  offboardingClientsSearchAttribute,
+  offboardingStageSearchAttribute,
+} from '../../workflows/offboarding-definitions';
+import { errorBody, errorResponses } from './errors';
+import {
+  dryRunResponseSchema,
+  offboardingListQuerySchema,
+  offboardingListResponseSchema,
+  offboardingParamsSchema,
+  offboardingRequestSchema,
+  offboardingResponseSchema,
+  startedResponseSchema,
+  type OffboardingRequestBody,
+} from './offboarding-schemas';
+
+export interface OffboardingSettings {
+  temporal: Client;
+  taskQueue: string;
+  /** Plans that remove more logins or contact accesses than this wait for approval. */
+  approvalThreshold: number;
+  /** How long one wait for the portals lasts in the workflow before it asks again. */
+  portalWaitMs?: number;
+}
+
+/** Who asked; tokens with names come with the roles of issue 12. */
+const requester = 'api';
+
+function requestOf(body: OffboardingRequestBody): OffboardingRequest {
+  switch (body.kind) {
+    case 'revoke-contact-access':
+      return { kind: body.kind, contactId: body.contactId, ...(body.portals ? { portals: body.portals } : {}) };
+    case 'person-leaves':
+      return { kind: body.kind, clientNumber: body.clientNumber, ...(body.companies ? { companies: body.companies } : {}) };
+    case 'person-deceased':
+    case 'client-leaves':
+      return { kind: body.kind, clientNumber: body.clientNumber };
+  }
+}
+
+export const offboardingRoutes: FastifyPluginCallbackZod<{ db: Db; offboarding?: OffboardingSettings }> = (app, { db, offboarding }, done) => {
+  app.post(
+    '/offboardings',
+    {
+      schema: {
+        tags: ['offboarding'],
+        summary: 'Plan an offboarding (dry run), or carry it out with "execute": true',
+        body: offboardingRequestSchema,
+        response: {
+          200: dryRunResponseSchema,
+          202: startedResponseSchema,
+          ...errorResponses(400, 401, 404, 409, 422, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const offboardingRequest = requestOf(body);
+      if (!body.execute) return reply.code(200).send({ dryRun: true as const, plan: await planOffboarding(db, offboardingRequest) });
+      if (!offboarding) {
+        return reply.code(503).send(errorBody('unavailable', 'this API runs without a Temporal connection, so it cannot carry out an offboarding'));
+      }
+      const record = await createOffboarding(db, {
+        request: offboardingRequest,
+        reason: body.reason,
+        requestedBy: requester,
+        approvalThreshold: offboarding.approvalThreshold,
+      });
+      try {
+        await offboarding.temporal.workflow.start<typeof offboardingWorkflow>('offboardingWorkflow', {
+          workflowId: record.workflowId,
+          taskQueue: offboarding.taskQueue,
+          args: [{ offboardingId: record.id, approvalRequired: record.approvalRequired, portalWaitMs: offboarding.portalWaitMs }],
+          typedSearchAttributes: new TypedSearchAttributes([
+            { key: offboardingStageSearchAttribute, value: record.status },
+            { key: offboardingClientsSearchAttribute, value: record.plan.clientNumbers },
+          ]),
+          staticSummary: `offboarding ${record.id}: ${record.kind}, ${record.plan.steps.length} steps`,
+        });
+      } catch (error) {
+        request.log.error({ err: error }, 'Temporal did not take the offboarding');
+        await setOffboardingStatus(db, record.id, 'failed', { failure: 'the workflow service (Temporal) could not be reached; nothing was changed' });
+        return reply.code(503).send(errorBody('unavailable', `offboarding ${record.id} could not be started: the workflow service (Temporal) is unreachable; nothing was changed`));
+      }
+      return reply.code(202).send({ id: record.id, workflowId: record.workflowId, status: record.status, plan: record.plan });
+    },
+  );
+
+  app.get(
+    '/offboardings',
+    {
+      schema: {
+        tags: ['offboarding'],
+        summary: 'Offboardings, newest first',
+        querystring: offboardingListQuerySchema,
+        response: { 200: offboardingListResponseSchema, ...errorResponses(400, 401) },
+      },
+    },
+    async (request) => ({ offboardings: await listOffboardings(db, request.query) }),
+  );
+
+  app.get(
+    '/offboardings/:id',
+    {
+      schema: {
+        tags: ['offboarding'],
+        summary: 'An offboarding: its status, plan and every step with its own status and times',
+        params: offboardingParamsSchema,
+        response: { 200: offboardingResponseSchema, ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request) => getOffboarding(db, request.params.id),
+  );
+
+  const decide = (
+    path: string,
+    summary: string,
+    send: (settings: OffboardingSettings, record: OffboardingRecord) => Promise<unknown>,
+  ) =>
+    app.post(
+      path,
+      {
+        schema: {
+          tags: ['offboarding'],
+          summary,
+          params: offboardingParamsSchema,
+          response: { 200: offboardingResponseSchema, ...errorResponses(400, 401, 404, 409, 503) },
+        },
+      },
+      async (request, reply) => {
+        const record = await getOffboarding(db, request.params.id);
+        if (record.finishedAt !== null) {
+          throw new RegistryError('conflict', `offboarding ${record.id} has already finished (${record.status})`);
+        }
+        if (!offboarding) return reply.code(503).send(errorBody('unavailable', 'this API runs without a Temporal connection'));
+        try {
+          await send(offboarding, record);
+        } catch (error) {
+          // The workflow's validator refused: the offboarding is not in a state that allows it.
+          if (error instanceof WorkflowUpdateFailedError) throw new RegistryError('conflict', error.cause?.message ?? error.message);
+          if (error instanceof WorkflowNotFoundError) throw new RegistryError('conflict', `offboarding ${record.id} has already finished`);
+          request.log.error({ err: error }, 'Temporal did not take the decision');
+          return reply.code(503).send(errorBody('unavailable', `the workflow service (Temporal) did not take the decision for offboarding ${record.id}; try again`));
+        }
+        return getOffboarding(db, record.id);
+      },
+    );
+
+  decide('/offboardings/:id/approve', 'Approve an offboarding that waits for approval (its plan removes many logins or contacts)', (settings, record) =>
+    settings.temporal.workflow.getHandle(record.workflowId).executeUpdate(approveOffboardingUpdate, { args: [{ approvedBy: requester }] }),
+  );
+  decide('/offboardings/:id/cancel', 'Cancel an offboarding: it stops before its next step; steps done stay done', (settings, record) =>
+    settings.temporal.workflow.getHandle(record.workflowId).executeUpdate(cancelOffboardingUpdate, { args: [{ cancelledBy: requester }] }),
+  );
+
+  done();
+};

@@ -1,0 +1,44 @@
+import type { Db } from '../db';
+
+// While an offboarding runs, nobody else may change the links, master links or status of the
+// records in its plan (domain.md, "Offboarding"): that would undo a step half-way.
+
+export type OffboardingStatus = 'running' | 'awaiting-approval' | 'completed' | 'failed' | 'cancelled';
+
+/** Offboardings that still hold their records. */
+export const unfinishedStatuses: readonly OffboardingStatus[] = ['running', 'awaiting-approval'];
+
+export interface GuardedRecord {
+  type: 'client' | 'contact';
+  /** The client number, or the contact id. */
+  key: string | number;
+}
+
+/**
+ * The refusal to give when an unfinished offboarding (other than `self`) holds one of `records`,
+ * naming it; undefined when none does. Call it in the transaction of the write it guards, after
+ * locking the client row the write belongs to: an offboarding is stored under that lock too.
+ */
+export async function unfinishedOffboardingHolding(
+  db: Db,
+  records: readonly GuardedRecord[],
+  self?: number,
+): Promise<string | undefined> {
+  if (records.length === 0) return undefined;
+  const row = await db('offboarding_records as r')
+    .join('offboardings as o', 'o.id', 'r.offboarding_id')
+    .whereIn('o.status', unfinishedStatuses)
+    .where((q) => {
+      for (const record of records) void q.orWhere({ 'r.record_type': record.type, 'r.record_key': String(record.key) });
+    })
+    .modify((q) => {
+      if (self !== undefined) void q.whereNot('o.id', self);
+    })
+    .first<{ id: number; record_type: string; record_key: string } | undefined>('o.id', 'r.record_type', 'r.record_key');
+  if (!row) return undefined;
+  const record = row.record_type === 'client' ? `client ${row.record_key}` : `contact ${row.record_key}`;
+  return (
+    `${record} is being offboarded by offboarding ${row.id} (GET /offboardings/${row.id}); its links, master link and ` +
+    'status cannot change until that offboarding has finished or is cancelled'
+  );
+}

@@ -1,0 +1,330 @@
+import type { Knex } from 'knex';
+import type { Db } from '../db';
+import {
+  offboardingPlan,
+  OffboardingRequestError,
+  type OffboardingPlan,
+  type OffboardingRequest,
+  type OffboardingStep,
+  type RegistrySlice,
+} from '../domain/offboarding';
+import { offboardingWorkflowId } from '../../workflows/offboarding-definitions';
+import type { Client, Contact } from './schemas';
+import { unfinishedOffboardingHolding, unfinishedStatuses, type GuardedRecord } from './offboarding-guard';
+import { getClient, getContact, listContacts, listFollowers, RegistryError } from './repository';
+
+// Offboardings in the registry: the part of the registry a plan needs, the stored request with
+// its plan and a record of every step, and the guard that keeps others from undoing a step.
+
+export type { OffboardingStatus } from './offboarding-guard';
+import type { OffboardingStatus } from './offboarding-guard';
+export type OffboardingStepStatus = 'pending' | 'applying' | 'waiting-for-portals' | 'done' | 'not-run';
+
+/** Offboardings that still hold their records. */
+const unfinished: readonly OffboardingStatus[] = unfinishedStatuses;
+
+export interface OffboardingStepRecord {
+  step: number;
+  action: OffboardingStep['action'];
+  recordType: 'client' | 'contact';
+  recordId: number;
+  clientNumber: string;
+  summary: string;
+  effects: OffboardingStep['effects'];
+  status: OffboardingStepStatus;
+  changed: Record<string, unknown> | null;
+  startedAt: Date | null;
+  appliedAt: Date | null;
+  completedAt: Date | null;
+}
+
+export interface OffboardingRecord {
+  id: number;
+  kind: OffboardingRequest['kind'];
+  request: OffboardingRequest;
+  reason: string | null;
+  requestedBy: string;
+  status: OffboardingStatus;
+  workflowId: string;
+  approvalRequired: boolean;
+  approvedBy: string | null;
+  approvedAt: Date | null;
+  cancelledBy: string | null;
+  failure: string | null;
+  plan: OffboardingPlan;
+  steps: OffboardingStepRecord[];
+  createdAt: Date;
+  updatedAt: Date;
+  finishedAt: Date | null;
+}
+
+
+// --- The part of the registry a plan needs ---
+
+/**
+ * The clients the request names and, for every person involved, every registration that shares
+ * his Client Online login: his person client (or master contact) and the companies where his
+ * followers are, each with all its current contacts, so the plan can tell which login survives.
+ */
+export async function loadOffboardingSlice(db: Db, request: OffboardingRequest): Promise<RegistrySlice> {
+  const clients = new Map<number, Client>();
+  const contacts = new Map<number, Contact>();
+  const pending: string[] = [];
+
+  const seed = async () => {
+    if (request.kind === 'revoke-contact-access') {
+      const contact = await getContact(db, request.contactId).catch(notFoundAs(null));
+      if (contact) pending.push(contact.clientNumber);
+      return;
+    }
+    pending.push(request.clientNumber);
+    if (request.kind === 'person-leaves') pending.push(...(request.companies ?? []));
+  };
+  await seed();
+
+  const addClient = async (clientNumber: string) => {
+    const client = await getClient(db, clientNumber).catch(notFoundAs(null));
+    if (!client || clients.has(client.id)) return;
+    clients.set(client.id, client);
+    for (const contact of await listContacts(db, clientNumber)) {
+      contacts.set(contact.id, contact);
+      if (contact.masterClientId !== null) pending.push(await clientNumberOf(db, contact.masterClientId));
+      if (contact.masterContactId !== null) {
+        const master = await getContact(db, contact.masterContactId).catch(notFoundAs(null));
+        if (master) pending.push(master.clientNumber);
+        for (const follower of await listFollowers(db, { type: 'contact', id: contact.masterContactId })) pending.push(follower.clientNumber);
+      }
+    }
+    if (client.kind === 'person') {
+      for (const follower of await listFollowers(db, { type: 'client', id: client.id })) pending.push(follower.clientNumber);
+    }
+  };
+  // Bounded: each client is added once.
+  for (let next = pending.shift(); next !== undefined; next = pending.shift()) await addClient(next);
+  return { clients: [...clients.values()], contacts: [...contacts.values()] };
+}
+
+function notFoundAs<T>(value: T) {
+  return (error: unknown): T => {
+    if (error instanceof RegistryError && error.code === 'not-found') return value;
+    throw error;
+  };
+}
+
+async function clientNumberOf(db: Db, clientId: number): Promise<string> {
+  const row = await db('clients').where({ id: clientId }).first<{ client_number: string } | undefined>('client_number');
+  if (!row) throw new Error(`client id ${clientId} is referenced but missing`);
+  return row.client_number;
+}
+
+/** The plan for `request` against the registry as it is now; RegistryError when it does not fit. */
+export async function planOffboarding(db: Db, request: OffboardingRequest): Promise<OffboardingPlan> {
+  const slice = await loadOffboardingSlice(db, request);
+  try {
+    return offboardingPlan(slice, request);
+  } catch (error) {
+    if (error instanceof OffboardingRequestError) throw new RegistryError(error.code, error.message);
+    throw error;
+  }
+}
+
+// --- The guard (offboarding-guard.ts checks it) ---
+
+/** Records a plan changes: the contacts of its contact steps and the clients of its client steps. */
+export function recordsOf(plan: OffboardingPlan): GuardedRecord[] {
+  return plan.steps.map((step) =>
+    step.action === 'client-former' ? { type: 'client', key: step.clientNumber } : { type: 'contact', key: step.contactId },
+  );
+}
+
+// --- Stored offboardings ---
+
+export interface NewOffboarding {
+  request: OffboardingRequest;
+  reason?: string;
+  requestedBy: string;
+  /** Plans that remove more logins or contact accesses than this wait for approval. */
+  approvalThreshold: number;
+}
+
+/**
+ * Stores a request with its plan and holds its records, in one transaction that locks the clients
+ * involved, so no registry write slips in between planning and holding. Refused (409) when another
+ * unfinished offboarding holds any of its records.
+ */
+export async function createOffboarding(db: Db, input: NewOffboarding): Promise<OffboardingRecord> {
+  const id = await db.transaction(async (trx) => {
+    const first = await planOffboarding(trx, input.request);
+    await lockClients(trx, first.clientNumbers);
+    // Planned again under the locks: what was read before them may have changed.
+    const plan = await planOffboarding(trx, input.request);
+    await lockClients(trx, plan.clientNumbers);
+    const records = recordsOf(plan);
+    const holder = await unfinishedOffboardingHolding(trx, records);
+    if (holder) throw new RegistryError('conflict', holder);
+    const approvalRequired = plan.removes.contactAccess + plan.removes.logins > input.approvalThreshold;
+    const [row] = await trx('offboardings')
+      .insert({
+        kind: input.request.kind,
+        request: JSON.stringify(input.request),
+        reason: input.reason ?? null,
+        requested_by: input.requestedBy,
+        status: approvalRequired ? 'awaiting-approval' : 'running',
+        plan: JSON.stringify(plan),
+        approval_required: approvalRequired,
+      })
+      .returning<{ id: number }[]>('id');
+    const offboardingId = row?.id;
+    if (offboardingId === undefined) throw new Error('inserting an offboarding returned no id');
+    await trx('offboardings').where({ id: offboardingId }).update({ workflow_id: offboardingWorkflowId(offboardingId) });
+    if (plan.steps.length > 0) {
+      const clientIds = new Map(
+        (await trx('clients').whereIn('client_number', plan.clientNumbers).select<{ id: number; client_number: string }[]>('id', 'client_number')).map(
+          (c) => [c.client_number, c.id],
+        ),
+      );
+      await trx('offboarding_steps').insert(
+        plan.steps.map((step) => ({
+          offboarding_id: offboardingId,
+          step: step.step,
+          action: step.action,
+          record_type: step.action === 'client-former' ? 'client' : 'contact',
+          record_id: step.action === 'client-former' ? clientIds.get(step.clientNumber) : step.contactId,
+          client_number: step.clientNumber,
+          summary: step.summary,
+          effects: JSON.stringify(step.effects),
+        })),
+      );
+    }
+    const unique = new Map(records.map((r) => [`${r.type}:${r.key}`, r]));
+    await trx('offboarding_records').insert(
+      [...unique.values()].map((r) => ({ offboarding_id: offboardingId, record_type: r.type, record_key: String(r.key) })),
+    );
+    return offboardingId;
+  });
+  return getOffboarding(db, id);
+}
+
+async function lockClients(trx: Knex.Transaction, clientNumbers: readonly string[]): Promise<void> {
+  if (clientNumbers.length === 0) return;
+  await trx('clients').whereIn('client_number', [...clientNumbers].sort()).orderBy('client_number').forUpdate().select('id');
+}
+
+interface OffboardingRow {
+  id: number;
+  kind: OffboardingRequest['kind'];
+  request: OffboardingRequest;
+  reason: string | null;
+  requested_by: string;
+  status: OffboardingStatus;
+  workflow_id: string;
+  plan: OffboardingPlan;
+  approval_required: boolean;
+  approved_by: string | null;
+  approved_at: Date | null;
+  cancelled_by: string | null;
+  failure: string | null;
+  created_at: Date;
+  updated_at: Date;
+  finished_at: Date | null;
+}
+
+interface StepRow {
+  offboarding_id: number;
+  step: number;
+  action: OffboardingStep['action'];
+  record_type: 'client' | 'contact';
+  record_id: number;
+  client_number: string;
+  summary: string;
+  effects: OffboardingStep['effects'];
+  status: OffboardingStepStatus;
+  changed: Record<string, unknown> | null;
+  started_at: Date | null;
+  applied_at: Date | null;
+  completed_at: Date | null;
+}
+
+function toStep(row: StepRow): OffboardingStepRecord {
+  return {
+    step: row.step,
+    action: row.action,
+    recordType: row.record_type,
+    recordId: row.record_id,
+    clientNumber: row.client_number,
+    summary: row.summary,
+    effects: row.effects,
+    status: row.status,
+    changed: row.changed,
+    startedAt: row.started_at,
+    appliedAt: row.applied_at,
+    completedAt: row.completed_at,
+  };
+}
+
+function toOffboarding(row: OffboardingRow, steps: StepRow[]): OffboardingRecord {
+  return {
+    id: row.id,
+    kind: row.kind,
+    request: row.request,
+    reason: row.reason,
+    requestedBy: row.requested_by,
+    status: row.status,
+    workflowId: row.workflow_id,
+    approvalRequired: row.approval_required,
+    approvedBy: row.approved_by,
+    approvedAt: row.approved_at,
+    cancelledBy: row.cancelled_by,
+    failure: row.failure,
+    plan: row.plan,
+    steps: steps.map(toStep),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    finishedAt: row.finished_at,
+  };
+}
+
+export async function getOffboarding(db: Db, id: number): Promise<OffboardingRecord> {
+  const row = (await db('offboardings').where({ id }).first()) as OffboardingRow | undefined;
+  if (!row) throw new RegistryError('not-found', `offboarding ${id} does not exist`);
+  const steps = (await db('offboarding_steps').where({ offboarding_id: id }).orderBy('step')) as StepRow[];
+  return toOffboarding(row, steps);
+}
+
+/** Offboardings, newest first, without their step records (GET /offboardings/:id has those). */
+export async function listOffboardings(db: Db, filter: { status?: OffboardingStatus } = {}): Promise<Omit<OffboardingRecord, 'steps'>[]> {
+  const rows = (await db('offboardings')
+    .where(filter.status ? { status: filter.status } : {})
+    .orderBy('id', 'desc')
+    .limit(500)) as OffboardingRow[];
+  return rows.map((row) => {
+    const { steps: _steps, ...rest } = toOffboarding(row, []);
+    return rest;
+  });
+}
+
+/** Sets the status; a finished offboarding releases its records and notes when it finished. */
+export async function setOffboardingStatus(
+  db: Db,
+  id: number,
+  status: OffboardingStatus,
+  details: { approvedBy?: string; cancelledBy?: string; failure?: string } = {},
+): Promise<void> {
+  await db.transaction(async (trx) => {
+    const finished = !unfinished.includes(status);
+    await trx('offboardings')
+      .where({ id })
+      .update({
+        status,
+        updated_at: trx.fn.now(),
+        ...(finished ? { finished_at: trx.fn.now() } : {}),
+        ...(details.approvedBy ? { approved_by: details.approvedBy, approved_at: trx.fn.now() } : {}),
+        ...(details.cancelledBy ? { cancelled_by: details.cancelledBy } : {}),
+        ...(details.failure ? { failure: details.failure } : {}),
+      });
+    if (finished) {
+      await trx('offboarding_steps').where({ offboarding_id: id, status: 'pending' }).update({ status: 'not-run' });
+      await trx('offboarding_records').where({ offboarding_id: id }).delete();
+    }
+  });
+}

@@ -1,0 +1,296 @@
+import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { CaseWareClient } from '../../src/portals/caseware/client';
+import { ClientOnlineClient } from '../../src/portals/client-online/client';
+import { createWorker } from '../../src/worker';
+import { assertLoginPrivacy, startTestStack, type TestStack } from '../support/stack';
+import { waitFor } from '../support/temporal';
+
+// Offboarding over real servers, on seed article 004's situation: persons P and Q, each a person
+// client and a linked contact (following his person client) at companies A and B, every switch on
+// for both portals. Each test builds its own copy under its own client numbers.
+
+let stack: TestStack;
+const personClients = new Map<string, number>();
+
+beforeAll(async () => {
+  stack = await startTestStack();
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+afterEach(async () => {
+  assertLoginPrivacy(await stack.coState(), personClients);
+});
+
+interface Situation {
+  P: string;
+  Q: string;
+  A: string;
+  B: string;
+  ids: Record<'P' | 'Q', number>;
+  /** Contact ids: pA is P's contact at A, and so on. */
+  pA: number;
+  qA: number;
+  pB: number;
+  qB: number;
+}
+
+const both = { caseware: true, clientOnline: true };
+
+async function situation(prefix: string): Promise<Situation> {
+  const numbers = { P: `${prefix}P`, Q: `${prefix}Q`, A: `${prefix}A`, B: `${prefix}B` };
+  const ids = {} as Record<'P' | 'Q', number>;
+  for (const person of ['P', 'Q'] as const) {
+    const response = await stack.api('POST', '/clients', {
+      clientNumber: numbers[person],
+      kind: 'person',
+      name: `Person ${person}`,
+      firstName: person,
+      lastName: 'Tester',
+      email: `${person.toLowerCase()}@${prefix}.home.test`.toLowerCase(),
+      links: both,
+    });
+    expect(response.status).toBe(201);
+    ids[person] = response.body.id;
+    personClients.set(numbers[person], response.body.id);
+  }
+  for (const company of ['A', 'B'] as const) {
+    const response = await stack.api('POST', '/clients', { clientNumber: numbers[company], kind: 'company', name: `Company ${company}`, links: both });
+    expect(response.status).toBe(201);
+  }
+  const contact = async (company: 'A' | 'B', person: 'P' | 'Q') => {
+    const response = await stack.api('POST', `/clients/${numbers[company]}/contacts`, {
+      email: `${person}${company}@${prefix}.work.test`.toLowerCase(),
+      links: both,
+      master: { clientNumber: numbers[person] },
+    });
+    expect(response.status).toBe(201);
+    return response.body.id as number;
+  };
+  const result = { ...numbers, ids, pA: await contact('A', 'P'), qA: await contact('A', 'Q'), pB: await contact('B', 'P'), qB: await contact('B', 'Q') };
+  for (const n of Object.values(numbers)) await stack.settled(n);
+  return result;
+}
+
+const coLogin = async (ref: string) => (await stack.coState()).logins.find((l) => l.ref === ref);
+const cwUser = async (email: string) => (await stack.simState()).users.find((u) => u.Email === email);
+async function cwHasAccess(email: string, clientNumber: string) {
+  const state = await stack.simState();
+  const user = state.users.find((u) => u.Email === email);
+  const entity = state.entities.find((e) => e.EntityNo === clientNumber);
+  return Boolean(user && entity && user.Type !== 'I' && state.roleAssignments.some((a) => a.userId === user.CWGuid && a.entityId === entity.CWGuid));
+}
+const mailCount = async () => (await stack.coState()).mails.length + (await stack.simState()).mails.length;
+
+async function offboard(body: Record<string, unknown>) {
+  const dryRun = await stack.api('POST', '/offboardings', body);
+  expect(dryRun.status, JSON.stringify(dryRun.body)).toBe(200);
+  const started = await stack.api('POST', '/offboardings', { ...body, execute: true });
+  expect(started.status, JSON.stringify(started.body)).toBe(202);
+  // The plan carried out is the plan shown in the dry run.
+  expect(started.body.plan).toEqual(dryRun.body.plan);
+  return started.body as { id: number; workflowId: string; status: string; plan: { steps: unknown[] } };
+}
+
+async function finished(id: number, status = 'completed') {
+  return waitFor(
+    `offboarding ${id} to be ${status}`,
+    async () => {
+      const response = await stack.api('GET', `/offboardings/${id}`);
+      return response.body.status === status ? response.body : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
+}
+
+function expectEveryStepRecorded(offboarding: { steps: { status: string; startedAt: string | null; appliedAt: string | null; completedAt: string | null }[] }) {
+  for (const step of offboarding.steps) {
+    expect(step.status).toBe('done');
+    expect(step.startedAt).not.toBeNull();
+    expect(step.appliedAt).not.toBeNull();
+    expect(step.completedAt).not.toBeNull();
+  }
+}
+
+describe('each kind on the P/Q/A/B situation: the access that remains, and no mail', () => {
+  test('revoke-contact-access: Q loses company B, keeps A and his own client', async () => {
+    const s = await situation('r');
+    const mails = await mailCount();
+    const started = await offboard({ kind: 'revoke-contact-access', contactId: s.qB, reason: 'left the board of B' });
+    expect(started.workflowId).toBe(`offboard-${started.id}`);
+    const done = await finished(started.id);
+    expectEveryStepRecorded(done);
+    expect(done.reason).toBe('left the board of B');
+    expect(done.requestedBy).toBe('api');
+
+    expect((await coLogin(`p-${s.ids.Q}`))?.clients.sort()).toEqual([s.A, s.Q].sort());
+    expect((await coLogin(`p-${s.ids.P}`))?.clients.sort()).toEqual([s.A, s.B, s.P].sort());
+    expect(await cwHasAccess(`qb@r.work.test`, s.B)).toBe(false);
+    expect(await cwHasAccess(`qa@r.work.test`, s.A)).toBe(true);
+    expect(await mailCount()).toBe(mails);
+  });
+
+  test('person-leaves: Q leaves A and B and stops as a client; P keeps everything', async () => {
+    const s = await situation('l');
+    const mails = await mailCount();
+    const started = await offboard({ kind: 'person-leaves', clientNumber: s.Q });
+    expect(started.plan.steps).toHaveLength(5);
+    const done = await finished(started.id);
+    expectEveryStepRecorded(done);
+
+    expect(await coLogin(`p-${s.ids.Q}`)).toBeUndefined();
+    expect((await coLogin(`p-${s.ids.P}`))?.clients.sort()).toEqual([s.A, s.B, s.P].sort());
+    expect(await cwHasAccess('qa@l.work.test', s.A)).toBe(false);
+    expect(await cwHasAccess('qb@l.work.test', s.B)).toBe(false);
+    expect(await cwHasAccess('pa@l.work.test', s.A)).toBe(true);
+    expect((await stack.api('GET', `/clients/${s.Q}`)).body.status).toBe('former');
+    expect((await stack.api('GET', `/contacts/${s.qA}/master`)).status).toBe(404);
+    expect(await mailCount()).toBe(mails);
+  });
+
+  test('person-deceased: every access of P ends; nothing of Q changes', async () => {
+    const s = await situation('d');
+    const qBefore = await coLogin(`p-${s.ids.Q}`);
+    const mails = await mailCount();
+    const done = await finished((await offboard({ kind: 'person-deceased', clientNumber: s.P })).id);
+    expectEveryStepRecorded(done);
+
+    expect(await coLogin(`p-${s.ids.P}`)).toBeUndefined();
+    expect(await coLogin(`p-${s.ids.Q}`)).toEqual(qBefore);
+    expect((await cwUser('pa@d.work.test'))?.Type).toBe('I');
+    expect((await cwUser('pb@d.work.test'))?.Type).toBe('I');
+    expect(await cwHasAccess('qa@d.work.test', s.A)).toBe(true);
+    expect(await cwHasAccess('qb@d.work.test', s.B)).toBe(true);
+    expect(await mailCount()).toBe(mails);
+  });
+
+  test('client-leaves: A goes; P and Q keep their own clients and B', async () => {
+    const s = await situation('c');
+    const mails = await mailCount();
+    const done = await finished((await offboard({ kind: 'client-leaves', clientNumber: s.A })).id);
+    expectEveryStepRecorded(done);
+
+    const co = await stack.coState();
+    expect(co.clients.some((c) => c.clientNumber === s.A)).toBe(false);
+    expect((await coLogin(`p-${s.ids.P}`))?.clients.sort()).toEqual([s.B, s.P].sort());
+    expect((await coLogin(`p-${s.ids.Q}`))?.clients.sort()).toEqual([s.B, s.Q].sort());
+    expect(await cwHasAccess('pa@c.work.test', s.A)).toBe(false);
+    expect(await cwHasAccess('pb@c.work.test', s.B)).toBe(true);
+    expect(await mailCount()).toBe(mails);
+  });
+});
+
+test('the naive order (master link ended first, force=true) makes Client Online mail a second login; the workflow order does not', async () => {
+  const s = await situation('n');
+  const coMails = async () => (await stack.coState()).mails.length;
+  const before = await coMails();
+  const ended = await stack.api('DELETE', `/contacts/${s.qB}/master?force=true`);
+  expect(ended.status).toBe(200);
+  await stack.settled(s.B);
+  expect(await coMails()).toBe(before + 1);
+  expect((await stack.coState()).mails.at(-1)?.ref).toBe(`c-${s.qB}`);
+
+  // The same end state through the workflow: no mail at all (the person-leaves test above, for A).
+  const done = await finished((await offboard({ kind: 'revoke-contact-access', contactId: s.qA })).id);
+  expectEveryStepRecorded(done);
+  expect(await coMails()).toBe(before + 1);
+});
+
+describe('while an offboarding holds its records', () => {
+  test('a large plan waits for approval and changes nothing until approved; others may not touch its records', async () => {
+    const big = 'g1';
+    expect((await stack.api('POST', '/clients', { clientNumber: big, kind: 'company', name: 'Big', links: both })).status).toBe(201);
+    const contacts: number[] = [];
+    for (let i = 0; i < 11; i += 1) {
+      const response = await stack.api('POST', `/clients/${big}/contacts`, { email: `c${i}@big.test`, links: both });
+      contacts.push(response.body.id);
+    }
+    await stack.settled(big);
+    const events = async () => Number((await stack.database.db('outbox_events').where({ client_number: big }).count({ n: '*' }))[0]?.n);
+    const eventsBefore = await events();
+
+    const started = await offboard({ kind: 'client-leaves', clientNumber: big });
+    expect(started.status).toBe('awaiting-approval');
+    const waiting = await waitFor('the workflow to wait for approval', async () => {
+      const description = await stack.temporal.client.workflow.getHandle(started.workflowId).describe();
+      return description.searchAttributes.OffboardingStage?.[0] === 'awaiting-approval' ? description : undefined;
+    });
+    expect(waiting.status.name).toBe('RUNNING');
+
+    // Nobody else may switch a planned contact's link or offboard it again; other fields stay editable.
+    const refused = await stack.api('PUT', `/contacts/${contacts[0]}/links`, { caseware: false });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toContain(`offboarding ${started.id}`);
+    expect((await stack.api('PATCH', `/contacts/${contacts[0]}`, { phone: '030-1' })).status).toBe(200);
+    const second = await stack.api('POST', '/offboardings', { kind: 'revoke-contact-access', contactId: contacts[1], execute: true });
+    expect(second.status).toBe(409);
+
+    // Nothing changed but that phone number: the links and status are as they were.
+    expect(await events()).toBe(eventsBefore + 1);
+    expect((await stack.api('GET', `/clients/${big}`)).body.status).toBe('client');
+
+    const approved = await stack.api('POST', `/offboardings/${started.id}/approve`);
+    expect(approved.status).toBe(200);
+    expect(approved.body.approvedBy).toBe('api');
+    const done = await finished(started.id);
+    expectEveryStepRecorded(done);
+    expect(done.steps).toHaveLength(12);
+    expect((await stack.api('POST', `/offboardings/${started.id}/approve`)).status).toBe(409);
+    // Finished: its records are free again.
+    expect((await stack.api('PUT', `/contacts/${contacts[0]}/links`, { caseware: true })).status).toBe(200);
+  });
+
+  test('cancel stops before the next step; the steps done stay done', async () => {
+    const big = 'g2';
+    expect((await stack.api('POST', '/clients', { clientNumber: big, kind: 'company', name: 'Big', links: both })).status).toBe(201);
+    for (let i = 0; i < 11; i += 1) await stack.api('POST', `/clients/${big}/contacts`, { email: `c${i}@big2.test`, links: both });
+    await stack.settled(big);
+    const started = await offboard({ kind: 'client-leaves', clientNumber: big });
+    expect(started.status).toBe('awaiting-approval');
+    const cancelled = await stack.api('POST', `/offboardings/${started.id}/cancel`);
+    expect(cancelled.status).toBe(200);
+    const done = await finished(started.id, 'cancelled');
+    expect(done.cancelledBy).toBe('api');
+    expect(done.steps.every((s: { status: string }) => s.status === 'not-run')).toBe(true);
+    expect((await stack.api('GET', `/clients/${big}`)).body.status).toBe('client');
+  });
+});
+
+test('a worker stopped mid-plan: a new worker finishes the same plan, each step once, no mail', async () => {
+  const s = await situation('k');
+  const mails = await mailCount();
+  // Client Online stops answering: the first step's change waits for it.
+  await fetch(`${stack.clientOnline.origin}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ errorRate: 1 }) });
+  const started = await offboard({ kind: 'person-leaves', clientNumber: s.Q });
+  await waitFor('step 1 to wait for the portals', async () => {
+    const response = await stack.api('GET', `/offboardings/${started.id}`);
+    return response.body.steps[0].status === 'waiting-for-portals';
+  });
+
+  // The worker goes; the API and the outbox dispatcher stay (they are other processes in production).
+  stack.services.worker.shutdown();
+  await waitFor('the worker to stop', async () => stack.services.worker.getState() === 'STOPPED');
+  const replacement = await createWorker({
+    connection: stack.temporal.nativeConnection,
+    namespace: stack.temporal.namespace ?? 'default',
+    taskQueue: stack.taskQueue,
+    workflowBundle: stack.bundle,
+    db: stack.database.db,
+    caseware: new CaseWareClient({ baseUrl: stack.simulator.baseUrl, clientId: stack.simulator.clientId, clientSecret: stack.simulator.clientSecret, requestTimeoutMs: 2_000 }),
+    contactRoleName: 'Contact - Entity Access',
+    clientOnline: new ClientOnlineClient({ baseUrl: stack.clientOnline.baseUrl, apiKey: stack.clientOnline.apiKey, requestTimeoutMs: 2_000 }),
+    clientOnlineSendBsn: false,
+  });
+  await replacement.runUntil(async () => {
+    await fetch(`${stack.clientOnline.origin}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    await finished(started.id);
+  });
+  const steps = await stack.database.db('offboarding_steps').where({ offboarding_id: started.id }).orderBy('step');
+  expect(steps.map((step: { status: string }) => step.status)).toEqual(['done', 'done', 'done', 'done', 'done']);
+  // Each contact's link was switched off once: one links-changed event per contact.
+  for (const id of [s.qA, s.qB]) {
+    const events = await stack.database.db('outbox_events').where({ record_type: 'contact', record_id: id, kind: 'contact.links-changed' });
+    expect(events).toHaveLength(1);
+  }
+  expect(await mailCount()).toBe(mails);
+});

@@ -1,0 +1,25 @@
+import { defineSearchAttributeKey } from '@temporalio/common';
+import { defineQuery, defineUpdate } from '@temporalio/workflow';
+
+/** Shared by the offboarding workflow and its callers (API, CLI). */
+
+export type OffboardingStage = 'running' | 'awaiting-approval' | 'completed' | 'cancelled' | 'failed';
+
+export interface OffboardingProgress {
+  stage: OffboardingStage;
+  /** The step being carried out, 1-based; 0 before the first. */
+  step: number;
+  steps: number;
+}
+
+export const approveOffboardingUpdate = defineUpdate<OffboardingProgress, [{ approvedBy: string }]>('approve');
+export const cancelOffboardingUpdate = defineUpdate<OffboardingProgress, [{ cancelledBy: string }]>('cancel');
+export const offboardingProgressQuery = defineQuery<OffboardingProgress>('progress');
+
+/** Readable in the Temporal Web UI: where an offboarding is, and which clients it changes (numbers only). */
+export const offboardingStageSearchAttribute = defineSearchAttributeKey('OffboardingStage', 'KEYWORD');
+export const offboardingClientsSearchAttribute = defineSearchAttributeKey('OffboardingClients', 'KEYWORD_LIST');
+
+export function offboardingWorkflowId(id: number): string {
+  return `offboard-${id}`;
+}

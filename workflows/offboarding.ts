@@ -1,0 +1,117 @@
+import {
+  condition,
+  proxyActivities,
+  setCurrentDetails,
+  setHandler,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
+import type { OffboardingActivities } from '../activities/offboarding';
+import {
+  approveOffboardingUpdate,
+  cancelOffboardingUpdate,
+  offboardingProgressQuery,
+  offboardingStageSearchAttribute,
+  type OffboardingProgress,
+  type OffboardingStage,
+} from './offboarding-definitions';
+
+export interface OffboardingInput {
+  offboardingId: number;
+  /** The plan removes more than the firm's threshold: nothing happens until a person approves. */
+  approvalRequired: boolean;
+  /** How long one wait for the portals lasts before the workflow asks again; default 5 minutes. */
+  portalWaitMs?: number;
+}
+
+const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' } as const;
+const { loadOffboardingSteps, applyOffboardingStep, markOffboardingStatus } = proxyActivities<OffboardingActivities>({
+  startToCloseTimeout: '1 minute',
+  retry,
+});
+const { awaitOffboardingStep } = proxyActivities<OffboardingActivities>({
+  startToCloseTimeout: '15 minutes',
+  heartbeatTimeout: '20 seconds',
+  retry,
+});
+
+const portalLabels = { caseware: 'CaseWare Cloud', clientOnline: 'Client Online' } as const;
+
+/**
+ * One offboarding (id `offboard-<id>`): the bottom-up plan's steps, one at a time. Each step makes
+ * its registry change and waits until every affected portal has applied it before the next one
+ * starts, so Client Online never meets a login it does not know. A portal that is down holds the
+ * step, and the workflow says so; it goes on when the portal is back. The plan itself stays in the
+ * registry: this history carries offboarding and step numbers only.
+ */
+export async function offboardingWorkflow(input: OffboardingInput): Promise<OffboardingProgress> {
+  const { offboardingId } = input;
+  // Handlers first: an approve or cancel may arrive with the workflow's very first task.
+  const progress: OffboardingProgress = { stage: input.approvalRequired ? 'awaiting-approval' : 'running', step: 0, steps: 0 };
+  let cancelledBy: string | undefined;
+
+  const enter = (stage: OffboardingStage, details: string) => {
+    progress.stage = stage;
+    upsertSearchAttributes([{ key: offboardingStageSearchAttribute, value: stage }]);
+    setCurrentDetails(details);
+  };
+
+  setHandler(offboardingProgressQuery, () => progress);
+  setHandler(
+    approveOffboardingUpdate,
+    async ({ approvedBy }) => {
+      await markOffboardingStatus({ offboardingId, status: 'running', approvedBy });
+      enter('running', 'approved; carrying out the plan');
+      return progress;
+    },
+    {
+      validator: (_request: { approvedBy: string }) => {
+        if (progress.stage !== 'awaiting-approval') throw new Error(`offboarding ${offboardingId} is not awaiting approval (it is ${progress.stage})`);
+      },
+    },
+  );
+  setHandler(
+    cancelOffboardingUpdate,
+    async (request) => {
+      cancelledBy = request.cancelledBy;
+      // Recorded at once, so the operator sees the cancel before the step under way has finished.
+      await markOffboardingStatus({ offboardingId, status: progress.stage === 'awaiting-approval' ? 'awaiting-approval' : 'running', cancelledBy });
+      return progress;
+    },
+    {
+      validator: (_request: { cancelledBy: string }) => {
+        if (progress.stage !== 'running' && progress.stage !== 'awaiting-approval') {
+          throw new Error(`offboarding ${offboardingId} has already finished (${progress.stage})`);
+        }
+      },
+    },
+  );
+
+  const steps = await loadOffboardingSteps({ offboardingId });
+  progress.steps = steps.length;
+  if (input.approvalRequired) {
+    enter('awaiting-approval', `waiting for a person to approve: the plan removes more than the threshold allows`);
+    await condition(() => progress.stage === 'running' || cancelledBy !== undefined);
+  } else {
+    enter('running', `carrying out ${steps.length} steps`);
+  }
+
+  for (const step of steps) {
+    if (cancelledBy !== undefined) break;
+    progress.step = step.step;
+    setCurrentDetails(`step ${step.step} of ${steps.length}: ${step.summary}`);
+    await applyOffboardingStep({ offboardingId, step: step.step });
+    for (;;) {
+      const wait = await awaitOffboardingStep({ offboardingId, step: step.step, clientNumber: step.clientNumber, maxWaitMs: input.portalWaitMs ?? 5 * 60_000 });
+      if (wait.caughtUp) break;
+      setCurrentDetails(
+        `step ${step.step} of ${steps.length}: waiting for ${wait.behind.map((p) => portalLabels[p]).join(' and ')} ` +
+          `to apply the change to client ${step.clientNumber}`,
+      );
+    }
+  }
+
+  const finalStage: OffboardingStage = cancelledBy !== undefined ? 'cancelled' : 'completed';
+  await markOffboardingStatus({ offboardingId, status: finalStage, ...(cancelledBy ? { cancelledBy } : {}) });
+  enter(finalStage, finalStage === 'cancelled' ? `cancelled after step ${progress.step} of ${steps.length}` : `all ${steps.length} steps done`);
+  return progress;
+}
