@@ -1,3 +1,6 @@
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { CaseWareClient } from '../../src/portals/caseware/client';
 import { ClientOnlineClient } from '../../src/portals/client-online/client';
@@ -103,6 +106,15 @@ async function finished(id: number, status = 'completed') {
   );
 }
 
+/** RECORD_HISTORIES=1 keeps the run's history for test/workflows/replay.test.ts. */
+async function record(name: string, workflowId: string) {
+  if (!process.env.RECORD_HISTORIES) return;
+  const history = await stack.temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  const dir = path.join(__dirname, '..', 'fixtures', 'histories');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(path.join(dir, `offboarding-${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
+}
+
 function expectEveryStepRecorded(offboarding: { steps: { status: string; startedAt: string | null; appliedAt: string | null; completedAt: string | null }[] }) {
   for (const step of offboarding.steps) {
     expect(step.status).toBe('done');
@@ -146,6 +158,7 @@ describe('each kind on the P/Q/A/B situation: the access that remains, and no ma
     expect((await stack.api('GET', `/clients/${s.Q}`)).body.status).toBe('former');
     expect((await stack.api('GET', `/contacts/${s.qA}/master`)).status).toBe(404);
     expect(await mailCount()).toBe(mails);
+    await record('person-leaves', started.workflowId);
   });
 
   test('person-deceased: every access of P ends; nothing of Q changes', async () => {
@@ -178,6 +191,23 @@ describe('each kind on the P/Q/A/B situation: the access that remains, and no ma
     expect(await cwHasAccess('pb@c.work.test', s.B)).toBe(true);
     expect(await mailCount()).toBe(mails);
   });
+});
+
+test('master edits while an offboarding runs re-open no access and make no login', async () => {
+  const s = await situation('m');
+  const mails = await mailCount();
+  const started = await offboard({ kind: 'person-leaves', clientNumber: s.Q });
+  // The person's private data changes under way: propagation to his followers runs alongside.
+  for (const lastName of ['Edit-1', 'Edit-2', 'Edit-3']) {
+    expect((await stack.api('PATCH', `/clients/${s.Q}`, { lastName })).status).toBe(200);
+  }
+  const done = await finished(started.id);
+  expectEveryStepRecorded(done);
+  for (const n of [s.A, s.B, s.Q]) await stack.settled(n);
+  expect(await coLogin(`p-${s.ids.Q}`)).toBeUndefined();
+  expect(await cwHasAccess('qa@m.work.test', s.A)).toBe(false);
+  expect(await cwHasAccess('qb@m.work.test', s.B)).toBe(false);
+  expect(await mailCount()).toBe(mails);
 });
 
 test('the naive order (master link ended first, force=true) makes Client Online mail a second login; the workflow order does not', async () => {
@@ -236,6 +266,7 @@ describe('while an offboarding holds its records', () => {
     expectEveryStepRecorded(done);
     expect(done.steps).toHaveLength(12);
     expect((await stack.api('POST', `/offboardings/${started.id}/approve`)).status).toBe(409);
+    await record('approved', started.workflowId);
     // Finished: its records are free again.
     expect((await stack.api('PUT', `/contacts/${contacts[0]}/links`, { caseware: true })).status).toBe(200);
   });
@@ -253,6 +284,7 @@ describe('while an offboarding holds its records', () => {
     expect(done.cancelledBy).toBe('api');
     expect(done.steps.every((s: { status: string }) => s.status === 'not-run')).toBe(true);
     expect((await stack.api('GET', `/clients/${big}`)).body.status).toBe('client');
+    await record('cancelled', started.workflowId);
   });
 });
 
