@@ -1,4 +1,5 @@
 import {
+  ActivityFailure,
   condition,
   proxyActivities,
   setCurrentDetails,
@@ -95,19 +96,27 @@ export async function offboardingWorkflow(input: OffboardingInput): Promise<Offb
     enter('running', `carrying out ${steps.length} steps`);
   }
 
-  for (const step of steps) {
-    if (cancelledBy !== undefined) break;
-    progress.step = step.step;
-    setCurrentDetails(`step ${step.step} of ${steps.length}: ${step.summary}`);
-    await applyOffboardingStep({ offboardingId, step: step.step });
-    for (;;) {
-      const wait = await awaitOffboardingStep({ offboardingId, step: step.step, clientNumber: step.clientNumber, maxWaitMs: input.portalWaitMs ?? 5 * 60_000 });
-      if (wait.caughtUp) break;
-      setCurrentDetails(
-        `step ${step.step} of ${steps.length}: waiting for ${wait.behind.map((p) => portalLabels[p]).join(' and ')} ` +
-          `to apply the change to client ${step.clientNumber}`,
-      );
+  try {
+    for (const step of steps) {
+      if (cancelledBy !== undefined) break;
+      progress.step = step.step;
+      setCurrentDetails(`step ${step.step} of ${steps.length}: ${step.summary}`);
+      await applyOffboardingStep({ offboardingId, step: step.step });
+      for (;;) {
+        const wait = await awaitOffboardingStep({ offboardingId, step: step.step, clientNumber: step.clientNumber, maxWaitMs: input.portalWaitMs ?? 5 * 60_000 });
+        if (wait.caughtUp) break;
+        setCurrentDetails(
+          `step ${step.step} of ${steps.length}: waiting for ${wait.behind.map((p) => portalLabels[p]).join(' and ')} ` +
+            `to apply the change to client ${step.clientNumber}`,
+        );
+      }
     }
+  } catch (error) {
+    // A step no retry can carry out: the offboarding stops where it is, and says so; its records are released.
+    const failure = error instanceof ActivityFailure ? (error.cause?.message ?? error.message) : String(error);
+    await markOffboardingStatus({ offboardingId, status: 'failed', failure: `step ${progress.step} of ${steps.length}: ${failure}` });
+    enter('failed', `failed at step ${progress.step} of ${steps.length}`);
+    return progress;
   }
 
   const finalStage: OffboardingStage = cancelledBy !== undefined ? 'cancelled' : 'completed';
