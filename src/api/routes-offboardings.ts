@@ -73,7 +73,9 @@ export const offboardingRoutes: FastifyPluginCallbackZod<{ db: Db; offboarding?:
     async (request, reply) => {
       const body = request.body;
       const offboardingRequest = requestOf(body);
-      if (!body.execute) return reply.code(200).send({ dryRun: true as const, plan: await planOffboarding(db, offboardingRequest) });
+      // Planned first in every case, so a request that does not fit the registry is refused as such.
+      const plan = await planOffboarding(db, offboardingRequest);
+      if (!body.execute) return reply.code(200).send({ dryRun: true as const, plan });
       if (!offboarding) {
         return reply.code(503).send(errorBody('unavailable', 'this API runs without a Temporal connection, so it cannot carry out an offboarding'));
       }
