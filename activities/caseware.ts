@@ -108,8 +108,8 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     return value;
   }
 
-  async function contactRoleId(): Promise<string> {
-    const roleId = await lookupOnce(`role:${deps.contactRoleName}`, async () => (await deps.caseware.findRoleByName(deps.contactRoleName))?.CWGuid);
+  async function contactRoleId(caseware: CaseWarePort): Promise<string> {
+    const roleId = await lookupOnce(`role:${deps.contactRoleName}`, async () => (await caseware.findRoleByName(deps.contactRoleName))?.CWGuid);
     if (!roleId) {
       throw ApplicationFailure.nonRetryable(
         `CaseWare Cloud has no role named "${deps.contactRoleName}"; set CASEWARE_CONTACT_ROLE to an existing contact role`,
@@ -119,10 +119,10 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     return roleId;
   }
 
-  async function contactGroupId(): Promise<string | undefined> {
+  async function contactGroupId(caseware: CaseWarePort): Promise<string | undefined> {
     const groupName = deps.contactGroupName;
     if (!groupName) return undefined;
-    const groupId = await lookupOnce(`group:${groupName}`, async () => (await deps.caseware.findGroupByName(groupName))?.CWGuid);
+    const groupId = await lookupOnce(`group:${groupName}`, async () => (await caseware.findGroupByName(groupName))?.CWGuid);
     if (!groupId) {
       throw ApplicationFailure.nonRetryable(
         `CaseWare Cloud has no contact group named "${deps.contactGroupName}"; create it or unset CASEWARE_CONTACT_GROUP`,
@@ -204,8 +204,8 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       }
     }
 
-    const roleId = await contactRoleId();
-    const groupId = await contactGroupId();
+    const roleId = await contactRoleId(caseware);
+    const groupId = await contactGroupId(caseware);
     let entityGuid = done.entity ?? entityIdentity?.remoteId ?? null;
     const entityKey: IdentityKey = { portal, recordType: 'client', recordId: registry.client.id, clientNumber };
 

@@ -60,7 +60,7 @@ export async function loginOwner(db: Db, portal: Portal, loginKey: string): Prom
   const row = await db<IdentityRow>('portal_identities')
     .where({ portal })
     .andWhere((q) => void q.where({ login_key: loginKey }).orWhere({ pending_login_key: loginKey }))
-    .orderByRaw('login_key = ? desc', [loginKey])
+    .orderByRaw('coalesce(login_key = ?, false) desc', [loginKey])
     .first();
   return row ? toIdentity(row) : undefined;
 }
