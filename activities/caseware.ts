@@ -210,6 +210,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     const entityKey: IdentityKey = { portal, recordType: 'client', recordId: registry.client.id, clientNumber };
 
     if (desired.entity && done.entity) {
+      // An earlier attempt of this run brought the entity up to date; the summary is this attempt's.
       summary.entity = 'unchanged';
     } else if (desired.entity) {
       const fields = desired.entity;
