@@ -53,7 +53,10 @@ describe('public routes', () => {
         '/contacts/{id}/master',
         '/health',
         '/sync/clients/{number}',
+        '/sync/clients/{number}/resync',
         '/sync/errors',
+        '/sync/health',
+        '/sync/resync',
       ].sort(),
     );
     expect(Object.keys(document.paths['/clients/{number}'] ?? {}).sort()).toEqual(['get', 'patch']);
