@@ -11,6 +11,7 @@ import {
 } from '../src/domain/caseware';
 import { CaseWareError } from '../src/portals/caseware/errors';
 import { isRegistryError, loadClientWithContacts } from '../src/registry/repository';
+import { trackPortalHealth } from '../src/sync/health';
 import {
   claimLogin,
   identitiesForClient,
@@ -24,6 +25,7 @@ import {
   type SyncErrorInput,
 } from '../src/sync/ledger';
 import { toActivityFailure } from './failures';
+import { withHeartbeats, type ActivityProgress } from './heartbeat';
 
 /** The CaseWare Cloud calls the sync needs; `CaseWareClient` provides them over HTTP. */
 type CaseWareUserRef = { CWGuid: string; OwnerType: string; Type?: string | null };
@@ -45,6 +47,8 @@ export interface CaseWarePort {
   shareEntity(entityGuid: string, userIds: string[], roleId: string): Promise<void>;
   unshareEntity(entityGuid: string, userIds: string[], roleId: string): Promise<void>;
   setGroupMembership(groupGuid: string, userId: string, member: boolean): Promise<void>;
+  /** The same calls, aborted by `signal` (an attempt Temporal cancelled); without it, every call runs to its timeout. */
+  withSignal?(signal: AbortSignal | undefined): CaseWarePort;
 }
 
 export interface CaseWareActivityDeps {
@@ -73,6 +77,18 @@ export interface CaseWareSyncSummary {
 
 const portal = 'caseware' as const;
 
+/**
+ * What an attempt has finished, carried by its heartbeats to the next attempt of the same run,
+ * which skips it: a client too large for one attempt still gets through, and a retry never redoes
+ * (or races) what its predecessor finished. Ids only, no personal data.
+ */
+export interface CaseWareSyncProgress {
+  /** The entity's CWGuid, once it is created or brought up to date and recorded. */
+  entity?: string;
+  /** Contacts brought up to date, or revoked, without a sync error. */
+  contacts: number[];
+}
+
 function today(): string {
   return new Date().toISOString().slice(0, 10);
 }
@@ -81,7 +97,7 @@ function today(): string {
 const lookupTtlMs = 10 * 60_000;
 
 export function createCaseWareActivities(deps: CaseWareActivityDeps) {
-  const { db, caseware } = deps;
+  const { db } = deps;
   // Fewer calls per attempt make an attempt likelier to get through a flaky portal.
   const cached = new Map<string, { value: string | undefined; until: number }>();
   async function lookupOnce(key: string, lookup: () => Promise<string | undefined>): Promise<string | undefined> {
@@ -92,7 +108,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     return value;
   }
 
-  async function contactRoleId(): Promise<string> {
+  async function contactRoleId(caseware: CaseWarePort): Promise<string> {
     const roleId = await lookupOnce(`role:${deps.contactRoleName}`, async () => (await caseware.findRoleByName(deps.contactRoleName))?.CWGuid);
     if (!roleId) {
       throw ApplicationFailure.nonRetryable(
@@ -103,7 +119,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     return roleId;
   }
 
-  async function contactGroupId(): Promise<string | undefined> {
+  async function contactGroupId(caseware: CaseWarePort): Promise<string | undefined> {
     const groupName = deps.contactGroupName;
     if (!groupName) return undefined;
     const groupId = await lookupOnce(`group:${groupName}`, async () => (await caseware.findGroupByName(groupName))?.CWGuid);
@@ -131,7 +147,9 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
 
   async function syncClientToCaseWare(input: SyncClientInput): Promise<CaseWareSyncSummary> {
     try {
-      return await syncClient(input);
+      // A failure no record is to blame for (credentials, permissions, unreadable answers) is
+      // retried and shown once as the portal's health, never as a sync error of every client.
+      return await trackPortalHealth(db, portal, () => withHeartbeats<CaseWareSyncProgress, CaseWareSyncSummary>((progress) => syncClient(input, progress)));
     } catch (error) {
       const failure = toActivityFailure(error);
       // A failure no retry can fix is shown to the operator with the client's sync errors; the
@@ -151,8 +169,14 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     }
   }
 
-  async function syncClient(input: SyncClientInput): Promise<CaseWareSyncSummary> {
+  async function syncClient(input: SyncClientInput, progress: ActivityProgress<CaseWareSyncProgress>): Promise<CaseWareSyncSummary> {
     const { clientNumber } = input;
+    const caseware = deps.caseware.withSignal?.(progress.signal) ?? deps.caseware;
+    const done: CaseWareSyncProgress = { entity: progress.resumeFrom?.entity, contacts: [...(progress.resumeFrom?.contacts ?? [])] };
+    const finished = (contactId: number) => {
+      done.contacts.push(contactId);
+      progress.report({ ...done, contacts: [...done.contacts] });
+    };
     const registry = await loadClientWithContacts(db, clientNumber).catch((error: unknown) => {
       if (isRegistryError(error) && error.code === 'not-found') {
         throw ApplicationFailure.nonRetryable(`client ${clientNumber} is not in the registry`, 'RegistryRecordMissing');
@@ -180,12 +204,15 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       }
     }
 
-    const roleId = await contactRoleId();
-    const groupId = await contactGroupId();
-    let entityGuid = entityIdentity?.remoteId ?? null;
+    const roleId = await contactRoleId(caseware);
+    const groupId = await contactGroupId(caseware);
+    let entityGuid = done.entity ?? entityIdentity?.remoteId ?? null;
     const entityKey: IdentityKey = { portal, recordType: 'client', recordId: registry.client.id, clientNumber };
 
-    if (desired.entity) {
+    if (desired.entity && done.entity) {
+      // An earlier attempt of this run brought the entity up to date; the summary is this attempt's.
+      summary.entity = 'unchanged';
+    } else if (desired.entity) {
       const fields = desired.entity;
       await forRecord(errors, { recordType: 'client', recordId: registry.client.id }, `client ${clientNumber}`, async () => {
         let entity = entityGuid ? await caseware.getEntity(entityGuid) : undefined;
@@ -202,6 +229,8 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
         }
         entityGuid = entity.CWGuid;
         await saveIdentity(db, entityKey, { remoteId: entity.CWGuid, lastSent: fields, access: 'active' });
+        done.entity = entity.CWGuid;
+        progress.report({ ...done, contacts: [...done.contacts] });
       });
     }
 
@@ -211,21 +240,23 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     // Revoke first: a contact that lost its link, or was deleted, or whose client left CaseWare.
     const wanted = new Set(desired.contacts.map((c) => c.contactId));
     for (const identity of contactIdentities.values()) {
-      if (wanted.has(identity.recordId) || conflicted.has(identity.recordId)) continue;
+      if (wanted.has(identity.recordId) || conflicted.has(identity.recordId) || done.contacts.includes(identity.recordId)) continue;
       const deleted = !liveContactIds.has(identity.recordId);
       if (identity.access === 'revoked' && !(deleted && identity.loginKey)) continue;
       await forRecord(errors, { recordType: 'contact', recordId: identity.recordId }, `contact ${identity.recordId} at client ${clientNumber}`, async () => {
-        await revoke(identity, entityGuid, roleId, groupId);
-        await saveIdentity(db, identityKey(identity), { access: 'revoked', ...(deleted ? { loginKey: null } : {}) });
+        await revoke(caseware, identity, entityGuid, roleId, groupId);
+        await saveIdentity(db, identityKey(identity), { access: 'revoked', ...(deleted ? { loginKey: null, pendingLoginKey: null } : {}) });
         summary.contactsRevoked += 1;
+        finished(identity.recordId);
       });
     }
 
     if (desired.entity && entityGuid) {
       for (const contact of desired.contacts) {
+        if (done.contacts.includes(contact.contactId)) continue;
         const label = `contact ${contact.contactId} at client ${clientNumber}`;
         await forRecord(errors, { recordType: 'contact', recordId: contact.contactId }, label, async () => {
-          const outcome = await ensureContact(contact, contactIdentities.get(contact.contactId), {
+          const outcome = await ensureContact(caseware, contact, contactIdentities.get(contact.contactId), {
             clientNumber,
             entityGuid: entityGuid as string,
             roleId,
@@ -235,6 +266,8 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
           });
           if (outcome === 'created') summary.contactsCreated += 1;
           if (outcome === 'updated') summary.contactsUpdated += 1;
+          // A contact with a sync error is tried again by a retry, so that the error stays reported.
+          if (outcome !== 'conflict') finished(contact.contactId);
         });
       }
     }
@@ -249,7 +282,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     return { portal, recordType: identity.recordType, recordId: identity.recordId, clientNumber: identity.clientNumber };
   }
 
-  async function revoke(identity: PortalIdentity, entityGuid: string | null, roleId: string, groupId: string | undefined) {
+  async function revoke(caseware: CaseWarePort, identity: PortalIdentity, entityGuid: string | null, roleId: string, groupId: string | undefined) {
     if (!identity.remoteId) return;
     const ignoreMissing = (error: unknown) => {
       if (error instanceof CaseWareError && error.code === 'not-found') return;
@@ -270,6 +303,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
   }
 
   async function ensureContact(
+    caseware: CaseWarePort,
     contact: DesiredCaseWareContact,
     identity: PortalIdentity | undefined,
     context: ContactContext,
@@ -327,12 +361,12 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       }
       await saveIdentity(db, key, { remoteId: user.CWGuid, loginKey: contact.loginKey, lastSent: lastSent ?? null });
     }
-    // An email change: claim the new login first; until CaseWare has taken it, the old one
-    // stays this contact's, so no other contact can adopt this CaseWare user by the old address.
-    const previousKey = identity?.loginKey ?? null;
-    const emailChanged = knownUser && previousKey !== contact.loginKey;
+    // An email change: reserve the new login besides the old one; until CaseWare has taken it,
+    // the old one stays this contact's, so no other contact can adopt this CaseWare user by the
+    // old address, even when this worker dies before it learns CaseWare's answer.
+    const emailChanged = knownUser && (identity?.loginKey ?? null) !== contact.loginKey;
     if (emailChanged) {
-      const claim = await claimLogin(db, key, contact.loginKey);
+      const claim = await claimLogin(db, key, contact.loginKey, { pending: true });
       if (!claim.claimed) return conflict(claim.owner);
     }
 
@@ -340,7 +374,9 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       try {
         await caseware.updateContact(user.CWGuid, contact.fields);
       } catch (error) {
-        if (emailChanged) await saveIdentity(db, key, { loginKey: previousKey });
+        // Refused: the new address stays free for others. Not answered (a timeout): CaseWare may
+        // have taken it, so it stays reserved and the retry finds out.
+        if (emailChanged && error instanceof CaseWareError && !error.retryable) await saveIdentity(db, key, { pendingLoginKey: null });
         throw error;
       }
       outcome = 'updated';
@@ -351,7 +387,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     }
     if (!context.hasShare(user.CWGuid)) await caseware.shareEntity(context.entityGuid, [user.CWGuid], context.roleId);
     if (context.groupId) await caseware.setGroupMembership(context.groupId, user.CWGuid, true);
-    await saveIdentity(db, key, { remoteId: user.CWGuid, loginKey: contact.loginKey, lastSent: contact.fields, access: 'active' });
+    await saveIdentity(db, key, { remoteId: user.CWGuid, loginKey: contact.loginKey, pendingLoginKey: null, lastSent: contact.fields, access: 'active' });
     return outcome;
   }
 

@@ -39,6 +39,9 @@ export async function withHeartbeats<P, R>(work: (progress: ActivityProgress<P>)
       signal: context.cancellationSignal,
       report: (progress) => {
         latest = progress;
+        // At once, not with the next beat: an attempt that fails right after would lose it. The
+        // SDK throttles what it sends, keeping the latest details.
+        beat();
       },
     });
   } catch (error) {

@@ -15,10 +15,21 @@ export type SharedPortalErrorCode =
   | 'network'
   | 'bad-response';
 
+/**
+ * What a failure is about. `record`: the portal refused this record's data (invalid, not found, a
+ * conflict); retrying cannot help, it becomes the record's sync error. `portal`: the portal cannot be
+ * used at all (credentials or permissions refused after the client's own renewal, answers it cannot
+ * read); it says nothing about the record, so it is retried until an operator fixes the cause.
+ * `transient`: trouble that passes by itself (5xx, timeouts, dropped connections, rate limits).
+ */
+export type PortalErrorScope = 'record' | 'portal' | 'transient';
+
 export interface PortalErrorDetails<Code extends string> {
   code: Code;
   status?: number;
   retryable: boolean;
+  /** Default: `transient` when retryable, else `record`. */
+  scope?: PortalErrorScope;
   retryAfterMs?: number;
 }
 
@@ -30,6 +41,7 @@ export abstract class PortalError<Code extends string = string> extends Error {
   readonly code: Code;
   readonly status?: number;
   readonly retryable: boolean;
+  readonly scope: PortalErrorScope;
   readonly retryAfterMs?: number;
 
   constructor(message: string, details: PortalErrorDetails<Code>, options?: { cause?: unknown }) {
@@ -37,6 +49,7 @@ export abstract class PortalError<Code extends string = string> extends Error {
     this.code = details.code;
     this.status = details.status;
     this.retryable = details.retryable;
+    this.scope = details.scope ?? (details.retryable ? 'transient' : 'record');
     this.retryAfterMs = details.retryAfterMs;
   }
 }
@@ -85,9 +98,22 @@ export class PortalErrors<Code extends string, E extends PortalError<Code | Shar
     this.hints = { ...sameHints(portal.label), ...portal.hints } as Record<Code | SharedPortalErrorCode, string>;
   }
 
-  /** A refusal that retrying will not change. */
+  /** A refusal of the record's data that retrying will not change. */
   refused(operation: PortalOperation, status: number, code: Code | SharedPortalErrorCode, hint = this.hints[code]): E {
-    return this.create(`refused ${describe(operation)} (${status} ${code}): ${hint}`, { code, status, retryable: false });
+    return this.create(`refused ${describe(operation)} (${status} ${code}): ${hint}`, { code, status, retryable: false, scope: 'record' });
+  }
+
+  /**
+   * A refusal of the service itself (credentials, permissions): retried, so that the record stays
+   * pending and syncs by itself once an operator has fixed the cause.
+   */
+  refusedService(operation: PortalOperation, status: number, code: Code | SharedPortalErrorCode): E {
+    return this.create(`refused ${describe(operation)} (${status} ${code}): ${this.hints[code]}`, {
+      code,
+      status,
+      retryable: true,
+      scope: 'portal',
+    });
   }
 
   /** Maps an HTTP error status (after any protocol of the client's own, e.g. a token refresh). */
@@ -95,8 +121,8 @@ export class PortalErrors<Code extends string, E extends PortalError<Code | Shar
     const { hints } = this;
     const what = describe(operation);
     if (status === 400 || status === 422) return this.refused(operation, status, 'invalid');
-    if (status === 401) return this.refused(operation, status, 'unauthorized');
-    if (status === 403) return this.refused(operation, status, this.portal.forbidden);
+    if (status === 401) return this.refusedService(operation, status, 'unauthorized');
+    if (status === 403) return this.refusedService(operation, status, this.portal.forbidden);
     if (status === 404) return this.refused(operation, status, 'not-found');
     if (status === 409) return this.refused(operation, status, conflict.code, conflict.hint);
     if (status === 429) {
@@ -105,14 +131,15 @@ export class PortalErrors<Code extends string, E extends PortalError<Code | Shar
         code: 'rate-limited',
         status,
         retryable: true,
+        scope: 'transient',
         retryAfterMs,
       });
     }
     if (status === 408) {
-      return this.create(`timed out on ${what} (408 timeout): ${hints.timeout}`, { code: 'timeout', status, retryable: true });
+      return this.create(`timed out on ${what} (408 timeout): ${hints.timeout}`, { code: 'timeout', status, retryable: true, scope: 'transient' });
     }
     if (status >= 500) {
-      return this.create(`failed on ${what} (${status} server): ${hints.server}`, { code: 'server', status, retryable: true });
+      return this.create(`failed on ${what} (${status} server): ${hints.server}`, { code: 'server', status, retryable: true, scope: 'transient' });
     }
     return this.refused(operation, status, 'invalid', `unexpected status ${status}`);
   }
@@ -123,20 +150,21 @@ export class PortalErrors<Code extends string, E extends PortalError<Code | Shar
     const { hints } = this;
     const what = describe(operation);
     if (error instanceof Error && (error.name === 'TimeoutError' || error.name === 'AbortError')) {
-      return this.create(`did not answer ${what} in time (timeout): ${hints.timeout}`, { code: 'timeout', retryable: true });
+      return this.create(`did not answer ${what} in time (timeout): ${hints.timeout}`, { code: 'timeout', retryable: true, scope: 'transient' });
     }
     const reason = transportReason(error);
     return this.create(`connection failed on ${what} (network${reason ? `: ${reason}` : ''}): ${hints.network}`, {
       code: 'network',
       retryable: true,
+      scope: 'transient',
     });
   }
 
-  /** An answer that is not JSON or not the expected shape. */
+  /** An answer that is not JSON or not the expected shape: the portal's fault (or a new API version), not the record's. */
   badResponse(operation: PortalOperation, status: number, detail: string): E {
     return this.create(
       `answered ${describe(operation)} unexpectedly (${status} bad-response: ${detail}): ${this.hints['bad-response']}`,
-      { code: 'bad-response', status, retryable: false },
+      { code: 'bad-response', status, retryable: true, scope: 'portal' },
     );
   }
 

@@ -11,6 +11,11 @@ export interface JsonRequest extends PortalOperation {
   query?: Query;
   /** Sent as JSON. */
   body?: unknown;
+  /**
+   * Aborts the request besides its timeout, e.g. when Temporal cancels the activity attempt that
+   * made it: an attempt given up on must not go on changing the portal while its retry runs.
+   */
+  signal?: AbortSignal;
 }
 
 /** How a portal turns a failed transport or an unreadable answer into its own error. */
@@ -39,7 +44,7 @@ export async function sendJson(target: JsonTarget, request: JsonRequest): Promis
       method: request.method,
       headers,
       body: request.body === undefined ? undefined : JSON.stringify(request.body),
-      signal: AbortSignal.timeout(target.timeoutMs),
+      signal: request.signal ? AbortSignal.any([request.signal, AbortSignal.timeout(target.timeoutMs)]) : AbortSignal.timeout(target.timeoutMs),
     });
   } catch (error) {
     throw target.errors.transport(request, error);

@@ -27,6 +27,7 @@ interface IdentityRow {
   client_number: string;
   remote_id: string | null;
   login_key: string | null;
+  pending_login_key?: string | null;
   access: 'active' | 'revoked';
   last_sent: unknown;
   synced_at: Date | null;
@@ -51,8 +52,16 @@ export async function identitiesForClient(db: Db, portal: Portal, clientNumber: 
   return rows.map(toIdentity);
 }
 
+/**
+ * The record that holds a login: as its login, or as the new login of an email change the portal
+ * has not confirmed yet (see claimLogin).
+ */
 export async function loginOwner(db: Db, portal: Portal, loginKey: string): Promise<PortalIdentity | undefined> {
-  const row = await db<IdentityRow>('portal_identities').where({ portal, login_key: loginKey }).first();
+  const row = await db<IdentityRow>('portal_identities')
+    .where({ portal })
+    .andWhere((q) => void q.where({ login_key: loginKey }).orWhere({ pending_login_key: loginKey }))
+    .orderByRaw('coalesce(login_key = ?, false) desc', [loginKey])
+    .first();
   return row ? toIdentity(row) : undefined;
 }
 
@@ -69,18 +78,34 @@ function isUniqueViolation(error: unknown): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === uniqueViolation;
 }
 
+/** Serialises the claims of one login (advisory lock namespace: logins of the ledger). */
+const loginLockSpace = 7_301;
+
 /**
- * Makes `loginKey` this record's login, unless another record holds it already: the first one
- * sent owns a login. The database's unique index decides races between concurrent client syncs.
+ * Makes `loginKey` this record's login, unless another record holds it already (as its login or
+ * as a change in flight): the first one sent owns a login. Claims of one login are serialised by an
+ * advisory lock on it; the unique indexes stay as the last guard.
+ *
+ * `pending`: an email change. The new login is reserved in `pending_login_key` while the old one
+ * stays this record's `login_key`, so that nobody can claim the old address, and adopt this
+ * record's portal user by it, before the portal has confirmed the change (confirmLogin) or refused
+ * it (saveIdentity with `pendingLoginKey: null`). A worker that dies in between leaves both
+ * reserved, which is safe; the record's next sync finishes or undoes the change.
  */
 export async function claimLogin(
   db: Db,
   key: IdentityKey,
   loginKey: string,
+  options: { pending?: boolean } = {},
 ): Promise<{ claimed: true } | { claimed: false; owner: PortalIdentity }> {
   try {
-    await upsertIdentity(db, key, { login_key: loginKey });
-    return { claimed: true };
+    return await db.transaction(async (trx) => {
+      await trx.raw('select pg_advisory_xact_lock(?, hashtext(?))', [loginLockSpace, `${key.portal}:${loginKey}`]);
+      const owner = await loginOwner(trx, key.portal, loginKey);
+      if (owner && !(owner.recordType === key.recordType && owner.recordId === key.recordId)) return { claimed: false, owner } as const;
+      await upsertIdentity(trx, key, options.pending ? { pending_login_key: loginKey } : { login_key: loginKey });
+      return { claimed: true } as const;
+    });
   } catch (error) {
     if (!isUniqueViolation(error)) throw error;
     const owner = await loginOwner(db, key.portal, loginKey);
@@ -92,6 +117,8 @@ export async function claimLogin(
 export interface IdentityUpdate {
   remoteId?: string | null;
   loginKey?: string | null;
+  /** A login claimed with `pending` and not yet confirmed by the portal; null ends the claim. */
+  pendingLoginKey?: string | null;
   access?: 'active' | 'revoked';
   lastSent?: unknown;
 }
@@ -101,6 +128,7 @@ export async function saveIdentity(db: Db, key: IdentityKey, update: IdentityUpd
   const changes: Record<string, unknown> = { synced_at: db.fn.now() };
   if (update.remoteId !== undefined) changes.remote_id = update.remoteId;
   if (update.loginKey !== undefined) changes.login_key = update.loginKey;
+  if (update.pendingLoginKey !== undefined) changes.pending_login_key = update.pendingLoginKey;
   if (update.access !== undefined) changes.access = update.access;
   if (update.lastSent !== undefined) changes.last_sent = update.lastSent === null ? null : JSON.stringify(update.lastSent);
   await upsertIdentity(db, key, changes);

@@ -1,11 +1,13 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { afterAll, beforeAll, expect, test } from 'vitest';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createCaseWareActivities } from '../../activities/caseware';
 import { CaseWareClient } from '../../src/portals/caseware/client';
 import { createClient, createContact, setContactLinks, updateContact } from '../../src/registry/repository';
-import { listSyncErrors } from '../../src/registry/sync-status';
+import { clientSyncStatus, listSyncErrors } from '../../src/registry/sync-status';
+import { portalHealth } from '../../src/sync/health';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
 import { createTestDatabase, type TestDatabase } from '../support/db';
+import { waitFor } from '../support/temporal';
 
 // The sync activity called directly (no workflow), against a real database and the simulator.
 
@@ -23,6 +25,13 @@ afterAll(async () => {
 });
 
 const simState = async () => (await (await fetch(`${simulator.origin}/_sim/state`)).json()) as SimulatorState;
+const calls = async () => (await (await fetch(`${simulator.origin}/_sim/calls`)).json()) as Record<string, number>;
+
+/** Scripts the simulator's answers (see `/_sim/script`); an empty list ends the script. */
+async function script(rules: { method: string; path: string; times?: number; delayMs?: number; status?: number; body?: string }[]) {
+  const response = await fetch(`${simulator.origin}/_sim/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rules }) });
+  expect(response.status).toBe(204);
+}
 
 test('a contact role that does not exist fails the sync for good and shows as the client\'s sync error until fixed', async () => {
   const { db } = database;
@@ -133,4 +142,86 @@ test('with a contact group configured, linked contacts join it and leave it when
   expect(state.groupAssignments).not.toContainEqual({ groupId: group.CWGuid, userId: user.CWGuid });
   expect(state.roleAssignments.filter((a) => a.userId === user.CWGuid)).toEqual([]);
   expect(state.users.find((u) => u.CWGuid === user.CWGuid)?.Type).toBe('I');
+});
+
+test('an email change keeps the old login reserved until CaseWare has confirmed it: another contact given the old address does not adopt the user', async () => {
+  const { db } = database;
+  const activities = createCaseWareActivities({ db, caseware, contactRoleName: 'Contact - Entity Access' });
+  await createClient(db, { clientNumber: '6007', kind: 'company', status: 'client', name: 'Verhuis B.V.', links: { caseware: true } });
+  const x = await createContact(db, '6007', { firstName: 'Xander', email: 'x@c6007.test', links: { caseware: true } });
+  await activities.syncClientToCaseWare({ clientNumber: '6007', uptoEventId: 1 });
+  const xUser = (await simState()).users.find((u) => u.Email === 'x@c6007.test')!;
+
+  // X's new address reaches CaseWare slowly, and fails once (a retryable 503).
+  await updateContact(db, x.id, { email: 'x-nieuw@c6007.test' });
+  await script([{ method: 'PATCH', path: '^/users/', times: 1, delayMs: 1_500, status: 503 }]);
+  const patchesBefore = (await calls())['PATCH /users/:guid'] ?? 0;
+  const xRun = activities.syncClientToCaseWare({ clientNumber: '6007', uptoEventId: 2 }).catch((error: unknown) => error);
+  await waitFor('X\'s update to be on its way', async () => ((await calls())['PATCH /users/:guid'] ?? 0) > patchesBefore);
+
+  // Meanwhile contact Y at another client is given X's old address and synced.
+  await createClient(db, { clientNumber: '6008', kind: 'company', status: 'client', name: 'Nieuwkomer B.V.', links: { caseware: true } });
+  const y = await createContact(db, '6008', { firstName: 'Yara', email: 'x@c6007.test', links: { caseware: true } });
+  await activities.syncClientToCaseWare({ clientNumber: '6008', uptoEventId: 3 });
+  expect(await listSyncErrors(db, { clientNumber: '6008' })).toEqual([expect.objectContaining({ recordId: y.id, code: 'shared-email' })]);
+  let state = await simState();
+  const yEntity = state.entities.find((e) => e.EntityNo === '6008')!;
+  expect(state.roleAssignments.filter((a) => a.entityId === yEntity.CWGuid)).toEqual([]);
+
+  expect(await xRun).toMatchObject({ type: 'CaseWare:server', nonRetryable: false });
+  await script([]);
+  await activities.syncClientToCaseWare({ clientNumber: '6007', uptoEventId: 2 });
+  state = await simState();
+  expect(state.users.find((u) => u.CWGuid === xUser.CWGuid)).toMatchObject({ Email: 'x-nieuw@c6007.test', FirstName: 'Xander' });
+
+  // Once CaseWare has X's new address, the old one is free for Y: a user of Y's own.
+  await activities.syncClientToCaseWare({ clientNumber: '6008', uptoEventId: 4 });
+  expect(await listSyncErrors(db, { clientNumber: '6008' })).toEqual([]);
+  state = await simState();
+  const yUser = state.users.find((u) => u.Email === 'x@c6007.test')!;
+  expect(yUser.CWGuid).not.toBe(xUser.CWGuid);
+  expect(yUser.FirstName).toBe('Yara');
+});
+
+describe('a failure that is not about the record (credentials, permissions, unreadable answers)', () => {
+  const wrongSecret = () =>
+    new CaseWareClient({ baseUrl: simulator.baseUrl, clientId: simulator.clientId, clientSecret: 'wrong', requestTimeoutMs: 2_000 });
+  const cases = [
+    { name: 'a wrong secret', code: 'unauthorized', numbers: ['6011', '6012'], client: wrongSecret, rules: [] },
+    { name: 'a missing permission (403)', code: 'forbidden', numbers: ['6013', '6014'], client: () => caseware, rules: [{ method: 'GET', path: '^/entities', status: 403 }] },
+    { name: 'an answer that is not JSON', code: 'bad-response', numbers: ['6015', '6016'], client: () => caseware, rules: [{ method: 'GET', path: '^/entities', status: 200, body: 'not json' }] },
+  ];
+  for (const { name, code, numbers, client, rules } of cases) {
+    test(`${name} leaves the clients pending, opens no sync error, makes CaseWare unhealthy once, and heals by itself`, async () => {
+      const { db } = database;
+      for (const number of numbers) {
+        await createClient(db, { clientNumber: number, kind: 'company', status: 'client', name: `Storing ${number} B.V.`, links: { caseware: true } });
+        await createContact(db, number, { firstName: 'Fien', email: `fien@c${number}.test`, links: { caseware: true } });
+      }
+      await script(rules);
+      const broken = createCaseWareActivities({ db, caseware: client(), contactRoleName: 'Contact - Entity Access' });
+      for (const number of numbers) {
+        const failure = await broken.syncClientToCaseWare({ clientNumber: number, uptoEventId: 1 }).catch((error: unknown) => error);
+        expect(failure).toBeInstanceOf(ApplicationFailure);
+        expect(failure).toMatchObject({ type: `CaseWare:${code}`, nonRetryable: false });
+        expect(await listSyncErrors(db, { clientNumber: number })).toEqual([]);
+        expect((await clientSyncStatus(db, number)).caseware.state).toBe('pending');
+      }
+      const sick = (await portalHealth(db)).caseware;
+      expect(sick).toMatchObject({ healthy: false, failures: 2, lastFailure: { code } });
+      expect(sick.lastFailure!.message).not.toMatch(/fien|Storing/i);
+      expect(await db('portal_health').pluck('portal')).toEqual(['caseware']);
+
+      // The operator fixes the cause; the retries get through by themselves.
+      await script([]);
+      const fixed = createCaseWareActivities({ db, caseware, contactRoleName: 'Contact - Entity Access' });
+      for (const number of numbers) {
+        await fixed.syncClientToCaseWare({ clientNumber: number, uptoEventId: 1 });
+        expect(await listSyncErrors(db, { clientNumber: number })).toEqual([]);
+      }
+      expect((await portalHealth(db)).caseware).toMatchObject({ healthy: true, failures: 0, lastFailure: { code } });
+      const state = await simState();
+      expect(state.users.filter((u) => numbers.some((n) => u.Email === `fien@c${n}.test`))).toHaveLength(2);
+    });
+  }
 });

@@ -57,7 +57,10 @@ describe('public routes', () => {
         '/offboardings/{id}/approve',
         '/offboardings/{id}/cancel',
         '/sync/clients/{number}',
+        '/sync/clients/{number}/resync',
         '/sync/errors',
+        '/sync/health',
+        '/sync/resync',
       ].sort(),
     );
     expect(Object.keys(document.paths['/clients/{number}'] ?? {}).sort()).toEqual(['get', 'patch']);

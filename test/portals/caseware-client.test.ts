@@ -149,21 +149,21 @@ describe('auth', () => {
     }
   });
 
-  test('a token refused again after renewal is unauthorized: the request is redone only once', async () => {
+  test('a token refused again after renewal is unauthorized, a failure of the portal, retried: the request is redone only once', async () => {
     const stillborn = await startCaseWareSimulator({ tokenTtlMs: 0 });
     try {
       const error = await failure(clientFor(stillborn).listRoles());
-      expect(error).toMatchObject({ code: 'unauthorized', status: 401, retryable: false });
+      expect(error).toMatchObject({ code: 'unauthorized', status: 401, retryable: true, scope: 'portal' });
       expect(error.message).toMatch(/^CaseWare Cloud refused GET \/roles \(401 unauthorized\)/);
     } finally {
       await stillborn.close();
     }
   });
 
-  test('wrong credentials are unauthorized, not retryable', async () => {
+  test('wrong credentials are unauthorized, a failure of the portal, retried until fixed', async () => {
     const client = new CaseWareClient({ baseUrl: sim.baseUrl, clientId: sim.clientId, clientSecret: 'wrong' });
     const error = await failure(client.listRoles());
-    expect(error).toMatchObject({ code: 'unauthorized', retryable: false });
+    expect(error).toMatchObject({ code: 'unauthorized', retryable: true, scope: 'portal' });
   });
 });
 
@@ -257,7 +257,7 @@ describe('errors', () => {
     expect(error).toMatchObject({ code: 'network', retryable: true });
   });
 
-  test('an answer of the wrong shape is bad-response, not retryable', async () => {
+  test('an answer of the wrong shape is bad-response, a failure of the portal, retried', async () => {
     // A stand-in service that grants a token but answers lists in a shape the client does not know.
     const standIn = await startStandIn((request, response) => {
       response.setHeader('content-type', 'application/json');
@@ -268,7 +268,7 @@ describe('errors', () => {
     try {
       const client = new CaseWareClient({ baseUrl: `${standIn.origin}/api/v2`, clientId: 'c', clientSecret: 's' });
       const shape = await failure(client.listRoles());
-      expect(shape).toMatchObject({ code: 'bad-response', status: 200, retryable: false });
+      expect(shape).toMatchObject({ code: 'bad-response', status: 200, retryable: true, scope: 'portal' });
       expect(shape.message).toBe(
         'CaseWare Cloud answered GET /roles unexpectedly (200 bad-response: unexpected shape at 0.Id): ' +
           'CaseWare Cloud answered in a shape this client does not know; check the API version',

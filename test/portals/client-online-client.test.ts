@@ -133,9 +133,9 @@ describe('errors', () => {
     );
   });
 
-  test('a wrong API key is unauthorized, not retryable', async () => {
+  test('a wrong API key is unauthorized, a failure of the portal, retried until fixed', async () => {
     const error = await failure(clientFor(sim, { apiKey: 'wrong' }).listClients());
-    expect(error).toMatchObject({ code: 'unauthorized', status: 401, retryable: false });
+    expect(error).toMatchObject({ code: 'unauthorized', status: 401, retryable: true, scope: 'portal' });
     expect(error.message).toBe(
       'Client Online refused GET /api/v1/clients (401 unauthorized): check the configured Client Online API key',
     );
@@ -232,7 +232,7 @@ describe('errors', () => {
     }
   });
 
-  test('an answer of the wrong shape is bad-response, not retryable', async () => {
+  test('an answer of the wrong shape is bad-response, a failure of the portal, retried', async () => {
     // A stand-in service that answers in shapes the client does not know.
     const standIn = await startStandIn((request, response) => {
       response.setHeader('content-type', 'application/json');
@@ -243,7 +243,7 @@ describe('errors', () => {
     try {
       const client = new ClientOnlineClient({ baseUrl: standIn.origin, apiKey: 'k' });
       const shape = await failure(client.listClients());
-      expect(shape).toMatchObject({ code: 'bad-response', status: 200, retryable: false });
+      expect(shape).toMatchObject({ code: 'bad-response', status: 200, retryable: true, scope: 'portal' });
       expect(shape.message).toBe(
         'Client Online answered GET /api/v1/clients unexpectedly (200 bad-response: unexpected shape at items.0.clientNumber): ' +
           'Client Online answered in a shape this client does not know; check the API version',

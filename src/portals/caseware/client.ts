@@ -65,7 +65,10 @@ export class CaseWareClient {
   private readonly clientSecret: string;
   private readonly requestTimeoutMs: number;
   private readonly pageSize: number;
-  private token: Promise<string> | undefined;
+  /** The cached token, shared with every view `withSignal` makes. */
+  private readonly session: { token: Promise<string> | undefined } = { token: undefined };
+  /** Aborts this view's requests (see withSignal). */
+  private readonly signal: AbortSignal | undefined;
 
   constructor(options: CaseWareClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -73,6 +76,16 @@ export class CaseWareClient {
     this.clientSecret = options.clientSecret;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.pageSize = Math.min(Math.max(1, Math.floor(options.pageSize ?? CW_MAX_PAGE_SIZE)), CW_MAX_PAGE_SIZE);
+  }
+
+  /**
+   * A view of this client whose requests `signal` aborts besides their timeout (an activity attempt
+   * Temporal has cancelled stops calling at once). It shares the token; the token request itself is
+   * never aborted, since other callers may wait for it.
+   */
+  withSignal(signal: AbortSignal | undefined): CaseWareClient {
+    if (signal === undefined) return this;
+    return Object.create(this, { signal: { value: signal } }) as CaseWareClient;
   }
 
   // ----- entities ------------------------------------------------------------------------------
@@ -229,21 +242,23 @@ export class CaseWareClient {
 
   private send(spec: RequestSpec<unknown>, token: string | undefined): Promise<Response> {
     const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
-    return sendJson({ baseUrl: this.baseUrl, headers, timeoutMs: this.requestTimeoutMs, errors: caseWareErrors }, spec);
+    // The token request is shared by concurrent callers: only an API call carries a view's signal.
+    const request = token === undefined ? spec : { ...spec, signal: this.signal };
+    return sendJson({ baseUrl: this.baseUrl, headers, timeoutMs: this.requestTimeoutMs, errors: caseWareErrors }, request);
   }
 
   // ----- token ---------------------------------------------------------------------------------
 
   /** The cached token; concurrent callers share one token request. */
   private currentToken(): Promise<string> {
-    this.token ??= this.fetchToken();
-    return this.token;
+    this.session.token ??= this.fetchToken();
+    return this.session.token;
   }
 
   /** A new token, unless another caller has renewed the expired one already. */
   private async renewToken(expired: string): Promise<string> {
-    const current = this.token === undefined ? undefined : await this.token.catch(() => undefined);
-    if (current === undefined || current === expired) this.token = undefined;
+    const current = this.session.token === undefined ? undefined : await this.session.token.catch(() => undefined);
+    if (current === undefined || current === expired) this.session.token = undefined;
     return this.currentToken();
   }
 
@@ -258,7 +273,7 @@ export class CaseWareClient {
       const response = await this.send(spec, undefined);
       if (response.status === 400 || response.status === 401 || response.status === 403) {
         await discardBody(response);
-        throw caseWareErrors.refused(spec, response.status, 'unauthorized');
+        throw caseWareErrors.refusedService(spec, response.status, 'unauthorized');
       }
       const answer = await this.read(spec, response, { conflictIsEmail: false });
       if (answer === undefined) throw caseWareErrors.badResponse(spec, response.status, 'empty answer');
@@ -266,7 +281,7 @@ export class CaseWareClient {
     })();
     // A failed token request is not cached: the next call (or the activity's retry) asks again.
     pending.catch(() => {
-      if (this.token === pending) this.token = undefined;
+      if (this.session.token === pending) this.session.token = undefined;
     });
     return pending;
   }

@@ -1,0 +1,135 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { WorkflowFailedError } from '@temporalio/client';
+import { CancelledFailure } from '@temporalio/common';
+import { bundleWorkflowCode, Worker } from '@temporalio/worker';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
+import { createCaseWareActivities } from '../../activities/caseware';
+import { CaseWareClient } from '../../src/portals/caseware/client';
+import { createClient, createContact } from '../../src/registry/repository';
+import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { startTemporal, waitFor } from '../support/temporal';
+import { caseWareSyncRun } from './workflows/caseware-attempts';
+
+// The CaseWare sync inside a real worker, under Temporal's heartbeats and retries: an attempt that
+// is cancelled stops at once, a retry resumes where its predecessor stopped, and a slow attempt is
+// not given up on (and raced by its retry) while it is alive.
+
+let env: TestWorkflowEnvironment;
+let database: TestDatabase;
+let simulator: CaseWareSimulator;
+let worker: Worker;
+let running: Promise<void>;
+const taskQueue = `caseware-heartbeats-${randomBytes(4).toString('hex')}`;
+
+beforeAll(async () => {
+  let bundle;
+  [env, database, simulator, bundle] = await Promise.all([
+    startTemporal(),
+    createTestDatabase(),
+    startCaseWareSimulator({ port: 0 }),
+    bundleWorkflowCode({ workflowsPath: path.resolve(__dirname, 'workflows', 'caseware-attempts.ts'), logger: quiet }),
+  ]);
+  // Requests time out long after the attempt should have stopped: only cancellation can stop it early.
+  const caseware = new CaseWareClient({ baseUrl: simulator.baseUrl, clientId: simulator.clientId, clientSecret: simulator.clientSecret, requestTimeoutMs: 60_000 });
+  worker = await Worker.create({
+    connection: env.nativeConnection,
+    taskQueue,
+    workflowBundle: bundle,
+    activities: createCaseWareActivities({ db: database.db, caseware, contactRoleName: 'Contact - Entity Access' }),
+  });
+  running = worker.run();
+});
+afterEach(async () => {
+  await script([]);
+});
+afterAll(async () => {
+  worker?.shutdown();
+  await running;
+  await simulator?.close();
+  await env?.teardown();
+  await database?.drop();
+});
+
+const noop = () => undefined;
+const quiet = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop };
+
+type Rule = { method: string; path: string; times?: number; delayMs?: number; status?: number; body?: string };
+async function script(rules: Rule[]) {
+  const response = await fetch(`${simulator.origin}/_sim/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rules }) });
+  expect(response.status).toBe(204);
+}
+const allCalls = async () => (await (await fetch(`${simulator.origin}/_sim/calls`)).json()) as Record<string, number>;
+let before: Record<string, number> = {};
+beforeEach(async () => {
+  before = await allCalls();
+});
+/** The calls made since the test began, per route. */
+async function calls(): Promise<Record<string, number>> {
+  const now = await allCalls();
+  return Object.fromEntries(Object.entries(now).map(([route, n]) => [route, n - (before[route] ?? 0)]).filter(([, n]) => n !== 0));
+}
+const simState = async () => (await (await fetch(`${simulator.origin}/_sim/state`)).json()) as SimulatorState;
+
+function run(clientNumber: string, heartbeatTimeout: string) {
+  return env.client.workflow.start(caseWareSyncRun, {
+    workflowId: `caseware-run-${clientNumber}-${randomBytes(3).toString('hex')}`,
+    taskQueue,
+    args: [{ clientNumber, uptoEventId: 1 }, heartbeatTimeout],
+  });
+}
+
+test('a cancelled attempt stops at once, its hanging call aborted, and makes no further calls', async () => {
+  const { db } = database;
+  await createClient(db, { clientNumber: '7101', kind: 'company', status: 'client', name: 'Hang B.V.', links: { caseware: true } });
+  await script([{ method: 'POST', path: '^/entities$', delayMs: 600_000 }]);
+  const handle = await run('7101', '3 seconds');
+  await waitFor('the entity request to hang', async () => ((await calls())['POST /entities'] ?? 0) >= 1);
+  const cancelledAt = Date.now();
+  await handle.cancel();
+  const outcome = await handle.result().catch((error: unknown) => error);
+  expect(outcome).toBeInstanceOf(WorkflowFailedError);
+  expect((outcome as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+  // The request timeout is 60 s and the heartbeat timeout 3 s: only the abort ends it this soon.
+  expect(Date.now() - cancelledAt).toBeLessThan(10_000);
+  const after = await calls();
+  expect(after['POST /entities']).toBe(1);
+  expect(Object.keys(after).filter((route) => route.includes('/users'))).toEqual([]);
+});
+
+test('a retry resumes after the contacts the failed attempt finished, without calling for them again', async () => {
+  const { db } = database;
+  await createClient(db, { clientNumber: '7102', kind: 'company', status: 'client', name: 'Groot B.V.', links: { caseware: true } });
+  for (const n of [1, 2, 3, 4]) {
+    await createContact(db, '7102', { firstName: `C${n}`, email: `c${n}@c7102.test`, links: { caseware: true } });
+  }
+  // The first attempt creates two contacts, then CaseWare fails on the third (retryable).
+  await script([
+    { method: 'POST', path: '^/users$', times: 2 },
+    { method: 'POST', path: '^/users$', times: 1, status: 503 },
+  ]);
+  const summary = await (await run('7102', '20 seconds')).result();
+  expect(summary).toMatchObject({ entity: 'unchanged', contactsCreated: 2 });
+  const counted = await calls();
+  // Two created by the first attempt, one refused, two by the retry.
+  expect(counted['POST /users']).toBe(5);
+  // The retry neither looked up the entity nor the contacts the first attempt had finished.
+  expect(counted['GET /entities/:guid'] ?? 0).toBe(0);
+  expect(counted['GET /users/:guid'] ?? 0).toBe(0);
+  const state = await simState();
+  expect(state.users.filter((u) => u.Email.endsWith('@c7102.test'))).toHaveLength(4);
+  expect(state.mails.filter((m) => m.to.endsWith('@c7102.test'))).toHaveLength(4);
+});
+
+test('a slow attempt that is alive is not given up on: its retry does not create the entity a second time', async () => {
+  const { db } = database;
+  await createClient(db, { clientNumber: '7103', kind: 'company', status: 'client', name: 'Traag B.V.', links: { caseware: true } });
+  // CaseWare takes 6 s to create the entity, twice the heartbeat timeout.
+  await script([{ method: 'POST', path: '^/entities$', times: 1, delayMs: 6_000 }]);
+  const summary = await (await run('7103', '3 seconds')).result();
+  expect(summary).toMatchObject({ entity: 'created' });
+  expect((await calls())['POST /entities']).toBe(1);
+  expect((await simState()).entities.filter((e) => e.EntityNo === '7103')).toHaveLength(1);
+});
