@@ -1,9 +1,9 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../src/db';
-import { desiredClientOnlineState, type ClientOnlinePush } from '../src/domain/client-online';
+import { contactRef, desiredClientOnlineState, type ClientOnlinePush } from '../src/domain/client-online';
 import { ClientOnlineError } from '../src/portals/client-online/errors';
-import { getClient, isRegistryError, loadClientWithContacts } from '../src/registry/repository';
-import type { Client } from '../src/registry/schemas';
+import { getClient, getContact, isRegistryError, loadClientWithContacts } from '../src/registry/repository';
+import type { Client, Contact } from '../src/registry/schemas';
 import { identitiesForClient, markApplied, reportSyncErrors, saveIdentity, type SyncErrorInput } from '../src/sync/ledger';
 import type { SyncClientInput } from './caseware';
 import { toActivityFailure } from './failures';
@@ -28,14 +28,18 @@ export interface ClientOnlineSyncSummary {
 
 const portal = 'client_online' as const;
 
-async function loadMasters(db: Db, masterIds: number[]): Promise<Map<number, Client>> {
-  const masters = new Map<number, Client>();
-  const numbers = masterIds.length
-    ? await db('clients').whereIn('id', masterIds).pluck<string[]>('client_number')
-    : [];
-  for (const clientNumber of numbers) {
-    const master = await getClient(db, clientNumber);
-    masters.set(master.id, master);
+/** The masters (person clients and master contacts) the contacts follow, by login ref. */
+async function loadMasters(db: Db, contacts: readonly Contact[]): Promise<Map<string, Client | Contact>> {
+  const masters = new Map<string, Client | Contact>();
+  for (const contact of contacts) {
+    const ref = contactRef(contact);
+    if (masters.has(ref)) continue;
+    if (contact.masterClientId !== null) {
+      const clientNumber = await db('clients').where({ id: contact.masterClientId }).first<{ client_number: string }>('client_number');
+      if (clientNumber) masters.set(ref, await getClient(db, clientNumber.client_number));
+    } else if (contact.masterContactId !== null) {
+      masters.set(ref, await getContact(db, contact.masterContactId));
+    }
   }
   return masters;
 }
@@ -66,8 +70,7 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
       }
       throw error;
     });
-    const masterIds = [...new Set(registry.contacts.map((c) => c.masterClientId).filter((id): id is number => id !== null))];
-    const masters = await loadMasters(db, masterIds);
+    const masters = await loadMasters(db, registry.contacts);
     const desired = desiredClientOnlineState(registry.client, registry.contacts, masters, { sendBsn: deps.sendBsn });
     const errors: SyncErrorInput[] = [...desired.conflicts];
     const key = { portal, recordType: 'client', recordId: registry.client.id, clientNumber } as const;
