@@ -439,12 +439,30 @@ export async function listFollowers(db: Db, master: MasterRef): Promise<Contact[
   return ((await followersQuery(db, master)) as Row[]).map(toContact);
 }
 
-/** A change of a master's private data: its followers take it over in the background. */
+/**
+ * Fields of a master that make the Client Online login its followers share (domain/client-online:
+ * the username by the correspondence preference, and the mobile) without being synced fields.
+ */
+function masterLoginFieldsIn(master: MasterRef, patch: object): boolean {
+  const fields = master.type === 'contact' ? ['email', 'mobile', 'correspondenceEmailPreference'] : ['email', 'correspondenceEmailPreference'];
+  return fields.some((field) => field in patch);
+}
+
+/**
+ * A change of a master's private data: its followers take it over in the background. A change of
+ * its login fields reaches no follower's record, so each follower's client is told directly (in
+ * this transaction): its push carries the master's login, and would otherwise keep the old one.
+ */
 async function announceMasterChange(trx: Knex.Transaction, master: MasterRef, clientNumber: string, patch: object): Promise<void> {
-  if (syncedFieldsIn(patch).length === 0 && !('correspondenceEmailPreference' in patch)) return;
-  const hasFollowers = (await followersQuery(trx, master).first()) !== undefined;
-  if (!hasFollowers) return;
-  await appendOutboxEvent(trx, { clientNumber, kind: 'master.updated', recordType: master.type, recordId: master.id });
+  const synced = syncedFieldsIn(patch).length > 0 || 'correspondenceEmailPreference' in patch;
+  const login = masterLoginFieldsIn(master, patch);
+  if (!synced && !login) return;
+  const followers = await listFollowers(trx, master);
+  if (followers.length === 0) return;
+  if (synced) await appendOutboxEvent(trx, { clientNumber, kind: 'master.updated', recordType: master.type, recordId: master.id });
+  if (login) {
+    for (const follower of followers) await appendOutboxEvent(trx, contactEvent(follower, 'contact.master-login-changed'));
+  }
 }
 
 async function loadMaster(db: Db, master: MasterRef, lock = false): Promise<Client | Contact | undefined> {

@@ -63,3 +63,38 @@ test("a follower of a master contact carries the master's login: one login, a st
   expect(state.mails.filter((m) => m.ref === ref)).toHaveLength(1);
   expect(state.mails.filter((m) => m.to === 'mara@b7102.test')).toEqual([]);
 });
+
+test("a master person client's email (not a synced field) reaches the login through its followers' clients", async () => {
+  // The person client itself is not in Client Online: only its follower's company pushes his login.
+  const person = await stack.api('POST', '/clients', {
+    clientNumber: '7103', kind: 'person', name: 'J. Jansen', firstName: 'Jan', lastName: 'Jansen', email: 'jan@old.test',
+    correspondenceEmailPreference: 'business', links: { clientOnline: false },
+  });
+  expect(person.status).toBe(201);
+  personClients.set('7103', person.body.id);
+  await company('7104');
+  await contact('7104', { master: { clientNumber: '7103' }, email: 'jan@a7104.test' });
+  const ref = `p-${person.body.id}`;
+  await waitFor('the follower\'s company to carry his login', async () => loginOf(await stack.coState(), ref)?.email === 'jan@old.test');
+
+  expect((await stack.api('PATCH', '/clients/7103', { email: 'jan@new.test' })).status).toBe(200);
+  const state = await waitFor('the login to take the master\'s new email', async () => {
+    const current = await stack.coState();
+    return loginOf(current, ref)?.email === 'jan@new.test' && current;
+  });
+  expect(state.mails.filter((m) => m.ref === ref)).toHaveLength(1);
+});
+
+test("a master contact's mobile (a business field) reaches the login through its followers' clients", async () => {
+  // The master contact's own Client Online link is off: only its follower's company pushes the login.
+  await company('7105');
+  await company('7106');
+  const master = await contact('7105', { firstName: 'Mo', lastName: 'Biel', email: 'mo@a7105.test', mobile: '06-33330000', links: { clientOnline: false } });
+  await contact('7106', { master: { contactId: master.id }, email: 'mo@b7106.test' });
+  const ref = `c-${master.id}`;
+  await waitFor('the follower\'s company to carry the master\'s login', async () => loginOf(await stack.coState(), ref)?.mobile === '06-33330000');
+
+  expect((await stack.api('PATCH', `/contacts/${master.id}`, { mobile: '06-44440000' })).status).toBe(200);
+  await waitFor('the login to take the master\'s new mobile', async () => loginOf(await stack.coState(), ref)?.mobile === '06-44440000');
+  expect((await stack.coState()).mails.filter((m) => m.ref === ref)).toHaveLength(1);
+});
