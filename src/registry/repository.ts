@@ -434,9 +434,14 @@ function followersQuery(db: Db, master: MasterRef): Knex.QueryBuilder {
     .orderBy('contacts.id');
 }
 
-/** The contacts that follow a master, oldest first. */
-export async function listFollowers(db: Db, master: MasterRef): Promise<Contact[]> {
-  return ((await followersQuery(db, master)) as Row[]).map(toContact);
+/**
+ * The contacts that follow a master, oldest first. With `lock`, they are locked for update in id
+ * order; a row another transaction changed meanwhile is re-checked after its commit, so a contact
+ * whose link ended (or that was deleted) in between is no longer listed.
+ */
+export async function listFollowers(db: Db, master: MasterRef, options: { lock?: boolean } = {}): Promise<Contact[]> {
+  const query = followersQuery(db, master);
+  return ((await (options.lock ? query.forUpdate('contacts') : query)) as Row[]).map(toContact);
 }
 
 /**
@@ -627,7 +632,8 @@ export async function propagateMaster(db: Db, master: MasterRef): Promise<{ foll
     const record = await loadMaster(trx, master, true);
     if (!record) return { followers: 0, changed: [] };
     const values = inheritedValues(record);
-    const followers = await listFollowers(trx, master);
+    // Locked: an unlinking committed between reading and writing them would be overwritten.
+    const followers = await listFollowers(trx, master, { lock: true });
     const changed: number[] = [];
     for (const follower of followers) {
       if (syncedFields.every((field) => follower[field] === values[field])) continue;
