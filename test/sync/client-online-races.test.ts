@@ -40,6 +40,10 @@ test("a person client made former while a company's push of his login is in flig
     const state = await stack.coState();
     return state.logins.some((l) => l.ref === ref) && state.clients.some((c) => c.clientNumber === '7202');
   });
+  // Nothing else of the company's may be under way: the next sync of it is the push below.
+  await stack.settled('7201');
+  await stack.settled('7202');
+  await waitFor('the company\'s syncs to be done', async () => !(await clientOnlineSyncRunning('7202')));
 
   // The company's push that gives her login the company starts; while it is in flight she leaves.
   expect((await stack.api('PUT', `/contacts/${follower.body.id}/links`, { clientOnline: true })).status).toBe(200);
