@@ -72,9 +72,14 @@ interface ClientOnlineReading {
   refs: Set<string>;
 }
 
-/** The request's answer never came (timeout, dropped connection): the portal may still be applying it. */
+/**
+ * No answer from the service itself (a timeout, a dropped connection, a gateway that gave up on
+ * it: 502, 504): the portal may still be applying the request. Any other answer, a refusal or a
+ * 500 that says nothing was changed, ends the request there.
+ */
 function unanswered(error: unknown): boolean {
-  return error instanceof ClientOnlineError && (error.code === 'timeout' || error.code === 'network');
+  if (!(error instanceof ClientOnlineError)) return false;
+  return error.code === 'timeout' || error.code === 'network' || error.status === 502 || error.status === 504;
 }
 
 export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
