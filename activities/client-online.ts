@@ -1,17 +1,23 @@
 import { ApplicationFailure } from '@temporalio/common';
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from '../src/db';
-import { desiredClientOnlineState, type ClientOnlinePush } from '../src/domain/client-online';
+import { contactRef, desiredClientOnlineState, type ClientOnlinePush, type DesiredClientOnlineState } from '../src/domain/client-online';
 import { ClientOnlineError } from '../src/portals/client-online/errors';
-import { getClient, isRegistryError, loadClientWithContacts } from '../src/registry/repository';
-import type { Client } from '../src/registry/schemas';
-import { identitiesForClient, markApplied, reportSyncErrors, saveIdentity, type SyncErrorInput } from '../src/sync/ledger';
+import { getClient, getContact, isRegistryError, loadClientWithContacts } from '../src/registry/repository';
+import type { Client, Contact } from '../src/registry/schemas';
+import { identitiesForClient, markApplied, reportSyncErrors, saveIdentity, type PortalIdentity, type SyncErrorInput } from '../src/sync/ledger';
+import { releaseLoginLeases, tryTakeLoginLeases } from '../src/sync/login-leases';
 import type { SyncClientInput } from './caseware';
 import { toActivityFailure } from './failures';
+import { withHeartbeats } from './heartbeat';
 
 /** The Client Online calls the sync needs; `ClientOnlineClient` provides them over HTTP. */
 export interface ClientOnlinePort {
-  pushClient(clientNumber: string, body: ClientOnlinePush): Promise<unknown>;
-  deleteClient(clientNumber: string): Promise<boolean>;
+  pushClient(clientNumber: string, body: ClientOnlinePush, options?: { signal?: AbortSignal }): Promise<unknown>;
+  deleteClient(clientNumber: string, options?: { signal?: AbortSignal }): Promise<boolean>;
+  /** How long one request may take; a login's lease outlasts it by a grace period. */
+  readonly requestTimeoutMs: number;
 }
 
 export interface ClientOnlineActivityDeps {
@@ -28,78 +34,150 @@ export interface ClientOnlineSyncSummary {
 
 const portal = 'client_online' as const;
 
-async function loadMasters(db: Db, masterIds: number[]): Promise<Map<number, Client>> {
-  const masters = new Map<number, Client>();
-  const numbers = masterIds.length
-    ? await db('clients').whereIn('id', masterIds).pluck<string[]>('client_number')
-    : [];
-  for (const clientNumber of numbers) {
-    const master = await getClient(db, clientNumber);
-    masters.set(master.id, master);
+/**
+ * How long a login's lease outlives the request timeout: a request we gave up on may still be
+ * applied by the portal a little later, and another push of that login must not overtake it.
+ */
+const leaseGraceMs = 30_000;
+
+/** The masters (person clients and master contacts) the contacts follow, by login ref. */
+async function loadMasters(db: Db, contacts: readonly Contact[]): Promise<Map<string, Client | Contact>> {
+  const masters = new Map<string, Client | Contact>();
+  for (const contact of contacts) {
+    const ref = contactRef(contact);
+    if (masters.has(ref)) continue;
+    if (contact.masterClientId !== null) {
+      const clientNumber = await db('clients').where({ id: contact.masterClientId }).first<{ client_number: string }>('client_number');
+      if (clientNumber) masters.set(ref, await getClient(db, clientNumber.client_number));
+    } else if (contact.masterContactId !== null) {
+      masters.set(ref, await getContact(db, contact.masterContactId));
+    }
   }
   return masters;
 }
 
+/** The logins of the last push Client Online answered for this client (while it still has it there). */
+function lastSentRefs(identity: PortalIdentity | undefined): string[] {
+  if (identity?.access !== 'active') return [];
+  const users = (identity.lastSent as { users?: unknown } | null)?.users;
+  if (!Array.isArray(users)) return [];
+  return users.map((user) => (user as { ref?: unknown }).ref).filter((ref): ref is string => typeof ref === 'string');
+}
+
+/** What one sync run reads: the registry, what Client Online should hold, and every login it touches. */
+interface ClientOnlineReading {
+  desired: DesiredClientOnlineState;
+  identity: PortalIdentity | undefined;
+  /** The logins a push or delete adds, keeps or removes: the desired push's and the last-sent push's. */
+  refs: Set<string>;
+}
+
 /**
- * Runs `push` while holding a lock on every login it carries. One person's login appears in the
- * pushes of several clients (his own and each company where he is a contact); two of those at
- * once could both make Client Online believe the login is new. Locks are taken in a fixed order,
- * so two pushes never wait on each other in a circle.
+ * No answer from the service itself (a timeout, a dropped connection, a gateway that gave up on
+ * it: 502, 504): the portal may still be applying the request. Any other answer, a refusal or a
+ * 500 that says nothing was changed, ends the request there.
  */
-async function withLoginLocks<T>(db: Db, refs: readonly string[], push: () => Promise<T>): Promise<T> {
-  return db.transaction(async (trx) => {
-    for (const ref of [...new Set(refs)].sort()) {
-      await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`client-online-login:${ref}`]);
-    }
-    return push();
-  });
+function unanswered(error: unknown): boolean {
+  if (!(error instanceof ClientOnlineError)) return false;
+  return error.code === 'timeout' || error.code === 'network' || error.status === 502 || error.status === 504;
 }
 
 export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
   const { db, clientOnline } = deps;
+  const leaseMs = clientOnline.requestTimeoutMs + leaseGraceMs;
 
-  async function syncClient(input: SyncClientInput): Promise<ClientOnlineSyncSummary> {
-    const { clientNumber } = input;
+  async function read(clientNumber: string): Promise<ClientOnlineReading> {
     const registry = await loadClientWithContacts(db, clientNumber).catch((error: unknown) => {
       if (isRegistryError(error) && error.code === 'not-found') {
         throw ApplicationFailure.nonRetryable(`client ${clientNumber} is not in the registry`, 'RegistryRecordMissing');
       }
       throw error;
     });
-    const masterIds = [...new Set(registry.contacts.map((c) => c.masterClientId).filter((id): id is number => id !== null))];
-    const masters = await loadMasters(db, masterIds);
+    const masters = await loadMasters(db, registry.contacts);
     const desired = desiredClientOnlineState(registry.client, registry.contacts, masters, { sendBsn: deps.sendBsn });
-    const errors: SyncErrorInput[] = [...desired.conflicts];
-    const key = { portal, recordType: 'client', recordId: registry.client.id, clientNumber } as const;
     const identity = (await identitiesForClient(db, portal, clientNumber)).find((i) => i.recordType === 'client');
+    const refs = new Set([...(desired.push?.users.map((u) => u.ref) ?? []), ...lastSentRefs(identity)]);
+    return { desired, identity, refs };
+  }
+
+  /** Waits (with a growing pause, heartbeats going on) until every lease is taken. */
+  async function takeLeases(refs: ReadonlySet<string>, holder: string, signal: AbortSignal | undefined): Promise<void> {
+    for (let attempt = 0; !(await tryTakeLoginLeases(db, [...refs], holder, leaseMs)); attempt += 1) {
+      const pauseMs = Math.min(1_000, 20 * 2 ** attempt) * (0.5 + Math.random() / 2);
+      await sleep(pauseMs, undefined, { signal });
+    }
+  }
+
+  /**
+   * Runs `work` holding a lease on every login the client's push or delete touches. One person's
+   * login appears in the pushes of several clients (his own and each company where he is a
+   * contact); two of those at once could make Client Online believe the login is new twice, and a
+   * push that read the registry before another one landed would overwrite it with older values.
+   * So the registry is read again once the leases are held (taking more if the logins changed),
+   * and `work` gets that reading. The leases are given back once Client Online has answered; when
+   * no answer came they are left to expire, since the portal may still be applying the request.
+   */
+  async function withLoginLeases<T>(
+    clientNumber: string,
+    signal: AbortSignal | undefined,
+    work: (reading: ClientOnlineReading) => Promise<T>,
+  ): Promise<T> {
+    const holder = randomUUID();
+    let wanted = (await read(clientNumber)).refs;
+    let reading: ClientOnlineReading;
+    for (;;) {
+      await takeLeases(wanted, holder, signal);
+      reading = await read(clientNumber);
+      if ([...reading.refs].every((ref) => wanted.has(ref))) break;
+      // More logins than leased: give all back and take the larger set at once, never piecemeal.
+      await releaseLoginLeases(db, holder);
+      wanted = new Set([...wanted, ...reading.refs]);
+    }
+    let answered = true;
+    try {
+      return await work(reading);
+    } catch (error) {
+      answered = !unanswered(error);
+      throw error;
+    } finally {
+      if (answered) await releaseLoginLeases(db, holder);
+    }
+  }
+
+  async function syncClient(input: SyncClientInput, signal: AbortSignal | undefined): Promise<ClientOnlineSyncSummary> {
+    const { clientNumber } = input;
+    const errors: SyncErrorInput[] = [];
     const summary: ClientOnlineSyncSummary = { client: 'absent', users: 0, syncErrors: 0 };
 
-    try {
-      if (desired.push) {
-        const push = desired.push;
-        await withLoginLocks(db, push.users.map((u) => u.ref), () => clientOnline.pushClient(clientNumber, push));
-        await saveIdentity(db, key, { remoteId: clientNumber, lastSent: push, access: 'active' });
-        summary.client = 'pushed';
-        summary.users = push.users.length;
-      } else if (identity && identity.access === 'active') {
-        // Its logins lose access to it; Client Online deletes logins left with no client.
-        await clientOnline.deleteClient(clientNumber);
-        await saveIdentity(db, key, { access: 'revoked' });
-        summary.client = 'deleted';
+    await withLoginLeases(clientNumber, signal, async ({ desired, identity }) => {
+      errors.push(...desired.conflicts);
+      const key = { portal, recordType: 'client', recordId: desired.clientId, clientNumber } as const;
+      try {
+        if (desired.push) {
+          await clientOnline.pushClient(clientNumber, desired.push, { signal });
+          await saveIdentity(db, key, { remoteId: clientNumber, lastSent: desired.push, access: 'active' });
+          summary.client = 'pushed';
+          summary.users = desired.push.users.length;
+        } else if (identity && identity.access === 'active') {
+          // Its logins lose access to it; Client Online deletes logins left with no client.
+          await clientOnline.deleteClient(clientNumber, { signal });
+          await saveIdentity(db, key, { access: 'revoked' });
+          summary.client = 'deleted';
+        }
+      } catch (error) {
+        if (!(error instanceof ClientOnlineError) || error.retryable) throw error;
+        errors.push({
+          recordType: 'client',
+          recordId: desired.clientId,
+          code: `client-online-${error.code}`,
+          message:
+            `client ${clientNumber}: ${error.message}` +
+            (error.code === 'username-taken'
+              ? '; a client user\'s email address is already the username of another Client Online login. Give the contact an address of its own, or link it to its master.'
+              : ''),
+        });
       }
-    } catch (error) {
-      if (!(error instanceof ClientOnlineError) || error.retryable) throw error;
-      errors.push({
-        recordType: 'client',
-        recordId: registry.client.id,
-        code: `client-online-${error.code}`,
-        message:
-          `client ${clientNumber}: ${error.message}` +
-          (error.code === 'username-taken'
-            ? '; a client user\'s email address is already the username of another Client Online login. Give the contact an address of its own, or link it to its master.'
-            : ''),
-      });
-    }
+    });
 
     await reportSyncErrors(db, portal, clientNumber, errors);
     await markApplied(db, portal, input);
@@ -109,7 +187,7 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
 
   async function syncClientToClientOnline(input: SyncClientInput): Promise<ClientOnlineSyncSummary> {
     try {
-      return await syncClient(input);
+      return await withHeartbeats(({ signal }) => syncClient(input, signal));
     } catch (error) {
       throw toActivityFailure(error);
     }

@@ -6,7 +6,8 @@ import type { Client, Contact } from '../registry/schemas';
  *
  * A login's identity is its `ref`. One real person must have one ref everywhere, or Client Online
  * sees a new login and mails a second set of credentials. So a contact that follows a master uses
- * the master's ref and the master's details; a person client uses its own.
+ * the master's ref and the master's details (a master contact's as much as a person client's);
+ * a person client uses its own.
  */
 
 export interface ClientOnlineUser {
@@ -96,6 +97,15 @@ function userOf(person: Person, ref: string, businessEmail: string | null, mobil
   };
 }
 
+/**
+ * The login a record makes of its own: a person client's, or a contact's that follows no master.
+ * A follower carries its master's, so every push of that person's login says the same.
+ */
+function ownLogin(record: Client | Contact): ClientOnlineUser | null {
+  if ('kind' in record) return userOf(record, personClientRef(record), record.email, record.privateMobile);
+  return userOf(record, `c-${record.id}`, record.email, record.mobile ?? record.privateMobile);
+}
+
 function missingEmail(recordType: 'client' | 'contact', recordId: number, clientNumber: string, ownLogin: boolean): ClientOnlineConflict {
   const who = recordType === 'client' ? `person client ${clientNumber}` : `contact ${recordId} at client ${clientNumber}`;
   return {
@@ -108,13 +118,16 @@ function missingEmail(recordType: 'client' | 'contact', recordId: number, client
   };
 }
 
+/** The masters (person clients and master contacts) that contacts of a client follow, by login ref. */
+export type ClientOnlineMasters = ReadonlyMap<string, Client | Contact>;
+
 /**
- * @param masters person clients that contacts of this client follow, by id
+ * @param masters every master a contact of this client follows, by its login ref (`contactRef`)
  */
 export function desiredClientOnlineState(
   client: Client,
   contacts: readonly Contact[],
-  masters: ReadonlyMap<number, Client>,
+  masters: ClientOnlineMasters,
   options: ClientOnlineOptions,
 ): DesiredClientOnlineState {
   const base = { clientNumber: client.clientNumber, clientId: client.id };
@@ -143,7 +156,7 @@ export function desiredClientOnlineState(
 
   if (client.kind === 'person') {
     // A person client is its own client user (seed 004: "Klant-Persoon P ook als Cliënt-gebruiker P").
-    const self = userOf(client, personClientRef(client), client.email, client.privateMobile);
+    const self = ownLogin(client);
     if (self) add(self, 'client', client.id);
     else conflicts.push(missingEmail('client', client.id, client.clientNumber, true));
   }
@@ -152,10 +165,11 @@ export function desiredClientOnlineState(
     .filter((c) => c.clientId === client.id && c.deletedAt === null && c.links.clientOnline)
     .sort((a, b) => a.id - b.id);
   for (const contact of linked) {
-    const master = contact.masterClientId !== null ? masters.get(contact.masterClientId) : undefined;
-    const user = master
-      ? userOf(master, personClientRef(master), master.email, master.privateMobile)
-      : userOf(contact, contactRef(contact), contact.email, contact.mobile ?? contact.privateMobile);
+    const following = contact.masterClientId !== null || contact.masterContactId !== null;
+    const master = following ? masters.get(contactRef(contact)) : undefined;
+    // Falling back to the contact's own details would make the master's login flip with each push.
+    if (following && !master) throw new Error(`contact ${contact.id} follows ${contactRef(contact)}, which the caller did not load`);
+    const user = ownLogin(master ?? contact);
     if (user) add(user, 'contact', contact.id);
     else conflicts.push(missingEmail('contact', contact.id, client.clientNumber, !master));
   }

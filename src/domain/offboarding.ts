@@ -1,6 +1,6 @@
 import type { Client, Contact } from '../registry/schemas';
 import { desiredCaseWareState } from './caseware';
-import { desiredClientOnlineState } from './client-online';
+import { desiredClientOnlineState, personClientRef, type ClientOnlineMasters } from './client-online';
 
 /**
  * Offboarding (domain.md, "Offboarding: bottom-up, always"; seed article 004): the ordered steps
@@ -254,7 +254,11 @@ class Simulation {
 
   portalView(): PortalView {
     const view: PortalView = { caseware: new Map(), logins: new Map(), coUsers: new Map() };
-    const masters = new Map(this.clients.filter((c) => c.kind === 'person').map((c) => [c.id, c]));
+    // Every registration that can be a master, by its login ref, as the Client Online sync loads them.
+    const masters: ClientOnlineMasters = new Map<string, Client | Contact>([
+      ...this.clients.filter((c) => c.kind === 'person').map((c) => [personClientRef(c), c] as const),
+      ...this.contacts.map((c) => [`c-${c.id}`, c] as const),
+    ]);
     for (const client of this.clients) {
       const contacts = this.contacts.filter((c) => c.clientId === client.id);
       const cw = desiredCaseWareState(client, contacts);

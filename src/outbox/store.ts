@@ -9,6 +9,8 @@ export type OutboxEventKind =
   | 'contact.links-changed'
   | 'contact.deleted'
   | 'contact.master-changed'
+  /** A master's login details (email, preference; a master contact's mobile) changed: its follower's client re-pushes the shared login. */
+  | 'contact.master-login-changed'
   | 'master.updated'
   | 'client.resync';
 

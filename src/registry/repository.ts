@@ -461,17 +461,40 @@ function followersQuery(db: Db, master: MasterRef): Knex.QueryBuilder {
     .orderBy('contacts.id');
 }
 
-/** The contacts that follow a master, oldest first. */
-export async function listFollowers(db: Db, master: MasterRef): Promise<Contact[]> {
-  return ((await followersQuery(db, master)) as Row[]).map(toContact);
+/**
+ * The contacts that follow a master, oldest first. With `lock`, they are locked for update in id
+ * order; a row another transaction changed meanwhile is re-checked after its commit, so a contact
+ * whose link ended (or that was deleted) in between is no longer listed.
+ */
+export async function listFollowers(db: Db, master: MasterRef, options: { lock?: boolean } = {}): Promise<Contact[]> {
+  const query = followersQuery(db, master);
+  return ((await (options.lock ? query.forUpdate('contacts') : query)) as Row[]).map(toContact);
 }
 
-/** A change of a master's private data: its followers take it over in the background. */
+/**
+ * Fields of a master that make the Client Online login its followers share (domain/client-online:
+ * the username by the correspondence preference, and the mobile) without being synced fields.
+ */
+function masterLoginFieldsIn(master: MasterRef, patch: object): boolean {
+  const fields = master.type === 'contact' ? ['email', 'mobile', 'correspondenceEmailPreference'] : ['email', 'correspondenceEmailPreference'];
+  return fields.some((field) => field in patch);
+}
+
+/**
+ * A change of a master's private data: its followers take it over in the background. A change of
+ * its login fields reaches no follower's record, so each follower's client is told directly (in
+ * this transaction): its push carries the master's login, and would otherwise keep the old one.
+ */
 async function announceMasterChange(trx: Knex.Transaction, master: MasterRef, clientNumber: string, patch: object): Promise<void> {
-  if (syncedFieldsIn(patch).length === 0 && !('correspondenceEmailPreference' in patch)) return;
-  const hasFollowers = (await followersQuery(trx, master).first()) !== undefined;
-  if (!hasFollowers) return;
-  await appendOutboxEvent(trx, { clientNumber, kind: 'master.updated', recordType: master.type, recordId: master.id });
+  const synced = syncedFieldsIn(patch).length > 0 || 'correspondenceEmailPreference' in patch;
+  const login = masterLoginFieldsIn(master, patch);
+  if (!synced && !login) return;
+  const followers = await listFollowers(trx, master);
+  if (followers.length === 0) return;
+  if (synced) await appendOutboxEvent(trx, { clientNumber, kind: 'master.updated', recordType: master.type, recordId: master.id });
+  if (login) {
+    for (const follower of followers) await appendOutboxEvent(trx, contactEvent(follower, 'contact.master-login-changed'));
+  }
 }
 
 async function loadMaster(db: Db, master: MasterRef, lock = false): Promise<Client | Contact | undefined> {
@@ -638,7 +661,8 @@ export async function propagateMaster(db: Db, master: MasterRef): Promise<{ foll
     const record = await loadMaster(trx, master, true);
     if (!record) return { followers: 0, changed: [] };
     const values = inheritedValues(record);
-    const followers = await listFollowers(trx, master);
+    // Locked: an unlinking committed between reading and writing them would be overwritten.
+    const followers = await listFollowers(trx, master, { lock: true });
     const changed: number[] = [];
     for (const follower of followers) {
       if (syncedFields.every((field) => follower[field] === values[field])) continue;

@@ -1,11 +1,11 @@
 import { describe, expect, test } from 'vitest';
-import { contactRef, desiredClientOnlineState, personClientRef } from '../../src/domain/client-online';
+import { contactRef, desiredClientOnlineState, personClientRef, type ClientOnlineMasters } from '../../src/domain/client-online';
 import type { Client } from '../../src/registry/schemas';
 import { aClient, aContact } from '../support/registry-fixtures';
 
 // Pure rules of domain.md "Client Online rules" and seed article 004: no servers, no database.
 
-const noMasters = new Map<number, Client>();
+const noMasters: ClientOnlineMasters = new Map();
 const options = { sendBsn: false };
 
 const person = (overrides: Partial<Client> = {}) =>
@@ -52,7 +52,7 @@ describe('one login per real person', () => {
   test("a contact following person client P logs in as P: P's ref and P's details, not the contact's", () => {
     const p = person();
     const dga = aContact({ firstName: 'Pietje', email: 'piet@bakkerij.test', masterClientId: p.id });
-    const state = desiredClientOnlineState(aClient(), [dga], new Map([[p.id, p]]), options);
+    const state = desiredClientOnlineState(aClient(), [dga], new Map([[personClientRef(p), p]]), options);
     expect(state.push?.users).toEqual([expect.objectContaining({ ref: personClientRef(p), email: 'piet@home.test', firstName: 'Piet' })]);
     expect(contactRef(dga)).toBe(personClientRef(p));
   });
@@ -61,15 +61,33 @@ describe('one login per real person', () => {
     const p = person();
     const q = person({ id: 51, clientNumber: '2002', firstName: 'Quinten', privateEmail: 'q@home.test' });
     const contacts = [aContact({ masterClientId: p.id }), aContact({ masterClientId: q.id })];
-    const company = desiredClientOnlineState(aClient(), contacts, new Map([[p.id, p], [q.id, q]]), options);
+    const company = desiredClientOnlineState(aClient(), contacts, new Map([[personClientRef(p), p], [personClientRef(q), q]]), options);
     expect(company.push?.users.map((u) => u.ref)).toEqual([personClientRef(p), personClientRef(q)]);
     expect(desiredClientOnlineState(p, [], noMasters, options).push?.users.map((u) => u.ref)).toEqual([personClientRef(p)]);
     expect(desiredClientOnlineState(q, [], noMasters, options).push?.users.map((u) => u.ref)).toEqual([personClientRef(q)]);
   });
 
+  test("a contact following a master contact logs in as that contact: its ref, business email and mobile", () => {
+    // The master's own company pushes its business email (by its preference) and its mobile.
+    const master = aContact({ id: 300, clientId: 11, clientNumber: '1002', email: 'anna@a.test', mobile: '06-10000000', firstName: 'Anna' });
+    const follower = aContact({ email: 'anna@b.test', mobile: '06-20000000', firstName: 'Anna', masterContactId: master.id });
+    const masters: ClientOnlineMasters = new Map([[contactRef(follower), master]]);
+    const atB = desiredClientOnlineState(aClient(), [follower], masters, options);
+    const atA = desiredClientOnlineState(aClient({ id: 11, clientNumber: '1002' }), [master], noMasters, options);
+    expect(atB.push?.users).toEqual(atA.push?.users);
+    expect(atB.push?.users).toEqual([expect.objectContaining({ ref: 'c-300', email: 'anna@a.test', mobile: '06-10000000' })]);
+  });
+
+  test('a master contact preferring private correspondence gives its followers its private address as username', () => {
+    const master = aContact({ id: 301, email: 'bert@a.test', privateEmail: 'bert@home.test', correspondenceEmailPreference: 'private' });
+    const follower = aContact({ email: 'bert@b.test', masterContactId: master.id });
+    const state = desiredClientOnlineState(aClient(), [follower], new Map([[contactRef(follower), master]]), options);
+    expect(state.push?.users).toEqual([expect.objectContaining({ ref: 'c-301', email: 'bert@home.test' })]);
+  });
+
   test('two registrations of one person at one company are one client user', () => {
     const p = person();
-    const state = desiredClientOnlineState(aClient(), [aContact({ masterClientId: p.id }), aContact({ masterClientId: p.id })], new Map([[p.id, p]]), options);
+    const state = desiredClientOnlineState(aClient(), [aContact({ masterClientId: p.id }), aContact({ masterClientId: p.id })], new Map([[personClientRef(p), p]]), options);
     expect(state.push?.users).toHaveLength(1);
     expect(state.conflicts).toEqual([]);
   });

@@ -117,7 +117,7 @@ describe('errors', () => {
     expect(error).toMatchObject({ code: 'username-taken', status: 409, retryable: false });
     expect(error.message).toBe(
       'Client Online refused PUT /api/v1/clients/1002 (409 username-taken): another Client Online login already has ' +
-        'this email as username (or was just created with this ref by a concurrent push)',
+        'this email as username',
     );
     expect(error.message).not.toMatch(/@|jan/i);
     expect((await state()).clients.map((stored) => stored.clientNumber)).toEqual(['1001']);
@@ -206,7 +206,7 @@ describe('errors', () => {
     expect(error.message).not.toContain('127.0.0.1');
   });
 
-  test('a slow push in flight when another push makes its ref known meanwhile answers username-taken', async () => {
+  test('a slow push in flight when another push makes its ref known meanwhile answers conflict, which is retryable', async () => {
     const slow = await startClientOnlineSimulator({ processingDelayMs: 100 });
     try {
       const client = clientFor(slow);
@@ -218,8 +218,12 @@ describe('errors', () => {
       expect(outcomes.map((outcome) => outcome.status).sort()).toEqual(['fulfilled', 'rejected']);
       const lost = outcomes.findIndex((outcome) => outcome.status === 'rejected');
       const error = (outcomes[lost] as PromiseRejectedResult).reason as ClientOnlineError;
-      expect(error).toMatchObject({ code: 'username-taken', status: 409, retryable: false });
-      // Pushed again (the caller's decision), the ref is known: the same login, no second mail.
+      expect(error).toMatchObject({ code: 'conflict', status: 409, retryable: true });
+      expect(error.message).toBe(
+        'Client Online refused PUT /api/v1/clients/' + (lost === 0 ? '2001' : '1001') +
+          ' (409 conflict): a login of this push was created meanwhile by a concurrent push; retried',
+      );
+      // Pushed again (the retry), the ref is known: the same login, no second mail.
       const again = lost === 0
         ? await client.pushClient('2001', { name: 'J. van Dijk', kind: 'person', users: [user('p-1', 'jan@example.nl')] })
         : await client.pushClient('1001', company([user('p-1', 'jan@example.nl')]));

@@ -7,6 +7,7 @@ import {
   CO_MAX_PAGE_SIZE,
   coClientPageSchema,
   coClientSchema,
+  coErrorBodySchema,
   type CoClient,
   type CoClientPush,
 } from './api';
@@ -25,8 +26,15 @@ export interface ClientOnlineClientOptions {
   pageSize?: number;
 }
 
+/** Per call: `signal` aborts it (the activity was cancelled). */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
 interface RequestSpec<T> extends JsonRequest {
   method: 'GET' | 'PUT' | 'DELETE';
+  // Named as the shared transport's request option, which passes it on to fetch.
+  signal?: AbortSignal;
   /** Schema of the answer; undefined when the answer carries no body we use. */
   schema?: z.ZodType<T>;
 }
@@ -44,12 +52,15 @@ const maxPages = 10_000;
 export class ClientOnlineClient {
   private readonly target: JsonTarget;
   private readonly pageSize: number;
+  /** How long one request may take; a login lease outlasts it. */
+  readonly requestTimeoutMs: number;
 
   constructor(options: ClientOnlineClientOptions) {
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.target = {
       baseUrl: options.baseUrl.replace(/\/+$/, ''),
       headers: { [CO_API_KEY_HEADER]: options.apiKey },
-      timeoutMs: options.requestTimeoutMs ?? 10_000,
+      timeoutMs: this.requestTimeoutMs,
       errors: clientOnlineErrors,
     };
     this.pageSize = Math.min(Math.max(1, Math.floor(options.pageSize ?? CO_MAX_PAGE_SIZE)), CO_MAX_PAGE_SIZE);
@@ -60,8 +71,8 @@ export class ClientOnlineClient {
    * become new logins, and Client Online mails each of them credentials; users pushed earlier and
    * missing now lose this client. Answers the client as stored.
    */
-  async pushClient(clientNumber: string, body: CoClientPush): Promise<CoClient> {
-    const spec = { method: 'PUT', path: clientPath(clientNumber), body, schema: coClientSchema } as const;
+  async pushClient(clientNumber: string, body: CoClientPush, { signal }: CallOptions = {}): Promise<CoClient> {
+    const spec = { method: 'PUT', path: clientPath(clientNumber), body, schema: coClientSchema, signal } as const;
     const outcome = await this.request(spec);
     return required(spec, outcome.found ? outcome.value : undefined);
   }
@@ -77,8 +88,8 @@ export class ClientOnlineClient {
    * Deletes the client; its logins lose access to it, and logins left without any client are
    * deleted. True when it was deleted, false when it was not there (idempotent).
    */
-  async deleteClient(clientNumber: string): Promise<boolean> {
-    const outcome = await this.request({ method: 'DELETE', path: clientPath(clientNumber) }, { notFoundIsAnswer: true });
+  async deleteClient(clientNumber: string, { signal }: CallOptions = {}): Promise<boolean> {
+    const outcome = await this.request({ method: 'DELETE', path: clientPath(clientNumber), signal }, { notFoundIsAnswer: true });
     return outcome.found;
   }
 
@@ -101,12 +112,20 @@ export class ClientOnlineClient {
   private async request<T>(spec: RequestSpec<T>, options: { notFoundIsAnswer?: boolean } = {}): Promise<Outcome<T>> {
     const response = await sendJson(this.target, spec);
     if (!response.ok) {
+      if (response.status === 409) throw clientOnlineHttpError(spec, 409, response.headers, await serviceErrorCode(response));
       await discardBody(response);
       if (response.status === 404 && options.notFoundIsAnswer) return { found: false };
       throw clientOnlineHttpError(spec, response.status, response.headers);
     }
     return { found: true, value: await readValidated(clientOnlineErrors, spec, response, spec.schema) };
   }
+}
+
+/** The code of an error body (`{ error: { code } }`); its message is never used (it may quote personal data). */
+async function serviceErrorCode(response: Response): Promise<string | undefined> {
+  const body: unknown = await response.json().catch(() => undefined);
+  const parsed = coErrorBodySchema.safeParse(body);
+  return parsed.success ? parsed.data.error.code : undefined;
 }
 
 function required<T>(operation: ClientOnlineOperation, value: T | undefined): T {

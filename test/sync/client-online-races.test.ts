@@ -1,0 +1,61 @@
+import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
+import { assertLoginPrivacy, startTestStack, type TestStack } from '../support/stack';
+import { waitFor } from '../support/temporal';
+
+// Pushes and deletes that share a Client Online login, overlapping, over real servers (registry
+// API → outbox → Temporal → simulator over HTTP). The simulator takes 1.5 s per push between
+// looking up its logins and storing them, so a push is in flight long enough to be overtaken.
+
+let stack: TestStack;
+const personClients = new Map<string, number>(); // client number → registry id
+
+beforeAll(async () => {
+  stack = await startTestStack({ clientOnlineProcessingDelayMs: 1_500 });
+});
+afterAll(async () => {
+  await stack?.stop();
+});
+afterEach(async () => {
+  assertLoginPrivacy(await stack.coState(), personClients);
+});
+
+/** True while the client's workflow runs its Client Online sync (its push is under way). */
+async function clientOnlineSyncRunning(clientNumber: string): Promise<boolean> {
+  const description = await stack.temporal.client.workflow.getHandle(`client-${clientNumber}`).describe();
+  return (description.raw.pendingActivities ?? []).some((activity) => activity.activityType?.name === 'syncClientToClientOnline');
+}
+
+test("a person client made former while a company's push of his login is in flight: no failed push, no second login or mail", async () => {
+  const person = await stack.api('POST', '/clients', {
+    clientNumber: '7201', kind: 'person', name: 'V. Vertrek', firstName: 'Vera', lastName: 'Vertrek', privateEmail: 'vera@home.test',
+    correspondenceEmailPreference: 'private', links: { clientOnline: true },
+  });
+  expect(person.status).toBe(201);
+  personClients.set('7201', person.body.id);
+  const ref = `p-${person.body.id}`;
+  expect((await stack.api('POST', '/clients', { clientNumber: '7202', kind: 'company', name: 'Vertrek B.V.', links: { clientOnline: true } })).status).toBe(201);
+  const follower = await stack.api('POST', '/clients/7202/contacts', { master: { clientNumber: '7201' }, email: 'vera@7202.test' });
+  expect(follower.status).toBe(201);
+  await waitFor('her login and the company in Client Online', async () => {
+    const state = await stack.coState();
+    return state.logins.some((l) => l.ref === ref) && state.clients.some((c) => c.clientNumber === '7202');
+  });
+  // Nothing else of the company's may be under way: the next sync of it is the push below.
+  await stack.settled('7201');
+  await stack.settled('7202');
+  await waitFor('the company\'s syncs to be done', async () => !(await clientOnlineSyncRunning('7202')));
+
+  // The company's push that gives her login the company starts; while it is in flight she leaves.
+  expect((await stack.api('PUT', `/contacts/${follower.body.id}/links`, { clientOnline: true })).status).toBe(200);
+  await waitFor('the company\'s push to be under way', () => clientOnlineSyncRunning('7202'), { intervalMs: 20 });
+  expect((await stack.api('PATCH', '/clients/7201', { status: 'former' })).status).toBe(200);
+
+  const state = await waitFor('her client gone and her login seeing the company', async () => {
+    const current = await stack.coState();
+    const login = current.logins.find((l) => l.ref === ref);
+    return !current.clients.some((c) => c.clientNumber === '7201') && login?.clients.join() === '7202' && current;
+  }, { timeoutMs: 30_000 });
+  expect(state.mails.filter((m) => m.ref === ref)).toHaveLength(1);
+  const errors = await stack.api('GET', '/sync/errors?clientNumber=7202');
+  expect(errors.body.errors).toEqual([]);
+});
