@@ -6,6 +6,7 @@ import { contactRef, desiredClientOnlineState, type ClientOnlinePush, type Desir
 import { ClientOnlineError } from '../src/portals/client-online/errors';
 import { getClient, getContact, isRegistryError, loadClientWithContacts } from '../src/registry/repository';
 import type { Client, Contact } from '../src/registry/schemas';
+import { trackPortalHealth } from '../src/sync/health';
 import { identitiesForClient, markApplied, reportSyncErrors, saveIdentity, type PortalIdentity, type SyncErrorInput } from '../src/sync/ledger';
 import { releaseLoginLeases, tryTakeLoginLeases } from '../src/sync/login-leases';
 import type { SyncClientInput } from './caseware';
@@ -187,7 +188,7 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
 
   async function syncClientToClientOnline(input: SyncClientInput): Promise<ClientOnlineSyncSummary> {
     try {
-      return await withHeartbeats(({ signal }) => syncClient(input, signal));
+      return await trackPortalHealth(db, portal, () => withHeartbeats(({ signal }) => syncClient(input, signal)));
     } catch (error) {
       throw toActivityFailure(error);
     }
