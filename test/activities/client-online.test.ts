@@ -133,20 +133,20 @@ test('a push that got no answer leaves its login leased until the lease expires;
 
 test('a refused API key leaves the client pending and marks Client Online unhealthy once, not as a record error; a good key heals it', async () => {
   const { db } = database;
-  await createClient(db, { clientNumber: '6451', kind: 'company', status: 'client', name: 'Sleutel B.V.', links: { clientOnline: true } });
-  await createContact(db, '6451', { firstName: 'Kees', email: 'kees@6451.test', links: { clientOnline: true } });
+  await createClient(db, { clientNumber: '6601', kind: 'company', status: 'client', name: 'Sleutel B.V.', links: { clientOnline: true } });
+  await createContact(db, '6601', { firstName: 'Kees', email: 'kees@6601.test', links: { clientOnline: true } });
   const wrongKey = new ClientOnlineClient({ baseUrl: simulator.baseUrl, apiKey: 'not-the-key', requestTimeoutMs: 5_000 });
 
   for (let attempt = 0; attempt < 2; attempt += 1) {
-    const failure = await sync(wrongKey, '6451').catch((error: unknown) => error);
+    const failure = await sync(wrongKey, '6601').catch((error: unknown) => error);
     expect(failure).toMatchObject({ type: 'ClientOnline:unauthorized', nonRetryable: false });
   }
-  expect(await listSyncErrors(db, { clientNumber: '6451' })).toEqual([]);
-  expect(await db('portal_sync_state').where({ portal: 'client_online', client_number: '6451' })).toEqual([]);
+  expect(await listSyncErrors(db, { clientNumber: '6601' })).toEqual([]);
+  expect(await db('portal_sync_state').where({ portal: 'client_online', client_number: '6601' })).toEqual([]);
   expect(await db('portal_health').where({ portal: 'client_online' })).toEqual([
     expect.objectContaining({ healthy: false, last_failure_code: 'unauthorized', failures: 2 }),
   ]);
 
-  expect(await sync(clientOnline, '6451')).toMatchObject({ client: 'pushed', syncErrors: 0 });
+  expect(await sync(clientOnline, '6601')).toMatchObject({ client: 'pushed', syncErrors: 0 });
   expect(await db('portal_health').where({ portal: 'client_online' })).toEqual([expect.objectContaining({ healthy: true })]);
 });
