@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as registry from './20261123000001_registry';
 import * as masterLinks from './20261124000001_master_links';
+import * as commitHorizon from './20261125000001_commit_horizon';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -9,6 +10,7 @@ type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Prom
 const migrations: Record<string, Migration> = {
   '20261123000001_registry': registry,
   '20261124000001_master_links': masterLinks,
+  '20261125000001_commit_horizon': commitHorizon,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -151,9 +151,13 @@ describe('GET /sync/clients/:number', () => {
     return response.json<ClientSyncStatusJson>();
   }
 
+  // What a finished sync records: the portal has every change of transactions that ended before
+  // now (the horizon: the next transaction id), and the dispatcher has delivered their events.
   async function markApplied(portal: 'caseware' | 'client_online', clientNumber: string, eventId: number) {
+    const horizon = (await api.db.raw<{ rows: { horizon: string }[] }>('select pg_snapshot_xmax(pg_current_snapshot())::text as horizon')).rows[0]!.horizon;
+    await api.db('outbox_events').where({ client_number: clientNumber }).whereNull('delivered_at').update({ delivered_at: new Date() });
     await api.db('portal_sync_state')
-      .insert({ portal, client_number: clientNumber, applied_event_id: eventId, synced_at: new Date('2026-11-23T12:00:00Z') })
+      .insert({ portal, client_number: clientNumber, applied_event_id: eventId, applied_horizon: horizon, synced_at: new Date('2026-11-23T12:00:00Z') })
       .onConflict(['portal', 'client_number'])
       .merge();
   }
@@ -262,6 +266,7 @@ describe('GET /sync/clients/:number', () => {
   });
 
   test('pendingEvents lists only events the dispatcher has not delivered', async () => {
+    await api.db('outbox_events').where({ client_number: '5001' }).update({ delivered_at: null });
     const all = await api.db('outbox_events').where({ client_number: '5001' }).orderBy('id').pluck('id');
     const [delivered, ...rest] = all;
     await api.db('outbox_events').where({ id: delivered }).update({ delivered_at: new Date() });

@@ -12,6 +12,7 @@ const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 test('recorded histories exist', () => {
   expect(files.filter((f) => f.startsWith('v1-')).length).toBeGreaterThanOrEqual(4);
   expect(files.filter((f) => f.startsWith('v2-')).length).toBeGreaterThanOrEqual(6);
+  expect(files.filter((f) => f.startsWith('v3-')).length).toBeGreaterThanOrEqual(7);
 });
 
 test('every recorded history replays against the current workflow code', async () => {
