@@ -36,7 +36,11 @@ export interface ServicesOptions {
   workflowBundle?: WorkflowBundleWithSourceMap;
   outboxPollIntervalMs?: number;
   workflowIdleTimeoutMs?: number;
+  /** Outbox and sync-error retention (src/outbox/retention.ts); unset: the defaults of src/config.ts. */
+  retention?: { outboxRetentionDays: number; syncErrorRetentionDays: number; intervalMs: number };
 }
+
+const defaultRetention = { outboxRetentionDays: 7, syncErrorRetentionDays: 90, intervalMs: 300_000 };
 
 export interface Services {
   api: FastifyInstance;
@@ -80,6 +84,7 @@ export async function startServices(options: ServicesOptions): Promise<Services>
     log: log.child({ component: 'outbox' }),
     pollIntervalMs: options.outboxPollIntervalMs,
     workflowIdleTimeoutMs: options.workflowIdleTimeoutMs,
+    retention: options.retention ?? defaultRetention,
   });
   dispatcher.start();
 
