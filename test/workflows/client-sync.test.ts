@@ -43,10 +43,12 @@ async function recordCall(portal: Portal, input: SyncClientInput) {
 }
 
 const propagations: number[] = [];
+const propagationsOf = new Map<number, number>();
 
 const activities: CaseWareActivities & ClientOnlineActivities & MasterActivities = {
-  async propagateMasterToFollowers({ uptoEventId }) {
+  async propagateMasterToFollowers({ master, uptoEventId }) {
     propagations.push(uptoEventId);
+    propagationsOf.set(master.id, (propagationsOf.get(master.id) ?? 0) + 1);
     await new Promise((resolve) => setTimeout(resolve, 100));
     return { followers: 2, changed: 2 };
   },
@@ -228,4 +230,21 @@ test("a master's changes are propagated one run at a time, the newest last, and 
   expect([...propagations].sort((a, b) => a - b)).toEqual(propagations);
   expect(propagations.length).toBeLessThanOrEqual(3);
   await record('master-propagation', handle.workflowId);
+});
+
+test("a master's change that commits after a later one has been propagated is propagated too", async () => {
+  const master = { type: 'contact' as const, id: 78 };
+  const handle = await env.client.workflow.signalWithStart(masterPropagationWorkflow, {
+    workflowId: masterWorkflowId(master),
+    taskQueue,
+    args: [{ master, idleTimeout: '1 minute' }],
+    signal: registryChangedSignal,
+    signalArgs: [change(20)],
+  });
+  await waitFor('the first propagation', async () => propagationsOf.get(78) === 1);
+  // Event 19 took its id before event 20 but committed after it: the horizon has moved past it.
+  await handle.signal(registryChangedSignal, { eventId: 19, horizon: 21 });
+  await waitFor('a second propagation', async () => propagationsOf.get(78) === 2);
+  await record('master-late-commit', handle.workflowId);
+  await handle.terminate('test done');
 });
