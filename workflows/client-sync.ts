@@ -233,12 +233,14 @@ async function eventIdLoops(input: ClientSyncInput): Promise<void> {
   stopping = true;
   await loops;
   if (caughtUp() && !historyFull()) return horizons.handOver(input, newest, { onlyIfIgnored: true });
-  return continueAsNew<typeof clientSyncWorkflow>({
-    ...input,
-    appliedEventId: undefined,
-    appliedEventIds: { ...applied },
-    pendingEventId: newest,
-  });
+  return continueAsNew<typeof clientSyncWorkflow>(
+    horizons.nextRunInput(input, newest) ?? {
+      ...input,
+      appliedEventId: undefined,
+      appliedEventIds: { ...applied },
+      pendingEventId: newest,
+    },
+  );
 }
 
 /**
@@ -266,7 +268,9 @@ async function caseWareOnlyLoop(input: ClientSyncInput): Promise<void> {
     }
     applied = upto;
     if (workflowInfo().continueAsNewSuggested || syncs >= 500) {
-      return continueAsNew<typeof clientSyncWorkflow>({ ...input, appliedEventId: applied, pendingEventId: newest });
+      return continueAsNew<typeof clientSyncWorkflow>(
+        horizons.nextRunInput(input, newest) ?? { ...input, appliedEventId: applied, pendingEventId: newest },
+      );
     }
   }
 }
@@ -286,17 +290,27 @@ function legacyHorizons() {
       state.newest = Math.max(state.newest, horizon);
       if (!accepted) ignored = true;
     },
-    async handOver(input: ClientSyncInput, newestEventId: number, { onlyIfIgnored }: { onlyIfIgnored: boolean }): Promise<void> {
-      // Runs from before the upgrade never received a horizon, so they finish as they always did
-      // (and their recorded histories never reach patched()).
-      if (state.newest === 0 || (onlyIfIgnored && !ignored) || !patched('commit-horizon-handover')) return;
+    /**
+     * After the upgrade, what the next run starts from: both portals sync once, since event ids
+     * cannot tell whether a late-committed change was ignored. Before it (no horizon seen):
+     * undefined, and the run hands over as it always did.
+     */
+    nextRunInput(input: ClientSyncInput, newestEventId: number): ClientSyncInput | undefined {
+      if (state.newest === 0) return undefined;
       const dirty = { appliedHorizon: 0, dirty: true };
-      return continueAsNew<typeof clientSyncWorkflow>({
+      return {
         ...withoutLegacyProgress(input),
         newestEventId,
         newestHorizon: state.newest,
         portals: { caseware: { ...dirty }, clientOnline: { ...dirty } },
-      });
+      };
+    },
+    async handOver(input: ClientSyncInput, newestEventId: number, { onlyIfIgnored }: { onlyIfIgnored: boolean }): Promise<void> {
+      // Runs from before the upgrade never received a horizon, so they finish as they always did
+      // (and their recorded histories never reach patched()).
+      const next = state.nextRunInput(input, newestEventId);
+      if (!next || (onlyIfIgnored && !ignored) || !patched('commit-horizon-handover')) return;
+      return continueAsNew<typeof clientSyncWorkflow>(next);
     },
   };
   return state;
