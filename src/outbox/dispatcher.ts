@@ -222,17 +222,22 @@ export class OutboxDispatcher {
   }
 }
 
-/** Runs `work` on every item, at most `limit` at a time. */
+/**
+ * Runs `work` on every item, at most `limit` at a time. Every item is worked on even when one
+ * fails (a database error recording an outcome); the first failure is thrown at the end.
+ */
 async function forEachConcurrently<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
+  const failures: unknown[] = [];
   const worker = async () => {
     while (next < items.length) {
       const item = items[next] as T;
       next += 1;
-      await work(item);
+      await work(item).catch((error: unknown) => failures.push(error));
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failures.length > 0) throw failures[0];
 }
 
 function errorSummary(error: unknown): string {
