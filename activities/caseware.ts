@@ -64,6 +64,8 @@ export interface SyncClientInput {
   clientNumber: string;
   /** The newest outbox event this run covers; recorded once CaseWare holds the result. */
   uptoEventId: number;
+  /** The commit horizon this run covers (src/sync/ledger.ts, AppliedChanges); absent from older workflow runs. */
+  horizon?: number;
 }
 
 /** What a run did, in counts: workflow histories carry no personal data. */

@@ -1,6 +1,7 @@
 import type { Db } from '../src/db';
 import type { MasterRef } from '../src/domain/masters';
 import { propagateMaster } from '../src/registry/repository';
+import { withHeartbeats } from './heartbeat';
 
 export interface PropagateInput {
   master: MasterRef;
@@ -22,7 +23,8 @@ export function createMasterActivities({ db }: { db: Db }) {
      * Idempotent: a second run finds nothing to change.
      */
     async propagateMasterToFollowers({ master }: PropagateInput): Promise<PropagationSummary> {
-      const result = await propagateMaster(db, master);
+      // One transaction: nothing to resume from, but a dead worker is noticed by its silence.
+      const result = await withHeartbeats(() => propagateMaster(db, master));
       return { followers: result.followers, changed: result.changed.length };
     },
   };

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import * as registry from './20261123000001_registry';
 import * as masterLinks from './20261124000001_master_links';
+import * as commitHorizon from './20261125000001_commit_horizon';
 import * as loginLeases from './20261125000002_login_leases';
 import * as portalHealth from './20261125000003_portal_health';
 import * as offboardings from './20261125000010_offboardings';
@@ -12,6 +13,7 @@ type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Prom
 const migrations: Record<string, Migration> = {
   '20261123000001_registry': registry,
   '20261124000001_master_links': masterLinks,
+  '20261125000001_commit_horizon': commitHorizon,
   '20261125000002_login_leases': loginLeases,
   '20261125000003_portal_health': portalHealth,
   '20261125000010_offboardings': offboardings,

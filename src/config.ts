@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
 const positiveMs = z.coerce.number().int().positive();
+const positiveDays = z.coerce.number().int().positive();
 const optionalUrl = z.url().optional();
 
 /**
@@ -34,6 +35,9 @@ export const configSchema = z.object({
   OUTBOX_POLL_INTERVAL_MS: positiveMs.default(250),
   OFFBOARDING_APPROVAL_THRESHOLD: z.coerce.number().int().min(0).default(10)
     .describe('offboardings that would remove more logins or contact accesses than this wait for approval'),
+  OUTBOX_RETENTION_DAYS: positiveDays.default(7).describe('delivered outbox events older than this are deleted once every portal has passed them'),
+  SYNC_ERROR_RETENTION_DAYS: positiveDays.default(90).describe('resolved sync errors older than this are deleted'),
+  RETENTION_INTERVAL_MS: positiveMs.default(300_000).describe('how often the dispatcher applies the retention'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).refine(
   (c) => !c.CASEWARE_BASE_URL || (c.CASEWARE_CLIENT_ID && c.CASEWARE_CLIENT_SECRET),

@@ -56,6 +56,11 @@ async function main(): Promise<void> {
       log,
       outboxPollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
       offboardingApprovalThreshold: config.OFFBOARDING_APPROVAL_THRESHOLD,
+      retention: {
+        outboxRetentionDays: config.OUTBOX_RETENTION_DAYS,
+        syncErrorRetentionDays: config.SYNC_ERROR_RETENTION_DAYS,
+        intervalMs: config.RETENTION_INTERVAL_MS,
+      },
     });
     stops.push(() => services.stop());
 

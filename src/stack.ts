@@ -40,7 +40,11 @@ export interface ServicesOptions {
   offboardingApprovalThreshold?: number;
   /** How long an offboarding step waits for the portals before the workflow asks again (tests: short). */
   offboardingPortalWaitMs?: number;
+  /** Outbox and sync-error retention (src/outbox/retention.ts); unset: the defaults of src/config.ts. */
+  retention?: { outboxRetentionDays: number; syncErrorRetentionDays: number; intervalMs: number };
 }
+
+const defaultRetention = { outboxRetentionDays: 7, syncErrorRetentionDays: 90, intervalMs: 300_000 };
 
 export interface Services {
   api: FastifyInstance;
@@ -84,6 +88,7 @@ export async function startServices(options: ServicesOptions): Promise<Services>
     log: log.child({ component: 'outbox' }),
     pollIntervalMs: options.outboxPollIntervalMs,
     workflowIdleTimeoutMs: options.workflowIdleTimeoutMs,
+    retention: options.retention ?? defaultRetention,
   });
   dispatcher.start();
 

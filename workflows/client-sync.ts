@@ -1,7 +1,9 @@
-import type { Duration, RetryPolicy } from '@temporalio/common';
+import { ActivityCancellationType, type Duration, type RetryPolicy } from '@temporalio/common';
 import {
   ActivityFailure,
+  CancellationScope,
   condition,
+  isCancellation,
   continueAsNew,
   log,
   patched,
@@ -15,11 +17,16 @@ import { registryChangedSignal } from './definitions';
 
 export interface ClientSyncInput {
   clientNumber: string;
-  /** The newest registry change every portal has received (carried over by continue-as-new). */
+  /** Per portal: the commit horizon it has applied and whether a change above it waits (carried over by continue-as-new). */
+  portals?: Record<PortalName, PortalProgress>;
+  /** The newest event id and commit horizon signalled so far (carried over by continue-as-new). */
+  newestEventId?: number;
+  newestHorizon?: number;
+  /** Legacy (runs before the commit horizon): the newest registry change every portal has received. */
   appliedEventId?: number;
-  /** Per portal, where they differ (carried over by continue-as-new). */
+  /** Legacy: per portal, where they differ. */
   appliedEventIds?: Partial<Record<PortalName, number>>;
-  /** A change signalled to the previous run that it had not synced yet. */
+  /** Legacy: a change signalled to the previous run that it had not synced yet. */
   pendingEventId?: number;
   /** How long the workflow waits for another change before it finishes; the next change starts it again. */
   idleTimeout?: Duration;
@@ -28,6 +35,14 @@ export interface ClientSyncInput {
 }
 
 type PortalName = 'caseware' | 'clientOnline';
+const portalNames = ['caseware', 'clientOnline'] as const;
+
+interface PortalProgress {
+  /** Every transaction below this horizon had committed before a finished sync read the registry. */
+  appliedHorizon: number;
+  /** A change above the applied horizon has been signalled and not synced yet. */
+  dirty: boolean;
+}
 
 const syncRetry: RetryPolicy = {
   initialInterval: '1 second',
@@ -38,8 +53,17 @@ const syncRetry: RetryPolicy = {
   nonRetryableErrorTypes: ['ConfigurationError', 'RegistryRecordMissing'],
 };
 
-const { syncClientToCaseWare } = proxyActivities<CaseWareActivities>({ startToCloseTimeout: '2 minutes', retry: syncRetry });
-const { syncClientToClientOnline } = proxyActivities<ClientOnlineActivities>({ startToCloseTimeout: '2 minutes', retry: syncRetry });
+// Heartbeats are the liveness check (activities/heartbeat.ts): a dead worker is noticed within 20
+// seconds, while a large client may take long. Cancelling waits for the attempt to stop, so that a
+// hand-over never leaves an attempt running beside the next run's.
+const activityOptions = {
+  heartbeatTimeout: '20 seconds',
+  startToCloseTimeout: '1 hour',
+  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+  retry: syncRetry,
+} as const;
+const { syncClientToCaseWare } = proxyActivities<CaseWareActivities>(activityOptions);
+const { syncClientToClientOnline } = proxyActivities<ClientOnlineActivities>(activityOptions);
 
 const portalSyncs: Record<PortalName, { label: string; sync: (input: SyncClientInput) => Promise<unknown> }> = {
   caseware: { label: 'CaseWare Cloud', sync: syncClientToCaseWare },
@@ -55,13 +79,119 @@ function failureMessage(error: unknown): string {
  * contacts signals it, and it brings each portal to the registry's current state. Each portal has
  * its own loop, so one portal being down never holds back the other. Changes that arrive while a
  * sync runs are folded into the next one: a burst of edits costs one or two syncs per portal and
- * every portal ends at the newest state. Signals carry event ids only.
+ * every portal ends at the newest state. Signals carry event ids and commit horizons only.
  */
 export async function clientSyncWorkflow(input: ClientSyncInput): Promise<void> {
   if (!patched('portal-loops')) return caseWareOnlyLoop(input);
+  if (patched('commit-horizon')) return horizonLoops(input);
+  return eventIdLoops(input);
+}
 
+/**
+ * Progress is the commit horizon (src/outbox/dispatcher.ts): a signal above a portal's applied
+ * horizon makes it dirty, and a sync scheduled after that signal covers every change below the
+ * horizon, because it reads the registry after those transactions committed. A change that commits
+ * late has a transaction id at or above every horizon signalled before, so it is never skipped.
+ *
+ * At a hand-over (history long enough) the runs of a portal that is stuck are cancelled rather
+ * than awaited: the next run starts it again, and the healthy portal is not held back.
+ */
+async function horizonLoops(input: ClientSyncInput): Promise<void> {
+  let newestEventId = input.newestEventId ?? Math.max(input.appliedEventId ?? 0, input.pendingEventId ?? 0);
+  let newestHorizon = input.newestHorizon ?? 0;
+  const progress: Record<PortalName, PortalProgress> = input.portals
+    ? { caseware: { ...input.portals.caseware }, clientOnline: { ...input.portals.clientOnline } }
+    : fromLegacyRun(input);
+
+  setHandler(registryChangedSignal, ({ eventId, horizon }) => {
+    newestEventId = Math.max(newestEventId, eventId);
+    if (horizon !== undefined) newestHorizon = Math.max(newestHorizon, horizon);
+    for (const portal of portalNames) {
+      // A signal from a dispatcher older than the horizon carries none: sync to be safe.
+      if (horizon === undefined || horizon > progress[portal].appliedHorizon) progress[portal].dirty = true;
+    }
+  });
+
+  const inFlight: Partial<Record<PortalName, CancellationScope>> = {};
+  let syncs = 0;
+  let handingOver = false;
+
+  const portalLoop = async (portal: PortalName) => {
+    const own = progress[portal];
+    for (;;) {
+      await condition(() => own.dirty || handingOver);
+      if (handingOver) return;
+      own.dirty = false;
+      // Captured when the sync is scheduled: it reads the registry after every signal so far.
+      const run: SyncClientInput = { clientNumber: input.clientNumber, uptoEventId: newestEventId, horizon: newestHorizon };
+      const scope = new CancellationScope();
+      inFlight[portal] = scope;
+      try {
+        await scope.run(() => portalSyncs[portal].sync(run));
+      } catch (error) {
+        if (isCancellation(error)) {
+          // Cancelled by the hand-over: the next run syncs this portal again.
+          own.dirty = true;
+          return;
+        }
+        // Not retryable (a set-up problem): the activity recorded it as a sync error for the
+        // operator; the next change tries again.
+        log.warn(`${portalSyncs[portal].label} sync failed`, { clientNumber: input.clientNumber, error: failureMessage(error) });
+      } finally {
+        delete inFlight[portal];
+      }
+      own.appliedHorizon = Math.max(own.appliedHorizon, run.horizon ?? 0);
+      syncs += 1;
+    }
+  };
+  const loops = Promise.all(portalNames.map(portalLoop));
+
+  const caughtUp = () => portalNames.every((portal) => !progress[portal].dirty && !inFlight[portal]);
+  const historyFull = () => workflowInfo().continueAsNewSuggested || syncs >= (input.syncsPerRun ?? 500);
+  for (;;) {
+    await condition(() => caughtUp() || historyFull());
+    if (historyFull()) break;
+    const changed = await condition(() => !caughtUp(), input.idleTimeout ?? '1 hour');
+    if (!changed) break;
+  }
+  handingOver = true;
+  for (const scope of Object.values(inFlight)) scope.cancel();
+  await loops;
+  if (caughtUp() && !historyFull()) return;
+  return continueAsNew<typeof clientSyncWorkflow>({ ...withoutLegacyProgress(input), newestEventId, newestHorizon, portals: progress });
+}
+
+/** The settings of a run, without what an older version carried as its progress. */
+function withoutLegacyProgress(input: ClientSyncInput): ClientSyncInput {
+  return { ...input, appliedEventId: undefined, appliedEventIds: undefined, pendingEventId: undefined };
+}
+
+/**
+ * A run continued from a run before the commit horizon knows event ids only, which say nothing
+ * about a horizon: if the old run had a change left to sync, both portals sync once. A first
+ * version (CaseWare only) run's applied id is CaseWare's alone; Client Online has applied nothing.
+ */
+function fromLegacyRun(input: ClientSyncInput): Record<PortalName, PortalProgress> {
+  const applied = {
+    caseware: input.appliedEventIds?.caseware ?? input.appliedEventId ?? 0,
+    clientOnline: input.appliedEventIds?.clientOnline ?? 0,
+  };
+  const pending = input.pendingEventId ?? 0;
+  const dirty = pending > 0 && (pending > applied.caseware || pending > applied.clientOnline);
+  return { caseware: { appliedHorizon: 0, dirty }, clientOnline: { appliedHorizon: 0, dirty } };
+}
+
+/**
+ * The second version (event ids, both portals): kept so that its runs replay and finish as they
+ * began. Its syncs also pass the newest horizon signalled, so its portals' applied horizons move
+ * on; and a run that ends idle with a change it ignored (a lower event id that committed late)
+ * hands over to the current version instead of finishing with it unsynced.
+ */
+async function eventIdLoops(input: ClientSyncInput): Promise<void> {
   let newest = Math.max(input.appliedEventId ?? 0, input.pendingEventId ?? 0);
-  setHandler(registryChangedSignal, ({ eventId }) => {
+  const horizons = legacyHorizons();
+  setHandler(registryChangedSignal, ({ eventId, horizon }) => {
+    horizons.seen(eventId > newest, horizon);
     // A redelivered or older event is already covered.
     if (eventId > newest) newest = eventId;
   });
@@ -79,7 +209,7 @@ export async function clientSyncWorkflow(input: ClientSyncInput): Promise<void> 
       if (stopping) return;
       const upto = newest;
       try {
-        await portalSyncs[portal].sync({ clientNumber: input.clientNumber, uptoEventId: upto });
+        await portalSyncs[portal].sync({ clientNumber: input.clientNumber, uptoEventId: upto, horizon: horizons.newest });
       } catch (error) {
         // Not retryable (a set-up problem): the activity recorded it as a sync error for the
         // operator; the next change tries again.
@@ -102,13 +232,15 @@ export async function clientSyncWorkflow(input: ClientSyncInput): Promise<void> 
   // A loop in the middle of a sync finishes it first.
   stopping = true;
   await loops;
-  if (caughtUp() && !historyFull()) return;
-  return continueAsNew<typeof clientSyncWorkflow>({
-    ...input,
-    appliedEventId: undefined,
-    appliedEventIds: { ...applied },
-    pendingEventId: newest,
-  });
+  if (caughtUp() && !historyFull()) return horizons.handOver(input, newest, { onlyIfIgnored: true });
+  return continueAsNew<typeof clientSyncWorkflow>(
+    horizons.nextRunInput(input, newest) ?? {
+      ...input,
+      appliedEventId: undefined,
+      appliedEventIds: { ...applied },
+      pendingEventId: newest,
+    },
+  );
 }
 
 /**
@@ -118,22 +250,68 @@ export async function clientSyncWorkflow(input: ClientSyncInput): Promise<void> 
 async function caseWareOnlyLoop(input: ClientSyncInput): Promise<void> {
   let applied = input.appliedEventId ?? 0;
   let newest = Math.max(applied, input.pendingEventId ?? 0);
-  setHandler(registryChangedSignal, ({ eventId }) => {
+  const horizons = legacyHorizons();
+  setHandler(registryChangedSignal, ({ eventId, horizon }) => {
+    horizons.seen(eventId > newest, horizon);
     if (eventId > newest) newest = eventId;
   });
 
   for (let syncs = 0; ; syncs += 1) {
     const changed = await condition(() => newest > applied, input.idleTimeout ?? '1 hour');
-    if (!changed) return;
+    // This version never syncs Client Online: after the upgrade, hand over to one that does.
+    if (!changed) return horizons.handOver(input, newest, { onlyIfIgnored: false });
     const upto = newest;
     try {
-      await syncClientToCaseWare({ clientNumber: input.clientNumber, uptoEventId: upto });
+      await syncClientToCaseWare({ clientNumber: input.clientNumber, uptoEventId: upto, horizon: horizons.newest });
     } catch (error) {
       log.warn('CaseWare Cloud sync failed', { clientNumber: input.clientNumber, error: failureMessage(error) });
     }
     applied = upto;
     if (workflowInfo().continueAsNewSuggested || syncs >= 500) {
-      return continueAsNew<typeof clientSyncWorkflow>({ ...input, appliedEventId: applied, pendingEventId: newest });
+      return continueAsNew<typeof clientSyncWorkflow>(
+        horizons.nextRunInput(input, newest) ?? { ...input, appliedEventId: applied, pendingEventId: newest },
+      );
     }
   }
+}
+
+/**
+ * What a run of an older version learns of commit horizons from the signals it gets after the
+ * upgrade. Its event-id logic ignores a signal whose id is not above the newest it has seen, even
+ * when it announces a change that committed late; such a run hands over to the current version
+ * when it would otherwise finish idle, and that run syncs both portals.
+ */
+function legacyHorizons() {
+  let ignored = false;
+  const state = {
+    newest: 0,
+    seen(accepted: boolean, horizon: number | undefined) {
+      if (horizon === undefined) return;
+      state.newest = Math.max(state.newest, horizon);
+      if (!accepted) ignored = true;
+    },
+    /**
+     * After the upgrade, what the next run starts from: both portals sync once, since event ids
+     * cannot tell whether a late-committed change was ignored. Before it (no horizon seen):
+     * undefined, and the run hands over as it always did.
+     */
+    nextRunInput(input: ClientSyncInput, newestEventId: number): ClientSyncInput | undefined {
+      if (state.newest === 0) return undefined;
+      const dirty = { appliedHorizon: 0, dirty: true };
+      return {
+        ...withoutLegacyProgress(input),
+        newestEventId,
+        newestHorizon: state.newest,
+        portals: { caseware: { ...dirty }, clientOnline: { ...dirty } },
+      };
+    },
+    async handOver(input: ClientSyncInput, newestEventId: number, { onlyIfIgnored }: { onlyIfIgnored: boolean }): Promise<void> {
+      // Runs from before the upgrade never received a horizon, so they finish as they always did
+      // (and their recorded histories never reach patched()).
+      const next = state.nextRunInput(input, newestEventId);
+      if (!next || (onlyIfIgnored && !ignored) || !patched('commit-horizon-handover')) return;
+      return continueAsNew<typeof clientSyncWorkflow>(next);
+    },
+  };
+  return state;
 }

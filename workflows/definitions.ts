@@ -5,8 +5,14 @@ import { defineSignal } from '@temporalio/workflow';
 export const taskQueueDefault = 'portal-sync';
 
 export interface RegistryChange {
-  /** Id of the outbox event that announced the change; ids grow with every registry write. */
+  /** Id of the newest outbox event delivered with this signal (ids are taken at insert, not at commit). */
   eventId: number;
+  /**
+   * The commit horizon when the events were delivered: every transaction with an id below it had
+   * finished, so a sync that reads the registry after this signal sees all their changes.
+   * Horizons never decrease. Absent from signals sent before the horizon existed.
+   */
+  horizon?: number;
 }
 
 export const registryChangedSignal = defineSignal<[RegistryChange]>('registryChanged');

@@ -1,17 +1,23 @@
 import type { Duration } from '@temporalio/common';
-import { condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { MasterActivities } from '../activities/masters';
 import type { MasterRef } from '../src/domain/masters';
 import { registryChangedSignal } from './definitions';
 
 export interface MasterPropagationInput {
   master: MasterRef;
+  /** The commit horizon the last finished run was scheduled under (carried over by continue-as-new). */
+  appliedHorizon?: number;
+  /** A change above the applied horizon was signalled and not propagated yet. */
+  dirty?: boolean;
   appliedEventId?: number;
   pendingEventId?: number;
   idleTimeout?: Duration;
 }
 
+// Heartbeats are the liveness check: a dead worker is noticed within 20 seconds.
 const { propagateMasterToFollowers } = proxyActivities<MasterActivities>({
+  heartbeatTimeout: '20 seconds',
   startToCloseTimeout: '5 minutes',
   retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute' },
 });
@@ -23,6 +29,7 @@ const { propagateMasterToFollowers } = proxyActivities<MasterActivities>({
  * second one everywhere. The followers' own portal syncs follow from the outbox events it writes.
  */
 export async function masterPropagationWorkflow(input: MasterPropagationInput): Promise<void> {
+  if (patched('commit-horizon')) return propagateByHorizon(input);
   let applied = input.appliedEventId ?? 0;
   let newest = Math.max(applied, input.pendingEventId ?? 0);
   setHandler(registryChangedSignal, ({ eventId }) => {
@@ -36,6 +43,37 @@ export async function masterPropagationWorkflow(input: MasterPropagationInput): 
     applied = upto;
     if (workflowInfo().continueAsNewSuggested || runs >= 500) {
       return continueAsNew<typeof masterPropagationWorkflow>({ ...input, appliedEventId: applied, pendingEventId: newest });
+    }
+  }
+}
+
+/**
+ * As the client workflow (workflows/client-sync.ts): a signal above the applied commit horizon
+ * means a change the followers may not have, so a master edit that commits after a later one has
+ * been propagated is propagated too; event ids, taken at insert, cannot tell.
+ */
+async function propagateByHorizon(input: MasterPropagationInput): Promise<void> {
+  let appliedHorizon = input.appliedHorizon ?? 0;
+  // A run continued from one that knew event ids only: propagate once if it had a change left.
+  let dirty = input.dirty ?? (input.pendingEventId ?? 0) > (input.appliedEventId ?? 0);
+  let newestEventId = Math.max(input.appliedEventId ?? 0, input.pendingEventId ?? 0);
+  let newestHorizon = appliedHorizon;
+  setHandler(registryChangedSignal, ({ eventId, horizon }) => {
+    newestEventId = Math.max(newestEventId, eventId);
+    if (horizon !== undefined) newestHorizon = Math.max(newestHorizon, horizon);
+    if (horizon === undefined || horizon > appliedHorizon) dirty = true;
+  });
+  for (let runs = 0; ; runs += 1) {
+    const changed = await condition(() => dirty, input.idleTimeout ?? '1 hour');
+    if (!changed) return;
+    dirty = false;
+    const horizon = newestHorizon;
+    await propagateMasterToFollowers({ master: input.master, uptoEventId: newestEventId });
+    appliedHorizon = Math.max(appliedHorizon, horizon);
+    if (workflowInfo().continueAsNewSuggested || runs >= 500) {
+      return continueAsNew<typeof masterPropagationWorkflow>({
+        ...input, appliedEventId: undefined, pendingEventId: undefined, appliedHorizon, dirty,
+      });
     }
   }
 }

@@ -2,6 +2,7 @@ import type { Client } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { Logger } from 'pino';
 import type { Db } from '../db';
+import { pruneSyncTables, type RetentionOptions } from './retention';
 import type { clientSyncWorkflow } from '../../workflows/client-sync';
 import type { masterPropagationWorkflow } from '../../workflows/master-propagation';
 import {
@@ -24,34 +25,60 @@ export interface DispatcherOptions {
   workflowIdleTimeoutMs?: number;
   /** How long one hand-over to Temporal may take before it counts as failed (and is tried again). */
   deliveryTimeoutMs?: number;
+  /** How many workflows are signalled at once. */
+  concurrency?: number;
+  /** The longest wait before a workflow Temporal refused is tried again (the wait doubles up to it). */
+  retryBackoffMaxMs?: number;
+  /** Retention (src/outbox/retention.ts); absent: nothing is deleted. */
+  retention?: RetentionOptions & { intervalMs: number };
 }
 
-interface PendingEvent {
+interface ClaimedEvent {
   id: number;
   client_number: string;
   kind: string;
   record_type: 'client' | 'contact';
   record_id: number;
+  /** The commit horizon of the claim (xid8 as text). */
+  horizon: string;
 }
 
 /** Which workflow an event is for: a master's change goes to its propagation, the rest to the client's sync. */
 interface Target {
   workflowId: string;
-  start(temporal: Client, eventId: number): Promise<unknown>;
+  start(temporal: Client, change: RegistryChange): Promise<unknown>;
 }
 
 /**
+ * How long a claim lasts: longer than a batch takes to hand over (every workflow may take the
+ * delivery timeout), so that two dispatchers rarely deliver the same event; a crashed dispatcher's
+ * claim expires after it. Delivering an event twice is harmless (see below).
+ */
+const claimMs = 120_000;
+
+/**
  * Delivers outbox events to Temporal: signal-with-start of the client's workflow (or, for a
- * master's change, the master's propagation workflow), one signal per workflow per batch carrying
- * the newest event id. Events stay in the outbox until Temporal has
- * accepted them, so a Temporal outage delays changes and loses none. A redelivered event is
- * harmless: the workflow ignores event ids it has seen, and its sync is idempotent.
+ * master's change, the master's propagation workflow), one signal per workflow per batch.
+ *
+ * Only events of finished transactions are delivered: those whose transaction id is below the
+ * commit horizon, the oldest transaction still running. Every later event gets a transaction id at
+ * or above it, so the horizon only grows and a transaction that commits late can never fall below
+ * a horizon already signalled. The signal carries the horizon; a sync scheduled after it reads every
+ * change below it (workflows/client-sync.ts).
+ *
+ * A batch is claimed in a short transaction (claimed_until, SKIP LOCKED, so several dispatchers
+ * share the work), then handed over a few workflows at a time; a workflow Temporal refuses gets
+ * its attempt and error recorded and is tried again after a backoff, without holding back the
+ * others. Events stay in the outbox until Temporal has accepted them, so a Temporal outage delays
+ * changes and loses none. A redelivered event is harmless: the workflow has nothing new to sync,
+ * and its sync is idempotent.
  */
 export class OutboxDispatcher {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private stopped = true;
   private failing = false;
+  private nextPruneAt = 0;
 
   constructor(private readonly options: DispatcherOptions) {}
 
@@ -69,7 +96,7 @@ export class OutboxDispatcher {
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.deliverPending()
+      this.running = this.round()
         .then((delivered) => this.schedule(delivered > 0 ? 0 : this.options.pollIntervalMs ?? 250))
         .catch((error: unknown) => {
           this.options.log.error({ err: error }, 'outbox dispatch failed');
@@ -78,50 +105,88 @@ export class OutboxDispatcher {
     }, delayMs);
   }
 
-  /** Delivers one batch; answers how many events Temporal accepted. */
-  async deliverPending(): Promise<number> {
-    const { db, temporal, log } = this.options;
-    return db.transaction(async (trx) => {
-      // SKIP LOCKED: several dispatchers may run; each event is handed to one of them.
-      const events = await trx<PendingEvent>('outbox_events')
-        .whereNull('delivered_at')
-        .orderBy('id')
-        .limit(this.options.batchSize ?? 200)
-        .forUpdate()
-        .skipLocked()
-        .select('id', 'client_number', 'kind', 'record_type', 'record_id');
-      if (events.length === 0) return 0;
-
-      const byTarget = new Map<string, { target: Target; ids: number[] }>();
-      for (const event of events) {
-        const target = this.targetOf(event);
-        const entry = byTarget.get(target.workflowId) ?? { target, ids: [] };
-        entry.ids.push(event.id);
-        byTarget.set(target.workflowId, entry);
-      }
-
-      let delivered = 0;
-      for (const { target, ids } of byTarget.values()) {
-        try {
-          const newest = Math.max(...ids);
-          await temporal.withDeadline(Date.now() + (this.options.deliveryTimeoutMs ?? 5_000), () => target.start(temporal, newest));
-        } catch (error) {
-          // Temporal is unreachable or refuses: keep the events and try again on the next round.
-          await trx('outbox_events').whereIn('id', ids).increment('attempts', 1).update({ last_error: errorSummary(error) });
-          if (!this.failing) log.warn({ workflowId: target.workflowId, err: errorSummary(error) }, 'Temporal did not take the change; it stays in the outbox');
-          this.failing = true;
-          return delivered;
-        }
-        await trx('outbox_events').whereIn('id', ids).update({ delivered_at: trx.fn.now() });
-        delivered += ids.length;
-      }
-      if (this.failing) log.info('Temporal takes changes again; outbox delivery resumed');
-      this.failing = false;
-      return delivered;
-    });
+  private async round(): Promise<number> {
+    const { retention, db, log } = this.options;
+    if (retention && Date.now() >= this.nextPruneAt) {
+      this.nextPruneAt = Date.now() + retention.intervalMs;
+      const pruned = await pruneSyncTables(db, retention);
+      if (pruned.events + pruned.syncErrors > 0) log.info(pruned, 'retention: old outbox events and resolved sync errors deleted');
+    }
+    return this.deliverPending();
   }
 
-  private targetOf(event: PendingEvent): Target {
+  /** Delivers one batch; answers how many events Temporal accepted. */
+  async deliverPending(): Promise<number> {
+    const events = await this.claim();
+    if (events.length === 0) return 0;
+
+    const byTarget = new Map<string, { target: Target; ids: number[] }>();
+    for (const event of events) {
+      const target = this.targetOf(event);
+      const entry = byTarget.get(target.workflowId) ?? { target, ids: [] };
+      entry.ids.push(event.id);
+      byTarget.set(target.workflowId, entry);
+    }
+    // One horizon per claim: the statement that claimed the batch computed it.
+    const horizon = Number(events[0]?.horizon);
+
+    let delivered = 0;
+    let failures = 0;
+    await forEachConcurrently([...byTarget.values()], this.options.concurrency ?? 8, async ({ target, ids }) => {
+      if (await this.handOver(target, { eventId: Math.max(...ids), horizon }, ids)) delivered += ids.length;
+      else failures += 1;
+    });
+    if (failures === 0 && this.failing) this.options.log.info('Temporal takes changes again; outbox delivery resumed');
+    this.failing = failures > 0;
+    return delivered;
+  }
+
+  /**
+   * Claims the oldest undelivered events of finished transactions, in a transaction of its own.
+   * The horizon is taken in the same statement, so every claimed event lies below it.
+   */
+  private async claim(): Promise<ClaimedEvent[]> {
+    const { rows } = await this.options.db.raw<{ rows: ClaimedEvent[] }>(
+      `update outbox_events e set claimed_until = now() + make_interval(secs => :claimSeconds)
+         from (select id from outbox_events
+                where delivered_at is null
+                  and xid < pg_snapshot_xmin(pg_current_snapshot())
+                  and (claimed_until is null or claimed_until < now())
+                order by id
+                limit :batchSize
+                for update skip locked) as picked
+        where e.id = picked.id
+        returning e.id, e.client_number, e.kind, e.record_type, e.record_id,
+                  pg_snapshot_xmin(pg_current_snapshot())::text as horizon`,
+      { claimSeconds: claimMs / 1000, batchSize: this.options.batchSize ?? 200 },
+    );
+    return rows;
+  }
+
+  /** Signals one workflow and records the outcome on its events; answers whether Temporal took it. */
+  private async handOver(target: Target, change: RegistryChange, ids: number[]): Promise<boolean> {
+    const { db, temporal, log } = this.options;
+    try {
+      await temporal.withDeadline(Date.now() + (this.options.deliveryTimeoutMs ?? 5_000), () => target.start(temporal, change));
+    } catch (error) {
+      // Temporal is unreachable or refuses this workflow: keep its events, try again after a
+      // backoff that doubles with each attempt.
+      const maxSeconds = (this.options.retryBackoffMaxMs ?? 5_000) / 1000;
+      await db('outbox_events')
+        .whereIn('id', ids)
+        .increment('attempts', 1)
+        .update({
+          last_error: errorSummary(error),
+          claimed_until: db.raw('now() + make_interval(secs => least(0.25 * power(2, attempts), ?))', [maxSeconds]),
+        });
+      if (!this.failing) log.warn({ workflowId: target.workflowId, err: errorSummary(error) }, 'Temporal did not take the change; it stays in the outbox');
+      return false;
+    }
+    await db('outbox_events').whereIn('id', ids).update({ delivered_at: db.fn.now(), claimed_until: null });
+    return true;
+  }
+
+  private targetOf(event: ClaimedEvent): Target {
     const { taskQueue, workflowIdleTimeoutMs: idleTimeout } = this.options;
     const clientNumber = event.client_number;
     const searchAttributes = new TypedSearchAttributes([{ key: clientNumberSearchAttribute, value: clientNumber }]);
@@ -130,13 +195,13 @@ export class OutboxDispatcher {
       const workflowId = masterWorkflowId(master);
       return {
         workflowId,
-        start: (temporal, eventId) =>
+        start: (temporal, change) =>
           temporal.workflow.signalWithStart<typeof masterPropagationWorkflow, [RegistryChange]>('masterPropagationWorkflow', {
             workflowId,
             taskQueue,
             args: [{ master, idleTimeout }],
             signal: registryChangedSignal,
-            signalArgs: [{ eventId }],
+            signalArgs: [change],
             typedSearchAttributes: searchAttributes,
           }),
       };
@@ -144,17 +209,35 @@ export class OutboxDispatcher {
     const workflowId = clientWorkflowId(clientNumber);
     return {
       workflowId,
-      start: (temporal, eventId) =>
+      start: (temporal, change) =>
         temporal.workflow.signalWithStart<typeof clientSyncWorkflow, [RegistryChange]>('clientSyncWorkflow', {
           workflowId,
           taskQueue,
           args: [{ clientNumber, idleTimeout }],
           signal: registryChangedSignal,
-          signalArgs: [{ eventId }],
+          signalArgs: [change],
           typedSearchAttributes: searchAttributes,
         }),
     };
   }
+}
+
+/**
+ * Runs `work` on every item, at most `limit` at a time. Every item is worked on even when one
+ * fails (a database error recording an outcome); the first failure is thrown at the end.
+ */
+async function forEachConcurrently<T>(items: T[], limit: number, work: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const failures: unknown[] = [];
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next] as T;
+      next += 1;
+      await work(item).catch((error: unknown) => failures.push(error));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failures.length > 0) throw failures[0];
 }
 
 function errorSummary(error: unknown): string {

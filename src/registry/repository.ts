@@ -9,8 +9,9 @@ import {
   type CorrespondenceEmails,
   type MasterRef,
 } from '../domain/masters';
-import { appendOutboxEvent, newestPortalEventId, type OutboxEventKind } from '../outbox/store';
+import { appendOutboxEvent, type OutboxEventKind } from '../outbox/store';
 import { unfinishedOffboardingHolding, type GuardedRecord } from './offboarding-guard';
+import { portalsBehind } from './sync-status';
 import type {
   Client,
   ClientCreate,
@@ -614,11 +615,7 @@ export async function endContactMaster(db: Db, id: number, options: EndMasterOpt
             'then end the master link (or pass force=true to do it anyway).',
         );
       }
-      const newest = await newestPortalEventId(trx, contact.clientNumber);
-      const applied = await trx('portal_sync_state')
-        .where({ portal: 'client_online', client_number: contact.clientNumber })
-        .first<{ applied_event_id: number } | undefined>('applied_event_id');
-      if (newest > (applied?.applied_event_id ?? 0)) {
+      if ((await portalsBehind(trx, contact.clientNumber)).clientOnline) {
         throw new RegistryError(
           'conflict',
           `Client Online has not yet received the latest changes of client ${contact.clientNumber}; end the master link of ` +

@@ -1,5 +1,4 @@
 import type { Db } from '../db';
-import { newestPortalEventId } from '../outbox/store';
 import { getClient } from './repository';
 
 // The read model behind the operators' sync views: what failed, and per client how far each
@@ -141,9 +140,33 @@ export async function listSyncErrors(
   return rows.map(toSyncError);
 }
 
+/**
+ * Per portal: whether a committed registry change of the client may not have reached it yet. A
+ * change is covered once a sync scheduled under a commit horizon above its transaction id has
+ * finished (markApplied); until its event is delivered, or while its transaction id is at or above
+ * the portal's applied horizon, the portal is behind. This cannot miss a change that committed
+ * late: its transaction id is at or above every horizon taken while it ran. A master's change
+ * (`master.updated`) reaches the portals through its followers' own events instead.
+ */
+export async function portalsBehind(db: Db, clientNumber: string): Promise<Record<Portal, boolean>> {
+  const result = await db.raw<{ rows: { portal: string; behind: boolean }[] }>(
+    `select p.portal, exists (
+       select 1 from outbox_events e
+        where e.client_number = :clientNumber
+          and e.kind <> 'master.updated'
+          and (e.delivered_at is null or e.xid >= coalesce(s.applied_horizon, 0)::text::xid8)
+     ) as behind
+     from (values ('caseware'), ('client_online')) as p (portal)
+     left join portal_sync_state s on s.portal = p.portal and s.client_number = :clientNumber`,
+    { clientNumber },
+  );
+  const behind = (portal: Portal) => result.rows.some((row) => row.portal === portalColumnValue[portal] && row.behind);
+  return { caseware: behind('caseware'), clientOnline: behind('clientOnline') };
+}
+
 /** Per portal: linked or not, caught up or not, what it holds and what failed. */
 export async function clientSyncStatus(db: Db, clientNumber: string): Promise<ClientSyncStatus> {
-  // One snapshot, so that "newest event" and "applied event" are compared at the same moment.
+  // One snapshot, so that the events and what each portal has applied are read at the same moment.
   return db.transaction((trx) => readClientSyncStatus(trx, clientNumber), {
     isolationLevel: 'repeatable read',
     readOnly: true,
@@ -154,7 +177,7 @@ async function readClientSyncStatus(db: Db, clientNumber: string): Promise<Clien
   const client = await getClient(db, clientNumber);
 
   // One connection runs a transaction's queries one after another, so these are awaited in turn.
-  const newestEventId = await newestPortalEventId(db, clientNumber);
+  const behind = await portalsBehind(db, clientNumber);
   const stateRows = (await db('portal_sync_state').where({ client_number: clientNumber })) as PortalSyncStateRow[];
   const identityRows = await db('portal_identities')
     .where({ client_number: clientNumber })
@@ -176,7 +199,7 @@ async function readClientSyncStatus(db: Db, clientNumber: string): Promise<Clien
       linked,
       state: portalState({
         // An unlinked portal has nothing to receive, unless it still holds access to take away.
-        pending: newestEventId > appliedEventId && (linked || holdsAccess),
+        pending: behind[portal] && (linked || holdsAccess),
         hasErrors: errors.length > 0,
         linked,
       }),

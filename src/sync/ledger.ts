@@ -198,16 +198,24 @@ export async function openSyncError(db: Db, portal: Portal, clientNumber: string
 /** What a sync run covered: the changes of one client it has brought to a portal. */
 export interface AppliedChanges {
   clientNumber: string;
+  /** The newest outbox event signalled before the run (kept for workflow runs older than the horizon). */
   uptoEventId: number;
+  /**
+   * The commit horizon the run was scheduled under: every transaction below it had committed
+   * before the run read the registry, so the portal now holds all their changes.
+   */
+  horizon?: number;
 }
 
 /** Notes that the portal has received every change the run covered. */
-export async function markApplied(db: Db, portal: Portal, { clientNumber, uptoEventId: eventId }: AppliedChanges): Promise<void> {
+export async function markApplied(db: Db, portal: Portal, { clientNumber, uptoEventId, horizon }: AppliedChanges): Promise<void> {
   await db('portal_sync_state')
-    .insert({ portal, client_number: clientNumber, applied_event_id: eventId, synced_at: db.fn.now() })
+    .insert({ portal, client_number: clientNumber, applied_event_id: uptoEventId, applied_horizon: horizon ?? 0, synced_at: db.fn.now() })
     .onConflict(['portal', 'client_number'])
     .merge({
+      // Never backwards: a retry or a slower run may finish after a newer one.
       applied_event_id: db.raw('greatest(portal_sync_state.applied_event_id, excluded.applied_event_id)'),
+      applied_horizon: db.raw('greatest(portal_sync_state.applied_horizon, excluded.applied_horizon)'),
       synced_at: db.fn.now(),
     });
 }

@@ -189,8 +189,11 @@ describe('ending a link', () => {
     expect(notYet.json().error.message).toContain('has not yet received');
 
     // Client Online has received everything of 8002 (as the sync records it): now it is safe.
+    // (the dispatcher delivered every event, and a sync read the registry after they committed).
     const newest = await newestOutboxId(api.db);
-    await api.db('portal_sync_state').insert({ portal: 'client_online', client_number: '8002', applied_event_id: newest })
+    const horizon = (await api.db.raw<{ rows: { horizon: string }[] }>('select pg_snapshot_xmax(pg_current_snapshot())::text as horizon')).rows[0]!.horizon;
+    await api.db('outbox_events').where({ client_number: '8002' }).update({ delivered_at: new Date() });
+    await api.db('portal_sync_state').insert({ portal: 'client_online', client_number: '8002', applied_event_id: newest, applied_horizon: horizon })
       .onConflict(['portal', 'client_number']).merge();
     const ended = await api.call('DELETE', `/contacts/${id}/master`);
     expect(ended.statusCode).toBe(200);

@@ -9,6 +9,8 @@ import {
   type ClientSyncStatusJson,
   type SyncErrorsJson,
 } from './harness';
+import { updateClient } from '../../src/registry/repository';
+import { markApplied as ledgerMarkApplied } from '../../src/sync/ledger';
 
 // The sync tables are written by the sync activities; here they are seeded directly to test the
 // read model the operators look at.
@@ -151,9 +153,13 @@ describe('GET /sync/clients/:number', () => {
     return response.json<ClientSyncStatusJson>();
   }
 
+  // What a finished sync records: the portal has every change of transactions that ended before
+  // now (the horizon: the next transaction id), and the dispatcher has delivered their events.
   async function markApplied(portal: 'caseware' | 'client_online', clientNumber: string, eventId: number) {
+    const horizon = (await api.db.raw<{ rows: { horizon: string }[] }>('select pg_snapshot_xmax(pg_current_snapshot())::text as horizon')).rows[0]!.horizon;
+    await api.db('outbox_events').where({ client_number: clientNumber }).whereNull('delivered_at').update({ delivered_at: new Date() });
     await api.db('portal_sync_state')
-      .insert({ portal, client_number: clientNumber, applied_event_id: eventId, synced_at: new Date('2026-11-23T12:00:00Z') })
+      .insert({ portal, client_number: clientNumber, applied_event_id: eventId, applied_horizon: horizon, synced_at: new Date('2026-11-23T12:00:00Z') })
       .onConflict(['portal', 'client_number'])
       .merge();
   }
@@ -262,11 +268,36 @@ describe('GET /sync/clients/:number', () => {
   });
 
   test('pendingEvents lists only events the dispatcher has not delivered', async () => {
+    await api.db('outbox_events').where({ client_number: '5001' }).update({ delivered_at: null });
     const all = await api.db('outbox_events').where({ client_number: '5001' }).orderBy('id').pluck('id');
     const [delivered, ...rest] = all;
     await api.db('outbox_events').where({ id: delivered }).update({ delivered_at: new Date() });
     const body = await status('5001');
     expect(body.pendingEvents.map((event) => event.id)).toEqual(rest);
+  });
+
+  test('a change whose transaction committed after the applied horizon was taken keeps the portal pending, whatever its id', async () => {
+    const db = api.db;
+    await createCompany(api, '5003', { links: { caseware: true } });
+    const contact = await createContactAt(api, '5003', { firstName: 'Tom', email: 'tom@example.nl', links: { caseware: true } });
+    // The slow transaction takes the lower event id ...
+    const slow = await db.transaction();
+    try {
+      await updateClient(slow, '5003', { city: 'FromSlowTx' });
+      // ... a later change commits, and a sync is scheduled under the horizon of that moment:
+      // below the slow transaction, which has not committed.
+      expect((await api.call('PATCH', `/contacts/${contact}`, { phone: '010-1234567' })).statusCode).toBe(200);
+      const horizon = Number((await db.raw<{ rows: { horizon: string }[] }>('select pg_snapshot_xmin(pg_current_snapshot())::text as horizon')).rows[0]!.horizon);
+      await ledgerMarkApplied(db, 'caseware', { clientNumber: '5003', uptoEventId: await newestOutboxId(db), horizon });
+      await slow.commit();
+    } finally {
+      if (!slow.isCompleted()) await slow.rollback();
+    }
+    // Both changes are delivered; the slow one has the lower id. The sync's read may have missed it.
+    await db('outbox_events').where({ client_number: '5003' }).update({ delivered_at: new Date() });
+    const [later, late] = await db('outbox_events').where({ client_number: '5003' }).orderBy('xid', 'desc').limit(2).pluck('id');
+    expect(late).toBeLessThan(later);
+    expect((await status('5003')).caseware.state).toBe('pending');
   });
 
   test('an unknown client answers 404', async () => {

@@ -16,14 +16,17 @@ import { bundleWorkflows, startTemporal, waitFor } from '../support/temporal';
 // The workflow alone, with the activities swapped for recorders: how it folds signals together,
 // ignores redelivered events, keeps one portal going while the other is stuck, finishes when idle
 // and survives a failed sync. Set RECORD_HISTORIES=1 to write the histories these runs produce to
-// test/fixtures/histories (as v2-*.json), where the replay test guards them against
-// non-deterministic changes.
+// test/fixtures/histories (as v3-*.json; v1 and v2 files come from earlier versions and are kept), where the replay test guards them against
+// non-deterministic changes. Signals here carry horizon = event id: both only grow.
 
 type Portal = 'caseware' | 'clientOnline';
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
 const calls: (SyncClientInput & { portal: Portal })[] = [];
+const synced: (SyncClientInput & { portal: Portal })[] = [];
 const failNext: Record<Portal, boolean> = { caseware: false, clientOnline: false };
+/** The portal is down: every attempt fails retryably until this is switched off. */
+const down: Record<Portal, boolean> = { caseware: false, clientOnline: false };
 let slowMs = 0;
 let clientOnlineGate: Promise<void> | undefined;
 
@@ -35,13 +38,17 @@ async function recordCall(portal: Portal, input: SyncClientInput) {
     failNext[portal] = false;
     throw ApplicationFailure.nonRetryable('the portal has no role named "X"', 'ConfigurationError');
   }
+  if (down[portal]) throw ApplicationFailure.retryable('the portal answers 503', 'PortalUnavailable');
+  synced.push({ ...input, portal });
 }
 
 const propagations: number[] = [];
+const propagationsOf = new Map<number, number>();
 
 const activities: CaseWareActivities & ClientOnlineActivities & MasterActivities = {
-  async propagateMasterToFollowers({ uptoEventId }) {
+  async propagateMasterToFollowers({ master, uptoEventId }) {
     propagations.push(uptoEventId);
+    propagationsOf.set(master.id, (propagationsOf.get(master.id) ?? 0) + 1);
     await new Promise((resolve) => setTimeout(resolve, 100));
     return { followers: 2, changed: 2 };
   },
@@ -76,9 +83,14 @@ async function start(clientNumber: string, eventId: number, idleTimeout = '1 min
     taskQueue,
     args: [{ clientNumber, idleTimeout, syncsPerRun }],
     signal: registryChangedSignal,
-    signalArgs: [{ eventId }],
+    signalArgs: [change(eventId)],
   });
 }
+
+const change = (eventId: number) => ({ eventId, horizon: eventId });
+
+const syncedFor = (clientNumber: string, portal: Portal) =>
+  synced.filter((c) => c.clientNumber === clientNumber && c.portal === portal).map((c) => c.horizon);
 
 const callsFor = (clientNumber: string, portal: Portal) =>
   calls.filter((c) => c.clientNumber === clientNumber && c.portal === portal).map((c) => c.uptoEventId);
@@ -88,13 +100,13 @@ async function record(name: string, workflowId: string, runId?: string) {
   const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
   const dir = path.join(__dirname, '..', 'fixtures', 'histories');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, `v2-${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
+  writeFileSync(path.join(dir, `v3-${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
 }
 
 test('a burst of changes ends in a sync of the newest one on every portal, and few syncs in all', async () => {
   slowMs = 300;
   const handle = await start('5001', 1);
-  for (let eventId = 2; eventId <= 10; eventId += 1) await handle.signal(registryChangedSignal, { eventId });
+  for (let eventId = 2; eventId <= 10; eventId += 1) await handle.signal(registryChangedSignal, change(eventId));
   await waitFor('the newest change synced', async () =>
     callsFor('5001', 'caseware').includes(10) && callsFor('5001', 'clientOnline').includes(10));
   slowMs = 0;
@@ -110,13 +122,16 @@ test('a burst of changes ends in a sync of the newest one on every portal, and f
 test('a redelivered or older event causes no second sync', async () => {
   const handle = await start('5002', 5);
   await waitFor('first sync', async () => callsFor('5002', 'caseware').length === 1 && callsFor('5002', 'clientOnline').length === 1);
-  await handle.signal(registryChangedSignal, { eventId: 5 });
-  await handle.signal(registryChangedSignal, { eventId: 3 });
-  await handle.signal(registryChangedSignal, { eventId: 6 });
-  await waitFor('sync of event 6', async () => callsFor('5002', 'caseware').includes(6) && callsFor('5002', 'clientOnline').includes(6));
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  expect(callsFor('5002', 'caseware')).toEqual([5, 6]);
-  expect(callsFor('5002', 'clientOnline')).toEqual([5, 6]);
+  await handle.signal(registryChangedSignal, change(5));
+  await handle.signal(registryChangedSignal, change(3));
+  // Markers: a sync the two above caused would run before the syncs of these.
+  for (const marker of [6, 7]) {
+    await handle.signal(registryChangedSignal, change(marker));
+    await waitFor(`sync of event ${marker}`, async () =>
+      callsFor('5002', 'caseware').includes(marker) && callsFor('5002', 'clientOnline').includes(marker));
+  }
+  expect(callsFor('5002', 'caseware')).toEqual([5, 6, 7]);
+  expect(callsFor('5002', 'clientOnline')).toEqual([5, 6, 7]);
   await handle.terminate('test done');
   await record('redelivery', handle.workflowId);
 });
@@ -126,8 +141,8 @@ test('a portal that is stuck does not hold back the other one', async () => {
   clientOnlineGate = new Promise<void>((resolve) => { release = resolve; });
   const handle = await start('5005', 1);
   await waitFor('CaseWare synced event 1', async () => callsFor('5005', 'caseware').includes(1));
-  await handle.signal(registryChangedSignal, { eventId: 2 });
-  await handle.signal(registryChangedSignal, { eventId: 3 });
+  await handle.signal(registryChangedSignal, change(2));
+  await handle.signal(registryChangedSignal, change(3));
   await waitFor('CaseWare synced event 3 while Client Online hangs', async () => callsFor('5005', 'caseware').includes(3));
   expect(callsFor('5005', 'clientOnline')).toEqual([1]);
   clientOnlineGate = undefined;
@@ -153,7 +168,7 @@ test('a sync that fails for good does not end the workflow; the next change sync
   failNext.caseware = true;
   const handle = await start('5004', 1);
   await waitFor('failed sync', async () => callsFor('5004', 'caseware').length === 1);
-  await handle.signal(registryChangedSignal, { eventId: 2 });
+  await handle.signal(registryChangedSignal, change(2));
   await waitFor('next sync', async () => callsFor('5004', 'caseware').length === 2);
   const description = await handle.describe();
   expect(description.status.name).toBe('RUNNING');
@@ -167,7 +182,7 @@ test('a long-lived workflow hands over to a fresh run and loses no change', asyn
   const firstRunId = (await handle.describe()).runId;
   for (let eventId = 2; eventId <= 6; eventId += 1) {
     await new Promise((resolve) => setTimeout(resolve, 150));
-    await handle.signal(registryChangedSignal, { eventId });
+    await handle.signal(registryChangedSignal, change(eventId));
   }
   await waitFor('every change synced on both portals', async () =>
     callsFor('5006', 'caseware').includes(6) && callsFor('5006', 'clientOnline').includes(6));
@@ -183,6 +198,23 @@ test('a long-lived workflow hands over to a fresh run and loses no change', asyn
   await env.client.workflow.getHandle('client-5006').terminate('test done');
 });
 
+test('a hand-over does not wait for a portal that keeps failing; that portal resumes in the next run once it recovers', async () => {
+  down.clientOnline = true;
+  const handle = await start('5007', 1, '1 minute', 2);
+  const firstRunId = (await handle.describe()).runId;
+  for (let eventId = 2; eventId <= 5; eventId += 1) {
+    await handle.signal(registryChangedSignal, change(eventId));
+    await waitFor(`CaseWare synced event ${eventId} while Client Online fails`, async () => syncedFor('5007', 'caseware').includes(eventId));
+  }
+  const latest = await env.client.workflow.getHandle('client-5007').describe();
+  expect(latest.runId).not.toBe(firstRunId);
+  expect(syncedFor('5007', 'clientOnline')).toEqual([]);
+  down.clientOnline = false;
+  await waitFor('Client Online caught up', async () => syncedFor('5007', 'clientOnline').includes(5), { timeoutMs: 30_000 });
+  await record('failing-portal-hand-over', handle.workflowId, firstRunId);
+  await env.client.workflow.getHandle('client-5007').terminate('test done');
+}, 60_000);
+
 test("a master's changes are propagated one run at a time, the newest last, and the workflow finishes when idle", async () => {
   const master = { type: 'client' as const, id: 77 };
   const handle = await env.client.workflow.signalWithStart(masterPropagationWorkflow, {
@@ -192,10 +224,27 @@ test("a master's changes are propagated one run at a time, the newest last, and 
     signal: registryChangedSignal,
     signalArgs: [{ eventId: 10 }],
   });
-  for (const eventId of [11, 12, 9]) await handle.signal(registryChangedSignal, { eventId });
+  for (const eventId of [11, 12, 9]) await handle.signal(registryChangedSignal, change(eventId));
   await handle.result();
   expect(propagations.at(-1)).toBe(12);
   expect([...propagations].sort((a, b) => a - b)).toEqual(propagations);
   expect(propagations.length).toBeLessThanOrEqual(3);
   await record('master-propagation', handle.workflowId);
+});
+
+test("a master's change that commits after a later one has been propagated is propagated too", async () => {
+  const master = { type: 'contact' as const, id: 78 };
+  const handle = await env.client.workflow.signalWithStart(masterPropagationWorkflow, {
+    workflowId: masterWorkflowId(master),
+    taskQueue,
+    args: [{ master, idleTimeout: '1 minute' }],
+    signal: registryChangedSignal,
+    signalArgs: [change(20)],
+  });
+  await waitFor('the first propagation', async () => propagationsOf.get(78) === 1);
+  // Event 19 took its id before event 20 but committed after it: the horizon has moved past it.
+  await handle.signal(registryChangedSignal, { eventId: 19, horizon: 21 });
+  await waitFor('a second propagation', async () => propagationsOf.get(78) === 2);
+  await record('master-late-commit', handle.workflowId);
+  await handle.terminate('test done');
 });

@@ -1,0 +1,51 @@
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import pino from 'pino';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { OutboxDispatcher } from '../../src/outbox/dispatcher';
+import { createClient } from '../../src/registry/repository';
+import { clientCreateSchema } from '../../src/registry/schemas';
+import { createTestDatabase, type TestDatabase } from '../support/db';
+import { startTemporal, waitFor } from '../support/temporal';
+
+// The dispatcher against a real database and Temporal server (no worker: delivery is Temporal
+// accepting the signal-with-start).
+
+let database: TestDatabase;
+let temporal: TestWorkflowEnvironment;
+
+beforeAll(async () => {
+  [database, temporal] = await Promise.all([createTestDatabase(), startTemporal()]);
+}, 120_000);
+afterAll(async () => {
+  await temporal?.teardown();
+  await database?.drop();
+});
+
+test('a workflow Temporal refuses does not hold back the other clients\' events; it is tried again after a backoff', async () => {
+  const db = database.db;
+  // A client number too long for a workflow id: Temporal refuses every signal-with-start for it.
+  const refused = 'x'.repeat(1_100);
+  await db('outbox_events').insert({ client_number: refused, kind: 'client.resync', record_type: 'client', record_id: 1 });
+  for (const clientNumber of ['7201', '7202', '7203']) {
+    await createClient(db, clientCreateSchema.parse({ clientNumber, kind: 'company', name: `Klant ${clientNumber} B.V.`, links: { caseware: true } }));
+  }
+  const dispatcher = new OutboxDispatcher({
+    db, temporal: temporal.client, taskQueue: 'dispatcher-test', log: pino({ level: 'silent' }), pollIntervalMs: 50,
+  });
+  dispatcher.start();
+  try {
+    await waitFor('the other clients\' events delivered', async () =>
+      (await db('outbox_events').whereNot({ client_number: refused }).whereNull('delivered_at')).length === 0, { timeoutMs: 10_000 });
+    await waitFor('the refused event tried twice', async () =>
+      Number((await db('outbox_events').where({ client_number: refused }).first('attempts'))?.attempts) >= 2, { timeoutMs: 10_000 });
+  } finally {
+    await dispatcher.stop();
+  }
+  const poison = await db('outbox_events').where({ client_number: refused }).first();
+  expect(poison.delivered_at).toBeNull();
+  expect(poison.last_error).toEqual(expect.any(String));
+  for (const clientNumber of ['7201', '7202', '7203']) {
+    const description = await temporal.client.workflow.getHandle(`client-${clientNumber}`).describe();
+    expect(description.type).toBe('clientSyncWorkflow');
+  }
+});
