@@ -1,6 +1,7 @@
 import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import pino from 'pino';
@@ -154,6 +155,37 @@ export async function startTestStack(
     },
   };
   return stack;
+}
+
+/**
+ * Waits until a sync of `portal` has finished for the client that was scheduled after its workflow
+ * received the signal of the client's newest outbox event, so it read the registry with every
+ * change made so far. Proves a negative ("this never arrives") without sleeping.
+ */
+export async function syncRanSince(
+  stack: TestStack,
+  clientNumber: string,
+  portal: 'caseware' | 'clientOnline',
+  { timeoutMs = 20_000 } = {},
+): Promise<void> {
+  const activity = portal === 'caseware' ? 'syncClientToCaseWare' : 'syncClientToClientOnline';
+  const newest = Number((await stack.database.db('outbox_events').where({ client_number: clientNumber }).max({ id: 'id' }))[0]?.id ?? 0);
+  await waitFor(`a ${activity} of client ${clientNumber} after event ${newest}`, async () => {
+    const history = await stack.temporal.client.workflow.getHandle(`client-${clientNumber}`).fetchHistory();
+    const events = history.events ?? [];
+    const signalled = events.findIndex((event) => {
+      const payload = event.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0];
+      return payload !== undefined && Number(defaultPayloadConverter.fromPayload<{ eventId?: number }>(payload)?.eventId) >= newest;
+    });
+    if (signalled === -1) return false;
+    const scheduled = new Set(
+      events
+        .slice(signalled)
+        .filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === activity)
+        .map((event) => String(event.eventId)),
+    );
+    return events.some((event) => scheduled.has(String(event.activityTaskCompletedEventAttributes?.scheduledEventId)));
+  }, { timeoutMs });
 }
 
 async function syncRunning(client: Client, clientNumber: string): Promise<boolean> {
