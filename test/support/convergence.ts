@@ -42,13 +42,14 @@ interface RegistryClient {
 /** Every client with its contacts, read with the repository's own functions. */
 async function loadRegistry(db: Db): Promise<RegistryClient[]> {
   const numbers = await db('clients').orderBy('id').pluck<string[]>('client_number');
-  return Promise.all(
-    numbers.map(async (clientNumber) => {
-      const { client, contacts } = await loadClientWithContacts(db, clientNumber);
-      const allContacts = await listContacts(db, clientNumber, { includeDeleted: true });
-      return { client, contacts, allContacts };
-    }),
-  );
+  // One client after the other: the service under test shares this connection pool.
+  const registry: RegistryClient[] = [];
+  for (const clientNumber of numbers) {
+    const { client, contacts } = await loadClientWithContacts(db, clientNumber);
+    const allContacts = await listContacts(db, clientNumber, { includeDeleted: true });
+    registry.push({ client, contacts, allContacts });
+  }
+  return registry;
 }
 
 /** `portal:recordType:recordId` of every open sync error. */
