@@ -137,10 +137,11 @@ async function register(): Promise<void> {
 // ----- when a Client Online login may rightly vanish ---------------------------------------------
 // A login is deleted when no client carries it any more; a later push then creates it again with a
 // new credentials mail, rightly. The model counts, per ref, how often the registry left it with no
-// client, pessimistically: a switch still in flight counts as already off.
+// client. Edits that change who sees which client (status, link switches) run one at a time, so the
+// model knows the order in which they were committed; all other edits run side by side.
 
-const clientOk = (client: ModelClient | undefined) => !!client && client.status === 'client' && client.clientOnline && !client.busy;
-const contactOk = (contact: ModelContact) => contact.clientOnline && !contact.busy && clientOk(clients.get(contact.clientNumber));
+const clientOk = (client: ModelClient | undefined) => !!client && client.status === 'client' && client.clientOnline;
+const contactOk = (contact: ModelContact) => contact.clientOnline && clientOk(clients.get(contact.clientNumber));
 
 function refHasClient(ref: string): boolean {
   const id = Number(ref.slice(2));
@@ -158,6 +159,19 @@ const refs = () => [
 ];
 const gaps = new Map<string, number>();
 const hadClient = new Map<string, boolean>();
+let membershipEdits: Promise<unknown> = Promise.resolve();
+
+/** Runs an edit that changes who sees which client after the previous one, and notes its effect. */
+function membershipEdit<T>(edit: () => Promise<T>): Promise<T> {
+  const done = membershipEdits.then(async () => {
+    const result = await edit();
+    noteLogins();
+    return result;
+  });
+  membershipEdits = done.catch(() => undefined);
+  return done;
+}
+
 function noteLogins(): void {
   for (const ref of refs()) {
     const now = refHasClient(ref);
@@ -205,11 +219,12 @@ async function oneEdit(): Promise<Outcome | undefined> {
     const portal = random() < 0.6 ? 'clientOnline' : 'caseware';
     const on = !contact[portal];
     contact.busy = true;
-    noteLogins();
-    const response = await call('PUT', `/contacts/${contact.id}/links`, { [portal]: on });
-    if (response.status === 200) contact[portal] = on;
+    const response = await membershipEdit(async () => {
+      const answer = await call('PUT', `/contacts/${contact.id}/links`, { [portal]: on });
+      if (answer.status === 200) contact[portal] = on;
+      return answer;
+    });
     contact.busy = false;
-    noteLogins();
     return { op: 'contact link', status: response.status };
   }
   const contactMasters = idleContacts.filter((c) => [...contacts.values()].some((f) => f.masterContactId === c.id));
@@ -234,21 +249,23 @@ async function oneEdit(): Promise<Outcome | undefined> {
     const client = pick(idleClients);
     const status = pick((['client', 'suspect', 'former'] as const).filter((s) => s !== client.status));
     client.busy = true;
-    noteLogins();
-    const response = await call('PATCH', `/clients/${client.clientNumber}`, { status });
-    if (response.status === 200) client.status = status;
+    const response = await membershipEdit(async () => {
+      const answer = await call('PATCH', `/clients/${client.clientNumber}`, { status });
+      if (answer.status === 200) client.status = status;
+      return answer;
+    });
     client.busy = false;
-    noteLogins();
     return { op: 'status', status: response.status };
   }
   if (idleClients.length) {
     const client = pick(idleClients);
     client.busy = true;
-    noteLogins();
-    const response = await call('PUT', `/clients/${client.clientNumber}/links`, { clientOnline: !client.clientOnline });
-    if (response.status === 200) client.clientOnline = !client.clientOnline;
+    const response = await membershipEdit(async () => {
+      const answer = await call('PUT', `/clients/${client.clientNumber}/links`, { clientOnline: !client.clientOnline });
+      if (answer.status === 200) client.clientOnline = !client.clientOnline;
+      return answer;
+    });
     client.busy = false;
-    noteLogins();
     return { op: 'client link', status: response.status };
   }
   return undefined;
