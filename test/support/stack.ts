@@ -1,6 +1,7 @@
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { defaultPayloadConverter } from '@temporalio/common';
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
 import pino from 'pino';
@@ -10,8 +11,8 @@ import {
   type ClientOnlineSimulator,
   type SimulatorState as ClientOnlineState,
 } from '../../src/simulators/client-online';
-import { newestPortalEventId } from '../../src/outbox/store';
 import { startServices, type Services } from '../../src/stack';
+import { describe, portalDifferences, type Difference } from './convergence';
 import { createTestDatabase, type TestDatabase } from './db';
 import { TcpProxy } from './tcp-proxy';
 import { bundleWorkflows, startTemporal, waitFor } from './temporal';
@@ -33,7 +34,14 @@ export interface TestStack {
   api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   simState(): Promise<SimulatorState>;
   coState(): Promise<ClientOnlineState>;
-  /** Waits until every portal has received every registry change of the client made so far. */
+  /** What the portals hold that the registry says they should not (all clients when omitted). */
+  differences(clientNumbers?: readonly string[]): Promise<Difference[]>;
+  /** The client's outbox events not yet handed to its workflow. */
+  undelivered(clientNumber: string): Promise<number>;
+  /**
+   * Waits until both portals hold what the registry says for the client, every change of it is
+   * handed to its workflow and no sync of it is running.
+   */
   settled(clientNumber: string, options?: { timeoutMs?: number }): Promise<void>;
   stop(): Promise<void>;
 }
@@ -111,21 +119,32 @@ export async function startTestStack(
       const response = await fetch(`${clientOnline.origin}/_sim/state`);
       return (await response.json()) as ClientOnlineState;
     },
+    async differences(clientNumbers) {
+      const [caseware, clientOnline] = await Promise.all([stack.simState(), stack.coState()]);
+      return portalDifferences(database.db, { caseware, clientOnline }, { clientNumbers, sendBsn: options.clientOnlineSendBsn ?? false });
+    },
+    async undelivered(clientNumber) {
+      const [row] = await database.db('outbox_events').where({ client_number: clientNumber }).whereNull('delivered_at').count({ n: '*' });
+      return Number(row?.n ?? 0);
+    },
     async settled(clientNumber, { timeoutMs } = {}) {
-      const db = database.db;
-      await waitFor(
-        `the portals to receive every change of client ${clientNumber}`,
-        async () => {
-          const max = await newestPortalEventId(db, clientNumber);
-          const states = await db('portal_sync_state').where({ client_number: clientNumber });
-          return (
-            max > 0 &&
-            ['caseware', 'client_online'].every((portal) =>
-              states.some((s: { portal: string; applied_event_id: number }) => s.portal === portal && Number(s.applied_event_id) >= max))
-          );
-        },
-        { timeoutMs },
-      );
+      let last: Difference[] = [];
+      try {
+        await waitFor(
+          `the portals to hold what the registry says for client ${clientNumber}`,
+          async () => {
+            if ((await stack.undelivered(clientNumber)) > 0) return false;
+            // A sync still running may be about to change what the portals hold.
+            if (await syncRunning(temporal.client, clientNumber)) return false;
+            last = await stack.differences([clientNumber]);
+            return last.length === 0;
+          },
+          { timeoutMs },
+        );
+      } catch (error) {
+        if (last.length === 0) throw error;
+        throw new Error(`${(error as Error).message}; still different: ${last.map(describe).join('; ')}`, { cause: error });
+      }
     },
     async stop() {
       await services.stop();
@@ -136,6 +155,47 @@ export async function startTestStack(
     },
   };
   return stack;
+}
+
+/**
+ * Waits until a sync of `portal` has finished for the client that was scheduled after its workflow
+ * received the signal of the client's newest outbox event, so it read the registry with every
+ * change made so far. Proves a negative ("this never arrives") without sleeping.
+ */
+export async function syncRanSince(
+  stack: TestStack,
+  clientNumber: string,
+  portal: 'caseware' | 'clientOnline',
+  { timeoutMs = 20_000 } = {},
+): Promise<void> {
+  const activity = portal === 'caseware' ? 'syncClientToCaseWare' : 'syncClientToClientOnline';
+  const newest = Number((await stack.database.db('outbox_events').where({ client_number: clientNumber }).max({ id: 'id' }))[0]?.id ?? 0);
+  await waitFor(`a ${activity} of client ${clientNumber} after event ${newest}`, async () => {
+    const history = await stack.temporal.client.workflow.getHandle(`client-${clientNumber}`).fetchHistory();
+    const events = history.events ?? [];
+    const signalled = events.findIndex((event) => {
+      const payload = event.workflowExecutionSignaledEventAttributes?.input?.payloads?.[0];
+      return payload !== undefined && Number(defaultPayloadConverter.fromPayload<{ eventId?: number }>(payload)?.eventId) >= newest;
+    });
+    if (signalled === -1) return false;
+    const scheduled = new Set(
+      events
+        .slice(signalled)
+        .filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === activity)
+        .map((event) => String(event.eventId)),
+    );
+    return events.some((event) => scheduled.has(String(event.activityTaskCompletedEventAttributes?.scheduledEventId)));
+  }, { timeoutMs });
+}
+
+async function syncRunning(client: Client, clientNumber: string): Promise<boolean> {
+  try {
+    const description = await client.workflow.getHandle(`client-${clientNumber}`).describe();
+    return (description.raw.pendingActivities ?? []).length > 0;
+  } catch (error) {
+    if (error instanceof WorkflowNotFoundError) return false;
+    throw error;
+  }
 }
 
 /**
