@@ -30,16 +30,3 @@ export async function appendOutboxEvent(trx: Knex.Transaction, event: OutboxEven
     record_id: event.recordId,
   });
 }
-
-/**
- * The newest event a client's portals must receive. A master's change (`master.updated`) goes to
- * the master's propagation instead; the portals get the followers' changes it writes.
- */
-export async function newestPortalEventId(db: Knex, clientNumber: string): Promise<number> {
-  const row = (await db('outbox_events')
-    .where({ client_number: clientNumber })
-    .whereNot({ kind: 'master.updated' })
-    .max({ id: 'id' })
-    .first()) as { id: number | null } | undefined;
-  return row?.id ?? 0;
-}

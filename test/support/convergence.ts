@@ -1,6 +1,6 @@
 import type { Db } from '../../src/db';
 import { desiredCaseWareState, normaliseLoginKey, type DesiredCaseWareState } from '../../src/domain/caseware';
-import { desiredClientOnlineState, type DesiredClientOnlineState } from '../../src/domain/client-online';
+import { contactRef, desiredClientOnlineState, type DesiredClientOnlineState } from '../../src/domain/client-online';
 import { listContacts, loadClientWithContacts } from '../../src/registry/repository';
 import type { Client, Contact } from '../../src/registry/schemas';
 import type { SimulatorState as CaseWareState } from '../../src/simulators/caseware';
@@ -191,13 +191,17 @@ function clientOnlineDifferences(
 ): Difference[] {
   const differences: Difference[] = [];
   const clientsById = new Map(registry.map(({ client }) => [client.id, client]));
+  const contactsById = new Map(registry.flatMap(({ contacts }) => contacts.map((c) => [c.id, c] as const)));
   const desired = new Map<string, DesiredClientOnlineState>();
   for (const { client, contacts } of registry) {
-    // Master person clients, as the Client Online activity loads them: the ones its contacts follow.
-    const masters = new Map<number, Client>();
+    // The masters its contacts follow, by login ref, as the Client Online activity loads them.
+    const masters = new Map<string, Client | Contact>();
     for (const contact of contacts) {
-      const master = contact.masterClientId === null ? undefined : clientsById.get(contact.masterClientId);
-      if (master) masters.set(master.id, master);
+      const master =
+        contact.masterClientId !== null ? clientsById.get(contact.masterClientId)
+        : contact.masterContactId !== null ? contactsById.get(contact.masterContactId)
+        : undefined;
+      if (master) masters.set(contactRef(contact), master);
     }
     desired.set(client.clientNumber, desiredClientOnlineState(client, contacts, masters, { sendBsn }));
   }
