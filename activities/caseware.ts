@@ -325,6 +325,16 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     const owner = await loginOwner(db, portal, contact.loginKey);
     if (owner && !(owner.recordType === 'contact' && owner.recordId === contact.contactId)) return conflict(owner);
 
+    // Write-ahead: the ledger says "active" before any call that can give access (create,
+    // reactivate, share), so an attempt that fails half-way leaves the revoke path something to
+    // take back instead of a ledger that says "revoked" over an active CaseWare user.
+    let accessRecorded = identity?.access === 'active';
+    const beforeGivingAccess = async () => {
+      if (accessRecorded) return;
+      await saveIdentity(db, key, { access: 'active' });
+      accessRecorded = true;
+    };
+
     let user = identity?.remoteId ? await caseware.getUser(identity.remoteId) : undefined;
     const knownUser = user !== undefined;
     let outcome: 'created' | 'updated' | 'unchanged' = 'unchanged';
@@ -348,6 +358,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       }
       if (!user) {
         try {
+          await beforeGivingAccess();
           user = await caseware.createContact(contact.fields);
           outcome = 'created';
           lastSent = contact.fields;
@@ -383,6 +394,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       }
       outcome = 'updated';
     }
+    await beforeGivingAccess();
     if (user.Type === 'I') {
       await caseware.reactivateUser(user.CWGuid);
       if (outcome === 'unchanged') outcome = 'updated';

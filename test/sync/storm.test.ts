@@ -20,6 +20,8 @@ const CONTACT_MASTERS = 2;
 const CONCURRENCY = 24;
 const STORM_MS = 20_000;
 const QUIET_TIMEOUT_MS = 45_000;
+// After convergence, how long the status may take to record that the last syncs are done.
+const STATUS_TAIL_MS = 20_000;
 /** Before the storm; on code that never converges the storm still runs after it. */
 const REGISTERED_TIMEOUT_MS = 25_000;
 /** Share of edits aimed at the hot clients (the persons and the companies of the first one's followers). */
@@ -367,17 +369,25 @@ test('a storm of concurrent edits ends with every record equal in both portals, 
   expect.soft(() => assertLoginPrivacy(co, persons)).not.toThrow();
 
   // The status agrees with the portals: converged and linked means in-sync (or the rule's error).
+  // A sync whose writes have all landed may still be recording that it is done: allow it that tail.
   if (left.length === 0) {
-    const disagreeing: string[] = [];
-    for (const clientNumber of clients.keys()) {
-      const status = await syncStatus(clientNumber);
-      for (const portal of ['caseware', 'clientOnline'] as const) {
-        const { state, errors } = status[portal];
-        const ruleErrors = errors.every((e) => e.code === 'no-client-user');
-        if (state === 'pending' || (state === 'error' && !ruleErrors)) disagreeing.push(`${portal} client ${clientNumber}: ${state}`);
+    const disagreeing = async () => {
+      const found: string[] = [];
+      for (const clientNumber of clients.keys()) {
+        const status = await syncStatus(clientNumber);
+        for (const portal of ['caseware', 'clientOnline'] as const) {
+          const { state, errors } = status[portal];
+          const ruleErrors = errors.every((e) => e.code === 'no-client-user');
+          if (state === 'pending' || (state === 'error' && !ruleErrors)) found.push(`${portal} client ${clientNumber}: ${state}`);
+        }
       }
+      return found;
+    };
+    let last = await disagreeing();
+    for (const deadline = Date.now() + STATUS_TAIL_MS; last.length > 0 && Date.now() < deadline; last = await disagreeing()) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
     }
-    expect.soft(disagreeing, 'sync status after convergence').toEqual([]);
+    expect.soft(last, 'sync status after convergence').toEqual([]);
   }
 }, 240_000);
 
