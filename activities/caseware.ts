@@ -247,7 +247,8 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       if (identity.access === 'revoked' && !(deleted && identity.loginKey)) continue;
       await forRecord(errors, { recordType: 'contact', recordId: identity.recordId }, `contact ${identity.recordId} at client ${clientNumber}`, async () => {
         await revoke(caseware, identity, entityGuid, roleId, groupId);
-        await saveIdentity(db, identityKey(identity), { access: 'revoked', ...(deleted ? { loginKey: null, pendingLoginKey: null } : {}) });
+        // A deleted contact gives up its login, and the ledger erases what was sent for it.
+        await saveIdentity(db, identityKey(identity), { access: 'revoked', ...(deleted ? { loginKey: null, pendingLoginKey: null, lastSent: null } : {}) });
         summary.contactsRevoked += 1;
         finished(identity.recordId);
       });

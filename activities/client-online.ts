@@ -57,6 +57,15 @@ async function loadMasters(db: Db, contacts: readonly Contact[]): Promise<Map<st
   return masters;
 }
 
+/**
+ * What the ledger keeps of a push: the push itself (its logins decide which leases a later push or
+ * delete takes), but never the BSN, which the registry holds already; only that one was sent.
+ */
+function ledgerCopy(push: ClientOnlinePush): Omit<ClientOnlinePush, 'bsn'> & { bsnSent?: boolean } {
+  const { bsn, ...rest } = push;
+  return bsn === undefined ? rest : { ...rest, bsnSent: bsn !== null };
+}
+
 /** The logins of the last push Client Online answered for this client (while it still has it there). */
 function lastSentRefs(identity: PortalIdentity | undefined): string[] {
   if (identity?.access !== 'active') return [];
@@ -156,13 +165,14 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
       try {
         if (desired.push) {
           await clientOnline.pushClient(clientNumber, desired.push, { signal });
-          await saveIdentity(db, key, { remoteId: clientNumber, lastSent: desired.push, access: 'active' });
+          await saveIdentity(db, key, { remoteId: clientNumber, lastSent: ledgerCopy(desired.push), access: 'active' });
           summary.client = 'pushed';
           summary.users = desired.push.users.length;
         } else if (identity && identity.access === 'active') {
           // Its logins lose access to it; Client Online deletes logins left with no client.
           await clientOnline.deleteClient(clientNumber, { signal });
-          await saveIdentity(db, key, { access: 'revoked' });
+          // Erasure: nothing of what was sent is kept once the client is gone from Client Online.
+          await saveIdentity(db, key, { access: 'revoked', lastSent: null });
           summary.client = 'deleted';
         }
       } catch (error) {

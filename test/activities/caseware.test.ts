@@ -2,7 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createCaseWareActivities } from '../../activities/caseware';
 import { CaseWareClient } from '../../src/portals/caseware/client';
-import { createClient, createContact, setContactLinks, updateContact } from '../../src/registry/repository';
+import { createClient, createContact, deleteContact, setContactLinks, updateContact } from '../../src/registry/repository';
 import { clientSyncStatus, listSyncErrors } from '../../src/registry/sync-status';
 import { portalHealth } from '../../src/sync/health';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
@@ -224,4 +224,20 @@ describe('a failure that is not about the record (credentials, permissions, unre
       expect(state.users.filter((u) => numbers.some((n) => u.Email === `fien@c${n}.test`))).toHaveLength(2);
     });
   }
+});
+
+test('the ledger erases what was sent for a contact once it is deleted and its access revoked', async () => {
+  const { db } = database;
+  const activities = createCaseWareActivities({ db, caseware, contactRoleName: 'Contact - Entity Access' });
+  await createClient(db, { clientNumber: '6901', kind: 'company', status: 'client', name: 'Wissen B.V.', links: { caseware: true } });
+  const contact = await createContact(db, '6901', { firstName: 'Wim', lastName: 'Wis', email: 'wim@c6901.test', links: { caseware: true } });
+  await activities.syncClientToCaseWare({ clientNumber: '6901', uptoEventId: 1 });
+  const ledgerRow = () => db('portal_identities').where({ portal: 'caseware', record_type: 'contact', record_id: contact.id }).first();
+  expect(JSON.stringify((await ledgerRow()).last_sent)).toContain('Wis');
+
+  await deleteContact(db, contact.id);
+  await activities.syncClientToCaseWare({ clientNumber: '6901', uptoEventId: 2 });
+  const row = await ledgerRow();
+  expect(row).toMatchObject({ access: 'revoked', login_key: null, last_sent: null });
+  expect((await simState()).users.find((u) => u.CWGuid === row.remote_id)?.Type).toBe('I');
 });

@@ -150,3 +150,23 @@ test('a refused API key leaves the client pending and marks Client Online unheal
   expect(await sync(clientOnline, '6601')).toMatchObject({ client: 'pushed', syncErrors: 0 });
   expect(await db('portal_health').where({ portal: 'client_online' })).toEqual([expect.objectContaining({ healthy: true })]);
 });
+
+test('a BSN sent to Client Online is not kept in the ledger, and a client deleted there leaves no copy of what was sent', async () => {
+  const { db } = database;
+  const withBsn = createClientOnlineActivities({ db, clientOnline, sendBsn: true });
+  const person = await createClient(db, {
+    clientNumber: '6701', kind: 'person', status: 'client', name: 'Persoon 6701', firstName: 'Bas', lastName: 'Burger',
+    bsn: '123456782', privateEmail: 'bas@home.test', correspondenceEmailPreference: 'private', links: { clientOnline: true },
+  });
+  await withBsn.syncClientToClientOnline({ clientNumber: '6701', uptoEventId: 1 });
+  expect((await coState()).clients.find((c) => c.clientNumber === '6701')?.bsn).toBe('123456782');
+  const ledgerRow = () => db('portal_identities').where({ portal: 'client_online', record_type: 'client', record_id: person.id }).first();
+  const copy = JSON.stringify((await ledgerRow()).last_sent);
+  expect(copy).not.toContain('123456782');
+  expect(copy).toContain('"bsnSent":true');
+
+  await updateClient(db, '6701', { status: 'former' });
+  await withBsn.syncClientToClientOnline({ clientNumber: '6701', uptoEventId: 2 });
+  expect(await ledgerRow()).toMatchObject({ access: 'revoked', last_sent: null });
+  expect((await coState()).clients.some((c) => c.clientNumber === '6701')).toBe(false);
+});
