@@ -36,6 +36,7 @@ const { awaitOffboardingStep } = proxyActivities<OffboardingActivities>({
 });
 
 const portalLabels = { caseware: 'CaseWare Cloud', clientOnline: 'Client Online' } as const;
+const firstPortalWaitMs = 5_000;
 
 /**
  * One offboarding (id `offboard-<id>`): the bottom-up plan's steps, one at a time. Each step makes
@@ -46,6 +47,7 @@ const portalLabels = { caseware: 'CaseWare Cloud', clientOnline: 'Client Online'
  */
 export async function offboardingWorkflow(input: OffboardingInput): Promise<OffboardingProgress> {
   const { offboardingId } = input;
+  const portalWaitMs = input.portalWaitMs ?? 5 * 60_000;
   // Handlers first: an approve or cancel may arrive with the workflow's very first task.
   const progress: OffboardingProgress = { stage: input.approvalRequired ? 'awaiting-approval' : 'running', step: 0, steps: 0 };
   let cancelledBy: string | undefined;
@@ -102,8 +104,10 @@ export async function offboardingWorkflow(input: OffboardingInput): Promise<Offb
       progress.step = step.step;
       setCurrentDetails(`step ${step.step} of ${steps.length}: ${step.summary}`);
       await applyOffboardingStep({ offboardingId, step: step.step });
-      for (;;) {
-        const wait = await awaitOffboardingStep({ offboardingId, step: step.step, clientNumber: step.clientNumber, maxWaitMs: input.portalWaitMs ?? 5 * 60_000 });
+      for (let round = 0; ; round += 1) {
+        // The first wait is short, so that a portal that is down is named within seconds.
+        const maxWaitMs = round === 0 ? Math.min(firstPortalWaitMs, portalWaitMs) : portalWaitMs;
+        const wait = await awaitOffboardingStep({ offboardingId, step: step.step, clientNumber: step.clientNumber, maxWaitMs });
         if (wait.caughtUp) break;
         setCurrentDetails(
           `step ${step.step} of ${steps.length}: waiting for ${wait.behind.map((p) => portalLabels[p]).join(' and ')} ` +

@@ -298,6 +298,12 @@ test('a worker stopped mid-plan: a new worker finishes the same plan, each step 
     const response = await stack.api('GET', `/offboardings/${started.id}`);
     return response.body.steps[0].status === 'waiting-for-portals';
   });
+  // The Temporal Web UI shows what it waits for (the workflow's current details).
+  const handle = stack.temporal.client.workflow.getHandle(started.workflowId);
+  await waitFor('the workflow to say it waits for Client Online', async () => {
+    const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    return metadata.currentDetails?.includes('step 1 of 5: waiting for Client Online to apply the change');
+  });
 
   // The worker goes; the API and the outbox dispatcher stay (they are other processes in production).
   stack.services.worker.shutdown();
