@@ -148,12 +148,7 @@ async function horizonLoops(input: ClientSyncInput): Promise<void> {
 
   const caughtUp = () => portalNames.every((portal) => !progress[portal].dirty && !inFlight[portal]);
   const historyFull = () => workflowInfo().continueAsNewSuggested || syncs >= (input.syncsPerRun ?? 500);
-  for (;;) {
-    await condition(() => caughtUp() || historyFull());
-    if (historyFull()) break;
-    const changed = await condition(() => !caughtUp(), input.idleTimeout ?? '1 hour');
-    if (!changed) break;
-  }
+  await untilIdleOrFull(caughtUp, historyFull, input.idleTimeout);
   handingOver = true;
   for (const scope of Object.values(inFlight)) scope.cancel();
   await loops;
@@ -223,12 +218,7 @@ async function eventIdLoops(input: ClientSyncInput): Promise<void> {
 
   const caughtUp = () => applied.caseware >= newest && applied.clientOnline >= newest;
   const historyFull = () => workflowInfo().continueAsNewSuggested || syncs >= (input.syncsPerRun ?? 500);
-  for (;;) {
-    await condition(() => caughtUp() || historyFull());
-    if (historyFull()) break;
-    const changed = await condition(() => !caughtUp(), input.idleTimeout ?? '1 hour');
-    if (!changed) break;
-  }
+  await untilIdleOrFull(caughtUp, historyFull, input.idleTimeout);
   // A loop in the middle of a sync finishes it first.
   stopping = true;
   await loops;
@@ -314,4 +304,17 @@ function legacyHorizons() {
     },
   };
   return state;
+}
+
+/**
+ * Waits while changes keep coming: returns once the client has been caught up and idle for
+ * `idleTimeout`, or once the history is long enough to hand over to a fresh run.
+ */
+async function untilIdleOrFull(caughtUp: () => boolean, historyFull: () => boolean, idleTimeout: Duration = '1 hour'): Promise<void> {
+  for (;;) {
+    await condition(() => caughtUp() || historyFull());
+    if (historyFull()) return;
+    const changed = await condition(() => !caughtUp(), idleTimeout);
+    if (!changed) return;
+  }
 }
