@@ -5,6 +5,7 @@ import * as commitHorizon from './20261125000001_commit_horizon';
 import * as loginLeases from './20261125000002_login_leases';
 import * as portalHealth from './20261125000003_portal_health';
 import * as offboardings from './20261125000010_offboardings';
+import * as syncErrorAttempts from './20261201000001_sync_error_attempts';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -17,6 +18,7 @@ const migrations: Record<string, Migration> = {
   '20261125000002_login_leases': loginLeases,
   '20261125000003_portal_health': portalHealth,
   '20261125000010_offboardings': offboardings,
+  '20261201000001_sync_error_attempts': syncErrorAttempts,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

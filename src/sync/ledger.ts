@@ -157,7 +157,8 @@ export interface SyncErrorInput {
 
 /**
  * Replaces the open sync errors of one client at one portal by the ones this run found: new ones
- * open, recurring ones stay open (with last_seen_at moved on), and the rest resolve themselves.
+ * open, recurring ones stay open (last_seen_at moved on, one more attempt), and the rest resolve
+ * themselves.
  */
 export async function reportSyncErrors(
   db: Db,
@@ -180,7 +181,10 @@ export async function reportSyncErrors(
   });
 }
 
-/** Opens (or keeps open) one sync error, leaving the client's other errors as they are. */
+/**
+ * Opens one sync error, or counts one more sync that met it while it is open (first_seen_at stays),
+ * leaving the client's other errors as they are. An error that recurs after it resolved opens anew.
+ */
 export async function openSyncError(db: Db, portal: Portal, clientNumber: string, error: SyncErrorInput): Promise<void> {
   await db('sync_errors')
     .insert({
@@ -192,7 +196,96 @@ export async function openSyncError(db: Db, portal: Portal, clientNumber: string
       message: error.message,
     })
     .onConflict(db.raw('(portal, record_type, record_id, code) where resolved_at is null'))
-    .merge({ message: error.message, last_seen_at: db.fn.now() });
+    .merge({ message: error.message, last_seen_at: db.fn.now(), attempts: db.raw('sync_errors.attempts + 1') });
+}
+
+/** A sync error as the system administrator's list shows it. */
+export interface SyncErrorRecord {
+  id: number;
+  portal: Portal;
+  recordType: string;
+  recordId: number;
+  clientNumber: string;
+  code: string;
+  message: string;
+  firstSeenAt: Date;
+  lastSeenAt: Date;
+  /** How many syncs met the error while it was open, the first included. */
+  attempts: number;
+  resolvedAt: Date | null;
+}
+
+export interface SyncErrorFilter {
+  portal?: Portal;
+  code?: string;
+  clientNumber?: string;
+  /** Also the errors that resolved themselves; otherwise open ones only. */
+  includeResolved?: boolean;
+  /** At most this many errors, the most recently seen first. */
+  limit: number;
+}
+
+interface SyncErrorRow {
+  id: number;
+  portal: Portal;
+  record_type: string;
+  record_id: number;
+  client_number: string;
+  code: string;
+  message: string;
+  first_seen_at: Date;
+  last_seen_at: Date;
+  attempts: number;
+  resolved_at: Date | null;
+}
+
+/**
+ * The sync errors that match the filter, the most recently seen first, and how many match in all.
+ * Run it in a repeatable read transaction where the count must agree with the page.
+ */
+export async function listSyncErrorRecords(db: Db, filter: SyncErrorFilter): Promise<{ errors: SyncErrorRecord[]; total: number }> {
+  const matching = () =>
+    db('sync_errors')
+      .where(filter.portal === undefined ? {} : { portal: filter.portal })
+      .where(filter.code === undefined ? {} : { code: filter.code })
+      .where(filter.clientNumber === undefined ? {} : { client_number: filter.clientNumber })
+      .where(filter.includeResolved ? {} : { resolved_at: null });
+  const rows = await matching()
+    .orderBy([
+      { column: 'last_seen_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(filter.limit)
+    .select<SyncErrorRow[]>(
+      'id',
+      'portal',
+      'record_type',
+      'record_id',
+      'client_number',
+      'code',
+      'message',
+      'first_seen_at',
+      'last_seen_at',
+      'attempts',
+      'resolved_at',
+    );
+  const counted = await matching().count<{ total: number }[]>({ total: '*' });
+  return {
+    errors: rows.map((row) => ({
+      id: row.id,
+      portal: row.portal,
+      recordType: row.record_type,
+      recordId: row.record_id,
+      clientNumber: row.client_number,
+      code: row.code,
+      message: row.message,
+      firstSeenAt: row.first_seen_at,
+      lastSeenAt: row.last_seen_at,
+      attempts: row.attempts,
+      resolvedAt: row.resolved_at,
+    })),
+    total: counted[0]?.total ?? 0,
+  };
 }
 
 /** What a sync run covered: the changes of one client it has brought to a portal. */
