@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import type { Client, Contact } from '../registry/schemas';
 import { clientKindSchema, clientStatusSchema, emailPreferenceSchema, linksSchema } from '../registry/schemas';
-import type { ClientSyncStatus, SyncError } from '../registry/sync-status';
+import type { ClientSyncStatus, Portal, SyncError } from '../registry/sync-status';
+import type { PortalHealth } from '../sync/health';
+import type { SyncErrorRecord } from '../sync/ledger';
+import { portalSchema } from './request-schemas';
 
 // What the API answers. Lenient where the request schemas are strict: a response describes what
 // the registry holds, and rows written by the sync or by hand must not turn a read into a 500.
@@ -75,24 +78,59 @@ export const clientWithContactsResponseSchema = clientResponseSchema
   .extend({ contacts: z.array(contactResponseSchema) })
   .meta({ id: 'ClientWithContacts' });
 
-const portalSchema = z.enum(['caseware', 'clientOnline']);
-
 export const syncErrorResponseSchema = z
   .object({
     id: z.number().int(),
     portal: portalSchema,
-    recordType: z.string(),
+    recordType: z.string().describe('client or contact: the record the portal refused'),
     recordId: z.number().int(),
     clientNumber: z.string(),
-    code: z.string(),
-    message: z.string(),
-    firstSeenAt: timestamp,
-    lastSeenAt: timestamp,
-    resolvedAt: timestamp.nullable(),
+    code: z.string().describe('e.g. missing-email, shared-email, no-client-user'),
+    message: z.string().describe('what is wrong and what to do, naming record ids and client numbers only'),
+    firstSeenAt: timestamp.describe('when a sync first met the error'),
+    lastSeenAt: timestamp.describe('when a sync last met it'),
+    resolvedAt: timestamp.nullable().describe('when a sync found it fixed; null while open'),
   })
   .meta({ id: 'SyncError' });
 
-export const syncErrorListResponseSchema = z.object({ errors: z.array(syncErrorResponseSchema) });
+export const listedSyncErrorSchema = syncErrorResponseSchema
+  .extend({ attempts: z.number().int().describe('how many syncs met the error while it was open, the first included') })
+  .meta({ id: 'ListedSyncError' });
+
+export const portalHealthSchema = z
+  .object({
+    healthy: z.boolean().describe('false while a failure no record is to blame for (credentials, permissions, unreadable answers) stops every sync'),
+    since: z.date().nullable().describe('since when the portal has been in this state; null when it never failed'),
+    lastFailure: z.object({ code: z.string(), message: z.string() }).nullable().describe('the newest such failure, kept after the portal healed'),
+    failures: z.number().int().describe('failures since the portal became unhealthy; 0 when healthy'),
+  })
+  .meta({ id: 'PortalHealth' });
+
+export const unhealthyPortalSchema = z
+  .object({
+    portal: portalSchema,
+    since: timestamp.nullable().describe('since when the portal has been unhealthy'),
+    lastFailure: z
+      .object({ code: z.string(), message: z.string() })
+      .nullable()
+      .describe('the newest failure: what the portal refused, and what to check'),
+    failures: z.number().int().describe('failures met since it became unhealthy, one per failed sync attempt of any client'),
+  })
+  .meta({ id: 'UnhealthyPortal' });
+
+export const syncErrorListResponseSchema = z
+  .object({
+    errors: z.array(listedSyncErrorSchema).describe('at most `limit` errors, the most recently seen first'),
+    total: z.number().int().describe('how many errors match the filter; more than listed when the limit cut the list'),
+    portals: z
+      .array(unhealthyPortalSchema)
+      .describe(
+        'each portal that cannot be used at all (credentials, permissions, unreadable answers), listed once however many ' +
+          'clients wait for it, and no error per record; empty when every portal works. Only the portal filter narrows it: ' +
+          'such a portal holds back every client',
+      ),
+  })
+  .meta({ id: 'SyncErrorList' });
 
 const portalSyncStatusSchema = z
   .object({
@@ -134,10 +172,13 @@ export const clientSyncStatusResponseSchema = z
   })
   .meta({ id: 'ClientSyncStatus' });
 
-// The response schemas must describe exactly the registry's records: these fail to compile
-// when a field is added to one side only.
+// The response schemas must describe exactly the records they answer (the registry's, the
+// ledger's, the health store's): these fail to compile when a field is added to one side only.
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
 const _clientShape: Same<z.output<typeof clientResponseSchema>, Client> = true;
 const _contactShape: Same<z.output<typeof contactResponseSchema>, Contact> = true;
 const _syncErrorShape: Same<z.output<typeof syncErrorResponseSchema>, SyncError> = true;
+const _listedSyncErrorShape: Same<z.output<typeof listedSyncErrorSchema>, Omit<SyncErrorRecord, 'portal'> & { portal: Portal }> = true;
+const _healthShape: Same<z.output<typeof portalHealthSchema>, PortalHealth> = true;
+const _unhealthyShape: Same<z.output<typeof unhealthyPortalSchema>, Omit<PortalHealth, 'healthy'> & { portal: Portal }> = true;
 const _syncStatusShape: Same<z.output<typeof clientSyncStatusResponseSchema>, ClientSyncStatus> = true;

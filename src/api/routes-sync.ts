@@ -1,21 +1,18 @@
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Db } from '../db';
-import { clientSyncStatus, listSyncErrors } from '../registry/sync-status';
-import { portalHealth, type PortalHealth } from '../sync/health';
+import { clientSyncStatus, portalColumnValue, portalFromColumn, portals, type Portal } from '../registry/sync-status';
+import { portalHealth } from '../sync/health';
+import { listSyncErrorRecords } from '../sync/ledger';
 import { requestResync } from '../sync/resync';
 import { errorResponses } from './errors';
 import { clientParamsSchema, syncErrorsQuerySchema } from './request-schemas';
-import { clientSyncStatusResponseSchema, syncErrorListResponseSchema } from './responses';
-
-const portalHealthSchema = z
-  .object({
-    healthy: z.boolean().describe('false while a failure no record is to blame for (credentials, permissions, unreadable answers) stops every sync'),
-    since: z.date().nullable().describe('since when the portal has been in this state; null when it never failed'),
-    lastFailure: z.object({ code: z.string(), message: z.string() }).nullable().describe('the newest such failure, kept after the portal healed'),
-    failures: z.number().int().describe('failures since the portal became unhealthy; 0 when healthy'),
-  })
-  .meta({ id: 'PortalHealth' });
+import {
+  clientSyncStatusResponseSchema,
+  portalHealthSchema,
+  syncErrorListResponseSchema,
+  type unhealthyPortalSchema,
+} from './responses';
 
 const syncHealthResponseSchema = z
   .object({ caseware: portalHealthSchema, clientOnline: portalHealthSchema })
@@ -25,9 +22,35 @@ const resyncResponseSchema = z
   .object({ clients: z.number().int().describe('how many clients will be synced again') })
   .meta({ id: 'Resync' });
 
-// The response schema must describe exactly what the health store answers.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const _healthShape: Same<z.output<typeof portalHealthSchema>, PortalHealth> = true;
+type SyncErrorsQuery = z.output<typeof syncErrorsQuerySchema>;
+type SyncErrorList = z.output<typeof syncErrorListResponseSchema>;
+
+/** The portals that cannot be used at all, once each (of the one asked for, if any). */
+function unhealthyPortals(health: Awaited<ReturnType<typeof portalHealth>>, only?: Portal): z.output<typeof unhealthyPortalSchema>[] {
+  return portals
+    .filter((portal) => (only === undefined || portal === only) && !health[portalColumnValue[portal]].healthy)
+    .map((portal) => {
+      const { since, lastFailure, failures } = health[portalColumnValue[portal]];
+      return { portal, since, lastFailure, failures };
+    });
+}
+
+/** The error list and the portals' health, read in one snapshot so that the total matches the page. */
+async function syncErrorList(db: Db, query: SyncErrorsQuery): Promise<SyncErrorList> {
+  const { portal, ...filter } = query;
+  return db.transaction(
+    async (trx) => {
+      const page = await listSyncErrorRecords(trx, { ...filter, ...(portal === undefined ? {} : { portal: portalColumnValue[portal] }) });
+      const health = await portalHealth(trx);
+      return {
+        errors: page.errors.map((error) => ({ ...error, portal: portalFromColumn(error.portal) })),
+        total: page.total,
+        portals: unhealthyPortals(health, portal),
+      };
+    },
+    { isolationLevel: 'repeatable read', readOnly: true },
+  );
+}
 
 export const syncRoutes: FastifyPluginCallbackZod<{ db: Db }> = (app, { db }, done) => {
   app.get(
@@ -35,12 +58,16 @@ export const syncRoutes: FastifyPluginCallbackZod<{ db: Db }> = (app, { db }, do
     {
       schema: {
         tags: ['sync'],
-        summary: 'Sync errors, most recently seen first',
+        summary: 'Sync errors, most recently seen first, and the portals that cannot be used at all',
+        description:
+          'Each error names the record a portal refused, why, and what to do; it resolves itself when a later sync finds ' +
+          'the cause fixed and stays listed with includeResolved=true. A portal refusing the service itself (credentials, ' +
+          'permissions) is listed once in `portals`, not as an error of every client.',
         querystring: syncErrorsQuerySchema,
         response: { 200: syncErrorListResponseSchema, ...errorResponses(400, 401) },
       },
     },
-    async (request) => ({ errors: await listSyncErrors(db, request.query) }),
+    async (request) => syncErrorList(db, request.query),
   );
 
   app.get(

@@ -3,7 +3,8 @@ import type { ErrorResponse } from '../../src/api/errors';
 import { buildApi } from '../../src/api/server';
 import type { Db } from '../../src/db';
 import type { Client, Contact } from '../../src/registry/schemas';
-import type { ClientSyncStatus, SyncError } from '../../src/registry/sync-status';
+import type { ClientSyncStatus, Portal, SyncError } from '../../src/registry/sync-status';
+import type { PortalHealth } from '../../src/sync/health';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
 // Shared set-up for the API tests: a fresh database per test file and an API over it, called
@@ -52,7 +53,11 @@ export type Json<T> = T extends Date
 export type ClientJson = Json<Client>;
 export type ClientWithContactsJson = Json<Client & { contacts: Contact[] }>;
 export type ContactJson = Json<Contact>;
-export type SyncErrorsJson = { errors: Json<SyncError>[] };
+export type SyncErrorsJson = {
+  errors: Json<SyncError & { attempts: number }>[];
+  total: number;
+  portals: Json<Omit<PortalHealth, 'healthy'> & { portal: Portal }>[];
+};
 export type ClientSyncStatusJson = Json<ClientSyncStatus>;
 export type ErrorJson = ErrorResponse;
 

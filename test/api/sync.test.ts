@@ -112,6 +112,7 @@ describe('GET /sync/errors', () => {
       message: 'client 5001 has no contact linked to Client Online',
       firstSeenAt: '2026-11-22T08:00:00.000Z',
       lastSeenAt: '2026-11-22T10:00:00.000Z',
+      attempts: 1,
       resolvedAt: null,
     });
     expect(errors[1]).toMatchObject({ portal: 'caseware', recordType: 'contact', recordId: contactId });
@@ -130,7 +131,7 @@ describe('GET /sync/errors', () => {
     const response = await api.call('GET', '/sync/errors?clientNumber=5002');
     expect(response.json<SyncErrorsJson>().errors.map((error) => error.id)).toEqual([otherClient]);
     const none = await api.call('GET', '/sync/errors?clientNumber=5099');
-    expect(none.json()).toEqual({ errors: [] });
+    expect(none.json()).toEqual({ errors: [], total: 0, portals: [] });
   });
 
   test('a malformed query answers 400 naming the parameter', async () => {
