@@ -86,7 +86,7 @@ export const syncErrorResponseSchema = z
     recordId: z.number().int(),
     clientNumber: z.string(),
     code: z.string().describe('e.g. missing-email, shared-email, no-client-user'),
-    message: z.string().describe('what is wrong and what to do, naming record ids and client numbers only'),
+    message: z.string().describe('what is wrong and, for data conflicts, what to do; names record ids and client numbers only'),
     firstSeenAt: timestamp.describe('when a sync first met the error'),
     lastSeenAt: timestamp.describe('when a sync last met it'),
     resolvedAt: timestamp.nullable().describe('when a sync found it fixed; null while open'),
