@@ -332,4 +332,51 @@ describe('test hooks', () => {
     const response = await callHook(sim.origin, 'POST', 'faults', { errorRate: 0.8, hangRate: 0.5 });
     expect(response.status).toBe(400);
   });
+  test('calls are counted per method and route, refused ones too; the hooks are not; reset clears the counts', async () => {
+    const created = await raw.call('POST', '/entities', entity('1'));
+    await raw.call('GET', `/entities/${created.body.CWGuid}`);
+    await raw.call('GET', '/entities/unknown');
+    await raw.call('GET', '/users', undefined, 'made-up');
+    await raw.state();
+    expect(await raw.hook('GET', 'calls')).toEqual({
+      'POST /auth/token': 1,
+      'POST /entities': 1,
+      'GET /entities/:guid': 2,
+      'GET /users': 1,
+    });
+    await raw.hook('POST', 'reset');
+    expect(await raw.hook('GET', 'calls')).toEqual({});
+  });
+
+  test('a script answers the next matching calls with its status, body and headers, then lets calls through', async () => {
+    const scripted = await callHook(sim.origin, 'POST', 'script', {
+      rules: [
+        { method: 'PATCH', path: '^/users/', times: 1, status: 429, headers: { 'retry-after': '7' } },
+        { method: 'GET', path: '^/roles$', times: 1, status: 503, body: '{"errors":[{"message":"down"}]}' },
+      ],
+    });
+    expect(scripted.status).toBe(204);
+    const user = await raw.call('POST', '/users', contact('ann@example.nl'));
+    const patch = () => raw.call('PATCH', `/users/${user.body.CWGuid}`, { OwnerType: 'Contact', FirstName: 'Anna' });
+    const refused = await patch();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('7');
+    expect(refused.body).toEqual({ errors: [{ message: 'Scripted failure' }] });
+    expect((await raw.state()).users[0]?.FirstName).toBe('Ann');
+    expect((await patch()).status).toBe(200);
+    expect(await raw.call('GET', '/roles')).toMatchObject({ status: 503, body: { errors: [{ message: 'down' }] } });
+    expect((await raw.call('GET', '/roles')).status).toBe(200);
+    expect(await raw.hook('GET', 'calls')).toMatchObject({ 'PATCH /users/:guid': 2, 'GET /roles': 2 });
+  });
+
+  test('a script that does not validate is refused with the errors body; reset clears a script', async () => {
+    const bad = await callHook(sim.origin, 'POST', 'script', { rules: [{ method: 'GET', path: '(' }] });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ errors: [{ message: expect.any(String) }] });
+    expect((await callHook(sim.origin, 'POST', 'script', { rules: [{ method: 'GET', path: '^/roles$', status: 500 }] })).status).toBe(204);
+    expect((await raw.call('GET', '/roles')).status).toBe(500);
+    await raw.hook('POST', 'reset');
+    await raw.login();
+    expect((await raw.call('GET', '/roles')).status).toBe(200);
+  });
 });
