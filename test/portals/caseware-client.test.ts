@@ -1,14 +1,22 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { CaseWareClient, CaseWareError, type CwContactFields, type CwEntityFields } from '../../src/portals/caseware/client';
 import { cwQuote } from '../../src/portals/caseware/api';
 import { retryAfterFrom } from '../../src/portals/caseware/errors';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
-import { rejection, setSim, simState, startStandIn } from '../support/simulator-http';
+import { callHook, rejection, setSim, simHook, simState, startStandIn } from '../support/simulator-http';
 
 let sim: CaseWareSimulator;
 
 const hook = (path: 'reset' | 'faults', body?: object) => setSim(sim.origin, path, body);
 const state = () => simState<SimulatorState>(sim.origin);
+/** The API calls the simulator has seen since the last reset, per method and route. */
+const calls = async (): Promise<Record<string, number>> => (await simHook(sim.origin, 'GET', 'calls')) as Record<string, number>;
+
+type ScriptRule = { method: string; path: string; times?: number; delayMs?: number; status?: number; headers?: Record<string, string> };
+/** Scripts the simulator's answers (see src/simulators/script.ts). */
+async function script(rules: ScriptRule[]): Promise<void> {
+  expect((await callHook(sim.origin, 'POST', 'script', { rules })).status).toBe(204);
+}
 /** The error a promise rejects with; fails the test when it resolves. */
 const failure = (promise: Promise<unknown>) => rejection(CaseWareError, promise);
 
@@ -22,7 +30,7 @@ beforeEach(async () => {
   await hook('reset');
 });
 
-function clientFor(target: CaseWareSimulator, extra: { requestTimeoutMs?: number; pageSize?: number } = {}) {
+function clientFor(target: CaseWareSimulator, extra: { requestTimeoutMs?: number; pageSize?: number; maxRateLimitWaitMs?: number } = {}) {
   return new CaseWareClient({ baseUrl: target.baseUrl, clientId: target.clientId, clientSecret: target.clientSecret, ...extra });
 }
 
@@ -127,6 +135,73 @@ describe('entities and contacts', () => {
   });
 });
 
+describe('rate limit', () => {
+  test('a 429 waits for Retry-After and repeats only the refused request: the call succeeds', async () => {
+    const client = clientFor(sim);
+    const contact = await client.createContact(contactFields('jan@example.nl'));
+    await script([{ method: 'PATCH', path: '^/users/', times: 1, status: 429, headers: { 'retry-after': '1' } }]);
+    const before = await calls();
+    const started = performance.now();
+    expect(await client.getUser(contact.CWGuid)).toEqual(contact);
+    const updated = await client.updateContact(contact.CWGuid, { FirstName: 'Johan' });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(990);
+    expect(updated).toMatchObject({ CWGuid: contact.CWGuid, FirstName: 'Johan' });
+    const after = await calls();
+    expect(after['GET /users/:guid']).toBe(1);
+    expect(after['PATCH /users/:guid']).toBe(2);
+    expect(after['POST /users']).toBe(1);
+    expect(after['POST /auth/token']).toBe(before['POST /auth/token']);
+  });
+
+  test('the bound is on all waits of one call together, its pages included', async () => {
+    const client = clientFor(sim, { pageSize: 2, maxRateLimitWaitMs: 500 });
+    // Each 429 asks for 200 ms through the token-bucket headers: two fit in 500 ms, a third does not.
+    const limited = { status: 429, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-replenish-rate': '5' } };
+    await script([
+      { method: 'GET', path: '^/roles$', times: 1 },
+      { method: 'GET', path: '^/roles$', times: 2, ...limited },
+      { method: 'GET', path: '^/roles$', times: 1 },
+      { method: 'GET', path: '^/roles$', times: 1, ...limited },
+    ]);
+    const started = performance.now();
+    const error = await failure(client.listRoles());
+    expect(performance.now() - started).toBeGreaterThanOrEqual(390);
+    expect(error).toMatchObject({ code: 'rate-limited', status: 429, retryAfterMs: 200 });
+    // Page 1; page 2 refused twice, then answered; page 3 refused, and the bound is reached.
+    expect((await calls())['GET /roles']).toBe(5);
+    // The next call has a bound of its own.
+    expect((await client.listRoles()).length).toBeGreaterThan(2);
+  });
+
+  test('a token request that meets the rate limit is waited out too', async () => {
+    await script([{ method: 'POST', path: '^/auth/token$', times: 1, status: 429, headers: { 'retry-after': '0' } }]);
+    expect((await clientFor(sim).listRoles()).length).toBeGreaterThan(0);
+    expect(await calls()).toMatchObject({ 'POST /auth/token': 2, 'GET /roles': 2 });
+  });
+
+  test("an abort during the wait rejects at once, and the refused request is not sent again", async () => {
+    const client = clientFor(sim);
+    const contact = await client.createContact(contactFields('jan@example.nl'));
+    await script([{ method: 'PATCH', path: '^/users/', status: 429, headers: { 'retry-after': '30' } }]);
+    const controller = new AbortController();
+    let settled = false;
+    const pending = failure(client.withSignal(controller.signal).updateContact(contact.CWGuid, { FirstName: 'Johan' }));
+    void pending.finally(() => (settled = true));
+    await vi.waitFor(async () => expect((await calls())['PATCH /users/:guid']).toBe(1));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(settled).toBe(false); // waiting
+    const abortedAt = performance.now();
+    controller.abort();
+    const error = await pending;
+    expect(performance.now() - abortedAt).toBeLessThan(500);
+    // What an aborted request throws: retryable, and not the rate limit's error.
+    expect(error).toMatchObject({ code: 'timeout', retryable: true });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await calls())['PATCH /users/:guid']).toBe(1);
+    expect((await state()).users[0]?.FirstName).toBe('Jan');
+  });
+});
+
 describe('auth', () => {
   test('a new token is fetched transparently after tokens expire', async () => {
     const client = clientFor(sim);
@@ -195,23 +270,31 @@ describe('errors', () => {
     expect(error).toMatchObject({ code: 'invalid', status: 409, retryable: false });
   });
 
-  test('429 is rate-limited and retryable, with Retry-After', async () => {
-    const client = clientFor(sim);
+  test('a 429 whose Retry-After is past the wait bound is rate-limited and retryable, thrown without waiting', async () => {
+    const client = clientFor(sim, { maxRateLimitWaitMs: 500 });
     await client.listRoles();
     await hook('faults', { seed: 3, rateLimitRate: 1 });
+    const started = performance.now();
     const error = await failure(client.findUserByEmail('jan@example.nl'));
+    expect(performance.now() - started).toBeLessThan(500);
     expect(error).toMatchObject({ code: 'rate-limited', status: 429, retryable: true });
     expect(error.retryAfterMs).toBeGreaterThanOrEqual(1000);
     expect(error.retryAfterMs! % 1000).toBe(0);
     expect(error.message).not.toMatch(/@|jan|search/i);
+    expect((await calls())['GET /users']).toBe(1);
   });
 
-  test('an empty bucket is rate-limited with the wait from the replenish rate', async () => {
+  test('an empty bucket is waited out for the time the replenish rate gives; past the bound it is rate-limited', async () => {
     const limited = await startCaseWareSimulator({ rateLimit: { burst: 2, replenishPerSecond: 4 } });
     try {
       const client = clientFor(limited);
       await client.getEntity('x'); // token + get
-      const error = await failure(client.getEntity('x'));
+      const started = performance.now();
+      expect(await client.getEntity('x')).toBeUndefined();
+      expect(performance.now() - started).toBeGreaterThanOrEqual(240);
+      expect((await simHook(limited.origin, 'GET', 'calls'))['GET /entities/:guid']).toBe(3);
+      const impatient = clientFor(limited, { maxRateLimitWaitMs: 200 });
+      const error = await failure(impatient.getEntity('x'));
       expect(error).toMatchObject({ code: 'rate-limited', retryable: true, retryAfterMs: 250 });
     } finally {
       await limited.close();

@@ -1,5 +1,14 @@
 import { z } from 'zod';
-import { discardBody, readValidated, sendJson, type JsonRequest, type Query } from '../http';
+import {
+  defaultMaxRateLimitWaitMs,
+  discardBody,
+  readValidated,
+  sendJson,
+  sendWaitingOutRateLimits,
+  type JsonRequest,
+  type Query,
+  type RateLimitBudget,
+} from '../http';
 import {
   CW_FIRST_PAGE,
   CW_MAX_PAGE_SIZE,
@@ -41,6 +50,11 @@ export interface CaseWareClientOptions {
   requestTimeoutMs?: number;
   /** Page size for lists. Default (and the service's maximum): 100. */
   pageSize?: number;
+  /**
+   * The most one call waits in all for the rate limit (429 answers) before it throws the
+   * rate-limited error. Default 60 000 ms; 0 never waits.
+   */
+  maxRateLimitWaitMs?: number;
 }
 
 interface RequestSpec<T> extends JsonRequest {
@@ -55,9 +69,11 @@ interface RequestSpec<T> extends JsonRequest {
 const maxPages = 10_000;
 
 /**
- * CaseWare Cloud API v2. Every failure is thrown as a CaseWareError; nothing is retried here
- * except the one request that met an expired token (the auth protocol): Temporal's activity retry
- * policies do the retrying, using `retryable` and `retryAfterMs`.
+ * CaseWare Cloud API v2. Every failure is thrown as a CaseWareError. Two things are repeated here:
+ * the one request that met an expired token (the auth protocol), and a request the rate limit
+ * refused, after the wait the service asks for (up to `maxRateLimitWaitMs` per call; see
+ * sendWaitingOutRateLimits). Everything else is retried by Temporal's activity retry policies,
+ * using `retryable` and `retryAfterMs`.
  */
 export class CaseWareClient {
   private readonly baseUrl: string;
@@ -65,6 +81,7 @@ export class CaseWareClient {
   private readonly clientSecret: string;
   private readonly requestTimeoutMs: number;
   private readonly pageSize: number;
+  private readonly maxRateLimitWaitMs: number;
   /** The cached token, shared with every view `withSignal` makes. */
   private readonly session: { token: Promise<string> | undefined } = { token: undefined };
   /** Aborts this view's requests (see withSignal). */
@@ -76,12 +93,13 @@ export class CaseWareClient {
     this.clientSecret = options.clientSecret;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.pageSize = Math.min(Math.max(1, Math.floor(options.pageSize ?? CW_MAX_PAGE_SIZE)), CW_MAX_PAGE_SIZE);
+    this.maxRateLimitWaitMs = Math.max(0, options.maxRateLimitWaitMs ?? defaultMaxRateLimitWaitMs);
   }
 
   /**
-   * A view of this client whose requests `signal` aborts besides their timeout (an activity attempt
-   * Temporal has cancelled stops calling at once). It shares the token; the token request itself is
-   * never aborted, since other callers may wait for it.
+   * A view of this client whose requests and rate-limit waits `signal` aborts besides their timeout
+   * (an activity attempt Temporal has cancelled stops calling at once). It shares the token; the
+   * token request itself is never aborted, since other callers may wait for it.
    */
   withSignal(signal: AbortSignal | undefined): CaseWareClient {
     if (signal === undefined) return this;
@@ -200,31 +218,41 @@ export class CaseWareClient {
   private async list<T>(path: string, item: z.ZodType<T>, search?: string): Promise<T[]> {
     const page = z.array(item);
     const all: T[] = [];
+    // One call: the pages share what it may wait for the rate limit.
+    const budget = this.rateLimitBudget();
     for (let number = CW_FIRST_PAGE; number < CW_FIRST_PAGE + maxPages; number += 1) {
       const query: Query = { page: number, pageSize: this.pageSize };
       if (search !== undefined) query.search = search;
-      const items = await this.required({ method: 'GET', path, query, schema: page });
+      const items = await this.required({ method: 'GET', path, query, schema: page }, budget);
       if (items.length === 0) return all;
       all.push(...items);
     }
     throw caseWareErrors.badResponse({ method: 'GET', path }, 200, `more than ${maxPages} pages`);
   }
 
-  private async required<T>(spec: RequestSpec<T>): Promise<T> {
-    const answer = await this.request(spec);
+  private async required<T>(spec: RequestSpec<T>, budget?: RateLimitBudget): Promise<T> {
+    const answer = await this.request(spec, budget);
     if (answer === undefined) throw caseWareErrors.badResponse(spec, 200, 'empty answer');
     return answer;
   }
 
-  private async request<T>(spec: RequestSpec<T>): Promise<T | undefined> {
-    const token = await this.currentToken();
-    let response = await this.send(spec, token);
-    if (response.status === 401) {
-      // The auth protocol, not a retry: a token expired; fetch a new one and redo this request once.
-      await discardBody(response);
-      response = await this.send(spec, await this.renewToken(token));
-    }
+  private async request<T>(spec: RequestSpec<T>, budget = this.rateLimitBudget()): Promise<T | undefined> {
+    const response = await sendWaitingOutRateLimits(spec, caseWareErrors, budget, this.signal, () => this.sendAuthorized(spec));
     return this.read(spec, response, { conflictIsEmail: spec.path.startsWith('/users') });
+  }
+
+  private rateLimitBudget(): RateLimitBudget {
+    return { leftMs: this.maxRateLimitWaitMs };
+  }
+
+  /** Sends with the current token, fetching one first when there is none. */
+  private async sendAuthorized(spec: RequestSpec<unknown>): Promise<Response> {
+    const token = await this.currentToken();
+    const response = await this.send(spec, token);
+    if (response.status !== 401) return response;
+    // The auth protocol, not a retry: a token expired; fetch a new one and redo this request once.
+    await discardBody(response);
+    return this.send(spec, await this.renewToken(token));
   }
 
   private async read<T>(
