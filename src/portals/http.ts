@@ -8,6 +8,16 @@ import { PortalError, retryAfterFrom, type PortalOperation } from './http-errors
 
 export type Query = Record<string, string | number>;
 
+/**
+ * The HTTP requests a client view has sent (e.g. for a reconcile's report): a GET is a read, any
+ * other method a write. A request counts when it is sent, whatever comes back; one sent again
+ * (after a 429, or with a renewed token) counts again.
+ */
+export interface PortalCallCounter {
+  reads: number;
+  writes: number;
+}
+
 export interface JsonRequest extends PortalOperation {
   query?: Query;
   /** Sent as JSON. */
@@ -17,6 +27,8 @@ export interface JsonRequest extends PortalOperation {
    * made it: an attempt given up on must not go on changing the portal while its retry runs.
    */
   signal?: AbortSignal;
+  /** Counts this request when it is sent. */
+  counter?: PortalCallCounter;
 }
 
 /** How a portal turns a failed transport or an unreadable answer into its own error. */
@@ -40,6 +52,10 @@ export async function sendJson(target: JsonTarget, request: JsonRequest): Promis
   for (const [name, value] of Object.entries(request.query ?? {})) url.searchParams.set(name, String(value));
   const headers: Record<string, string> = { accept: 'application/json', ...target.headers };
   if (request.body !== undefined) headers['content-type'] = 'application/json';
+  if (request.counter) {
+    if (request.method === 'GET') request.counter.reads += 1;
+    else request.counter.writes += 1;
+  }
   try {
     return await fetch(url, {
       method: request.method,

@@ -202,6 +202,60 @@ describe('rate limit', () => {
   });
 });
 
+describe('counting calls per view', () => {
+  test('a counter view counts GETs as reads and the rest as writes, repeats included, never the token request', async () => {
+    const client = clientFor(sim, { pageSize: 2 });
+    const counter = { reads: 0, writes: 0 };
+    const counted = client.withCallCounter(counter);
+    const entity = await counted.createEntity(entityFields('1'));
+    expect(counter).toEqual({ reads: 0, writes: 1 });
+    await counted.getEntity(entity.CWGuid);
+    await counted.updateEntity(entity.CWGuid, { City: 'Zeist' });
+    expect(counter).toEqual({ reads: 1, writes: 2 });
+    // Four roles at two a page: three pages, the last one empty.
+    expect(await counted.listRoles()).toHaveLength(4);
+    expect(counter).toEqual({ reads: 4, writes: 2 });
+    // A request refused for the rate limit, and one met with an expired token, are sent again: both count twice.
+    await script([{ method: 'PATCH', path: '^/entities/', times: 1, status: 429, headers: { 'retry-after': '0' } }]);
+    await counted.updateEntity(entity.CWGuid, { City: 'Utrecht' });
+    await hook('faults', { expireTokensNow: true });
+    await counted.getEntity(entity.CWGuid);
+    expect(counter).toEqual({ reads: 6, writes: 4 });
+    // The client itself, and another view, count nothing into this counter.
+    await client.listGroups();
+    await client.withCallCounter({ reads: 0, writes: 0 }).getEntity(entity.CWGuid);
+    expect(counter).toEqual({ reads: 6, writes: 4 });
+    // What the simulator saw, less the token requests and the uncounted calls.
+    const seen = await calls();
+    expect(seen['POST /auth/token']).toBe(2);
+    const reads = Object.entries(seen).filter(([route]) => route.startsWith('GET ')).reduce((sum, [, n]) => sum + n, 0);
+    const writes = Object.entries(seen).filter(([route]) => !route.startsWith('GET ') && route !== 'POST /auth/token').reduce((sum, [, n]) => sum + n, 0);
+    expect({ reads: reads - 3, writes }).toEqual(counter); // listGroups: 2 pages; the other view's get: 1
+  });
+
+  test('views combine in either order: the view counts and its signal aborts', async () => {
+    const client = clientFor(sim);
+    await client.listRoles();
+    await script([{ method: 'GET', path: '^/groups$', delayMs: 10_000 }]);
+    for (const order of ['signal first', 'counter first'] as const) {
+      const controller = new AbortController();
+      const counter = { reads: 0, writes: 0 };
+      const view =
+        order === 'signal first'
+          ? client.withSignal(controller.signal).withCallCounter(counter)
+          : client.withCallCounter(counter).withSignal(controller.signal);
+      await view.getEntity('x');
+      const pending = failure(view.listGroups());
+      await vi.waitFor(() => expect(counter.reads).toBe(2));
+      const abortedAt = performance.now();
+      controller.abort();
+      expect(await pending).toMatchObject({ code: 'timeout' });
+      expect(performance.now() - abortedAt).toBeLessThan(500);
+      expect(counter).toEqual({ reads: 2, writes: 0 });
+    }
+  });
+});
+
 describe('auth', () => {
   test('a new token is fetched transparently after tokens expire', async () => {
     const client = clientFor(sim);

@@ -176,6 +176,36 @@ describe('rate limit', () => {
   });
 });
 
+describe('counting calls per view', () => {
+  test('a counter view counts GETs as reads and the rest as writes, a repeat after a 429 again', async () => {
+    const client = clientFor(sim, { pageSize: 1 });
+    const counter = { reads: 0, writes: 0 };
+    const counted = client.withCallCounter(counter);
+    await counted.pushClient('1001', company([user('c-1', 'jan@example.nl')]));
+    await counted.pushClient('1002', company([user('c-1', 'jan@example.nl')]));
+    expect(counter).toEqual({ reads: 0, writes: 2 });
+    await counted.getClient('1001');
+    await counted.getClient('9999');
+    // Two clients at one a page: the total ends the paging after two pages.
+    expect(await counted.listClients()).toHaveLength(2);
+    expect(counter).toEqual({ reads: 4, writes: 2 });
+    await script([{ method: 'DELETE', path: '^/api/v1/clients/', times: 1, status: 429, headers: { 'retry-after': '0' } }]);
+    expect(await counted.deleteClient('1002')).toBe(true);
+    expect(await counted.deleteClient('1002', { signal: new AbortController().signal })).toBe(false);
+    expect(counter).toEqual({ reads: 4, writes: 5 });
+    // The client itself, and another view, count nothing into this counter.
+    await client.listClients();
+    await client.withCallCounter({ reads: 0, writes: 0 }).getClient('1001');
+    expect(counter).toEqual({ reads: 4, writes: 5 });
+    expect(await calls()).toEqual({
+      'PUT /api/v1/clients/:clientNumber': 2,
+      'GET /api/v1/clients/:clientNumber': 3,
+      'GET /api/v1/clients': 3,
+      'DELETE /api/v1/clients/:clientNumber': 3,
+    });
+  });
+});
+
 describe('errors', () => {
   test('a taken username is username-taken, not retryable, and the message names no email', async () => {
     const client = clientFor(sim);

@@ -6,6 +6,7 @@ import {
   sendJson,
   sendWaitingOutRateLimits,
   type JsonRequest,
+  type PortalCallCounter,
   type Query,
   type RateLimitBudget,
 } from '../http';
@@ -40,6 +41,7 @@ import { caseWareErrors, caseWareHttpError } from './errors';
 
 export type { CwContactFields, CwEntity, CwEntityFields, CwGroup, CwRole, CwRoleAssignment, CwUser } from './api';
 export { CaseWareError, type CaseWareErrorCode } from './errors';
+export type { PortalCallCounter } from '../http';
 
 export interface CaseWareClientOptions {
   /** Ends with `.../{firm}/ms/caseware-cloud/api/v2`. */
@@ -86,6 +88,8 @@ export class CaseWareClient {
   private readonly session: { token: Promise<string> | undefined } = { token: undefined };
   /** Aborts this view's requests (see withSignal). */
   private readonly signal: AbortSignal | undefined;
+  /** Counts this view's requests (see withCallCounter). */
+  private readonly counter: PortalCallCounter | undefined;
 
   constructor(options: CaseWareClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -104,6 +108,16 @@ export class CaseWareClient {
   withSignal(signal: AbortSignal | undefined): CaseWareClient {
     if (signal === undefined) return this;
     return Object.create(this, { signal: { value: signal } }) as CaseWareClient;
+  }
+
+  /**
+   * A view of this client that counts every API request it sends in `counter` (see
+   * PortalCallCounter); the token request counts as neither read nor write. Views combine: a view
+   * of a view keeps the other's signal or counter.
+   */
+  withCallCounter(counter: PortalCallCounter | undefined): CaseWareClient {
+    if (counter === undefined) return this;
+    return Object.create(this, { counter: { value: counter } }) as CaseWareClient;
   }
 
   // ----- entities ------------------------------------------------------------------------------
@@ -270,8 +284,9 @@ export class CaseWareClient {
 
   private send(spec: RequestSpec<unknown>, token: string | undefined): Promise<Response> {
     const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
-    // The token request is shared by concurrent callers: only an API call carries a view's signal.
-    const request = token === undefined ? spec : { ...spec, signal: this.signal };
+    // The token request is shared by concurrent callers: only an API call carries a view's signal
+    // and counter.
+    const request = token === undefined ? spec : { ...spec, signal: this.signal, counter: this.counter };
     return sendJson({ baseUrl: this.baseUrl, headers, timeoutMs: this.requestTimeoutMs, errors: caseWareErrors }, request);
   }
 

@@ -7,6 +7,7 @@ import {
   sendWaitingOutRateLimits,
   type JsonRequest,
   type JsonTarget,
+  type PortalCallCounter,
   type RateLimitBudget,
 } from '../http';
 import {
@@ -24,6 +25,7 @@ import { clientOnlineErrors, clientOnlineHttpError, type ClientOnlineOperation }
 
 export type { CoClient, CoClientKind, CoClientPush, CoUser, CoUserPush } from './api';
 export { ClientOnlineError, type ClientOnlineErrorCode } from './errors';
+export type { PortalCallCounter } from '../http';
 
 export interface ClientOnlineClientOptions {
   /** The service's origin (or a prefix before `/api/v1`). */
@@ -75,6 +77,8 @@ export class ClientOnlineClient {
    * 429s takes up to this plus `requestTimeoutMs` for each request it sent.
    */
   readonly maxRateLimitWaitMs: number;
+  /** Counts this view's requests (see withCallCounter). */
+  private readonly counter: PortalCallCounter | undefined;
 
   constructor(options: ClientOnlineClientOptions) {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
@@ -86,6 +90,12 @@ export class ClientOnlineClient {
       errors: clientOnlineErrors,
     };
     this.pageSize = Math.min(Math.max(1, Math.floor(options.pageSize ?? CO_MAX_PAGE_SIZE)), CO_MAX_PAGE_SIZE);
+  }
+
+  /** A view of this client that counts every request it sends in `counter` (see PortalCallCounter). */
+  withCallCounter(counter: PortalCallCounter | undefined): ClientOnlineClient {
+    if (counter === undefined) return this;
+    return Object.create(this, { counter: { value: counter } }) as ClientOnlineClient;
   }
 
   /**
@@ -138,7 +148,9 @@ export class ClientOnlineClient {
     options: { notFoundIsAnswer?: boolean; budget?: RateLimitBudget } = {},
   ): Promise<Outcome<T>> {
     const budget = options.budget ?? this.rateLimitBudget();
-    const response = await sendWaitingOutRateLimits(spec, clientOnlineErrors, budget, spec.signal, () => sendJson(this.target, spec));
+    const response = await sendWaitingOutRateLimits(spec, clientOnlineErrors, budget, spec.signal, () =>
+      sendJson(this.target, { ...spec, counter: this.counter }),
+    );
     if (!response.ok) {
       if (response.status === 409) throw clientOnlineHttpError(spec, 409, response.headers, await serviceErrorCode(response));
       await discardBody(response);
