@@ -137,6 +137,11 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
   app.patch<Guid>(`${apiPath}/entities/:guid`, (request, reply) =>
     reply.send(store.patchEntity(request.params.guid, request.body)),
   );
+  // [assumed] Deleting answers 204; the entity's role assignments go with it.
+  app.delete<Guid>(`${apiPath}/entities/:guid`, (request, reply) => {
+    store.deleteEntity(request.params.guid);
+    return reply.code(204).send();
+  });
   app.get<Guid>(`${apiPath}/entities/:guid/role-assignments`, (request, reply) =>
     reply.send(store.listRoleAssignments(request.params.guid, query(request))),
   );
@@ -145,6 +150,9 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
     store.patchRoleAssignments(request.params.guid, request.body);
     return reply.code(204).send();
   });
+
+  // [assumed] Every entity's role assignments in one paged list (see cwFirmRoleAssignmentSchema).
+  app.get(`${apiPath}/role-assignments`, (request, reply) => reply.send(store.listAllRoleAssignments(query(request))));
 
   app.get(`${apiPath}/users`, (request, reply) => reply.send(store.listUsers(query(request))));
   app.post(`${apiPath}/users`, (request, reply) => reply.code(201).send(store.createUser(request.body)));

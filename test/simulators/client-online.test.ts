@@ -173,6 +173,28 @@ describe('push', () => {
     expect((await raw.state()).logins.map((login) => login.ref)).toEqual(['c-2']);
   });
 
+  test('a login that changes its email frees the old username; two logins may swap theirs in one push', async () => {
+    await raw.push('1001', company([user('c-1', 'piet@example.nl'), user('c-2', 'ann@example.nl')]));
+    await raw.push('2001', person([user('c-1', 'piet@example.nl')]));
+    // c-1 changes its address (in every client it sees): piet@ is free for a new login, pietje@ is not.
+    expect((await raw.push('2001', person([user('c-1', 'pietje@example.nl')]))).status).toBe(200);
+    expect((await raw.push('3001', person([user('c-3', 'Pietje@example.nl')]))).status).toBe(409);
+    expect((await raw.push('3001', person([user('c-3', 'PIET@example.nl')]))).status).toBe(201);
+    const swapped = await raw.push('1001', company([user('c-1', 'ann@example.nl'), user('c-2', 'pietje@example.nl')]));
+    expect(swapped.status).toBe(200);
+    expect((await raw.push('3002', person([user('c-4', 'ann@example.nl')]))).status).toBe(409);
+    expect((await raw.push('3002', person([user('c-4', 'pietje@example.nl')]))).status).toBe(409);
+    // A login deleted with its last client frees its username.
+    expect((await raw.call('DELETE', '/clients/3001')).status).toBe(204);
+    expect((await raw.push('3002', person([user('c-4', 'piet@example.nl')]))).status).toBe(201);
+    const { logins } = await raw.state();
+    expect(logins.map((login) => [login.ref, login.email])).toEqual([
+      ['c-1', 'ann@example.nl'],
+      ['c-2', 'pietje@example.nl'],
+      ['c-4', 'piet@example.nl'],
+    ]);
+  });
+
   test('invalid pushes answer 400 and change nothing', async () => {
     await raw.push('1001', company([user('c-1', 'piet@example.nl')]));
     const before = await raw.state();
