@@ -3,7 +3,7 @@ import { CaseWareClient, CaseWareError, type CwContactFields, type CwEntityField
 import { cwQuote } from '../../src/portals/caseware/api';
 import { retryAfterFrom } from '../../src/portals/caseware/errors';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
-import { callHook, rejection, setSim, simHook, simState, startStandIn } from '../support/simulator-http';
+import { callHook, rawCall, rejection, setSim, simHook, simState, startStandIn } from '../support/simulator-http';
 
 let sim: CaseWareSimulator;
 
@@ -132,6 +132,76 @@ describe('entities and contacts', () => {
     expect(await client.listGroupMembers(group.CWGuid)).toEqual([user.CWGuid]);
     await client.setGroupMembership(group.CWGuid, user.CWGuid, false);
     expect((await state()).groupAssignments).toEqual([]);
+  });
+});
+
+describe('bulk reads', () => {
+  test('listEntities, listContactUsers and listAllRoleAssignments read every page of a large firm; staff are no contacts', async () => {
+    const large = await startCaseWareSimulator({ rateLimit: { burst: 1_000_000, replenishPerSecond: 1_000_000 } });
+    try {
+      const client = clientFor(large);
+      /** Runs `work` for 0..count-1, a few at a time. */
+      const inParallel = async (count: number, work: (index: number) => Promise<void>) => {
+        let next = 0;
+        await Promise.all(Array.from({ length: 16 }, async () => {
+          while (next < count) await work(next++);
+        }));
+      };
+      const contacts: string[] = [];
+      await inParallel(3_000, async (index) => {
+        contacts[index] = (await client.createContact(contactFields(`c${index}@example.nl`))).CWGuid;
+      });
+      const { Token: token } = (await rawCall('POST', `${large.baseUrl}/auth/token`, {}, { ClientId: large.clientId, ClientSecret: large.clientSecret, Language: 'en' })).body;
+      for (const email of ['staff1@firm.example', 'staff2@firm.example']) {
+        const staff = await rawCall('POST', `${large.baseUrl}/users`, { authorization: `Bearer ${token}` }, { OwnerType: 'Staff', Email: email });
+        expect(staff.status).toBe(201);
+      }
+      const role = (await client.findRoleByName('Contact - Entity Access'))!.CWGuid;
+      await inParallel(300, async (index) => {
+        const entity = await client.createEntity(entityFields(`E${index}`));
+        await client.shareEntity(entity.CWGuid, contacts.slice(index * 10, index * 10 + 10), role);
+      });
+      const before = await simHook(large.origin, 'GET', 'calls');
+
+      const started = performance.now();
+      const [listedEntities, listedContacts, listedAssignments] = [
+        await client.listEntities(),
+        await client.listContactUsers(),
+        await client.listAllRoleAssignments(),
+      ];
+      expect(performance.now() - started).toBeLessThan(5_000);
+
+      const held = await simState<SimulatorState>(large.origin);
+      expect(listedEntities).toEqual(held.entities);
+      expect(listedContacts).toEqual(held.users.filter((user) => user.OwnerType === 'Contact'));
+      expect(new Set(listedContacts.map((user) => user.CWGuid)).size).toBe(3_000);
+      expect(listedAssignments).toEqual(held.roleAssignments);
+      expect(new Set(listedAssignments.map(({ entityId, userId }) => `${entityId}/${userId}`)).size).toBe(3_000);
+      const after = await simHook(large.origin, 'GET', 'calls');
+      // Pages of 100 and the empty page that ends each list.
+      expect(after['GET /entities'] - (before['GET /entities'] ?? 0)).toBe(4);
+      expect(after['GET /users'] - (before['GET /users'] ?? 0)).toBe(31);
+      expect(after['GET /role-assignments']).toBe(31);
+    } finally {
+      await large.close();
+    }
+  });
+
+  test('deleteEntity deletes the entity and its role assignments, as a person in the portal would; an unknown one is not-found', async () => {
+    const client = clientFor(sim);
+    const [gone, kept] = [await client.createEntity(entityFields('1')), await client.createEntity(entityFields('2'))];
+    const contact = await client.createContact(contactFields('jan@example.nl'));
+    const role = (await client.findRoleByName('Contact - Entity Access'))!.CWGuid;
+    await client.shareEntity(gone.CWGuid, [contact.CWGuid], role);
+    await client.shareEntity(kept.CWGuid, [contact.CWGuid], role);
+    await client.deleteEntity(gone.CWGuid);
+    expect(await client.getEntity(gone.CWGuid)).toBeUndefined();
+    expect(await client.listEntities()).toEqual([kept]);
+    expect(await client.listAllRoleAssignments()).toEqual([{ entityId: kept.CWGuid, userId: contact.CWGuid, roleId: role }]);
+    expect(await client.listContactUsers()).toEqual([contact]);
+    const error = await failure(client.deleteEntity(gone.CWGuid));
+    expect(error).toMatchObject({ code: 'not-found', status: 404, retryable: false });
+    expect(error.message).toBe(`CaseWare Cloud refused DELETE /entities/${gone.CWGuid} (404 not-found): the record does not exist (any more) in CaseWare Cloud`);
   });
 });
 

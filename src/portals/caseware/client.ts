@@ -14,6 +14,7 @@ import {
   CW_FIRST_PAGE,
   CW_MAX_PAGE_SIZE,
   cwEntitySchema,
+  cwFirmRoleAssignmentSchema,
   cwGroupMemberSchema,
   cwGroupSchema,
   cwRoleAssignmentSchema,
@@ -26,6 +27,7 @@ import {
   type CwEntityCreateBody,
   type CwEntityFields,
   type CwEntityPatchBody,
+  type CwFirmRoleAssignment,
   type CwGroup,
   type CwGroupAssignmentPatchBody,
   type CwOwnerType,
@@ -39,7 +41,16 @@ import {
 } from './api';
 import { caseWareErrors, caseWareHttpError } from './errors';
 
-export type { CwContactFields, CwEntity, CwEntityFields, CwGroup, CwRole, CwRoleAssignment, CwUser } from './api';
+export type {
+  CwContactFields,
+  CwEntity,
+  CwEntityFields,
+  CwFirmRoleAssignment,
+  CwGroup,
+  CwRole,
+  CwRoleAssignment,
+  CwUser,
+} from './api';
 export { CaseWareError, type CaseWareErrorCode } from './errors';
 export type { PortalCallCounter } from '../http';
 
@@ -143,12 +154,32 @@ export class CaseWareClient {
     return this.required({ method: 'PATCH', path: `/entities/${segment(guid)}`, body, schema: cwEntitySchema });
   }
 
+  /** Every entity of the firm, page by page: one read per page instead of one per client. */
+  listEntities(): Promise<CwEntity[]> {
+    return this.list('/entities', cwEntitySchema);
+  }
+
+  /**
+   * Deletes the entity and every role assignment on it, as a person in the portal may; an unknown
+   * CWGuid throws not-found. [assumed] endpoint.
+   */
+  async deleteEntity(guid: string): Promise<void> {
+    await this.request({ method: 'DELETE', path: `/entities/${segment(guid)}` });
+  }
+
   // ----- users ---------------------------------------------------------------------------------
 
   async findUserByEmail(email: string): Promise<CwUser | undefined> {
     const found = await this.list('/users', cwUserSchema, cwSearch('Email', '=', email));
     const wanted = email.toLowerCase();
     return found.find((user) => user.Email.toLowerCase() === wanted);
+  }
+
+  /** Every contact login (OwnerType Contact; no staff), page by page. */
+  async listContactUsers(): Promise<CwUser[]> {
+    const found = await this.list('/users', cwUserSchema, cwSearch('OwnerType', '=', 'Contact'));
+    // As findUserByEmail: only what the answer shows to be a contact, whatever the service's filter did.
+    return found.filter((user) => user.OwnerType.toLowerCase() === 'contact');
   }
 
   getUser(guid: string): Promise<CwUser | undefined> {
@@ -211,6 +242,14 @@ export class CaseWareClient {
   async listEntityRoleAssignments(entityGuid: string): Promise<CwRoleAssignment[]> {
     const assignments = await this.list(`/entities/${segment(entityGuid)}/role-assignments`, cwRoleAssignmentSchema);
     return assignments.map(({ userId, roleId }) => ({ userId, roleId }));
+  }
+
+  /**
+   * Every entity's role assignments, page by page: one read per page instead of one per entity.
+   * [assumed] endpoint (see cwFirmRoleAssignmentSchema).
+   */
+  listAllRoleAssignments(): Promise<CwFirmRoleAssignment[]> {
+    return this.list('/role-assignments', cwFirmRoleAssignmentSchema);
   }
 
   async shareEntity(entityGuid: string, userIds: string[], roleId: string): Promise<void> {
