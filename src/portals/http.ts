@@ -1,11 +1,22 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
-import type { PortalOperation } from './http-errors';
+import { PortalError, retryAfterFrom, type PortalOperation } from './http-errors';
 
-// The JSON-over-HTTP transport the portal clients share: one request with a timeout, and the
-// reading and validating of a successful answer. What a portal adds (auth, what a 404 or a 409
-// means, retrying after a token refresh) stays in its client.
+// The JSON-over-HTTP transport the portal clients share: one request with a timeout, waiting out
+// a rate limit, and the reading and validating of a successful answer. What a portal adds (auth,
+// what a 404 or a 409 means, retrying after a token refresh) stays in its client.
 
 export type Query = Record<string, string | number>;
+
+/**
+ * The HTTP requests a client view has sent (e.g. for a reconcile's report): a GET is a read, any
+ * other method a write. A request counts when it is sent, whatever comes back; one sent again
+ * (after a 429, or with a renewed token) counts again.
+ */
+export interface PortalCallCounter {
+  reads: number;
+  writes: number;
+}
 
 export interface JsonRequest extends PortalOperation {
   query?: Query;
@@ -16,6 +27,8 @@ export interface JsonRequest extends PortalOperation {
    * made it: an attempt given up on must not go on changing the portal while its retry runs.
    */
   signal?: AbortSignal;
+  /** Counts this request when it is sent. */
+  counter?: PortalCallCounter;
 }
 
 /** How a portal turns a failed transport or an unreadable answer into its own error. */
@@ -39,6 +52,10 @@ export async function sendJson(target: JsonTarget, request: JsonRequest): Promis
   for (const [name, value] of Object.entries(request.query ?? {})) url.searchParams.set(name, String(value));
   const headers: Record<string, string> = { accept: 'application/json', ...target.headers };
   if (request.body !== undefined) headers['content-type'] = 'application/json';
+  if (request.counter) {
+    if (request.method === 'GET') request.counter.reads += 1;
+    else request.counter.writes += 1;
+  }
   try {
     return await fetch(url, {
       method: request.method,
@@ -48,6 +65,63 @@ export async function sendJson(target: JsonTarget, request: JsonRequest): Promis
     });
   } catch (error) {
     throw target.errors.transport(request, error);
+  }
+}
+
+/** The most one call of a portal client waits for rate limits, unless configured otherwise. */
+export const defaultMaxRateLimitWaitMs = 60_000;
+
+// A portal that asks to be called again at once is still given a moment, so that a call never
+// spins on 429 answers.
+const minRateLimitWaitMs = 100;
+
+/**
+ * What one call of a client (one method call: all pages of a list, a token request it needed)
+ * may still wait for rate limits. Each wait takes from it.
+ */
+export interface RateLimitBudget {
+  leftMs: number;
+}
+
+/**
+ * Sends a request, and when the portal answers 429, waits as long as it asks (retryAfterFrom:
+ * Retry-After, or the token-bucket headers) and sends the same request again, until another answer
+ * comes or the next wait would take more than the budget has left: then that 429 is the answer,
+ * for the client to turn into its rate-limited error. `send` may also throw a rate-limited portal
+ * error with its wait (a token request the client needed first, which met the limit): it is waited
+ * out alike, or thrown once the budget is spent.
+ *
+ * Waiting here instead of failing the call is what keeps the calls that succeeded from being made
+ * again: a failed call fails the activity, and Temporal's retry starts the whole sync over. A 429
+ * says the portal did nothing with the request, so sending it again cannot do anything twice.
+ * `signal` aborts a wait as it aborts a request, and the wait throws what an aborted request throws.
+ */
+export async function sendWaitingOutRateLimits(
+  operation: PortalOperation,
+  errors: TransportErrors,
+  budget: RateLimitBudget,
+  signal: AbortSignal | undefined,
+  send: () => Promise<Response>,
+): Promise<Response> {
+  for (;;) {
+    let waitMs: number;
+    try {
+      const response = await send();
+      if (response.status !== 429) return response;
+      waitMs = Math.max(minRateLimitWaitMs, retryAfterFrom(response.headers));
+      if (waitMs > budget.leftMs) return response;
+      await discardBody(response);
+    } catch (error) {
+      if (!(error instanceof PortalError) || error.code !== 'rate-limited' || error.retryAfterMs === undefined) throw error;
+      waitMs = Math.max(minRateLimitWaitMs, error.retryAfterMs);
+      if (waitMs > budget.leftMs) throw error;
+    }
+    budget.leftMs -= waitMs;
+    try {
+      await sleep(waitMs, undefined, { signal });
+    } catch (error) {
+      throw errors.transport(operation, error);
+    }
   }
 }
 

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { z } from 'zod';
 import { cwTokenRequestSchema, type CwErrorBody } from '../portals/caseware/api';
 import { SimulatorError } from './caseware/errors';
 import { CaseWareStore, type ListQuery } from './caseware/store';
@@ -40,24 +39,6 @@ function errorBody(messages: string[]): CwErrorBody {
   return { errors: messages.map((message) => ({ message })) };
 }
 
-/**
- * A scripted answer for the API calls whose method and path (below the API root, e.g. `/users/x`)
- * match, for tests that need one exact failure where the seeded faults give a rate: after `delayMs`
- * it answers `status` with `body` (raw text; the service's error body when absent), or, without a
- * status, lets the call through. It meets the next `times` matching calls (default: all of them).
- * The token request can be scripted too (e.g. a refused secret).
- */
-const scriptRuleSchema = z.strictObject({
-  method: z.enum(['GET', 'POST', 'PATCH', 'DELETE']),
-  path: z.string().describe('a regular expression'),
-  times: z.number().int().positive().optional(),
-  delayMs: z.number().int().min(0).max(600_000).optional(),
-  status: z.number().int().min(200).max(599).optional(),
-  body: z.string().optional(),
-});
-const scriptSchema = z.strictObject({ rules: z.array(scriptRuleSchema) });
-type ScriptRule = z.infer<typeof scriptRuleSchema> & { pattern: RegExp };
-
 export async function startCaseWareSimulator(options: CaseWareSimulatorOptions = {}): Promise<CaseWareSimulator> {
   const host = options.host ?? '127.0.0.1';
   const firm = options.firm ?? 'demo';
@@ -85,16 +66,8 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
     });
   };
 
-  // How many API calls arrived, per method and route (`POST /users`, `PATCH /users/:guid`), for
-  // tests that must show a call was or was not made. Counted before any fault meets them.
-  const calls = new Map<string, number>();
-  app.addHook('onRequest', (request, _reply, done) => {
-    if (isApi(request)) {
-      const route = `${request.method} ${(request.routeOptions.url ?? pathOf(request)).slice(apiPath.length)}`;
-      calls.set(route, (calls.get(route) ?? 0) + 1);
-    }
-    done();
-  });
+  // Counted before any fault meets them; the token request is counted too (`POST /auth/token`).
+  server.addCallCounter({ counted: isApi, apiRoot: apiPath });
 
   // The token endpoint is spared, so that a fault plan describes what the API calls meet.
   server.addFaultHook({
@@ -110,20 +83,12 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
     refuse: (reply) => void reply.code(429).send(errorBody(['Rate limit exceeded'])),
   });
 
-  let script: ScriptRule[] = [];
-  app.addHook('onRequest', async (request, reply) => {
-    if (!isApi(request)) return;
-    const path = pathOf(request).slice(apiPath.length);
-    const rule = script.find((r) => r.method === request.method && r.pattern.test(path) && r.times !== 0);
-    if (!rule) return;
-    if (rule.times !== undefined) rule.times -= 1;
-    if (rule.delayMs) await server.wait(rule.delayMs);
-    if (rule.status === undefined) return;
-    // Returning the reply tells Fastify the hook answered.
-    return reply
-      .code(rule.status)
-      .type('application/json')
-      .send(rule.body ?? JSON.stringify(errorBody([rule.status === 401 ? 'Authorization has been denied for this request' : 'Scripted failure'])));
+  // The token request can be scripted too (e.g. a refused secret).
+  server.addScriptHook({
+    scripted: isApi,
+    apiRoot: apiPath,
+    errorBody: (status) => errorBody([status === 401 ? 'Authorization has been denied for this request' : 'Scripted failure']),
+    invalidScript: (messages) => new SimulatorError(400, messages),
   });
 
   app.addHook('onRequest', (request, reply, done) => {
@@ -172,6 +137,11 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
   app.patch<Guid>(`${apiPath}/entities/:guid`, (request, reply) =>
     reply.send(store.patchEntity(request.params.guid, request.body)),
   );
+  // [assumed] Deleting answers 204; the entity's role assignments go with it.
+  app.delete<Guid>(`${apiPath}/entities/:guid`, (request, reply) => {
+    store.deleteEntity(request.params.guid);
+    return reply.code(204).send();
+  });
   app.get<Guid>(`${apiPath}/entities/:guid/role-assignments`, (request, reply) =>
     reply.send(store.listRoleAssignments(request.params.guid, query(request))),
   );
@@ -180,6 +150,9 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
     store.patchRoleAssignments(request.params.guid, request.body);
     return reply.code(204).send();
   });
+
+  // [assumed] Every entity's role assignments in one paged list (see cwFirmRoleAssignmentSchema).
+  app.get(`${apiPath}/role-assignments`, (request, reply) => reply.send(store.listAllRoleAssignments(query(request))));
 
   app.get(`${apiPath}/users`, (request, reply) => reply.send(store.listUsers(query(request))));
   app.post(`${apiPath}/users`, (request, reply) => reply.code(201).send(store.createUser(request.body)));
@@ -204,14 +177,6 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
 
   // ----- test and demo hooks -------------------------------------------------------------------
 
-  app.post('/_sim/script', (request, reply) => {
-    const parsed = scriptSchema.safeParse(request.body ?? {});
-    if (!parsed.success) throw new SimulatorError(400, parsed.error.issues.map((issue) => issue.message));
-    script = parsed.data.rules.map((rule) => ({ ...rule, pattern: new RegExp(rule.path) }));
-    return reply.code(204).send();
-  });
-  app.get('/_sim/calls', (_request, reply) => reply.send(Object.fromEntries(calls)));
-
   server.addSimHooks({
     state: () => store.state(),
     invalidFaults: (messages) => new SimulatorError(400, messages),
@@ -219,8 +184,6 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
     reset: () => {
       store.reset();
       tokens.clear();
-      script = [];
-      calls.clear();
     },
   });
 

@@ -1,6 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { CO_API_PREFIX } from '../portals/client-online/api';
+import { CO_API_PREFIX, type CoServiceErrorCode } from '../portals/client-online/api';
 import { ClientOnlineSimulatorError, errorBody } from './client-online/errors';
 import { ClientOnlineStore, type ListQuery } from './client-online/store';
 import { pathOf, SimulatorServer, thrownStatus } from './server';
@@ -50,6 +50,10 @@ export async function startClientOnlineSimulator(
 
   const isApi = (request: FastifyRequest) => pathOf(request).startsWith(`${CO_API_PREFIX}/`);
 
+  // Routes and script paths are the paths below the base URL (the origin), as the client names
+  // them: `PUT /api/v1/clients/:clientNumber`. Counted before any fault meets them.
+  server.addCallCounter({ counted: isApi, apiRoot: '' });
+
   server.addFaultHook({
     faulted: isApi,
     unavailableBody: errorBody('unavailable', 'The service is temporarily unavailable'),
@@ -60,6 +64,13 @@ export async function startClientOnlineSimulator(
     limited: isApi,
     refuse: (reply) =>
       void reply.code(429).header('retry-after', bucketRetryAfterSeconds).send(errorBody('rate-limited', 'Rate limit exceeded')),
+  });
+
+  server.addScriptHook({
+    scripted: isApi,
+    apiRoot: '',
+    errorBody: (status) => errorBody(scriptedCode(status), 'Scripted failure'),
+    invalidScript: (messages) => new ClientOnlineSimulatorError(400, 'invalid', messages.join('; ')),
   });
 
   app.addHook('onRequest', (request, reply, done) => {
@@ -119,6 +130,17 @@ export async function startClientOnlineSimulator(
     apiKey,
     close: () => server.close(),
   };
+}
+
+/** The service's error code for a scripted status. */
+function scriptedCode(status: number): CoServiceErrorCode {
+  if (status === 401 || status === 403) return 'unauthorized';
+  if (status === 404) return 'not-found';
+  if (status === 409) return 'conflict';
+  if (status === 429) return 'rate-limited';
+  if (status === 503) return 'unavailable';
+  if (status >= 500) return 'internal';
+  return 'invalid';
 }
 
 function sameKey(given: string | string[] | undefined, expected: string): boolean {

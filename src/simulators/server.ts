@@ -1,11 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { FaultPlan, faultSettingsSchema, TokenBucket } from './caseware/faults';
+import { Script } from './script';
 
 // What the portal simulators share: the Fastify server, the seeded fault plan in front of the API,
-// the token-bucket rate limit, the `/_sim/faults` and `/_sim/reset` hooks, and listening and
-// closing (which never waits for a request that hangs or is delayed). What a portal's API says,
-// how it authenticates and how its error bodies look stay in the portal's simulator.
+// the token-bucket rate limit, the `/_sim/calls`, `/_sim/script`, `/_sim/faults` and `/_sim/reset`
+// hooks, and listening and closing (which never waits for a request that hangs or is delayed).
+// What a portal's API says, how it authenticates and how its error bodies look stay in the
+// portal's simulator.
 
 export interface SimulatorServerOptions {
   rateLimit: { burst: number; replenishPerSecond: number };
@@ -30,6 +32,24 @@ export interface RateLimitHookOptions {
   onTake?(reply: FastifyReply, remaining: number): void;
   /** Answers a request that found the bucket empty. */
   refuse(reply: FastifyReply): void;
+}
+
+export interface CallCountOptions {
+  /** Whether this request is counted: API calls only, never the hooks. */
+  counted(request: FastifyRequest): boolean;
+  /** Where the API's paths begin; routes are counted below it, e.g. `PATCH /users/:guid`. */
+  apiRoot: string;
+}
+
+export interface ScriptHookOptions {
+  /** Whether a script may meet this request: API calls only, never the hooks. */
+  scripted(request: FastifyRequest): boolean;
+  /** Where the API's paths begin; rules match the path below it, e.g. `/users/x`. */
+  apiRoot: string;
+  /** The service's error body for a scripted status, when the rule has no body of its own. */
+  errorBody(status: number): unknown;
+  /** The portal's error for a script that does not validate (its error handler answers 400). */
+  invalidScript(messages: string[]): Error;
 }
 
 export interface SimHookOptions {
@@ -61,6 +81,8 @@ export class SimulatorServer {
   readonly app: FastifyInstance;
   readonly bucket: TokenBucket;
   private faults = new FaultPlan({});
+  private readonly calls = new Map<string, number>();
+  private readonly script = new Script();
   private closed = false;
   private readonly delayed = new Set<NodeJS.Timeout>();
   private readonly held = new Set<FastifyRequest['raw']['socket']>();
@@ -128,7 +150,46 @@ export class SimulatorServer {
     });
   }
 
-  /** The test and demo hooks every simulator has: state, faults and reset. */
+  /**
+   * How many API calls arrived, per method and route, at `GET /_sim/calls` (e.g.
+   * `{"PATCH /users/:guid": 2}`), for tests that must show, from the service's side of the wire, that
+   * a call was or was not made. Add it before the other hooks: a call is counted before any fault,
+   * rate limit or script meets it.
+   */
+  addCallCounter(options: CallCountOptions): void {
+    this.app.addHook('onRequest', (request, _reply, done) => {
+      if (options.counted(request)) {
+        const route = `${request.method} ${(request.routeOptions.url ?? pathOf(request)).slice(options.apiRoot.length)}`;
+        this.calls.set(route, (this.calls.get(route) ?? 0) + 1);
+      }
+      done();
+    });
+    this.app.get('/_sim/calls', (_request, reply) => reply.send(Object.fromEntries(this.calls)));
+  }
+
+  /** Scripted answers (see ./script) set with `POST /_sim/script`; they meet calls where this hook is added. */
+  addScriptHook(options: ScriptHookOptions): void {
+    this.app.addHook('onRequest', async (request, reply) => {
+      if (!options.scripted(request)) return;
+      const rule = this.script.take(request.method, pathOf(request).slice(options.apiRoot.length));
+      if (!rule) return;
+      if (rule.delayMs) await this.wait(rule.delayMs);
+      if (rule.status === undefined) return;
+      // Returning the reply tells Fastify the hook answered.
+      return reply
+        .code(rule.status)
+        .headers(rule.headers ?? {})
+        .type('application/json')
+        .send(rule.body ?? JSON.stringify(options.errorBody(rule.status)));
+    });
+    this.app.post('/_sim/script', (request, reply) => {
+      const refused = this.script.replace(request.body);
+      if (refused) throw options.invalidScript(refused);
+      return reply.code(204).send();
+    });
+  }
+
+  /** The test and demo hooks every simulator has: state, faults and reset (which clears calls and script too). */
   addSimHooks(options: SimHookOptions): void {
     this.app.get('/_sim/state', (_request, reply) => reply.send(options.state()));
 
@@ -143,6 +204,8 @@ export class SimulatorServer {
 
     this.app.post('/_sim/reset', (_request, reply) => {
       options.reset();
+      this.calls.clear();
+      this.script.clear();
       this.faults = new FaultPlan({});
       this.bucket.refill();
       return reply.code(204).send();

@@ -1,14 +1,22 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { CaseWareClient, CaseWareError, type CwContactFields, type CwEntityFields } from '../../src/portals/caseware/client';
 import { cwQuote } from '../../src/portals/caseware/api';
 import { retryAfterFrom } from '../../src/portals/caseware/errors';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
-import { rejection, setSim, simState, startStandIn } from '../support/simulator-http';
+import { callHook, rawCall, rejection, setSim, simHook, simState, startStandIn } from '../support/simulator-http';
 
 let sim: CaseWareSimulator;
 
 const hook = (path: 'reset' | 'faults', body?: object) => setSim(sim.origin, path, body);
 const state = () => simState<SimulatorState>(sim.origin);
+/** The API calls the simulator has seen since the last reset, per method and route. */
+const calls = async (): Promise<Record<string, number>> => (await simHook(sim.origin, 'GET', 'calls')) as Record<string, number>;
+
+type ScriptRule = { method: string; path: string; times?: number; delayMs?: number; status?: number; headers?: Record<string, string> };
+/** Scripts the simulator's answers (see src/simulators/script.ts). */
+async function script(rules: ScriptRule[]): Promise<void> {
+  expect((await callHook(sim.origin, 'POST', 'script', { rules })).status).toBe(204);
+}
 /** The error a promise rejects with; fails the test when it resolves. */
 const failure = (promise: Promise<unknown>) => rejection(CaseWareError, promise);
 
@@ -22,7 +30,7 @@ beforeEach(async () => {
   await hook('reset');
 });
 
-function clientFor(target: CaseWareSimulator, extra: { requestTimeoutMs?: number; pageSize?: number } = {}) {
+function clientFor(target: CaseWareSimulator, extra: { requestTimeoutMs?: number; pageSize?: number; maxRateLimitWaitMs?: number } = {}) {
   return new CaseWareClient({ baseUrl: target.baseUrl, clientId: target.clientId, clientSecret: target.clientSecret, ...extra });
 }
 
@@ -127,6 +135,197 @@ describe('entities and contacts', () => {
   });
 });
 
+describe('bulk reads', () => {
+  test('listEntities, listContactUsers and listAllRoleAssignments read every page of a large firm; staff are no contacts', async () => {
+    const large = await startCaseWareSimulator({ rateLimit: { burst: 1_000_000, replenishPerSecond: 1_000_000 } });
+    try {
+      const client = clientFor(large);
+      /** Runs `work` for 0..count-1, a few at a time. */
+      const inParallel = async (count: number, work: (index: number) => Promise<void>) => {
+        let next = 0;
+        await Promise.all(Array.from({ length: 16 }, async () => {
+          while (next < count) await work(next++);
+        }));
+      };
+      const contacts: string[] = [];
+      await inParallel(3_000, async (index) => {
+        contacts[index] = (await client.createContact(contactFields(`c${index}@example.nl`))).CWGuid;
+      });
+      const { Token: token } = (await rawCall('POST', `${large.baseUrl}/auth/token`, {}, { ClientId: large.clientId, ClientSecret: large.clientSecret, Language: 'en' })).body;
+      for (const email of ['staff1@firm.example', 'staff2@firm.example']) {
+        const staff = await rawCall('POST', `${large.baseUrl}/users`, { authorization: `Bearer ${token}` }, { OwnerType: 'Staff', Email: email });
+        expect(staff.status).toBe(201);
+      }
+      const role = (await client.findRoleByName('Contact - Entity Access'))!.CWGuid;
+      await inParallel(300, async (index) => {
+        const entity = await client.createEntity(entityFields(`E${index}`));
+        await client.shareEntity(entity.CWGuid, contacts.slice(index * 10, index * 10 + 10), role);
+      });
+      const before = await simHook(large.origin, 'GET', 'calls');
+
+      const started = performance.now();
+      const [listedEntities, listedContacts, listedAssignments] = [
+        await client.listEntities(),
+        await client.listContactUsers(),
+        await client.listAllRoleAssignments(),
+      ];
+      expect(performance.now() - started).toBeLessThan(5_000);
+
+      const held = await simState<SimulatorState>(large.origin);
+      expect(listedEntities).toEqual(held.entities);
+      expect(listedContacts).toEqual(held.users.filter((user) => user.OwnerType === 'Contact'));
+      expect(new Set(listedContacts.map((user) => user.CWGuid)).size).toBe(3_000);
+      expect(listedAssignments).toEqual(held.roleAssignments);
+      expect(new Set(listedAssignments.map(({ entityId, userId }) => `${entityId}/${userId}`)).size).toBe(3_000);
+      const after = await simHook(large.origin, 'GET', 'calls');
+      // Pages of 100 and the empty page that ends each list.
+      expect(after['GET /entities'] - (before['GET /entities'] ?? 0)).toBe(4);
+      expect(after['GET /users'] - (before['GET /users'] ?? 0)).toBe(31);
+      expect(after['GET /role-assignments']).toBe(31);
+    } finally {
+      await large.close();
+    }
+  });
+
+  test('deleteEntity deletes the entity and its role assignments, as a person in the portal would; an unknown one is not-found', async () => {
+    const client = clientFor(sim);
+    const [gone, kept] = [await client.createEntity(entityFields('1')), await client.createEntity(entityFields('2'))];
+    const contact = await client.createContact(contactFields('jan@example.nl'));
+    const role = (await client.findRoleByName('Contact - Entity Access'))!.CWGuid;
+    await client.shareEntity(gone.CWGuid, [contact.CWGuid], role);
+    await client.shareEntity(kept.CWGuid, [contact.CWGuid], role);
+    await client.deleteEntity(gone.CWGuid);
+    expect(await client.getEntity(gone.CWGuid)).toBeUndefined();
+    expect(await client.listEntities()).toEqual([kept]);
+    expect(await client.listAllRoleAssignments()).toEqual([{ entityId: kept.CWGuid, userId: contact.CWGuid, roleId: role }]);
+    expect(await client.listContactUsers()).toEqual([contact]);
+    const error = await failure(client.deleteEntity(gone.CWGuid));
+    expect(error).toMatchObject({ code: 'not-found', status: 404, retryable: false });
+    expect(error.message).toBe(`CaseWare Cloud refused DELETE /entities/${gone.CWGuid} (404 not-found): the record does not exist (any more) in CaseWare Cloud`);
+  });
+});
+
+describe('rate limit', () => {
+  test('a 429 waits for Retry-After and repeats only the refused request: the call succeeds', async () => {
+    const client = clientFor(sim);
+    const contact = await client.createContact(contactFields('jan@example.nl'));
+    await script([{ method: 'PATCH', path: '^/users/', times: 1, status: 429, headers: { 'retry-after': '1' } }]);
+    const before = await calls();
+    const started = performance.now();
+    expect(await client.getUser(contact.CWGuid)).toEqual(contact);
+    const updated = await client.updateContact(contact.CWGuid, { FirstName: 'Johan' });
+    expect(performance.now() - started).toBeGreaterThanOrEqual(990);
+    expect(updated).toMatchObject({ CWGuid: contact.CWGuid, FirstName: 'Johan' });
+    const after = await calls();
+    expect(after['GET /users/:guid']).toBe(1);
+    expect(after['PATCH /users/:guid']).toBe(2);
+    expect(after['POST /users']).toBe(1);
+    expect(after['POST /auth/token']).toBe(before['POST /auth/token']);
+  });
+
+  test('the bound is on all waits of one call together, its pages included', async () => {
+    const client = clientFor(sim, { pageSize: 2, maxRateLimitWaitMs: 500 });
+    // Each 429 asks for 200 ms through the token-bucket headers: two fit in 500 ms, a third does not.
+    const limited = { status: 429, headers: { 'x-ratelimit-remaining': '0', 'x-ratelimit-replenish-rate': '5' } };
+    await script([
+      { method: 'GET', path: '^/roles$', times: 1 },
+      { method: 'GET', path: '^/roles$', times: 2, ...limited },
+      { method: 'GET', path: '^/roles$', times: 1 },
+      { method: 'GET', path: '^/roles$', times: 1, ...limited },
+    ]);
+    const started = performance.now();
+    const error = await failure(client.listRoles());
+    expect(performance.now() - started).toBeGreaterThanOrEqual(390);
+    expect(error).toMatchObject({ code: 'rate-limited', status: 429, retryAfterMs: 200 });
+    // Page 1; page 2 refused twice, then answered; page 3 refused, and the bound is reached.
+    expect((await calls())['GET /roles']).toBe(5);
+    // The next call has a bound of its own.
+    expect((await client.listRoles()).length).toBeGreaterThan(2);
+  });
+
+  test('a token request that meets the rate limit is waited out too', async () => {
+    await script([{ method: 'POST', path: '^/auth/token$', times: 1, status: 429, headers: { 'retry-after': '0' } }]);
+    expect((await clientFor(sim).listRoles()).length).toBeGreaterThan(0);
+    expect(await calls()).toMatchObject({ 'POST /auth/token': 2, 'GET /roles': 2 });
+  });
+
+  test("an abort during the wait rejects at once, and the refused request is not sent again", async () => {
+    const client = clientFor(sim);
+    const contact = await client.createContact(contactFields('jan@example.nl'));
+    await script([{ method: 'PATCH', path: '^/users/', status: 429, headers: { 'retry-after': '30' } }]);
+    const controller = new AbortController();
+    let settled = false;
+    const pending = failure(client.withSignal(controller.signal).updateContact(contact.CWGuid, { FirstName: 'Johan' }));
+    void pending.finally(() => (settled = true));
+    await vi.waitFor(async () => expect((await calls())['PATCH /users/:guid']).toBe(1));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(settled).toBe(false); // waiting
+    const abortedAt = performance.now();
+    controller.abort();
+    const error = await pending;
+    expect(performance.now() - abortedAt).toBeLessThan(500);
+    // What an aborted request throws: retryable, and not the rate limit's error.
+    expect(error).toMatchObject({ code: 'timeout', retryable: true });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await calls())['PATCH /users/:guid']).toBe(1);
+    expect((await state()).users[0]?.FirstName).toBe('Jan');
+  });
+});
+
+describe('counting calls per view', () => {
+  test('a counter view counts GETs as reads and the rest as writes, repeats included, never the token request', async () => {
+    const client = clientFor(sim, { pageSize: 2 });
+    const counter = { reads: 0, writes: 0 };
+    const counted = client.withCallCounter(counter);
+    const entity = await counted.createEntity(entityFields('1'));
+    expect(counter).toEqual({ reads: 0, writes: 1 });
+    await counted.getEntity(entity.CWGuid);
+    await counted.updateEntity(entity.CWGuid, { City: 'Zeist' });
+    expect(counter).toEqual({ reads: 1, writes: 2 });
+    // Four roles at two a page: three pages, the last one empty.
+    expect(await counted.listRoles()).toHaveLength(4);
+    expect(counter).toEqual({ reads: 4, writes: 2 });
+    // A request refused for the rate limit, and one met with an expired token, are sent again: both count twice.
+    await script([{ method: 'PATCH', path: '^/entities/', times: 1, status: 429, headers: { 'retry-after': '0' } }]);
+    await counted.updateEntity(entity.CWGuid, { City: 'Utrecht' });
+    await hook('faults', { expireTokensNow: true });
+    await counted.getEntity(entity.CWGuid);
+    expect(counter).toEqual({ reads: 6, writes: 4 });
+    // The client itself, and another view, count nothing into this counter.
+    await client.listGroups();
+    await client.withCallCounter({ reads: 0, writes: 0 }).getEntity(entity.CWGuid);
+    expect(counter).toEqual({ reads: 6, writes: 4 });
+    // What the simulator saw, less the token requests and the uncounted calls.
+    const seen = await calls();
+    expect(seen['POST /auth/token']).toBe(2);
+    const reads = Object.entries(seen).filter(([route]) => route.startsWith('GET ')).reduce((sum, [, n]) => sum + n, 0);
+    const writes = Object.entries(seen).filter(([route]) => !route.startsWith('GET ') && route !== 'POST /auth/token').reduce((sum, [, n]) => sum + n, 0);
+    expect({ reads: reads - 3, writes }).toEqual(counter); // listGroups: 2 pages; the other view's get: 1
+  });
+
+  test('views combine in either order: the view counts and its signal aborts', async () => {
+    const client = clientFor(sim);
+    await client.listRoles();
+    await script([{ method: 'GET', path: '^/groups$', delayMs: 10_000 }]);
+    for (const order of ['signal first', 'counter first'] as const) {
+      const controller = new AbortController();
+      const counter = { reads: 0, writes: 0 };
+      const view =
+        order === 'signal first'
+          ? client.withSignal(controller.signal).withCallCounter(counter)
+          : client.withCallCounter(counter).withSignal(controller.signal);
+      await view.getEntity('x');
+      const pending = failure(view.listGroups());
+      await vi.waitFor(() => expect(counter.reads).toBe(2));
+      const abortedAt = performance.now();
+      controller.abort();
+      expect(await pending).toMatchObject({ code: 'timeout' });
+      expect(performance.now() - abortedAt).toBeLessThan(500);
+      expect(counter).toEqual({ reads: 2, writes: 0 });
+    }
+  });
+});
+
 describe('auth', () => {
   test('a new token is fetched transparently after tokens expire', async () => {
     const client = clientFor(sim);
@@ -195,23 +394,31 @@ describe('errors', () => {
     expect(error).toMatchObject({ code: 'invalid', status: 409, retryable: false });
   });
 
-  test('429 is rate-limited and retryable, with Retry-After', async () => {
-    const client = clientFor(sim);
+  test('a 429 whose Retry-After is past the wait bound is rate-limited and retryable, thrown without waiting', async () => {
+    const client = clientFor(sim, { maxRateLimitWaitMs: 500 });
     await client.listRoles();
     await hook('faults', { seed: 3, rateLimitRate: 1 });
+    const started = performance.now();
     const error = await failure(client.findUserByEmail('jan@example.nl'));
+    expect(performance.now() - started).toBeLessThan(500);
     expect(error).toMatchObject({ code: 'rate-limited', status: 429, retryable: true });
     expect(error.retryAfterMs).toBeGreaterThanOrEqual(1000);
     expect(error.retryAfterMs! % 1000).toBe(0);
     expect(error.message).not.toMatch(/@|jan|search/i);
+    expect((await calls())['GET /users']).toBe(1);
   });
 
-  test('an empty bucket is rate-limited with the wait from the replenish rate', async () => {
+  test('an empty bucket is waited out for the time the replenish rate gives; past the bound it is rate-limited', async () => {
     const limited = await startCaseWareSimulator({ rateLimit: { burst: 2, replenishPerSecond: 4 } });
     try {
       const client = clientFor(limited);
       await client.getEntity('x'); // token + get
-      const error = await failure(client.getEntity('x'));
+      const started = performance.now();
+      expect(await client.getEntity('x')).toBeUndefined();
+      expect(performance.now() - started).toBeGreaterThanOrEqual(240);
+      expect((await simHook(limited.origin, 'GET', 'calls'))['GET /entities/:guid']).toBe(3);
+      const impatient = clientFor(limited, { maxRateLimitWaitMs: 200 });
+      const error = await failure(impatient.getEntity('x'));
       expect(error).toMatchObject({ code: 'rate-limited', retryable: true, retryAfterMs: 250 });
     } finally {
       await limited.close();

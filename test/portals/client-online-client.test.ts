@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import {
   ClientOnlineClient,
   ClientOnlineError,
@@ -11,12 +11,20 @@ import {
   type ClientOnlineSimulator,
   type SimulatorState,
 } from '../../src/simulators/client-online';
-import { rejection, setSim, simState, startStandIn } from '../support/simulator-http';
+import { callHook, rejection, setSim, simHook, simState, startStandIn } from '../support/simulator-http';
 
 let sim: ClientOnlineSimulator;
 
 const hook = (path: 'reset' | 'faults', body?: object) => setSim(sim.origin, path, body);
 const state = () => simState<SimulatorState>(sim.origin);
+/** The API calls the simulator has seen since the last reset, per method and route. */
+const calls = async (): Promise<Record<string, number>> => (await simHook(sim.origin, 'GET', 'calls')) as Record<string, number>;
+
+type ScriptRule = { method: string; path: string; times?: number; status?: number; headers?: Record<string, string> };
+/** Scripts the simulator's answers (see src/simulators/script.ts). */
+async function script(rules: ScriptRule[]): Promise<void> {
+  expect((await callHook(sim.origin, 'POST', 'script', { rules })).status).toBe(204);
+}
 /** The error a promise rejects with; fails the test when it resolves. */
 const failure = (promise: Promise<unknown>) => rejection(ClientOnlineError, promise);
 
@@ -30,7 +38,10 @@ beforeEach(async () => {
   await hook('reset');
 });
 
-function clientFor(target: ClientOnlineSimulator, extra: { requestTimeoutMs?: number; pageSize?: number; apiKey?: string } = {}) {
+function clientFor(
+  target: ClientOnlineSimulator,
+  extra: { requestTimeoutMs?: number; pageSize?: number; apiKey?: string; maxRateLimitWaitMs?: number } = {},
+) {
   return new ClientOnlineClient({ baseUrl: target.baseUrl, apiKey: target.apiKey, ...extra });
 }
 
@@ -109,6 +120,92 @@ describe('clients', () => {
   });
 });
 
+describe('rate limit', () => {
+  test('a 429 waits for Retry-After and repeats only the refused request: the call succeeds, one mail', async () => {
+    const client = clientFor(sim);
+    await client.pushClient('1001', company([user('c-1', 'jan@example.nl')]));
+    await script([{ method: 'PUT', path: '^/api/v1/clients/1002$', times: 1, status: 429, headers: { 'retry-after': '1' } }]);
+    const started = performance.now();
+    expect(await client.getClient('1002')).toBeUndefined();
+    const pushed = await client.pushClient('1002', company([user('c-1', 'jan@example.nl'), user('c-2', 'piet@example.nl')]));
+    expect(performance.now() - started).toBeGreaterThanOrEqual(990);
+    expect(pushed.users.map((pushedUser) => pushedUser.ref)).toEqual(['c-1', 'c-2']);
+    expect(await calls()).toEqual({ 'PUT /api/v1/clients/:clientNumber': 3, 'GET /api/v1/clients/:clientNumber': 1 });
+    expect((await state()).mails.map((mail) => mail.ref)).toEqual(['c-1', 'c-2']);
+  });
+
+  test('the bound is on all waits of one call together, the pages of a list included; "again now" still waits', async () => {
+    const client = clientFor(sim, { pageSize: 1, maxRateLimitWaitMs: 250 });
+    for (const number of ['1', '2', '3']) await client.pushClient(number, company([user(`c-${number}`, `c${number}@example.nl`)]));
+    // Retry-After 0 is waited as 100 ms: two such waits fit in 250 ms, a third does not.
+    const limited = { status: 429, headers: { 'retry-after': '0' } };
+    await script([
+      { method: 'GET', path: '^/api/v1/clients$', times: 1 },
+      { method: 'GET', path: '^/api/v1/clients$', times: 1, ...limited },
+      { method: 'GET', path: '^/api/v1/clients$', times: 1 },
+      { method: 'GET', path: '^/api/v1/clients$', times: 2, ...limited },
+    ]);
+    const started = performance.now();
+    const error = await failure(client.listClients());
+    expect(performance.now() - started).toBeGreaterThanOrEqual(190);
+    expect(error).toMatchObject({ code: 'rate-limited', status: 429 });
+    // Page 1; page 2 refused, then answered; page 3 refused twice, and the bound is reached.
+    expect((await calls())['GET /api/v1/clients']).toBe(5);
+    expect(await client.listClients()).toHaveLength(3);
+  });
+
+  test('an abort during the wait rejects at once, and the refused push is not sent again', async () => {
+    const client = clientFor(sim);
+    await script([{ method: 'PUT', path: '^/api/v1/clients/', status: 429, headers: { 'retry-after': '30' } }]);
+    const controller = new AbortController();
+    let settled = false;
+    const pending = failure(client.pushClient('1001', company([user('c-1', 'jan@example.nl')]), { signal: controller.signal }));
+    void pending.finally(() => (settled = true));
+    await vi.waitFor(async () => expect((await calls())['PUT /api/v1/clients/:clientNumber']).toBe(1));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(settled).toBe(false); // waiting
+    const abortedAt = performance.now();
+    controller.abort();
+    const error = await pending;
+    expect(performance.now() - abortedAt).toBeLessThan(500);
+    // What an aborted request throws: retryable, and not the rate limit's error.
+    expect(error).toMatchObject({ code: 'timeout', retryable: true });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await calls())['PUT /api/v1/clients/:clientNumber']).toBe(1);
+    expect(await state()).toEqual({ clients: [], logins: [], mails: [] });
+  });
+});
+
+describe('counting calls per view', () => {
+  test('a counter view counts GETs as reads and the rest as writes, a repeat after a 429 again', async () => {
+    const client = clientFor(sim, { pageSize: 1 });
+    const counter = { reads: 0, writes: 0 };
+    const counted = client.withCallCounter(counter);
+    await counted.pushClient('1001', company([user('c-1', 'jan@example.nl')]));
+    await counted.pushClient('1002', company([user('c-1', 'jan@example.nl')]));
+    expect(counter).toEqual({ reads: 0, writes: 2 });
+    await counted.getClient('1001');
+    await counted.getClient('9999');
+    // Two clients at one a page: the total ends the paging after two pages.
+    expect(await counted.listClients()).toHaveLength(2);
+    expect(counter).toEqual({ reads: 4, writes: 2 });
+    await script([{ method: 'DELETE', path: '^/api/v1/clients/', times: 1, status: 429, headers: { 'retry-after': '0' } }]);
+    expect(await counted.deleteClient('1002')).toBe(true);
+    expect(await counted.deleteClient('1002', { signal: new AbortController().signal })).toBe(false);
+    expect(counter).toEqual({ reads: 4, writes: 5 });
+    // The client itself, and another view, count nothing into this counter.
+    await client.listClients();
+    await client.withCallCounter({ reads: 0, writes: 0 }).getClient('1001');
+    expect(counter).toEqual({ reads: 4, writes: 5 });
+    expect(await calls()).toEqual({
+      'PUT /api/v1/clients/:clientNumber': 2,
+      'GET /api/v1/clients/:clientNumber': 3,
+      'GET /api/v1/clients': 3,
+      'DELETE /api/v1/clients/:clientNumber': 3,
+    });
+  });
+});
+
 describe('errors', () => {
   test('a taken username is username-taken, not retryable, and the message names no email', async () => {
     const client = clientFor(sim);
@@ -141,10 +238,13 @@ describe('errors', () => {
     );
   });
 
-  test('429 is rate-limited and retryable, with retryAfterMs from Retry-After', async () => {
-    const client = clientFor(sim);
+  test('a 429 whose Retry-After is past the wait bound is rate-limited and retryable, with retryAfterMs from Retry-After', async () => {
+    const client = clientFor(sim, { maxRateLimitWaitMs: 500 });
     await hook('faults', { seed: 3, rateLimitRate: 1 });
+    const started = performance.now();
     const error = await failure(client.pushClient('1001', company([user('c-1', 'jan@example.nl')])));
+    expect(performance.now() - started).toBeLessThan(500);
+    expect((await calls())['PUT /api/v1/clients/:clientNumber']).toBe(1);
     expect(error).toMatchObject({ code: 'rate-limited', status: 429, retryable: true });
     expect(error.retryAfterMs).toBeGreaterThanOrEqual(1000);
     expect(error.retryAfterMs! % 1000).toBe(0);
@@ -154,13 +254,17 @@ describe('errors', () => {
     expect(retryAfterFrom(new Headers({ 'retry-after': new Date(10_000).toUTCString() }), 7_000)).toBe(3000);
   });
 
-  test('an empty bucket is rate-limited too', async () => {
-    const limited = await startClientOnlineSimulator({ rateLimit: { burst: 1, replenishPerSecond: 0.5 } });
+  test('an empty bucket is waited out for its Retry-After; past the bound it is rate-limited', async () => {
+    const limited = await startClientOnlineSimulator({ rateLimit: { burst: 1, replenishPerSecond: 2 } });
     try {
       const client = clientFor(limited);
       await client.getClient('1');
-      const error = await failure(client.getClient('1'));
-      expect(error).toMatchObject({ code: 'rate-limited', retryable: true, retryAfterMs: 2000 });
+      const started = performance.now();
+      expect(await client.getClient('1')).toBeUndefined();
+      expect(performance.now() - started).toBeGreaterThanOrEqual(990);
+      expect((await simHook(limited.origin, 'GET', 'calls'))['GET /api/v1/clients/:clientNumber']).toBe(3);
+      const error = await failure(clientFor(limited, { maxRateLimitWaitMs: 900 }).getClient('1'));
+      expect(error).toMatchObject({ code: 'rate-limited', retryable: true, retryAfterMs: 1000 });
     } finally {
       await limited.close();
     }

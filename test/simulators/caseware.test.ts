@@ -219,6 +219,72 @@ describe('entities', () => {
     expect((await raw.call('GET', `/entities?search=${encodeURIComponent('Name=unquoted')}`)).status).toBe(400);
   });
 
+  test('a changed or deleted user frees its email; a changed or deleted entity frees its number', async () => {
+    const ann = (await raw.call('POST', '/users', contact('ann@example.nl'))).body;
+    expect((await raw.call('PATCH', `/users/${ann.CWGuid}`, { OwnerType: 'Contact', Email: 'anna@example.nl' })).status).toBe(200);
+    expect((await raw.call('POST', '/users', contact('ANN@example.nl'))).status).toBe(201);
+    expect((await raw.call('POST', '/users', contact('Anna@example.nl'))).status).toBe(409);
+    expect((await raw.call('DELETE', `/users/${ann.CWGuid}`)).status).toBe(204);
+    expect((await raw.call('POST', '/users', contact('anna@example.nl'))).status).toBe(201);
+    const first = (await raw.call('POST', '/entities', entity('A1'))).body;
+    expect((await raw.call('PATCH', `/entities/${first.CWGuid}`, { EntityNo: 'A2' })).status).toBe(200);
+    expect((await raw.call('POST', '/entities', entity('a1'))).status).toBe(201);
+    expect((await raw.call('POST', '/entities', entity('a2'))).status).toBe(409);
+    expect((await raw.call('DELETE', `/entities/${first.CWGuid}`)).status).toBe(204);
+    expect((await raw.call('POST', '/entities', entity('a2'))).status).toBe(201);
+  });
+
+  test('[assumed] DELETE /entities/{CWGuid} removes the entity and its role assignments; an unknown one answers 404', async () => {
+    const roles = (await raw.call('GET', '/roles')).body as { CWGuid: string; Name: string }[];
+    const access = roles.find((role) => role.Name === 'Contact - Entity Access')!;
+    const ann = (await raw.call('POST', '/users', contact('ann@example.nl'))).body;
+    const [gone, kept] = [(await raw.call('POST', '/entities', entity('1'))).body, (await raw.call('POST', '/entities', entity('2'))).body];
+    for (const company of [gone, kept]) {
+      await raw.call('PATCH', `/entities/${company.CWGuid}/role-assignments`, { userIds: [ann.CWGuid], roleId: access.CWGuid, isRemove: false });
+    }
+    const deleted = await raw.call('DELETE', `/entities/${gone.CWGuid}`);
+    expect(deleted.status).toBe(204);
+    expect((await raw.call('GET', `/entities/${gone.CWGuid}`)).status).toBe(404);
+    expect((await raw.call('GET', `/entities/${gone.CWGuid}/role-assignments`)).status).toBe(404);
+    expect((await raw.call('GET', '/role-assignments')).body).toEqual([{ entityId: kept.CWGuid, userId: ann.CWGuid, roleId: access.CWGuid }]);
+    expect((await raw.state()).roleAssignments).toEqual([{ entityId: kept.CWGuid, userId: ann.CWGuid, roleId: access.CWGuid }]);
+    expect((await raw.state()).users).toHaveLength(1);
+    const again = await raw.call('DELETE', `/entities/${gone.CWGuid}`);
+    expect(again.status).toBe(404);
+    expect(again.body).toEqual({ errors: [{ message: expect.any(String) }] });
+  });
+
+  test('[assumed] GET /role-assignments lists every entity\'s assignments in the order made, paged until an empty page', async () => {
+    const roles = (await raw.call('GET', '/roles')).body as { CWGuid: string; Name: string }[];
+    const access = roles.find((role) => role.Name === 'Contact - Entity Access')!.CWGuid;
+    const staff = roles.find((role) => role.Name === 'Contact - Entity Staff')!.CWGuid;
+    const [ann, bob] = [(await raw.call('POST', '/users', contact('ann@example.nl'))).body, (await raw.call('POST', '/users', contact('bob@example.nl'))).body];
+    const [one, two] = [(await raw.call('POST', '/entities', entity('1'))).body, (await raw.call('POST', '/entities', entity('2'))).body];
+    const share = (company: { CWGuid: string }, roleId: string, isRemove = false) =>
+      raw.call('PATCH', `/entities/${company.CWGuid}/role-assignments`, { userIds: [ann.CWGuid, bob.CWGuid], roleId, isRemove });
+    await share(one, access);
+    await share(two, access);
+    await share(two, staff);
+    await share(one, access, true);
+    await share(one, staff);
+    const pages: string[][] = [];
+    for (let page = 1; page <= 4; page += 1) {
+      const answer = await raw.call('GET', `/role-assignments?page=${page}&pageSize=2`);
+      expect(answer.status).toBe(200);
+      const rows = answer.body as { entityId: string; userId: string; roleId: string }[];
+      pages.push(rows.map((row) => `${row.entityId === one.CWGuid ? 1 : 2}/${row.userId === ann.CWGuid ? 'ann' : 'bob'}/${row.roleId === access ? 'access' : 'staff'}`));
+    }
+    expect(pages).toEqual([['2/ann/access', '2/bob/access'], ['2/ann/staff', '2/bob/staff'], ['1/ann/staff', '1/bob/staff'], []]);
+    // A deleted user's assignments go from every list.
+    expect((await raw.call('DELETE', `/users/${bob.CWGuid}`)).status).toBe(204);
+    expect(((await raw.call('GET', '/role-assignments')).body as unknown[]).length).toBe(3);
+    expect((await raw.call('GET', `/entities/${two.CWGuid}/role-assignments`)).body).toEqual([
+      { userId: ann.CWGuid, roleId: access },
+      { userId: ann.CWGuid, roleId: staff },
+    ]);
+    expect((await raw.call('GET', '/role-assignments?page=0')).status).toBe(400);
+  });
+
   test('role assignments are idempotent; unknown user 404, unknown role 400', async () => {
     const company = (await raw.call('POST', '/entities', entity('1'))).body;
     const user = (await raw.call('POST', '/users', contact('ann@example.nl'))).body;
@@ -331,5 +397,52 @@ describe('test hooks', () => {
   test('fault settings are validated', async () => {
     const response = await callHook(sim.origin, 'POST', 'faults', { errorRate: 0.8, hangRate: 0.5 });
     expect(response.status).toBe(400);
+  });
+  test('calls are counted per method and route, refused ones too; the hooks are not; reset clears the counts', async () => {
+    const created = await raw.call('POST', '/entities', entity('1'));
+    await raw.call('GET', `/entities/${created.body.CWGuid}`);
+    await raw.call('GET', '/entities/unknown');
+    await raw.call('GET', '/users', undefined, 'made-up');
+    await raw.state();
+    expect(await raw.hook('GET', 'calls')).toEqual({
+      'POST /auth/token': 1,
+      'POST /entities': 1,
+      'GET /entities/:guid': 2,
+      'GET /users': 1,
+    });
+    await raw.hook('POST', 'reset');
+    expect(await raw.hook('GET', 'calls')).toEqual({});
+  });
+
+  test('a script answers the next matching calls with its status, body and headers, then lets calls through', async () => {
+    const scripted = await callHook(sim.origin, 'POST', 'script', {
+      rules: [
+        { method: 'PATCH', path: '^/users/', times: 1, status: 429, headers: { 'retry-after': '7' } },
+        { method: 'GET', path: '^/roles$', times: 1, status: 503, body: '{"errors":[{"message":"down"}]}' },
+      ],
+    });
+    expect(scripted.status).toBe(204);
+    const user = await raw.call('POST', '/users', contact('ann@example.nl'));
+    const patch = () => raw.call('PATCH', `/users/${user.body.CWGuid}`, { OwnerType: 'Contact', FirstName: 'Anna' });
+    const refused = await patch();
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('7');
+    expect(refused.body).toEqual({ errors: [{ message: 'Scripted failure' }] });
+    expect((await raw.state()).users[0]?.FirstName).toBe('Ann');
+    expect((await patch()).status).toBe(200);
+    expect(await raw.call('GET', '/roles')).toMatchObject({ status: 503, body: { errors: [{ message: 'down' }] } });
+    expect((await raw.call('GET', '/roles')).status).toBe(200);
+    expect(await raw.hook('GET', 'calls')).toMatchObject({ 'PATCH /users/:guid': 2, 'GET /roles': 2 });
+  });
+
+  test('a script that does not validate is refused with the errors body; reset clears a script', async () => {
+    const bad = await callHook(sim.origin, 'POST', 'script', { rules: [{ method: 'GET', path: '(' }] });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ errors: [{ message: expect.any(String) }] });
+    expect((await callHook(sim.origin, 'POST', 'script', { rules: [{ method: 'GET', path: '^/roles$', status: 500 }] })).status).toBe(204);
+    expect((await raw.call('GET', '/roles')).status).toBe(500);
+    await raw.hook('POST', 'reset');
+    await raw.login();
+    expect((await raw.call('GET', '/roles')).status).toBe(200);
   });
 });

@@ -173,6 +173,28 @@ describe('push', () => {
     expect((await raw.state()).logins.map((login) => login.ref)).toEqual(['c-2']);
   });
 
+  test('a login that changes its email frees the old username; two logins may swap theirs in one push', async () => {
+    await raw.push('1001', company([user('c-1', 'piet@example.nl'), user('c-2', 'ann@example.nl')]));
+    await raw.push('2001', person([user('c-1', 'piet@example.nl')]));
+    // c-1 changes its address (in every client it sees): piet@ is free for a new login, pietje@ is not.
+    expect((await raw.push('2001', person([user('c-1', 'pietje@example.nl')]))).status).toBe(200);
+    expect((await raw.push('3001', person([user('c-3', 'Pietje@example.nl')]))).status).toBe(409);
+    expect((await raw.push('3001', person([user('c-3', 'PIET@example.nl')]))).status).toBe(201);
+    const swapped = await raw.push('1001', company([user('c-1', 'ann@example.nl'), user('c-2', 'pietje@example.nl')]));
+    expect(swapped.status).toBe(200);
+    expect((await raw.push('3002', person([user('c-4', 'ann@example.nl')]))).status).toBe(409);
+    expect((await raw.push('3002', person([user('c-4', 'pietje@example.nl')]))).status).toBe(409);
+    // A login deleted with its last client frees its username.
+    expect((await raw.call('DELETE', '/clients/3001')).status).toBe(204);
+    expect((await raw.push('3002', person([user('c-4', 'piet@example.nl')]))).status).toBe(201);
+    const { logins } = await raw.state();
+    expect(logins.map((login) => [login.ref, login.email])).toEqual([
+      ['c-1', 'ann@example.nl'],
+      ['c-2', 'pietje@example.nl'],
+      ['c-4', 'piet@example.nl'],
+    ]);
+  });
+
   test('invalid pushes answer 400 and change nothing', async () => {
     await raw.push('1001', company([user('c-1', 'piet@example.nl')]));
     const before = await raw.state();
@@ -401,6 +423,55 @@ describe('test hooks', () => {
     const response = await callHook(sim.origin, 'POST', 'faults', { errorRate: 0.8, hangRate: 0.5 });
     expect(response.status).toBe(400);
     expect(await response.json()).toEqual({ error: { code: 'invalid', message: expect.any(String) } });
+  });
+  test('calls are counted per method and route, refused ones too; the hooks are not; reset clears the counts', async () => {
+    await raw.push('1001', company([user('c-1', 'piet@example.nl')]));
+    await raw.push('1001', company([]));
+    await raw.call('GET', '/clients/1001');
+    await raw.call('GET', '/clients/1002');
+    await raw.call('GET', '/clients', undefined, 'wrong');
+    await raw.call('DELETE', '/clients/1001');
+    await raw.state();
+    expect(await raw.hook('GET', 'calls')).toEqual({
+      'PUT /api/v1/clients/:clientNumber': 2,
+      'GET /api/v1/clients/:clientNumber': 2,
+      'GET /api/v1/clients': 1,
+      'DELETE /api/v1/clients/:clientNumber': 1,
+    });
+    await raw.hook('POST', 'reset');
+    expect(await raw.hook('GET', 'calls')).toEqual({});
+  });
+
+  test('a script answers the next matching calls with its status, body and headers, then lets calls through', async () => {
+    const scripted = await callHook(sim.origin, 'POST', 'script', {
+      rules: [
+        { method: 'PUT', path: '^/api/v1/clients/1001$', times: 1, status: 429, headers: { 'retry-after': '7' } },
+        { method: 'GET', path: '^/api/v1/clients$', times: 1, status: 503 },
+        { method: 'DELETE', path: '/clients/', times: 1, status: 409, body: '{"error":{"code":"conflict","message":"busy"}}' },
+      ],
+    });
+    expect(scripted.status).toBe(204);
+    const refused = await raw.push('1001', company([user('c-1', 'piet@example.nl')]));
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toBe('7');
+    expect(refused.body).toEqual({ error: { code: 'rate-limited', message: 'Scripted failure' } });
+    expect(await raw.state()).toEqual({ clients: [], logins: [], mails: [] });
+    expect((await raw.push('1001', company([user('c-1', 'piet@example.nl')]))).status).toBe(201);
+    expect(await raw.call('GET', '/clients')).toMatchObject({ status: 503, body: { error: { code: 'unavailable' } } });
+    expect((await raw.call('GET', '/clients')).status).toBe(200);
+    expect(await raw.call('DELETE', '/clients/1001')).toMatchObject({ status: 409, body: { error: { code: 'conflict', message: 'busy' } } });
+    expect((await raw.call('DELETE', '/clients/1001')).status).toBe(204);
+    expect(await raw.hook('GET', 'calls')).toMatchObject({ 'PUT /api/v1/clients/:clientNumber': 2, 'DELETE /api/v1/clients/:clientNumber': 2 });
+  });
+
+  test('a script that does not validate is refused with the error body; reset clears a script', async () => {
+    const bad = await callHook(sim.origin, 'POST', 'script', { rules: [{ method: 'PATCH', path: '(' }] });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toEqual({ error: { code: 'invalid', message: expect.any(String) } });
+    expect((await callHook(sim.origin, 'POST', 'script', { rules: [{ method: 'GET', path: '^/api/v1/clients$', status: 500 }] })).status).toBe(204);
+    expect(await raw.call('GET', '/clients')).toMatchObject({ status: 500, body: { error: { code: 'internal' } } });
+    await raw.hook('POST', 'reset');
+    expect((await raw.call('GET', '/clients')).status).toBe(200);
   });
 });
 

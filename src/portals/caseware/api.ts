@@ -139,6 +139,17 @@ export type CwGroup = z.infer<typeof cwGroupSchema>;
 export const cwRoleAssignmentSchema = z.object({ userId: z.string().min(1), roleId: z.string().min(1) });
 export type CwRoleAssignment = z.infer<typeof cwRoleAssignmentSchema>;
 
+// [assumed] GET /role-assignments answers every entity's role assignments [{entityId, userId,
+// roleId}] (CWGuids), paged like every list. The public API has role assignments only per entity;
+// this bulk route is a guess, there so that a reconcile reads them in pages rather than one call
+// per entity.
+export const cwFirmRoleAssignmentSchema = z.object({
+  entityId: z.string().min(1),
+  userId: z.string().min(1),
+  roleId: z.string().min(1),
+});
+export type CwFirmRoleAssignment = z.infer<typeof cwFirmRoleAssignmentSchema>;
+
 // [assumed] GET /groups/{CWGuid}/user-assignments answers [{userId}] (CWGuids), paged.
 export const cwGroupMemberSchema = z.object({ userId: z.string().min(1) });
 export type CwGroupMember = z.infer<typeof cwGroupMemberSchema>;
@@ -187,6 +198,9 @@ export type CwEntityCreateBody = z.input<typeof cwEntityCreateBodySchema>;
 // [assumed] PATCH /entities/{CWGuid}: any subset of the create body.
 export const cwEntityPatchBodySchema = cwEntityCreateBodySchema.partial();
 export type CwEntityPatchBody = z.input<typeof cwEntityPatchBodySchema>;
+
+// [assumed] DELETE /entities/{CWGuid} answers 204 and ends every role assignment on the entity;
+// an unknown CWGuid answers 404.
 
 const ownerType = z.enum(cwOwnerTypes, {
   error: (issue) => (issue.input === undefined ? 'OwnerType is required' : 'OwnerType must be Contact or Staff'),

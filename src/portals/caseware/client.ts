@@ -1,9 +1,20 @@
 import { z } from 'zod';
-import { discardBody, readValidated, sendJson, type JsonRequest, type Query } from '../http';
+import {
+  defaultMaxRateLimitWaitMs,
+  discardBody,
+  readValidated,
+  sendJson,
+  sendWaitingOutRateLimits,
+  type JsonRequest,
+  type PortalCallCounter,
+  type Query,
+  type RateLimitBudget,
+} from '../http';
 import {
   CW_FIRST_PAGE,
   CW_MAX_PAGE_SIZE,
   cwEntitySchema,
+  cwFirmRoleAssignmentSchema,
   cwGroupMemberSchema,
   cwGroupSchema,
   cwRoleAssignmentSchema,
@@ -16,6 +27,7 @@ import {
   type CwEntityCreateBody,
   type CwEntityFields,
   type CwEntityPatchBody,
+  type CwFirmRoleAssignment,
   type CwGroup,
   type CwGroupAssignmentPatchBody,
   type CwOwnerType,
@@ -29,8 +41,18 @@ import {
 } from './api';
 import { caseWareErrors, caseWareHttpError } from './errors';
 
-export type { CwContactFields, CwEntity, CwEntityFields, CwGroup, CwRole, CwRoleAssignment, CwUser } from './api';
+export type {
+  CwContactFields,
+  CwEntity,
+  CwEntityFields,
+  CwFirmRoleAssignment,
+  CwGroup,
+  CwRole,
+  CwRoleAssignment,
+  CwUser,
+} from './api';
 export { CaseWareError, type CaseWareErrorCode } from './errors';
+export type { PortalCallCounter } from '../http';
 
 export interface CaseWareClientOptions {
   /** Ends with `.../{firm}/ms/caseware-cloud/api/v2`. */
@@ -41,6 +63,11 @@ export interface CaseWareClientOptions {
   requestTimeoutMs?: number;
   /** Page size for lists. Default (and the service's maximum): 100. */
   pageSize?: number;
+  /**
+   * The most one call waits in all for the rate limit (429 answers) before it throws the
+   * rate-limited error. Default 60 000 ms; 0 never waits.
+   */
+  maxRateLimitWaitMs?: number;
 }
 
 interface RequestSpec<T> extends JsonRequest {
@@ -55,9 +82,11 @@ interface RequestSpec<T> extends JsonRequest {
 const maxPages = 10_000;
 
 /**
- * CaseWare Cloud API v2. Every failure is thrown as a CaseWareError; nothing is retried here
- * except the one request that met an expired token (the auth protocol): Temporal's activity retry
- * policies do the retrying, using `retryable` and `retryAfterMs`.
+ * CaseWare Cloud API v2. Every failure is thrown as a CaseWareError. Two things are repeated here:
+ * the one request that met an expired token (the auth protocol), and a request the rate limit
+ * refused, after the wait the service asks for (up to `maxRateLimitWaitMs` per call; see
+ * sendWaitingOutRateLimits). Everything else is retried by Temporal's activity retry policies,
+ * using `retryable` and `retryAfterMs`.
  */
 export class CaseWareClient {
   private readonly baseUrl: string;
@@ -65,10 +94,13 @@ export class CaseWareClient {
   private readonly clientSecret: string;
   private readonly requestTimeoutMs: number;
   private readonly pageSize: number;
+  private readonly maxRateLimitWaitMs: number;
   /** The cached token, shared with every view `withSignal` makes. */
   private readonly session: { token: Promise<string> | undefined } = { token: undefined };
   /** Aborts this view's requests (see withSignal). */
   private readonly signal: AbortSignal | undefined;
+  /** Counts this view's requests (see withCallCounter). */
+  private readonly counter: PortalCallCounter | undefined;
 
   constructor(options: CaseWareClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
@@ -76,16 +108,27 @@ export class CaseWareClient {
     this.clientSecret = options.clientSecret;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.pageSize = Math.min(Math.max(1, Math.floor(options.pageSize ?? CW_MAX_PAGE_SIZE)), CW_MAX_PAGE_SIZE);
+    this.maxRateLimitWaitMs = Math.max(0, options.maxRateLimitWaitMs ?? defaultMaxRateLimitWaitMs);
   }
 
   /**
-   * A view of this client whose requests `signal` aborts besides their timeout (an activity attempt
-   * Temporal has cancelled stops calling at once). It shares the token; the token request itself is
-   * never aborted, since other callers may wait for it.
+   * A view of this client whose requests and rate-limit waits `signal` aborts besides their timeout
+   * (an activity attempt Temporal has cancelled stops calling at once). It shares the token; the
+   * token request itself is never aborted, since other callers may wait for it.
    */
   withSignal(signal: AbortSignal | undefined): CaseWareClient {
     if (signal === undefined) return this;
     return Object.create(this, { signal: { value: signal } }) as CaseWareClient;
+  }
+
+  /**
+   * A view of this client that counts every API request it sends in `counter` (see
+   * PortalCallCounter); the token request counts as neither read nor write. Views combine: a view
+   * of a view keeps the other's signal or counter.
+   */
+  withCallCounter(counter: PortalCallCounter | undefined): CaseWareClient {
+    if (counter === undefined) return this;
+    return Object.create(this, { counter: { value: counter } }) as CaseWareClient;
   }
 
   // ----- entities ------------------------------------------------------------------------------
@@ -111,12 +154,32 @@ export class CaseWareClient {
     return this.required({ method: 'PATCH', path: `/entities/${segment(guid)}`, body, schema: cwEntitySchema });
   }
 
+  /** Every entity of the firm, page by page: one read per page instead of one per client. */
+  listEntities(): Promise<CwEntity[]> {
+    return this.list('/entities', cwEntitySchema);
+  }
+
+  /**
+   * Deletes the entity and every role assignment on it, as a person in the portal may; an unknown
+   * CWGuid throws not-found. [assumed] endpoint.
+   */
+  async deleteEntity(guid: string): Promise<void> {
+    await this.request({ method: 'DELETE', path: `/entities/${segment(guid)}` });
+  }
+
   // ----- users ---------------------------------------------------------------------------------
 
   async findUserByEmail(email: string): Promise<CwUser | undefined> {
     const found = await this.list('/users', cwUserSchema, cwSearch('Email', '=', email));
     const wanted = email.toLowerCase();
     return found.find((user) => user.Email.toLowerCase() === wanted);
+  }
+
+  /** Every contact login (OwnerType Contact; no staff), page by page. */
+  async listContactUsers(): Promise<CwUser[]> {
+    const found = await this.list('/users', cwUserSchema, cwSearch('OwnerType', '=', 'Contact'));
+    // As findUserByEmail: only what the answer shows to be a contact, whatever the service's filter did.
+    return found.filter((user) => user.OwnerType.toLowerCase() === 'contact');
   }
 
   getUser(guid: string): Promise<CwUser | undefined> {
@@ -181,6 +244,14 @@ export class CaseWareClient {
     return assignments.map(({ userId, roleId }) => ({ userId, roleId }));
   }
 
+  /**
+   * Every entity's role assignments, page by page: one read per page instead of one per entity.
+   * [assumed] endpoint (see cwFirmRoleAssignmentSchema).
+   */
+  listAllRoleAssignments(): Promise<CwFirmRoleAssignment[]> {
+    return this.list('/role-assignments', cwFirmRoleAssignmentSchema);
+  }
+
   async shareEntity(entityGuid: string, userIds: string[], roleId: string): Promise<void> {
     await this.patchRoleAssignments(entityGuid, { userIds, roleId, isRemove: false });
   }
@@ -200,31 +271,41 @@ export class CaseWareClient {
   private async list<T>(path: string, item: z.ZodType<T>, search?: string): Promise<T[]> {
     const page = z.array(item);
     const all: T[] = [];
+    // One call: the pages share what it may wait for the rate limit.
+    const budget = this.rateLimitBudget();
     for (let number = CW_FIRST_PAGE; number < CW_FIRST_PAGE + maxPages; number += 1) {
       const query: Query = { page: number, pageSize: this.pageSize };
       if (search !== undefined) query.search = search;
-      const items = await this.required({ method: 'GET', path, query, schema: page });
+      const items = await this.required({ method: 'GET', path, query, schema: page }, budget);
       if (items.length === 0) return all;
       all.push(...items);
     }
     throw caseWareErrors.badResponse({ method: 'GET', path }, 200, `more than ${maxPages} pages`);
   }
 
-  private async required<T>(spec: RequestSpec<T>): Promise<T> {
-    const answer = await this.request(spec);
+  private async required<T>(spec: RequestSpec<T>, budget?: RateLimitBudget): Promise<T> {
+    const answer = await this.request(spec, budget);
     if (answer === undefined) throw caseWareErrors.badResponse(spec, 200, 'empty answer');
     return answer;
   }
 
-  private async request<T>(spec: RequestSpec<T>): Promise<T | undefined> {
-    const token = await this.currentToken();
-    let response = await this.send(spec, token);
-    if (response.status === 401) {
-      // The auth protocol, not a retry: a token expired; fetch a new one and redo this request once.
-      await discardBody(response);
-      response = await this.send(spec, await this.renewToken(token));
-    }
+  private async request<T>(spec: RequestSpec<T>, budget = this.rateLimitBudget()): Promise<T | undefined> {
+    const response = await sendWaitingOutRateLimits(spec, caseWareErrors, budget, this.signal, () => this.sendAuthorized(spec));
     return this.read(spec, response, { conflictIsEmail: spec.path.startsWith('/users') });
+  }
+
+  private rateLimitBudget(): RateLimitBudget {
+    return { leftMs: this.maxRateLimitWaitMs };
+  }
+
+  /** Sends with the current token, fetching one first when there is none. */
+  private async sendAuthorized(spec: RequestSpec<unknown>): Promise<Response> {
+    const token = await this.currentToken();
+    const response = await this.send(spec, token);
+    if (response.status !== 401) return response;
+    // The auth protocol, not a retry: a token expired; fetch a new one and redo this request once.
+    await discardBody(response);
+    return this.send(spec, await this.renewToken(token));
   }
 
   private async read<T>(
@@ -242,8 +323,9 @@ export class CaseWareClient {
 
   private send(spec: RequestSpec<unknown>, token: string | undefined): Promise<Response> {
     const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
-    // The token request is shared by concurrent callers: only an API call carries a view's signal.
-    const request = token === undefined ? spec : { ...spec, signal: this.signal };
+    // The token request is shared by concurrent callers: only an API call carries a view's signal
+    // and counter.
+    const request = token === undefined ? spec : { ...spec, signal: this.signal, counter: this.counter };
     return sendJson({ baseUrl: this.baseUrl, headers, timeoutMs: this.requestTimeoutMs, errors: caseWareErrors }, request);
   }
 

@@ -1,5 +1,15 @@
 import type { z } from 'zod';
-import { discardBody, readValidated, sendJson, type JsonRequest, type JsonTarget } from '../http';
+import {
+  defaultMaxRateLimitWaitMs,
+  discardBody,
+  readValidated,
+  sendJson,
+  sendWaitingOutRateLimits,
+  type JsonRequest,
+  type JsonTarget,
+  type PortalCallCounter,
+  type RateLimitBudget,
+} from '../http';
 import {
   CO_API_KEY_HEADER,
   CO_API_PREFIX,
@@ -15,6 +25,7 @@ import { clientOnlineErrors, clientOnlineHttpError, type ClientOnlineOperation }
 
 export type { CoClient, CoClientKind, CoClientPush, CoUser, CoUserPush } from './api';
 export { ClientOnlineError, type ClientOnlineErrorCode } from './errors';
+export type { PortalCallCounter } from '../http';
 
 export interface ClientOnlineClientOptions {
   /** The service's origin (or a prefix before `/api/v1`). */
@@ -24,9 +35,14 @@ export interface ClientOnlineClientOptions {
   requestTimeoutMs?: number;
   /** Page size for lists. Default (and the service's maximum): 100. */
   pageSize?: number;
+  /**
+   * The most one call waits in all for the rate limit (429 answers) before it throws the
+   * rate-limited error. Default 60 000 ms; 0 never waits.
+   */
+  maxRateLimitWaitMs?: number;
 }
 
-/** Per call: `signal` aborts it (the activity was cancelled). */
+/** Per call: `signal` aborts it, its requests and its rate-limit waits (the activity was cancelled). */
 export interface CallOptions {
   signal?: AbortSignal;
 }
@@ -46,17 +62,27 @@ type Outcome<T> = { found: true; value: T | undefined } | { found: false };
 const maxPages = 10_000;
 
 /**
- * Client Online (PinkWeb). Every failure is thrown as a ClientOnlineError; nothing is retried
- * here: Temporal's activity retry policies do the retrying, using `retryable` and `retryAfterMs`.
+ * Client Online (PinkWeb). Every failure is thrown as a ClientOnlineError. Only a request the rate
+ * limit refused is repeated here, after the wait the service asks for (up to `maxRateLimitWaitMs`
+ * per call; see sendWaitingOutRateLimits); everything else is retried by Temporal's activity retry
+ * policies, using `retryable` and `retryAfterMs`.
  */
 export class ClientOnlineClient {
   private readonly target: JsonTarget;
   private readonly pageSize: number;
   /** How long one request may take; a login lease outlasts it. */
   readonly requestTimeoutMs: number;
+  /**
+   * How long one call may wait in all for the rate limit, besides its requests: a call that met
+   * 429s takes up to this plus `requestTimeoutMs` for each request it sent.
+   */
+  readonly maxRateLimitWaitMs: number;
+  /** Counts this view's requests (see withCallCounter). */
+  private readonly counter: PortalCallCounter | undefined;
 
   constructor(options: ClientOnlineClientOptions) {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.maxRateLimitWaitMs = Math.max(0, options.maxRateLimitWaitMs ?? defaultMaxRateLimitWaitMs);
     this.target = {
       baseUrl: options.baseUrl.replace(/\/+$/, ''),
       headers: { [CO_API_KEY_HEADER]: options.apiKey },
@@ -64,6 +90,12 @@ export class ClientOnlineClient {
       errors: clientOnlineErrors,
     };
     this.pageSize = Math.min(Math.max(1, Math.floor(options.pageSize ?? CO_MAX_PAGE_SIZE)), CO_MAX_PAGE_SIZE);
+  }
+
+  /** A view of this client that counts every request it sends in `counter` (see PortalCallCounter). */
+  withCallCounter(counter: PortalCallCounter | undefined): ClientOnlineClient {
+    if (counter === undefined) return this;
+    return Object.create(this, { counter: { value: counter } }) as ClientOnlineClient;
   }
 
   /**
@@ -78,8 +110,8 @@ export class ClientOnlineClient {
   }
 
   /** The client as stored, or undefined when Client Online does not have it. */
-  async getClient(clientNumber: string): Promise<CoClient | undefined> {
-    const spec = { method: 'GET', path: clientPath(clientNumber), schema: coClientSchema } as const;
+  async getClient(clientNumber: string, { signal }: CallOptions = {}): Promise<CoClient | undefined> {
+    const spec = { method: 'GET', path: clientPath(clientNumber), schema: coClientSchema, signal } as const;
     const outcome = await this.request(spec, { notFoundIsAnswer: true });
     return outcome.found ? required(spec, outcome.value) : undefined;
   }
@@ -94,12 +126,14 @@ export class ClientOnlineClient {
   }
 
   /** Every client, page by page. */
-  async listClients(): Promise<CoClient[]> {
+  async listClients({ signal }: CallOptions = {}): Promise<CoClient[]> {
     const path = `${CO_API_PREFIX}/clients`;
     const all: CoClient[] = [];
+    // One call: the pages share what it may wait for the rate limit.
+    const budget = this.rateLimitBudget();
     for (let page = CO_FIRST_PAGE; page < CO_FIRST_PAGE + maxPages; page += 1) {
-      const spec = { method: 'GET', path, query: { page, pageSize: this.pageSize }, schema: coClientPageSchema } as const;
-      const outcome = await this.request(spec);
+      const spec = { method: 'GET', path, query: { page, pageSize: this.pageSize }, schema: coClientPageSchema, signal } as const;
+      const outcome = await this.request(spec, { budget });
       const answer = required(spec, outcome.found ? outcome.value : undefined);
       all.push(...answer.items);
       if (answer.items.length === 0 || all.length >= answer.total) return all;
@@ -109,8 +143,14 @@ export class ClientOnlineClient {
 
   // ----- transport -----------------------------------------------------------------------------
 
-  private async request<T>(spec: RequestSpec<T>, options: { notFoundIsAnswer?: boolean } = {}): Promise<Outcome<T>> {
-    const response = await sendJson(this.target, spec);
+  private async request<T>(
+    spec: RequestSpec<T>,
+    options: { notFoundIsAnswer?: boolean; budget?: RateLimitBudget } = {},
+  ): Promise<Outcome<T>> {
+    const budget = options.budget ?? this.rateLimitBudget();
+    const response = await sendWaitingOutRateLimits(spec, clientOnlineErrors, budget, spec.signal, () =>
+      sendJson(this.target, { ...spec, counter: this.counter }),
+    );
     if (!response.ok) {
       if (response.status === 409) throw clientOnlineHttpError(spec, 409, response.headers, await serviceErrorCode(response));
       await discardBody(response);
@@ -118,6 +158,10 @@ export class ClientOnlineClient {
       throw clientOnlineHttpError(spec, response.status, response.headers);
     }
     return { found: true, value: await readValidated(clientOnlineErrors, spec, response, spec.schema) };
+  }
+
+  private rateLimitBudget(): RateLimitBudget {
+    return { leftMs: this.maxRateLimitWaitMs };
   }
 }
 

@@ -84,11 +84,14 @@ export class ClientOnlineStore {
   private clients = new Map<string, SimulatedClient>();
   /** By ref: one login per ref. */
   private logins = new Map<string, Login>();
+  /** The ref of the login that has each username: a push checks its users without a pass over every login. */
+  private usernames = new Map<string, string>();
   private mails: SimulatedMail[] = [];
 
   reset(): void {
     this.clients = new Map();
     this.logins = new Map();
+    this.usernames = new Map();
     this.mails = [];
   }
 
@@ -111,10 +114,16 @@ export class ClientOnlineStore {
     const pageSize = Math.min(integerParameter('pageSize', query.pageSize, CO_DEFAULT_PAGE_SIZE), CO_MAX_PAGE_SIZE);
     if (page < CO_FIRST_PAGE) throw invalid(`page starts at ${CO_FIRST_PAGE}`);
     if (pageSize < 1) throw invalid('pageSize must be at least 1');
-    // [assumed] Clients are listed in the order they were first pushed.
-    const all = [...this.clients.values()];
-    const start = (page - CO_FIRST_PAGE) * pageSize;
-    return { items: all.slice(start, start + pageSize).map((client) => this.view(client)), page, pageSize, total: all.length };
+    // [assumed] Clients are listed in the order they were first pushed. One pass that stops at the
+    // page's end; only the page is copied.
+    let skip = (page - CO_FIRST_PAGE) * pageSize;
+    const items: CoClient[] = [];
+    for (const client of this.clients.values()) {
+      if (items.length === pageSize) break;
+      if (skip > 0) skip -= 1;
+      else items.push(this.view(client));
+    }
+    return { items, page, pageSize, total: this.clients.size };
   }
 
   // ----- pushing a client ----------------------------------------------------------------------
@@ -185,6 +194,7 @@ export class ClientOnlineStore {
       const login = this.logins.get(user.ref);
       if (login !== undefined) {
         // A known ref is the same login: it gains this client and its details are updated, no mail.
+        this.releaseUsername(login);
         Object.assign(login, details);
         login.clients.add(clientNumber);
       } else {
@@ -192,6 +202,7 @@ export class ClientOnlineStore {
         this.logins.set(user.ref, { loginId: randomUUID(), ref: user.ref, ...details, clients: new Set([clientNumber]) });
         this.mails.push({ to: user.email, kind: 'credentials', ref: user.ref, at: now });
       }
+      this.usernames.set(username(user.email), user.ref);
     }
     const client: SimulatedClient = {
       clientNumber,
@@ -229,14 +240,19 @@ export class ClientOnlineStore {
     const { clientNumber, push } = plan;
     const pushedRefs = new Set(push.users.map((user) => user.ref));
     const previousRefs = new Set(this.clients.get(clientNumber)?.users ?? []);
+    /** The owner a username has after the push: a pushed user that comes first, or a login that keeps it. */
     const owners = new Map<string, string>();
-    for (const login of this.logins.values()) {
-      if (pushedRefs.has(login.ref)) continue;
-      const deletedByThisPush = previousRefs.has(login.ref) && login.clients.size === 1;
-      if (!deletedByThisPush) owners.set(username(login.email), login.ref);
-    }
+    const ownerAfterPush = (name: string): string | undefined => {
+      const pushed = owners.get(name);
+      if (pushed !== undefined) return pushed;
+      const holder = this.usernames.get(name);
+      // A pushed login gives up the username it had, unless it is pushed with it again.
+      if (holder === undefined || pushedRefs.has(holder)) return undefined;
+      const deletedByThisPush = previousRefs.has(holder) && this.logins.get(holder)?.clients.size === 1;
+      return deletedByThisPush ? undefined : holder;
+    };
     for (const user of push.users) {
-      const owner = owners.get(username(user.email));
+      const owner = ownerAfterPush(username(user.email));
       if (owner !== undefined) {
         const known = plan.resolved.get(user.ref) !== undefined;
         throw new ClientOnlineSimulatorError(
@@ -254,7 +270,16 @@ export class ClientOnlineStore {
     const login = this.logins.get(ref);
     if (login === undefined) return;
     login.clients.delete(clientNumber);
-    if (login.clients.size === 0) this.logins.delete(ref);
+    if (login.clients.size === 0) {
+      this.logins.delete(ref);
+      this.releaseUsername(login);
+    }
+  }
+
+  /** Frees the login's username, unless another login of the same push has taken it meanwhile. */
+  private releaseUsername(login: Login): void {
+    const name = username(login.email);
+    if (this.usernames.get(name) === login.ref) this.usernames.delete(name);
   }
 
   private client(clientNumber: string): SimulatedClient {
