@@ -95,7 +95,7 @@ export class CaseWareClient {
   private readonly requestTimeoutMs: number;
   private readonly pageSize: number;
   private readonly maxRateLimitWaitMs: number;
-  /** The cached token, shared with every view `withSignal` makes. */
+  /** The cached token, shared with every view (withSignal, withCallCounter). */
   private readonly session: { token: Promise<string> | undefined } = { token: undefined };
   /** Aborts this view's requests (see withSignal). */
   private readonly signal: AbortSignal | undefined;
