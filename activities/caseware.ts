@@ -10,6 +10,7 @@ import {
   type DesiredCaseWareContact,
 } from '../src/domain/caseware';
 import { CaseWareError } from '../src/portals/caseware/errors';
+import type { PortalCallCounter } from '../src/portals/http';
 import { isRegistryError, loadClientWithContacts } from '../src/registry/repository';
 import { trackPortalHealth } from '../src/sync/health';
 import {
@@ -24,6 +25,8 @@ import {
   type PortalIdentity,
   type SyncErrorInput,
 } from '../src/sync/ledger';
+import { differingFields, type Drift } from '../src/domain/drift';
+import { driftedRecords, pendingRepairs, settleRepairs } from '../src/sync/repairs';
 import { toActivityFailure } from './failures';
 import { withHeartbeats, type ActivityProgress } from './heartbeat';
 
@@ -31,8 +34,8 @@ import { withHeartbeats, type ActivityProgress } from './heartbeat';
 type CaseWareUserRef = { CWGuid: string; OwnerType: string; Type?: string | null };
 
 export interface CaseWarePort {
-  getEntity(guid: string): Promise<{ CWGuid: string } | undefined>;
-  findEntityByNumber(entityNo: string): Promise<{ CWGuid: string } | undefined>;
+  getEntity(guid: string): Promise<({ CWGuid: string } & Partial<CaseWareEntityFields>) | undefined>;
+  findEntityByNumber(entityNo: string): Promise<({ CWGuid: string } & Partial<CaseWareEntityFields>) | undefined>;
   createEntity(fields: CaseWareEntityFields): Promise<{ CWGuid: string }>;
   updateEntity(guid: string, fields: CaseWareEntityFields): Promise<{ CWGuid: string }>;
   getUser(guid: string): Promise<CaseWareUserRef | undefined>;
@@ -49,6 +52,8 @@ export interface CaseWarePort {
   setGroupMembership(groupGuid: string, userId: string, member: boolean): Promise<void>;
   /** The same calls, aborted by `signal` (an attempt Temporal cancelled); without it, every call runs to its timeout. */
   withSignal?(signal: AbortSignal | undefined): CaseWarePort;
+  /** The same calls, each HTTP request counted (what a repair reports it wrote). */
+  withCallCounter?(counter: PortalCallCounter): CaseWarePort;
 }
 
 export interface CaseWareActivityDeps {
@@ -89,6 +94,17 @@ export interface CaseWareSyncProgress {
   entity?: string;
   /** Contacts brought up to date, or revoked, without a sync error. */
   contacts: number[];
+}
+
+/** The ledger knows this record's portal object and what it holds: an earlier sync finished it. */
+function confirmed(identity: PortalIdentity | undefined): identity is PortalIdentity & { remoteId: string } {
+  return identity !== undefined && identity.remoteId !== null && identity.access === 'active' && identity.lastSent !== null && identity.lastSent !== undefined;
+}
+
+/** The role contacts are shared under and the optional contact group, looked up when first needed. */
+interface ContactIds {
+  role(): Promise<string>;
+  group(): Promise<string | undefined>;
 }
 
 function today(): string {
@@ -173,7 +189,9 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
 
   async function syncClient(input: SyncClientInput, progress: ActivityProgress<CaseWareSyncProgress>): Promise<CaseWareSyncSummary> {
     const { clientNumber } = input;
-    const caseware = deps.caseware.withSignal?.(progress.signal) ?? deps.caseware;
+    const calls: PortalCallCounter = { reads: 0, writes: 0 };
+    const abortable = deps.caseware.withSignal?.(progress.signal) ?? deps.caseware;
+    const caseware = abortable.withCallCounter?.(calls) ?? abortable;
     const done: CaseWareSyncProgress = { entity: progress.resumeFrom?.entity, contacts: [...(progress.resumeFrom?.contacts ?? [])] };
     const finished = (contactId: number) => {
       done.contacts.push(contactId);
@@ -192,6 +210,11 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     const entityIdentity = identities.find((i) => i.recordType === 'client');
     const contactIdentities = new Map(identities.filter((i) => i.recordType === 'contact').map((i) => [i.recordId, i]));
     const liveContactIds = new Set(registry.contacts.map((c) => c.id));
+    // What the reconcile found CaseWare holding otherwise: those records are checked against
+    // CaseWare itself; every other record trusts the ledger, so a change costs only its writes.
+    const repairs = await pendingRepairs(db, portal, clientNumber);
+    const drifted = driftedRecords(repairs.drift);
+    const driftOf = (recordType: 'client' | 'contact', recordId: number) => repairs.drift.filter((d) => d.recordType === recordType && d.recordId === recordId);
 
     // A linked contact that cannot be sent keeps what it has in CaseWare; one sent before whose
     // email was deleted can no longer be updated there.
@@ -206,8 +229,11 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       }
     }
 
-    const roleId = await contactRoleId(caseware);
-    const groupId = await contactGroupId(caseware);
+    const ids = lazyIds(caseware);
+    // A set-up problem (a role or group that does not exist) shows at once, with or without contacts;
+    // the ids are cached, so this costs a call only now and then.
+    await ids.role();
+    await ids.group();
     let entityGuid = done.entity ?? entityIdentity?.remoteId ?? null;
     const entityKey: IdentityKey = { portal, recordType: 'client', recordId: registry.client.id, clientNumber };
 
@@ -217,17 +243,35 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     } else if (desired.entity) {
       const fields = desired.entity;
       await forRecord(errors, { recordType: 'client', recordId: registry.client.id }, `client ${clientNumber}`, async () => {
-        let entity = entityGuid ? await caseware.getEntity(entityGuid) : undefined;
-        // Found by number: created by a run that failed before recording it, or by hand.
-        const adopted = entity ? false : (entity = await caseware.findEntityByNumber(fields.EntityNo)) !== undefined;
-        if (!entity) {
-          entity = await caseware.createEntity(fields);
-          summary.entity = 'created';
-        } else if (adopted || !isDeepStrictEqual(entityIdentity?.lastSent, fields)) {
-          entity = await caseware.updateEntity(entity.CWGuid, fields);
-          summary.entity = 'updated';
-        } else {
+        const verify = drifted.has(`client:${registry.client.id}`) || !confirmed(entityIdentity);
+        let entity: { CWGuid: string } | undefined;
+        if (!verify && entityIdentity?.remoteId) {
+          // The ledger knows what CaseWare holds: send only a change.
+          entity = { CWGuid: entityIdentity.remoteId };
           summary.entity = 'unchanged';
+          if (!isDeepStrictEqual(entityIdentity.lastSent, fields)) {
+            entity = await caseware.updateEntity(entityIdentity.remoteId, fields).catch((error: unknown) => {
+              // Deleted in CaseWare: found again or created below, as on the verify path.
+              if (error instanceof CaseWareError && error.code === 'not-found') return undefined;
+              throw error;
+            });
+            summary.entity = 'updated';
+          }
+        }
+        if (!entity) {
+          let actual: ({ CWGuid: string } & Partial<CaseWareEntityFields>) | undefined = entityGuid ? await caseware.getEntity(entityGuid) : undefined;
+          // Found by number: created by a run that failed before recording it, or by hand.
+          const adopted = actual ? false : (actual = await caseware.findEntityByNumber(fields.EntityNo)) !== undefined;
+          if (!actual) {
+            actual = await caseware.createEntity(fields);
+            summary.entity = 'created';
+          } else if (adopted || differingFields(fields, actual).length > 0) {
+            actual = await caseware.updateEntity(actual.CWGuid, fields);
+            summary.entity = 'updated';
+          } else {
+            summary.entity = 'unchanged';
+          }
+          entity = actual;
         }
         entityGuid = entity.CWGuid;
         await saveIdentity(db, entityKey, { remoteId: entity.CWGuid, lastSent: fields, access: 'active' });
@@ -236,17 +280,24 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       });
     }
 
-    const shared = entityGuid && desired.entity ? await caseware.listEntityRoleAssignments(entityGuid) : [];
-    const hasShare = (userId: string) => shared.some((s) => s.userId === userId && s.roleId === roleId);
+    // Read once, and only when a contact is checked against CaseWare rather than the ledger.
+    let shared: Promise<{ userId: string; roleId: string }[]> | undefined;
+    const hasShare = async (userId: string) => {
+      if (!entityGuid || !desired.entity) return false;
+      shared ??= caseware.listEntityRoleAssignments(entityGuid);
+      const roleId = await ids.role();
+      return (await shared).some((s) => s.userId === userId && s.roleId === roleId);
+    };
 
     // Revoke first: a contact that lost its link, or was deleted, or whose client left CaseWare.
     const wanted = new Set(desired.contacts.map((c) => c.contactId));
     for (const identity of contactIdentities.values()) {
       if (wanted.has(identity.recordId) || conflicted.has(identity.recordId) || done.contacts.includes(identity.recordId)) continue;
       const deleted = !liveContactIds.has(identity.recordId);
-      if (identity.access === 'revoked' && !(deleted && identity.loginKey)) continue;
+      // Revoked already, unless the reconcile found it active or shared again in CaseWare.
+      if (identity.access === 'revoked' && !(deleted && identity.loginKey) && !drifted.has(`contact:${identity.recordId}`)) continue;
       await forRecord(errors, { recordType: 'contact', recordId: identity.recordId }, `contact ${identity.recordId} at client ${clientNumber}`, async () => {
-        await revoke(caseware, identity, entityGuid, roleId, groupId);
+        await revoke(caseware, identity, entityGuid, ids);
         // A deleted contact gives up its login, and the ledger erases what was sent for it.
         await saveIdentity(db, identityKey(identity), { access: 'revoked', ...(deleted ? { loginKey: null, pendingLoginKey: null, lastSent: null } : {}) });
         summary.contactsRevoked += 1;
@@ -262,10 +313,12 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
           const outcome = await ensureContact(caseware, contact, contactIdentities.get(contact.contactId), {
             clientNumber,
             entityGuid: entityGuid as string,
-            roleId,
-            groupId,
+            ids,
             hasShare,
             errors,
+            drift: driftOf('contact', contact.contactId),
+            // A new entity (made again after it was deleted, or adopted) is shared with nobody yet.
+            entityIsNew: entityGuid !== entityIdentity?.remoteId,
           });
           if (outcome === 'created') summary.contactsCreated += 1;
           if (outcome === 'updated') summary.contactsUpdated += 1;
@@ -276,22 +329,34 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     }
 
     await reportSyncErrors(db, portal, clientNumber, errors);
+    await settleRepairs(db, repairs, { errors, writes: calls.writes });
     await markApplied(db, portal, input);
     summary.syncErrors = errors.length;
     return summary;
+  }
+
+  /** The role and group ids, looked up the first time a call needs them (and cached per worker). */
+  function lazyIds(caseware: CaseWarePort): ContactIds {
+    let role: Promise<string> | undefined;
+    let group: Promise<string | undefined> | undefined;
+    return {
+      role: () => (role ??= contactRoleId(caseware)),
+      group: () => (group ??= contactGroupId(caseware)),
+    };
   }
 
   function identityKey(identity: PortalIdentity): IdentityKey {
     return { portal, recordType: identity.recordType, recordId: identity.recordId, clientNumber: identity.clientNumber };
   }
 
-  async function revoke(caseware: CaseWarePort, identity: PortalIdentity, entityGuid: string | null, roleId: string, groupId: string | undefined) {
+  async function revoke(caseware: CaseWarePort, identity: PortalIdentity, entityGuid: string | null, ids: ContactIds) {
     if (!identity.remoteId) return;
     const ignoreMissing = (error: unknown) => {
       if (error instanceof CaseWareError && error.code === 'not-found') return;
       throw error;
     };
-    if (entityGuid) await caseware.unshareEntity(entityGuid, [identity.remoteId], roleId).catch(ignoreMissing);
+    const groupId = await ids.group();
+    if (entityGuid) await caseware.unshareEntity(entityGuid, [identity.remoteId], await ids.role()).catch(ignoreMissing);
     if (groupId) await caseware.setGroupMembership(groupId, identity.remoteId, false).catch(ignoreMissing);
     await caseware.deactivateUser(identity.remoteId, today()).catch(ignoreMissing);
   }
@@ -299,10 +364,13 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
   interface ContactContext {
     clientNumber: string;
     entityGuid: string;
-    roleId: string;
-    groupId: string | undefined;
-    hasShare: (userId: string) => boolean;
+    ids: ContactIds;
+    hasShare: (userId: string) => Promise<boolean>;
     errors: SyncErrorInput[];
+    /** What the reconcile found CaseWare holding otherwise for this contact. */
+    drift: Drift[];
+    /** The entity is not the one the ledger knew: no share can be trusted. */
+    entityIsNew: boolean;
   }
 
   async function ensureContact(
@@ -326,26 +394,53 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     const owner = await loginOwner(db, portal, contact.loginKey);
     if (owner && !(owner.recordType === 'contact' && owner.recordId === contact.contactId)) return conflict(owner);
 
+    // Trusted: an earlier sync finished this contact (user, share and group) and recorded what it
+    // sent, and the reconcile found nothing wrong with it. Then CaseWare is not read: a change is
+    // one call, no change none.
+    let trusted = confirmed(identity) && context.drift.length === 0 && !context.entityIsNew;
+    if (trusted && identity?.loginKey === contact.loginKey) {
+      if (isDeepStrictEqual(identity.lastSent, contact.fields)) return 'unchanged';
+      const updated = await caseware.updateContact(identity.remoteId as string, contact.fields).then(
+        () => true,
+        (error: unknown) => {
+          // Deleted in CaseWare: checked and made again below.
+          if (error instanceof CaseWareError && error.code === 'not-found') return false;
+          throw error;
+        },
+      );
+      if (updated) {
+        await saveIdentity(db, key, { lastSent: contact.fields });
+        return 'updated';
+      }
+      trusted = false;
+    }
+
     // Write-ahead: the ledger says "active" before any call that can give access (create,
     // reactivate, share), so an attempt that fails half-way leaves the revoke path something to
-    // take back instead of a ledger that says "revoked" over an active CaseWare user.
-    let accessRecorded = identity?.access === 'active';
+    // take back instead of a ledger that says "revoked" over an active CaseWare user. Until the
+    // last step it records nothing as sent, so the next attempt checks CaseWare again.
+    let accessRecorded = identity?.access === 'active' && (trusted || identity.lastSent === null);
     const beforeGivingAccess = async () => {
       if (accessRecorded) return;
-      await saveIdentity(db, key, { access: 'active' });
+      await saveIdentity(db, key, { access: 'active', lastSent: null });
       accessRecorded = true;
     };
 
-    let user = identity?.remoteId ? await caseware.getUser(identity.remoteId) : undefined;
+    let user: CaseWareUserRef | undefined = trusted
+      ? { CWGuid: identity?.remoteId as string, OwnerType: 'Contact', Type: 'A' }
+      : identity?.remoteId
+        ? await caseware.getUser(identity.remoteId)
+        : undefined;
     const knownUser = user !== undefined;
     let outcome: 'created' | 'updated' | 'unchanged' = 'unchanged';
-    let lastSent = identity?.lastSent;
+    // A user this attempt created has no shares yet.
+    let created = false;
+    // What CaseWare holds for this user, to compare with what it should hold.
+    let held: object | undefined = trusted ? (identity?.lastSent as object) : user;
     if (!user) {
       const claim = await claimLogin(db, key, contact.loginKey);
       if (!claim.claimed) return conflict(claim.owner);
-      // Found by email: created by a run that failed before recording it, or left from before.
-      user = await caseware.findUserByEmail(contact.fields.Email);
-      if (user && user.OwnerType !== 'Contact') {
+      const staffUser = async () => {
         await saveIdentity(db, key, { loginKey: null });
         context.errors.push({
           recordType: 'contact',
@@ -355,42 +450,49 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
             `contact ${contact.contactId} at client ${context.clientNumber} has the email address of a CaseWare Cloud ` +
             'staff user; CaseWare Cloud needs a unique email per login. Give the contact an email address of its own.',
         });
-        return 'conflict';
+        return 'conflict' as const;
+      };
+      // A contact the ledger has met before may have been created by an attempt that failed
+      // before recording it: look it up by email. A contact never met is created at once; should
+      // CaseWare know the email after all (left from before), its 409 leads to the same look-up.
+      if (identity !== undefined) {
+        user = await caseware.findUserByEmail(contact.fields.Email);
+        if (user && user.OwnerType !== 'Contact') return staffUser();
+        held = user;
       }
       if (!user) {
         try {
           await beforeGivingAccess();
           user = await caseware.createContact(contact.fields);
           outcome = 'created';
-          lastSent = contact.fields;
+          held = contact.fields;
+          created = true;
         } catch (error) {
-          // An earlier attempt whose answer was lost may have created it after all: adopt it.
           if (!(error instanceof CaseWareError && error.code === 'duplicate-email')) throw error;
           user = await caseware.findUserByEmail(contact.fields.Email);
-          if (!user || user.OwnerType !== 'Contact') throw error;
-          lastSent = undefined;
+          if (!user) throw error;
+          if (user.OwnerType !== 'Contact') return staffUser();
+          held = user;
         }
-      } else {
-        lastSent = undefined;
       }
-      await saveIdentity(db, key, { remoteId: user.CWGuid, loginKey: contact.loginKey, lastSent: lastSent ?? null });
+      await saveIdentity(db, key, { remoteId: user.CWGuid, loginKey: contact.loginKey });
     }
     // An email change: reserve the new login besides the old one; until CaseWare has taken it,
     // the old one stays this contact's, so no other contact can adopt this CaseWare user by the
     // old address, even when this worker dies before it learns CaseWare's answer.
-    const emailChanged = knownUser && (identity?.loginKey ?? null) !== contact.loginKey;
-    if (emailChanged) {
+    const changingEmail = knownUser && (identity?.loginKey ?? null) !== contact.loginKey;
+    if (changingEmail) {
       const claim = await claimLogin(db, key, contact.loginKey, { pending: true });
       if (!claim.claimed) return conflict(claim.owner);
     }
 
-    if (!isDeepStrictEqual(lastSent, contact.fields)) {
+    if (held === undefined || differingFields(contact.fields, held as Partial<CaseWareContactFields>).length > 0) {
       try {
         await caseware.updateContact(user.CWGuid, contact.fields);
       } catch (error) {
         // Refused: the new address stays free for others. Not answered (a timeout): CaseWare may
         // have taken it, so it stays reserved and the retry finds out.
-        if (emailChanged && error instanceof CaseWareError && !error.retryable) await saveIdentity(db, key, { pendingLoginKey: null });
+        if (changingEmail && error instanceof CaseWareError && !error.retryable) await saveIdentity(db, key, { pendingLoginKey: null });
         throw error;
       }
       outcome = 'updated';
@@ -400,8 +502,13 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       await caseware.reactivateUser(user.CWGuid);
       if (outcome === 'unchanged') outcome = 'updated';
     }
-    if (!context.hasShare(user.CWGuid)) await caseware.shareEntity(context.entityGuid, [user.CWGuid], context.roleId);
-    if (context.groupId) await caseware.setGroupMembership(context.groupId, user.CWGuid, true);
+    if (!trusted && (created || !(await context.hasShare(user.CWGuid)))) await caseware.shareEntity(context.entityGuid, [user.CWGuid], await context.ids.role());
+    const groupId = await context.ids.group();
+    // Group membership is not read per contact: set when the contact was not finished before, or
+    // when the reconcile found it missing.
+    if (groupId && (!confirmed(identity) || context.drift.some((d) => d.issue === 'group-missing'))) {
+      await caseware.setGroupMembership(groupId, user.CWGuid, true);
+    }
     await saveIdentity(db, key, { remoteId: user.CWGuid, loginKey: contact.loginKey, pendingLoginKey: null, lastSent: contact.fields, access: 'active' });
     return outcome;
   }

@@ -1,15 +1,18 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from '../src/db';
 import { contactRef, desiredClientOnlineState, type ClientOnlinePush, type DesiredClientOnlineState } from '../src/domain/client-online';
 import { ClientOnlineError } from '../src/portals/client-online/errors';
+import type { PortalCallCounter } from '../src/portals/http';
 import { getClient, getContact, isRegistryError, loadClientWithContacts } from '../src/registry/repository';
 import type { Client, Contact } from '../src/registry/schemas';
 import { trackPortalHealth } from '../src/sync/health';
 import { identitiesForClient, markApplied, reportSyncErrors, saveIdentity, type PortalIdentity, type SyncErrorInput } from '../src/sync/ledger';
 import { releaseLoginLeases, tryTakeLoginLeases } from '../src/sync/login-leases';
 import type { SyncClientInput } from './caseware';
+import { pendingRepairs, settleRepairs } from '../src/sync/repairs';
 import { toActivityFailure } from './failures';
 import { withHeartbeats } from './heartbeat';
 
@@ -19,6 +22,10 @@ export interface ClientOnlinePort {
   deleteClient(clientNumber: string, options?: { signal?: AbortSignal }): Promise<boolean>;
   /** How long one request may take; a login's lease outlasts it by a grace period. */
   readonly requestTimeoutMs: number;
+  /** How long one call may wait out rate limits before its request is answered (0 or absent: never). */
+  readonly maxRateLimitWaitMs?: number;
+  /** The same calls, each HTTP request counted (what a repair reports it wrote). */
+  withCallCounter?(counter: PortalCallCounter): ClientOnlinePort;
 }
 
 export interface ClientOnlineActivityDeps {
@@ -28,7 +35,7 @@ export interface ClientOnlineActivityDeps {
 }
 
 export interface ClientOnlineSyncSummary {
-  client: 'pushed' | 'deleted' | 'absent';
+  client: 'pushed' | 'unchanged' | 'deleted' | 'absent';
   users: number;
   syncErrors: number;
 }
@@ -94,7 +101,9 @@ function unanswered(error: unknown): boolean {
 
 export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
   const { db, clientOnline } = deps;
-  const leaseMs = clientOnline.requestTimeoutMs + leaseGraceMs;
+  // A call waits out 429s (answered at once) before the request that counts, which may take the
+  // whole request timeout: the lease outlasts both.
+  const leaseMs = (clientOnline.maxRateLimitWaitMs ?? 0) + clientOnline.requestTimeoutMs + leaseGraceMs;
 
   async function read(clientNumber: string): Promise<ClientOnlineReading> {
     const registry = await loadClientWithContacts(db, clientNumber).catch((error: unknown) => {
@@ -158,19 +167,36 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
     const { clientNumber } = input;
     const errors: SyncErrorInput[] = [];
     const summary: ClientOnlineSyncSummary = { client: 'absent', users: 0, syncErrors: 0 };
+    const calls: PortalCallCounter = { reads: 0, writes: 0 };
+    const portalCalls = clientOnline.withCallCounter?.(calls) ?? clientOnline;
+    // What the reconcile found Client Online holding otherwise: the push is sent whatever the ledger says.
+    const repairs = await pendingRepairs(db, portal, clientNumber);
 
-    await withLoginLeases(clientNumber, signal, async ({ desired, identity }) => {
+    // A push is a full statement of the client: one the ledger says Client Online holds already is
+    // not sent again (a BSN is never kept in the ledger, so a push that carries one always is).
+    const unchanged = ({ desired, identity }: ClientOnlineReading) =>
+      repairs.drift.length === 0 &&
+      desired.push !== null &&
+      desired.push.bsn == null &&
+      identity?.access === 'active' &&
+      isDeepStrictEqual(identity.lastSent, ledgerCopy(desired.push));
+
+    await withLoginLeases(clientNumber, signal, async (reading) => {
+      const { desired, identity } = reading;
       errors.push(...desired.conflicts);
       const key = { portal, recordType: 'client', recordId: desired.clientId, clientNumber } as const;
       try {
-        if (desired.push) {
-          await clientOnline.pushClient(clientNumber, desired.push, { signal });
+        if (desired.push && unchanged(reading)) {
+          summary.client = 'unchanged';
+        } else if (desired.push) {
+          await portalCalls.pushClient(clientNumber, desired.push, { signal });
           await saveIdentity(db, key, { remoteId: clientNumber, lastSent: ledgerCopy(desired.push), access: 'active' });
           summary.client = 'pushed';
           summary.users = desired.push.users.length;
-        } else if (identity && identity.access === 'active') {
-          // Its logins lose access to it; Client Online deletes logins left with no client.
-          await clientOnline.deleteClient(clientNumber, { signal });
+        } else if (identity?.access === 'active' || repairs.drift.some((d) => d.issue === 'extra')) {
+          // Its logins lose access to it; Client Online deletes logins left with no client. One
+          // the reconcile found there although it was removed before is removed again.
+          await portalCalls.deleteClient(clientNumber, { signal });
           // Erasure: nothing of what was sent is kept once the client is gone from Client Online.
           await saveIdentity(db, key, { access: 'revoked', lastSent: null });
           summary.client = 'deleted';
@@ -191,6 +217,7 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
     });
 
     await reportSyncErrors(db, portal, clientNumber, errors);
+    await settleRepairs(db, repairs, { errors, writes: calls.writes });
     await markApplied(db, portal, input);
     summary.syncErrors = errors.length;
     return summary;

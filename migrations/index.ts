@@ -6,6 +6,7 @@ import * as loginLeases from './20261125000002_login_leases';
 import * as portalHealth from './20261125000003_portal_health';
 import * as offboardings from './20261125000010_offboardings';
 import * as syncErrorAttempts from './20261201000001_sync_error_attempts';
+import * as reconcile from './20261201000002_reconcile';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -19,6 +20,7 @@ const migrations: Record<string, Migration> = {
   '20261125000003_portal_health': portalHealth,
   '20261125000010_offboardings': offboardings,
   '20261201000001_sync_error_attempts': syncErrorAttempts,
+  '20261201000002_reconcile': reconcile,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

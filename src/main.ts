@@ -8,6 +8,7 @@ import { createLogger } from './logging';
 import { connectTemporal, startEmbeddedPostgres, startTemporalDevServer, type TemporalConnection } from './dev/local-infra';
 import { startCaseWareSimulator } from './simulators/caseware';
 import { startClientOnlineSimulator } from './simulators/client-online';
+import { requestResync } from './sync/resync';
 import { startServices, type CaseWareSettings, type ClientOnlineSettings, type Services } from './stack';
 
 /**
@@ -112,15 +113,12 @@ async function clientOnlineSettings(config: Config, stops: (() => Promise<unknow
   return { ...common, baseUrl: simulator.baseUrl, apiKey: simulator.apiKey };
 }
 
-/** The simulators keep nothing between runs: send every client again so they match the registry. */
+/**
+ * The simulators keep nothing between runs: send every client again, every field, so they match
+ * the registry (the ledger's last-sent copies describe the previous run's simulators).
+ */
 async function resendEverything(db: Db): Promise<void> {
-  await db.transaction(async (trx) => {
-    const clients = await trx('clients').select<{ id: number; client_number: string }[]>('id', 'client_number');
-    if (clients.length === 0) return;
-    await trx('outbox_events').insert(
-      clients.map((c) => ({ client_number: c.client_number, kind: 'client.resync', record_type: 'client', record_id: c.id })),
-    );
-  });
+  await requestResync(db);
 }
 
 /** The API token and how the start-up text names it: never its value, which terminals and CI logs keep. */

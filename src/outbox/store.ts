@@ -12,7 +12,9 @@ export type OutboxEventKind =
   /** A master's login details (email, preference; a master contact's mobile) changed: its follower's client re-pushes the shared login. */
   | 'contact.master-login-changed'
   | 'master.updated'
-  | 'client.resync';
+  | 'client.resync'
+  /** The reconcile found the portals holding something else; the client's sync repairs it (src/sync/repairs.ts). */
+  | 'client.reconcile';
 
 export interface OutboxEventInput {
   clientNumber: string;

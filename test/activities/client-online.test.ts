@@ -82,6 +82,8 @@ test("a push that waited for another push of the same login sends the registry a
       return answer;
     },
   };
+  // A change of its own, so that 6103 has something to push (an unchanged client is not pushed again).
+  await updateClient(db, '6103', { city: 'Anders' });
   await sync(port, '6103');
   await syncOf6102;
   expect((await coState()).logins.find((l) => l.ref === ref)).toMatchObject({ firstName: 'Nieuw' });
