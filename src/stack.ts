@@ -7,6 +7,7 @@ import type { Db } from './db';
 import { OutboxDispatcher } from './outbox/dispatcher';
 import { CaseWareClient } from './portals/caseware/client';
 import { ClientOnlineClient } from './portals/client-online/client';
+import { ensureReconcileSchedule } from './reconcile-schedule';
 import { createWorker } from './worker';
 
 export interface CaseWareSettings {
@@ -40,6 +41,10 @@ export interface ServicesOptions {
   offboardingApprovalThreshold?: number;
   /** How long an offboarding step waits for the portals before the workflow asks again (tests: short). */
   offboardingPortalWaitMs?: number;
+  /** Clients the reconcile compares per batch; default 500. */
+  reconcileBatchSize?: number;
+  /** How long a reconcile run waits for its repairs; default 10 minutes. */
+  reconcileRepairWaitMs?: number;
   /** Outbox and sync-error retention (src/outbox/retention.ts); unset: the defaults of src/config.ts. */
   retention?: { outboxRetentionDays: number; syncErrorRetentionDays: number; intervalMs: number };
 }
@@ -63,6 +68,13 @@ export async function startServices(options: ServicesOptions): Promise<Services>
     clientSecret: options.caseware.clientSecret,
     requestTimeoutMs: options.caseware.requestTimeoutMs,
   });
+  const clientOnline = new ClientOnlineClient({
+    baseUrl: options.clientOnline.baseUrl,
+    apiKey: options.clientOnline.apiKey,
+    requestTimeoutMs: options.clientOnline.requestTimeoutMs,
+    // The logins a push holds leases on stay held while it waits out rate limits: keep it short.
+    maxRateLimitWaitMs: 15_000,
+  });
   const worker = await createWorker({
     connection: temporal.connection,
     namespace: temporal.namespace,
@@ -72,14 +84,12 @@ export async function startServices(options: ServicesOptions): Promise<Services>
     caseware,
     contactRoleName: options.caseware.contactRoleName,
     contactGroupName: options.caseware.contactGroupName,
-    clientOnline: new ClientOnlineClient({
-      baseUrl: options.clientOnline.baseUrl,
-      apiKey: options.clientOnline.apiKey,
-      requestTimeoutMs: options.clientOnline.requestTimeoutMs,
-    }),
+    clientOnline,
     clientOnlineSendBsn: options.clientOnline.sendBsn,
+    reconcile: { caseware, clientOnline, batchSize: options.reconcileBatchSize },
   });
   const workerRun = worker.run();
+  await ensureReconcileSchedule(temporal.client, { taskQueue });
 
   const dispatcher = new OutboxDispatcher({
     db,
@@ -103,6 +113,7 @@ export async function startServices(options: ServicesOptions): Promise<Services>
       approvalThreshold: options.offboardingApprovalThreshold ?? 10,
       portalWaitMs: options.offboardingPortalWaitMs,
     },
+    reconcile: { temporal: temporal.client, taskQueue, repairWaitMs: options.reconcileRepairWaitMs },
   });
   const apiUrl = await api.listen({ host: options.api.host, port: options.api.port });
 

@@ -4,6 +4,7 @@ import { createCaseWareActivities, type CaseWareActivityDeps } from '../activiti
 import { createClientOnlineActivities, type ClientOnlinePort } from '../activities/client-online';
 import { createMasterActivities } from '../activities/masters';
 import { createOffboardingActivities } from '../activities/offboarding';
+import { createReconcileActivities, type CaseWareBulkPort, type ClientOnlineBulkPort } from '../activities/reconcile';
 
 export const workflowsPath = path.resolve(__dirname, '..', 'workflows', 'index.ts');
 
@@ -14,12 +15,14 @@ export interface WorkerOptions extends CaseWareActivityDeps {
   connection: NativeConnection;
   namespace: string;
   taskQueue: string;
+  /** The portals' bulk reads, for the reconcile. */
+  reconcile: { caseware: CaseWareBulkPort; clientOnline: ClientOnlineBulkPort; batchSize?: number };
   /** A prebuilt bundle (tests bundle once per file); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkflowBundleWithSourceMap;
 }
 
 export async function createWorker(options: WorkerOptions): Promise<Worker> {
-  const { connection, namespace, taskQueue, workflowBundle, clientOnline, clientOnlineSendBsn, ...caseWareDeps } = options;
+  const { connection, namespace, taskQueue, workflowBundle, clientOnline, clientOnlineSendBsn, reconcile, ...caseWareDeps } = options;
   return Worker.create({
     connection,
     namespace,
@@ -30,6 +33,15 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
       ...createClientOnlineActivities({ db: caseWareDeps.db, clientOnline, sendBsn: clientOnlineSendBsn }),
       ...createMasterActivities({ db: caseWareDeps.db }),
       ...createOffboardingActivities({ db: caseWareDeps.db }),
+      ...createReconcileActivities({
+        db: caseWareDeps.db,
+        caseware: reconcile.caseware,
+        clientOnline: reconcile.clientOnline,
+        contactRoleName: caseWareDeps.contactRoleName,
+        contactGroupName: caseWareDeps.contactGroupName,
+        sendBsn: clientOnlineSendBsn,
+        batchSize: reconcile.batchSize,
+      }),
     },
   });
 }

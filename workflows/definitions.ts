@@ -27,3 +27,10 @@ export function clientWorkflowId(clientNumber: string): string {
 export function masterWorkflowId(master: { type: 'client' | 'contact'; id: number }): string {
   return `master-${master.type}-${master.id}`;
 }
+
+/** The hourly reconcile's schedule; each run it starts is `reconcile-hourly-<time>`. */
+export const reconcileScheduleId = 'reconcile-hourly';
+
+export function reconcileWorkflowId(runKey: string): string {
+  return `reconcile-${runKey}`;
+}

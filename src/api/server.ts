@@ -16,6 +16,7 @@ import { clientRoutes } from './routes-clients';
 import { contactRoutes } from './routes-contacts';
 import { masterRoutes } from './routes-masters';
 import { offboardingRoutes, type OffboardingSettings } from './routes-offboardings';
+import { reconcileRoutes, type ReconcileSettings } from './routes-reconcile';
 import { syncRoutes } from './routes-sync';
 
 export interface ApiOptions {
@@ -25,6 +26,8 @@ export interface ApiOptions {
   logger?: FastifyServerOptions['logger'];
   /** Starting and steering offboardings needs Temporal; without it they can be planned only. */
   offboarding?: OffboardingSettings;
+  /** Running the reconcile and steering its schedule needs Temporal too. */
+  reconcile?: ReconcileSettings;
 }
 
 // Request bodies and headers hold personal data and the token: log only what identifies the
@@ -105,6 +108,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     void api.register(masterRoutes, { db: options.db });
     void api.register(syncRoutes, { db: options.db });
     void api.register(offboardingRoutes, { db: options.db, offboarding: options.offboarding });
+    void api.register(reconcileRoutes, { db: options.db, reconcile: options.reconcile });
     done();
   });
 

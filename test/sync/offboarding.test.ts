@@ -308,16 +308,19 @@ test('a worker stopped mid-plan: a new worker finishes the same plan, each step 
   // The worker goes; the API and the outbox dispatcher stay (they are other processes in production).
   stack.services.worker.shutdown();
   await waitFor('the worker to stop', async () => stack.services.worker.getState() === 'STOPPED');
+  const caseware = new CaseWareClient({ baseUrl: stack.simulator.baseUrl, clientId: stack.simulator.clientId, clientSecret: stack.simulator.clientSecret, requestTimeoutMs: 2_000 });
+  const clientOnline = new ClientOnlineClient({ baseUrl: stack.clientOnline.baseUrl, apiKey: stack.clientOnline.apiKey, requestTimeoutMs: 2_000 });
   const replacement = await createWorker({
     connection: stack.temporal.nativeConnection,
     namespace: stack.temporal.namespace ?? 'default',
     taskQueue: stack.taskQueue,
     workflowBundle: stack.bundle,
     db: stack.database.db,
-    caseware: new CaseWareClient({ baseUrl: stack.simulator.baseUrl, clientId: stack.simulator.clientId, clientSecret: stack.simulator.clientSecret, requestTimeoutMs: 2_000 }),
+    caseware,
     contactRoleName: 'Contact - Entity Access',
-    clientOnline: new ClientOnlineClient({ baseUrl: stack.clientOnline.baseUrl, apiKey: stack.clientOnline.apiKey, requestTimeoutMs: 2_000 }),
+    clientOnline,
     clientOnlineSendBsn: false,
+    reconcile: { caseware, clientOnline },
   });
   await replacement.runUntil(async () => {
     await fetch(`${stack.clientOnline.origin}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });

@@ -1,0 +1,94 @@
+import { z } from 'zod';
+
+// The reconcile routes' shapes (issue 9).
+
+export const reconcileRequestSchema = z
+  .strictObject({
+    wait: z.boolean().optional().describe('true: answer when the run has finished, with its report'),
+    dryRun: z.boolean().optional().describe('true: compare and report, repair nothing'),
+  })
+  .meta({ id: 'ReconcileRequest' });
+
+const portalSchema = z.enum(['caseware', 'clientOnline']);
+
+const portalReportSchema = z.object({
+  portal: portalSchema,
+  checked: z.number().int().describe('clients the portal holds or should hold'),
+  inSync: z.number().int(),
+  drifted: z.number().int().describe('clients where the portal held something else'),
+  knownErrors: z.number().int().describe('clients left out: a record has an open sync error'),
+  repaired: z.number().int(),
+  noChange: z.number().int().describe('drift a change in flight had already fixed when the client synced'),
+  failed: z.number().int(),
+  unfinished: z.number().int().describe('repairs not settled when the run stopped waiting; they finish later'),
+  orphans: z.number().int().describe('portal objects no registry record accounts for; reported, never deleted'),
+  reads: z.number().int().describe('portal requests of the bulk read'),
+  writes: z.number().int().describe('portal writes of the repairs'),
+});
+
+export const reconcileReportSchema = z
+  .object({
+    runId: z.number().int(),
+    dryRun: z.boolean(),
+    status: z.enum(['completed', 'failed']),
+    durationMs: z.number().int(),
+    portals: z.array(portalReportSchema),
+    failure: z.string().optional(),
+  })
+  .meta({ id: 'ReconcileReport' });
+
+export const reconcileRunSchema = z
+  .object({
+    id: z.number().int(),
+    workflowId: z.string(),
+    trigger: z.enum(['schedule', 'api']),
+    dryRun: z.boolean(),
+    status: z.enum(['running', 'completed', 'failed']),
+    startedAt: z.date(),
+    finishedAt: z.date().nullable(),
+    report: reconcileReportSchema.nullable(),
+  })
+  .meta({ id: 'ReconcileRun' });
+
+const driftSchema = z.object({
+  recordType: z.enum(['client', 'contact']),
+  recordId: z.number().int(),
+  issue: z.enum(['missing', 'fields', 'inactive', 'active', 'share-missing', 'share-extra', 'group-missing', 'extra']),
+  fields: z.array(z.string()).optional(),
+});
+
+export const reconcileRunDetailsSchema = reconcileRunSchema
+  .extend({
+    repairs: z.array(
+      z.object({
+        portal: portalSchema,
+        clientNumber: z.string(),
+        drift: z.array(driftSchema),
+        status: z.enum(['pending', 'repaired', 'no-change', 'failed', 'dry-run']),
+        writes: z.number().int(),
+        message: z.string().nullable(),
+        foundAt: z.date(),
+        settledAt: z.date().nullable(),
+      }),
+    ),
+    orphans: z.array(z.object({ portal: portalSchema, kind: z.string(), remoteId: z.string(), reason: z.string() })),
+  })
+  .meta({ id: 'ReconcileRunDetails' });
+
+export const reconcileRunParamsSchema = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+export const reconcileRunListQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).optional() });
+
+export const reconcileScheduleSchema = z
+  .object({
+    scheduleId: z.string(),
+    paused: z.boolean(),
+    note: z.string().nullable(),
+    nextRuns: z.array(z.date()),
+    recentRuns: z.array(z.object({ workflowId: z.string(), scheduledAt: z.date() })),
+  })
+  .meta({ id: 'ReconcileSchedule' });
+
+export const reconcileSchedulePauseSchema = z.strictObject({
+  paused: z.boolean().describe('true pauses the hourly reconcile, false resumes it'),
+  note: z.string().max(500).optional().describe('why, shown in the Temporal Web UI'),
+});

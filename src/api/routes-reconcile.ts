@@ -1,0 +1,150 @@
+import { randomUUID } from 'node:crypto';
+import { ScheduleNotFoundError, type Client } from '@temporalio/client';
+import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import type { Db } from '../db';
+import { createReconcileRun, getReconcileRun, listReconcileRuns, markReconcileRunFailed } from '../registry/reconcile-runs';
+import { reconcileScheduleId, reconcileWorkflowId } from '../../workflows/definitions';
+import type { reconcileWorkflow } from '../../workflows/reconcile';
+import { errorBody, errorResponses } from './errors';
+import {
+  reconcileRequestSchema,
+  reconcileRunDetailsSchema,
+  reconcileRunListQuerySchema,
+  reconcileRunParamsSchema,
+  reconcileRunSchema,
+  reconcileSchedulePauseSchema,
+  reconcileScheduleSchema,
+} from './reconcile-schemas';
+
+export interface ReconcileSettings {
+  temporal: Client;
+  taskQueue: string;
+  /** How long a run waits for its repairs (tests: short). */
+  repairWaitMs?: number;
+}
+
+const unavailable = 'this API runs without a Temporal connection, so it cannot run a reconcile';
+
+export const reconcileRoutes: FastifyPluginCallbackZod<{ db: Db; reconcile?: ReconcileSettings }> = (app, { db, reconcile }, done) => {
+  app.post(
+    '/reconcile',
+    {
+      schema: {
+        tags: ['reconcile'],
+        summary: 'Run the reconcile now: compare both portals with the registry and repair what drifted',
+        body: reconcileRequestSchema.optional(),
+        response: {
+          200: reconcileRunSchema.describe('the run, finished ("wait": true)'),
+          202: reconcileRunSchema.describe('the run, started'),
+          ...errorResponses(400, 401, 503),
+        },
+      },
+    },
+    async (request, reply) => {
+      if (!reconcile) return reply.code(503).send(errorBody('unavailable', unavailable));
+      const { wait = false, dryRun = false } = request.body ?? {};
+      const run = await createReconcileRun(db, { workflowId: reconcileWorkflowId(randomUUID()), dryRun });
+      let handle;
+      try {
+        handle = await reconcile.temporal.workflow.start<typeof reconcileWorkflow>('reconcileWorkflow', {
+          workflowId: run.workflowId,
+          taskQueue: reconcile.taskQueue,
+          args: [{ trigger: 'api', dryRun, ...(reconcile.repairWaitMs === undefined ? {} : { repairWaitMs: reconcile.repairWaitMs }) }],
+          staticSummary: `reconcile run ${run.id}${dryRun ? ' (dry run)' : ''}, asked for through the API`,
+        });
+      } catch (error) {
+        request.log.error({ err: error }, 'Temporal did not take the reconcile');
+        await markReconcileRunFailed(db, run.id, 'the workflow service (Temporal) could not be reached');
+        return reply.code(503).send(errorBody('unavailable', `reconcile run ${run.id} could not be started: the workflow service (Temporal) is unreachable`));
+      }
+      if (!wait) return reply.code(202).send(run);
+      // A failed run is recorded as such; the answer is the record either way.
+      await handle.result().catch(() => undefined);
+      return reply.code(200).send(await getReconcileRun(db, run.id));
+    },
+  );
+
+  app.get(
+    '/reconcile/runs',
+    {
+      schema: {
+        tags: ['reconcile'],
+        summary: 'Reconcile runs, newest first, each with its report',
+        querystring: reconcileRunListQuerySchema,
+        response: { 200: reconcileRunSchema.array(), ...errorResponses(400, 401) },
+      },
+    },
+    async (request) => listReconcileRuns(db, request.query),
+  );
+
+  app.get(
+    '/reconcile/runs/:id',
+    {
+      schema: {
+        tags: ['reconcile'],
+        summary: 'One reconcile run: its report, every drifted client with what differed and what was done, and the orphans',
+        params: reconcileRunParamsSchema,
+        response: { 200: reconcileRunDetailsSchema, ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request) => getReconcileRun(db, request.params.id),
+  );
+
+  const describeSchedule = async (settings: ReconcileSettings) => {
+    const schedule = await settings.temporal.schedule.getHandle(reconcileScheduleId).describe();
+    return {
+      scheduleId: reconcileScheduleId,
+      paused: schedule.state.paused,
+      note: schedule.state.note ?? null,
+      nextRuns: schedule.info.nextActionTimes,
+      recentRuns: schedule.info.recentActions.map((action) => ({ workflowId: action.action.workflow.workflowId, scheduledAt: action.scheduledAt })),
+    };
+  };
+  const scheduleMissing = 'the reconcile-hourly schedule does not exist yet; it is made when the worker starts';
+
+  app.get(
+    '/reconcile/schedule',
+    {
+      schema: {
+        tags: ['reconcile'],
+        summary: 'The hourly reconcile schedule: paused or not, next and recent runs',
+        response: { 200: reconcileScheduleSchema, ...errorResponses(401, 404, 503) },
+      },
+    },
+    async (_request, reply) => {
+      if (!reconcile) return reply.code(503).send(errorBody('unavailable', unavailable));
+      try {
+        return await describeSchedule(reconcile);
+      } catch (error) {
+        if (error instanceof ScheduleNotFoundError) return reply.code(404).send(errorBody('not-found', scheduleMissing));
+        throw error;
+      }
+    },
+  );
+
+  app.put(
+    '/reconcile/schedule',
+    {
+      schema: {
+        tags: ['reconcile'],
+        summary: 'Pause or resume the hourly reconcile',
+        body: reconcileSchedulePauseSchema,
+        response: { 200: reconcileScheduleSchema, ...errorResponses(400, 401, 404, 503) },
+      },
+    },
+    async (request, reply) => {
+      if (!reconcile) return reply.code(503).send(errorBody('unavailable', unavailable));
+      const handle = reconcile.temporal.schedule.getHandle(reconcileScheduleId);
+      try {
+        if (request.body.paused) await handle.pause(request.body.note ?? 'paused through the API');
+        else await handle.unpause(request.body.note ?? 'resumed through the API');
+        return await describeSchedule(reconcile);
+      } catch (error) {
+        if (error instanceof ScheduleNotFoundError) return reply.code(404).send(errorBody('not-found', scheduleMissing));
+        throw error;
+      }
+    },
+  );
+
+  done();
+};

@@ -1,0 +1,143 @@
+import type { Db } from '../db';
+import type { Drift } from '../domain/drift';
+import { portalFromColumn, type Portal } from './sync-status';
+import { RegistryError } from './repository';
+
+export type ReconcilePortal = 'caseware' | 'clientOnline';
+
+/** What one portal's comparison found, in counts: the workflow's history carries nothing else. */
+export interface PortalReconcileCounts {
+  portal: ReconcilePortal;
+  /** Clients the portal holds or should hold. */
+  checked: number;
+  inSync: number;
+  /** Clients where the portal differed (a repair was asked for, or noted in a dry run). */
+  drifted: number;
+  /** Clients left out because a record has an open sync error: the administrator's list has them. */
+  knownErrors: number;
+  orphans: number;
+  /** HTTP requests of the bulk read. */
+  reads: number;
+}
+
+export interface PortalReconcileReport extends PortalReconcileCounts {
+  repaired: number;
+  /** Drift found that was gone when the client's sync looked (a change in flight fixed it). */
+  noChange: number;
+  failed: number;
+  /** Repairs not settled when the run stopped waiting; the client's sync settles them later. */
+  unfinished: number;
+  /** Portal writes the repairs made. */
+  writes: number;
+}
+
+export interface ReconcileReport {
+  runId: number;
+  dryRun: boolean;
+  status: 'completed' | 'failed';
+  durationMs: number;
+  portals: PortalReconcileReport[];
+  failure?: string;
+}
+
+/** The reconcile runs as operators see them (GET /reconcile/runs): what each found and did. */
+
+export interface ReconcileRunSummary {
+  id: number;
+  workflowId: string;
+  trigger: 'schedule' | 'api';
+  dryRun: boolean;
+  status: 'running' | 'completed' | 'failed';
+  startedAt: Date;
+  finishedAt: Date | null;
+  report: ReconcileReport | null;
+}
+
+export interface ReconcileRepairRecord {
+  portal: Portal;
+  clientNumber: string;
+  drift: Drift[];
+  status: 'pending' | 'repaired' | 'no-change' | 'failed' | 'dry-run';
+  writes: number;
+  message: string | null;
+  foundAt: Date;
+  settledAt: Date | null;
+}
+
+export interface ReconcileOrphanRecord {
+  portal: Portal;
+  kind: string;
+  remoteId: string;
+  reason: string;
+}
+
+export interface ReconcileRunDetails extends ReconcileRunSummary {
+  repairs: ReconcileRepairRecord[];
+  orphans: ReconcileOrphanRecord[];
+}
+
+interface RunRow {
+  id: string;
+  workflow_id: string;
+  trigger: 'schedule' | 'api';
+  dry_run: boolean;
+  status: ReconcileRunSummary['status'];
+  started_at: Date;
+  finished_at: Date | null;
+  report: ReconcileReport | null;
+}
+
+function toSummary(row: RunRow): ReconcileRunSummary {
+  return {
+    id: Number(row.id),
+    workflowId: row.workflow_id,
+    trigger: row.trigger,
+    dryRun: row.dry_run,
+    status: row.status,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    report: row.report,
+  };
+}
+
+/** A run asked for through the API: its record exists before its workflow starts, so the answer can name it. */
+export async function createReconcileRun(db: Db, run: { workflowId: string; dryRun: boolean }): Promise<ReconcileRunSummary> {
+  const [row] = await db('reconcile_runs').insert({ workflow_id: run.workflowId, trigger: 'api', dry_run: run.dryRun }).returning<RunRow[]>('*');
+  return toSummary(row!);
+}
+
+export async function markReconcileRunFailed(db: Db, id: number, failure: string): Promise<void> {
+  await db('reconcile_runs').where({ id, status: 'running' }).update({ status: 'failed', finished_at: db.fn.now(), report: JSON.stringify({ failure }) });
+}
+
+export async function listReconcileRuns(db: Db, options: { limit?: number } = {}): Promise<ReconcileRunSummary[]> {
+  const rows = await db('reconcile_runs').orderBy('id', 'desc').limit(options.limit ?? 50).select<RunRow[]>('*');
+  return rows.map(toSummary);
+}
+
+export async function getReconcileRun(db: Db, id: number): Promise<ReconcileRunDetails> {
+  const row = await db('reconcile_runs').where({ id }).first<RunRow | undefined>('*');
+  if (!row) throw new RegistryError('not-found', `reconcile run ${id} does not exist`);
+  const repairs = await db('reconcile_repairs')
+    .where({ run_id: id })
+    .orderBy('id')
+    .select<{ portal: string; client_number: string; drift: Drift[]; status: ReconcileRepairRecord['status']; writes: number; message: string | null; found_at: Date; settled_at: Date | null }[]>('*');
+  const orphans = await db('reconcile_orphans')
+    .where({ run_id: id })
+    .orderBy('id')
+    .select<{ portal: string; kind: string; remote_id: string; reason: string }[]>('*');
+  return {
+    ...toSummary(row),
+    repairs: repairs.map((r) => ({
+      portal: portalFromColumn(r.portal),
+      clientNumber: r.client_number,
+      drift: r.drift,
+      status: r.status,
+      writes: r.writes,
+      message: r.message,
+      foundAt: r.found_at,
+      settledAt: r.settled_at,
+    })),
+    orphans: orphans.map((o) => ({ portal: portalFromColumn(o.portal), kind: o.kind, remoteId: o.remote_id, reason: o.reason })),
+  };
+}
