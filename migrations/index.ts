@@ -7,6 +7,7 @@ import * as portalHealth from './20261125000003_portal_health';
 import * as offboardings from './20261125000010_offboardings';
 import * as syncErrorAttempts from './20261201000001_sync_error_attempts';
 import * as reconcile from './20261201000002_reconcile';
+import * as rateBuckets from './20261201000003_rate_buckets';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -21,6 +22,7 @@ const migrations: Record<string, Migration> = {
   '20261125000010_offboardings': offboardings,
   '20261201000001_sync_error_attempts': syncErrorAttempts,
   '20261201000002_reconcile': reconcile,
+  '20261201000003_rate_buckets': rateBuckets,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -4,6 +4,8 @@ const port = z.coerce.number().int().min(0).max(65535);
 const positiveMs = z.coerce.number().int().positive();
 const positiveDays = z.coerce.number().int().positive();
 const optionalUrl = z.url().optional();
+const requestsPerSecond = z.coerce.number().positive().max(100_000).optional();
+const requestsBurst = z.coerce.number().int().min(1).max(100_000).optional();
 
 /**
  * Configuration from the environment, validated at start-up. Everything is optional for a local
@@ -26,11 +28,15 @@ export const configSchema = z.object({
   CASEWARE_CONTACT_ROLE: z.string().default('Contact - Entity Access'),
   CASEWARE_CONTACT_GROUP: z.string().optional(),
   CASEWARE_REQUEST_TIMEOUT_MS: positiveMs.default(10_000),
+  CASEWARE_REQUESTS_PER_SECOND: requestsPerSecond.describe('the whole fleet stays under this many CaseWare requests a second; unset with the simulator: 90'),
+  CASEWARE_REQUESTS_BURST: requestsBurst.describe('requests the fleet may send at once; default: one second\'s worth'),
   CASEWARE_SIMULATOR_PORT: port.default(4010),
   CLIENT_ONLINE_BASE_URL: optionalUrl.describe('Client Online API origin; unset: the simulator'),
   CLIENT_ONLINE_API_KEY: z.string().optional(),
   CLIENT_ONLINE_SEND_BSN: z.enum(['true', 'false']).default('false').transform((value) => value === 'true'),
   CLIENT_ONLINE_REQUEST_TIMEOUT_MS: positiveMs.default(10_000),
+  CLIENT_ONLINE_REQUESTS_PER_SECOND: requestsPerSecond.describe('the whole fleet stays under this many Client Online requests a second; unset with the simulator: 90'),
+  CLIENT_ONLINE_REQUESTS_BURST: requestsBurst.describe('requests the fleet may send at once; default: one second\'s worth'),
   CLIENT_ONLINE_SIMULATOR_PORT: port.default(4020),
   OUTBOX_POLL_INTERVAL_MS: positiveMs.default(250),
   OFFBOARDING_APPROVAL_THRESHOLD: z.coerce.number().int().min(0).default(10)

@@ -8,6 +8,7 @@ import { createLogger } from './logging';
 import { connectTemporal, startEmbeddedPostgres, startTemporalDevServer, type TemporalConnection } from './dev/local-infra';
 import { startCaseWareSimulator } from './simulators/caseware';
 import { startClientOnlineSimulator } from './simulators/client-online';
+import type { RateLimit } from './sync/rate-gate';
 import { requestResync } from './sync/resync';
 import { startServices, type CaseWareSettings, type ClientOnlineSettings, type Services } from './stack';
 
@@ -87,9 +88,17 @@ function temporalServer(config: Config): Promise<TemporalConnection> {
 
 const simulatorOrigins: string[] = [];
 
+/** The simulators allow 100 requests a second: the fleet keeps a little under it. */
+const simulatorPace = 90;
+
+function rateLimit(perSecond: number | undefined, burst: number | undefined): RateLimit | undefined {
+  return perSecond === undefined ? undefined : { perSecond, burst: burst ?? Math.max(1, Math.ceil(perSecond)) };
+}
+
 async function caseWareSettings(config: Config, stops: (() => Promise<unknown>)[]): Promise<CaseWareSettings> {
   const common = {
     requestTimeoutMs: config.CASEWARE_REQUEST_TIMEOUT_MS,
+    rateLimit: rateLimit(config.CASEWARE_REQUESTS_PER_SECOND ?? (config.CASEWARE_BASE_URL ? undefined : simulatorPace), config.CASEWARE_REQUESTS_BURST),
     contactRoleName: config.CASEWARE_CONTACT_ROLE,
     contactGroupName: config.CASEWARE_CONTACT_GROUP,
   };
@@ -103,7 +112,11 @@ async function caseWareSettings(config: Config, stops: (() => Promise<unknown>)[
 }
 
 async function clientOnlineSettings(config: Config, stops: (() => Promise<unknown>)[]): Promise<ClientOnlineSettings> {
-  const common = { requestTimeoutMs: config.CLIENT_ONLINE_REQUEST_TIMEOUT_MS, sendBsn: config.CLIENT_ONLINE_SEND_BSN };
+  const common = {
+    requestTimeoutMs: config.CLIENT_ONLINE_REQUEST_TIMEOUT_MS,
+    rateLimit: rateLimit(config.CLIENT_ONLINE_REQUESTS_PER_SECOND ?? (config.CLIENT_ONLINE_BASE_URL ? undefined : simulatorPace), config.CLIENT_ONLINE_REQUESTS_BURST),
+    sendBsn: config.CLIENT_ONLINE_SEND_BSN,
+  };
   if (config.CLIENT_ONLINE_BASE_URL) {
     return { ...common, baseUrl: config.CLIENT_ONLINE_BASE_URL, apiKey: config.CLIENT_ONLINE_API_KEY ?? '' };
   }

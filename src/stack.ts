@@ -8,6 +8,7 @@ import { OutboxDispatcher } from './outbox/dispatcher';
 import { CaseWareClient } from './portals/caseware/client';
 import { ClientOnlineClient } from './portals/client-online/client';
 import { ensureReconcileSchedule } from './reconcile-schedule';
+import { postgresRateGate, type RateLimit } from './sync/rate-gate';
 import { createWorker } from './worker';
 
 export interface CaseWareSettings {
@@ -15,6 +16,8 @@ export interface CaseWareSettings {
   clientId: string;
   clientSecret: string;
   requestTimeoutMs: number;
+  /** The fleet's pace (src/sync/rate-gate.ts); unset: requests are not paced, 429s are waited out. */
+  rateLimit?: RateLimit;
   contactRoleName: string;
   contactGroupName?: string;
 }
@@ -23,6 +26,7 @@ export interface ClientOnlineSettings {
   baseUrl: string;
   apiKey: string;
   requestTimeoutMs: number;
+  rateLimit?: RateLimit;
   sendBsn: boolean;
 }
 
@@ -67,6 +71,7 @@ export async function startServices(options: ServicesOptions): Promise<Services>
     clientId: options.caseware.clientId,
     clientSecret: options.caseware.clientSecret,
     requestTimeoutMs: options.caseware.requestTimeoutMs,
+    gate: options.caseware.rateLimit && postgresRateGate(db, 'caseware', options.caseware.rateLimit),
   });
   const clientOnline = new ClientOnlineClient({
     baseUrl: options.clientOnline.baseUrl,
@@ -74,6 +79,7 @@ export async function startServices(options: ServicesOptions): Promise<Services>
     requestTimeoutMs: options.clientOnline.requestTimeoutMs,
     // The logins a push holds leases on stay held while it waits out rate limits: keep it short.
     maxRateLimitWaitMs: 15_000,
+    gate: options.clientOnline.rateLimit && postgresRateGate(db, 'client_online', options.clientOnline.rateLimit),
   });
   const worker = await createWorker({
     connection: temporal.connection,

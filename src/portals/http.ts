@@ -37,9 +37,19 @@ export interface TransportErrors {
   badResponse(operation: PortalOperation, status: number, detail: string): Error;
 }
 
+/**
+ * Admits requests at the pace the portal allows, across every worker of the fleet (see
+ * src/sync/rate-gate.ts): resolves when this request may be sent, rejects when `signal` aborts.
+ */
+export interface RequestGate {
+  admit(signal: AbortSignal | undefined): Promise<void>;
+}
+
 export interface JsonTarget {
   /** Without a trailing slash; the request's path follows it. */
   baseUrl: string;
+  /** Paces every request sent to this portal; none: sent at once. */
+  gate?: RequestGate;
   /** Sent besides accept and content-type, e.g. the portal's auth. */
   headers: Record<string, string>;
   timeoutMs: number;
@@ -52,6 +62,13 @@ export async function sendJson(target: JsonTarget, request: JsonRequest): Promis
   for (const [name, value] of Object.entries(request.query ?? {})) url.searchParams.set(name, String(value));
   const headers: Record<string, string> = { accept: 'application/json', ...target.headers };
   if (request.body !== undefined) headers['content-type'] = 'application/json';
+  if (target.gate) {
+    try {
+      await target.gate.admit(request.signal);
+    } catch (error) {
+      throw target.errors.transport(request, error);
+    }
+  }
   if (request.counter) {
     if (request.method === 'GET') request.counter.reads += 1;
     else request.counter.writes += 1;

@@ -9,6 +9,7 @@ import {
   type PortalCallCounter,
   type Query,
   type RateLimitBudget,
+  type RequestGate,
 } from '../http';
 import {
   CW_FIRST_PAGE,
@@ -68,6 +69,8 @@ export interface CaseWareClientOptions {
    * rate-limited error. Default 60 000 ms; 0 never waits.
    */
   maxRateLimitWaitMs?: number;
+  /** Paces every request, across the fleet (src/sync/rate-gate.ts); none: sent at once. */
+  gate?: RequestGate;
 }
 
 interface RequestSpec<T> extends JsonRequest {
@@ -95,6 +98,7 @@ export class CaseWareClient {
   private readonly requestTimeoutMs: number;
   private readonly pageSize: number;
   private readonly maxRateLimitWaitMs: number;
+  private readonly gate: RequestGate | undefined;
   /** The cached token, shared with every view (withSignal, withCallCounter). */
   private readonly session: { token: Promise<string> | undefined } = { token: undefined };
   /** Aborts this view's requests (see withSignal). */
@@ -107,6 +111,7 @@ export class CaseWareClient {
     this.clientId = options.clientId;
     this.clientSecret = options.clientSecret;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
+    this.gate = options.gate;
     this.pageSize = Math.min(Math.max(1, Math.floor(options.pageSize ?? CW_MAX_PAGE_SIZE)), CW_MAX_PAGE_SIZE);
     this.maxRateLimitWaitMs = Math.max(0, options.maxRateLimitWaitMs ?? defaultMaxRateLimitWaitMs);
   }
@@ -326,7 +331,7 @@ export class CaseWareClient {
     // The token request is shared by concurrent callers: only an API call carries a view's signal
     // and counter.
     const request = token === undefined ? spec : { ...spec, signal: this.signal, counter: this.counter };
-    return sendJson({ baseUrl: this.baseUrl, headers, timeoutMs: this.requestTimeoutMs, errors: caseWareErrors }, request);
+    return sendJson({ baseUrl: this.baseUrl, headers, timeoutMs: this.requestTimeoutMs, errors: caseWareErrors, gate: this.gate }, request);
   }
 
   // ----- token ---------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import {
   type JsonTarget,
   type PortalCallCounter,
   type RateLimitBudget,
+  type RequestGate,
 } from '../http';
 import {
   CO_API_KEY_HEADER,
@@ -40,6 +41,8 @@ export interface ClientOnlineClientOptions {
    * rate-limited error. Default 60 000 ms; 0 never waits.
    */
   maxRateLimitWaitMs?: number;
+  /** Paces every request, across the fleet (src/sync/rate-gate.ts); none: sent at once. */
+  gate?: RequestGate;
 }
 
 /** Per call: `signal` aborts it, its requests and its rate-limit waits (the activity was cancelled). */
@@ -88,6 +91,7 @@ export class ClientOnlineClient {
       headers: { [CO_API_KEY_HEADER]: options.apiKey },
       timeoutMs: this.requestTimeoutMs,
       errors: clientOnlineErrors,
+      gate: options.gate,
     };
     this.pageSize = Math.min(Math.max(1, Math.floor(options.pageSize ?? CO_MAX_PAGE_SIZE)), CO_MAX_PAGE_SIZE);
   }
