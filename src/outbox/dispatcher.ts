@@ -203,6 +203,7 @@ export class OutboxDispatcher {
             signal: registryChangedSignal,
             signalArgs: [change],
             typedSearchAttributes: searchAttributes,
+            staticSummary: `brings the followers of master ${master.type} ${master.id} to its private data`,
           }),
       };
     }
@@ -217,6 +218,7 @@ export class OutboxDispatcher {
           signal: registryChangedSignal,
           signalArgs: [change],
           typedSearchAttributes: searchAttributes,
+          staticSummary: `keeps client ${clientNumber} in step on CaseWare Cloud and Client Online`,
         }),
     };
   }
