@@ -283,7 +283,8 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     // Read once, and only when a contact is checked against CaseWare rather than the ledger.
     let shared: Promise<{ userId: string; roleId: string }[]> | undefined;
     const hasShare = async (userId: string) => {
-      if (!entityGuid || !desired.entity) return false;
+      // An entity this attempt created is shared with nobody yet.
+      if (!entityGuid || !desired.entity || summary.entity === 'created') return false;
       shared ??= caseware.listEntityRoleAssignments(entityGuid);
       const roleId = await ids.role();
       return (await shared).some((s) => s.userId === userId && s.roleId === roleId);

@@ -8,6 +8,7 @@ import * as offboardings from './20261125000010_offboardings';
 import * as syncErrorAttempts from './20261201000001_sync_error_attempts';
 import * as reconcile from './20261201000002_reconcile';
 import * as rateBuckets from './20261201000003_rate_buckets';
+import * as outboxNotify from './20261201000004_outbox_notify';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -23,6 +24,7 @@ const migrations: Record<string, Migration> = {
   '20261201000001_sync_error_attempts': syncErrorAttempts,
   '20261201000002_reconcile': reconcile,
   '20261201000003_rate_buckets': rateBuckets,
+  '20261201000004_outbox_notify': outboxNotify,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -1,5 +1,6 @@
 import type { Client } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
+import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Db } from '../db';
 import { pruneSyncTables, type RetentionOptions } from './retention';
@@ -79,28 +80,80 @@ export class OutboxDispatcher {
   private stopped = true;
   private failing = false;
   private nextPruneAt = 0;
+  /** A round is under way (the timer is not armed). */
+  private busy = false;
+  /** A commit was announced while a round ran: go again at once. */
+  private woken = false;
+  private listener: pg.Client | undefined;
 
   constructor(private readonly options: DispatcherOptions) {}
 
   start(): void {
     this.stopped = false;
     this.schedule(0);
+    void this.listen();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    await this.listener?.end().catch(() => undefined);
+    this.listener = undefined;
     await this.running;
+  }
+
+  /**
+   * Wakes at every commit that wrote outbox events (LISTEN outbox_events, see the migration), so a
+   * change is handed over at once rather than at the next poll. The poll stays as the safety net:
+   * a lost connection only slows delivery down to it, and it is made again.
+   */
+  private async listen(): Promise<void> {
+    if (this.stopped || this.listener) return;
+    const { connection } = (this.options.db.client as { config: { connection: pg.ClientConfig } }).config;
+    const client = new pg.Client(connection);
+    this.listener = client;
+    const again = () => {
+      if (this.listener !== client) return;
+      this.listener = undefined;
+      void client.end().catch(() => undefined);
+      if (!this.stopped) setTimeout(() => void this.listen(), this.options.pollIntervalMs ?? 250).unref();
+    };
+    client.on('error', again);
+    client.on('end', again);
+    client.on('notification', () => this.wake());
+    try {
+      await client.connect();
+      await client.query('listen outbox_events');
+    } catch {
+      again();
+    }
+  }
+
+  private wake(): void {
+    if (this.stopped) return;
+    if (this.busy) {
+      this.woken = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.schedule(0);
   }
 
   private schedule(delayMs: number): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
+      this.busy = true;
+      this.woken = false;
+      const poll = this.options.pollIntervalMs ?? 250;
       this.running = this.round()
-        .then((delivered) => this.schedule(delivered > 0 ? 0 : this.options.pollIntervalMs ?? 250))
+        .then((delivered) => {
+          this.busy = false;
+          this.schedule(delivered > 0 || this.woken ? 0 : poll);
+        })
         .catch((error: unknown) => {
+          this.busy = false;
           this.options.log.error({ err: error }, 'outbox dispatch failed');
-          this.schedule(this.options.pollIntervalMs ?? 250);
+          this.schedule(poll);
         });
     }, delayMs);
   }

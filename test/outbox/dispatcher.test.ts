@@ -49,3 +49,21 @@ test('a workflow Temporal refuses does not hold back the other clients\' events;
     expect(description.type).toBe('clientSyncWorkflow');
   }
 });
+
+test('a commit wakes the dispatcher at once: with an hour between polls, a write is still handed over within seconds', async () => {
+  const db = database.db;
+  const dispatcher = new OutboxDispatcher({ db, temporal: temporal.client, taskQueue: 'dispatcher-test', log: pino({ level: 'silent' }), pollIntervalMs: 3_600_000 });
+  dispatcher.start();
+  try {
+    // The first round runs at start; everything written before it is gone then.
+    await waitFor('the start-up round', async () => (await db('outbox_events').whereNull('delivered_at').whereNot('client_number', 'like', 'xx%')).length === 0, { timeoutMs: 10_000 });
+    await createClient(db, clientCreateSchema.parse({ clientNumber: '7301', kind: 'company', name: 'Wakker B.V.', links: { caseware: true } }));
+    await waitFor('the new client\'s event delivered', async () => (await db('outbox_events').where({ client_number: '7301' }).whereNull('delivered_at')).length === 0, { timeoutMs: 5_000 });
+    // And again, after the dispatcher went back to sleep.
+    await createClient(db, clientCreateSchema.parse({ clientNumber: '7302', kind: 'company', name: 'Nog wakker B.V.', links: { caseware: true } }));
+    await waitFor('the second client\'s event delivered', async () => (await db('outbox_events').where({ client_number: '7302' }).whereNull('delivered_at')).length === 0, { timeoutMs: 5_000 });
+    expect(await db('outbox_events').whereIn('client_number', ['7301', '7302']).whereNotNull('delivered_at')).toHaveLength(2);
+  } finally {
+    await dispatcher.stop();
+  }
+});
