@@ -124,6 +124,8 @@ export class OutboxDispatcher {
     try {
       await client.connect();
       await client.query('listen outbox_events');
+      // What committed before the listener was there was announced to nobody.
+      this.wake();
     } catch {
       again();
     }

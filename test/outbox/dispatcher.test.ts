@@ -58,10 +58,10 @@ test('a commit wakes the dispatcher at once: with an hour between polls, a write
     // The first round runs at start; everything written before it is gone then.
     await waitFor('the start-up round', async () => (await db('outbox_events').whereNull('delivered_at').whereNot('client_number', 'like', 'xx%')).length === 0, { timeoutMs: 10_000 });
     await createClient(db, clientCreateSchema.parse({ clientNumber: '7301', kind: 'company', name: 'Wakker B.V.', links: { caseware: true } }));
-    await waitFor('the new client\'s event delivered', async () => (await db('outbox_events').where({ client_number: '7301' }).whereNull('delivered_at')).length === 0, { timeoutMs: 5_000 });
+    await waitFor('the new client\'s event delivered', async () => (await db('outbox_events').where({ client_number: '7301' }).whereNull('delivered_at')).length === 0, { timeoutMs: 10_000 });
     // And again, after the dispatcher went back to sleep.
     await createClient(db, clientCreateSchema.parse({ clientNumber: '7302', kind: 'company', name: 'Nog wakker B.V.', links: { caseware: true } }));
-    await waitFor('the second client\'s event delivered', async () => (await db('outbox_events').where({ client_number: '7302' }).whereNull('delivered_at')).length === 0, { timeoutMs: 5_000 });
+    await waitFor('the second client\'s event delivered', async () => (await db('outbox_events').where({ client_number: '7302' }).whereNull('delivered_at')).length === 0, { timeoutMs: 10_000 });
     expect(await db('outbox_events').whereIn('client_number', ['7301', '7302']).whereNotNull('delivered_at')).toHaveLength(2);
   } finally {
     await dispatcher.stop();
