@@ -105,6 +105,10 @@ export async function startTemporalDevServer(options: { dataDir: string; port: n
       '--ui-port', String(options.uiPort),
       '--db-filename', path.resolve(options.dataDir, 'temporal.db'),
       '--log-level', 'error',
+      // A write-ahead log, synced at checkpoints: several times fewer fsyncs per workflow task, and
+      // nothing lost when a process dies (only a crash of the machine itself may lose the last ones).
+      '--sqlite-pragma', 'journal_mode=wal',
+      '--sqlite-pragma', 'synchronous=normal',
       ...searchAttributeKeys.flatMap((key) => ['--search-attribute', `${key.name}=${cliAttributeType[key.type] ?? 'Keyword'}`]),
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
