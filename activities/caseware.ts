@@ -118,10 +118,17 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
   const { db } = deps;
   // Fewer calls per attempt make an attempt likelier to get through a flaky portal.
   const cached = new Map<string, { value: string | undefined; until: number }>();
+  // Concurrent syncs share one look-up in flight rather than each asking CaseWare.
+  const inFlight = new Map<string, Promise<string | undefined>>();
   async function lookupOnce(key: string, lookup: () => Promise<string | undefined>): Promise<string | undefined> {
     const hit = cached.get(key);
     if (hit && hit.until > Date.now()) return hit.value;
-    const value = await lookup();
+    let pending = inFlight.get(key);
+    if (!pending) {
+      pending = lookup().finally(() => inFlight.delete(key));
+      inFlight.set(key, pending);
+    }
+    const value = await pending;
     if (value !== undefined) cached.set(key, { value, until: Date.now() + lookupTtlMs });
     return value;
   }
