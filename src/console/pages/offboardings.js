@@ -9,6 +9,8 @@ import { Empty, ExternalLink, Loading, Notice, PageHeader, Problem, Refreshed, S
 import { offboardingKinds, offboardingStatuses, portalKeys, portalNames, sentence, stepActions, stepStatuses } from '../lib/words.js';
 
 const finished = (offboarding) => offboarding.finishedAt !== null;
+// Followed until it has finished and its status says so too (the two are written separately).
+const stillMoving = (offboarding) => !finished(offboarding) || offboarding.status === 'running' || offboarding.status === 'awaiting-approval';
 
 const clientStatuses = { client: 'client', suspect: 'suspect', former: 'former client' };
 
@@ -311,7 +313,7 @@ function Decisions({ offboarding, onDecided }) {
 
 export function OffboardingPage({ route, config }) {
   const id = route.segments[1];
-  const resource = useResource(() => api('GET', `/offboardings/${encodeURIComponent(id)}`), [id], { pollMs: 1_000, keepPolling: (o) => !finished(o) });
+  const resource = useResource(() => api('GET', `/offboardings/${encodeURIComponent(id)}`), [id], { pollMs: 1_000, keepPolling: stillMoving });
   const offboarding = resource.data;
   if (resource.error?.status === 404) return html`<${Empty}>There is no offboarding ${id}.<//>`;
   if (!offboarding) return html`<${Problem} error=${resource.error} title="Could not load the offboarding" /><${Loading} />`;
@@ -334,7 +336,7 @@ export function OffboardingPage({ route, config }) {
         <dt>In Temporal</dt><dd><${ExternalLink} href=${temporalWorkflowUrl(config, offboarding.workflowId)} className="temporal-workflow">workflow ${offboarding.workflowId}<//></dd>
       </dl>
       ${offboarding.failure ? html`<${Notice} tone="bad"><strong>It failed:</strong> ${offboarding.failure}<//>` : null}
-      ${offboarding.status === 'running'
+      ${offboarding.status === 'running' && !finished(offboarding)
         ? html`<p class="quiet live">Following it live: this page refreshes every second. A step waits until every portal has applied it; a portal that is down holds the step until it is back.</p>`
         : null}
       <${Decisions} offboarding=${offboarding} onDecided=${() => void resource.reload()} />
