@@ -28,7 +28,7 @@ const consoleDir = path.resolve(__dirname, '..', 'console');
 
 const temporalUiEnvSchema = z.object({
   TEMPORAL_UI_URL: z.url().optional(),
-  TEMPORAL_UI_PORT: z.coerce.number().int().min(1).max(65535).default(8233),
+  TEMPORAL_UI_PORT: z.coerce.number().int().min(0).max(65535).default(8233),
   TEMPORAL_NAMESPACE: z.string().min(1).default('default'),
 });
 
