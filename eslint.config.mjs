@@ -41,4 +41,18 @@ export default tseslint.config(
       '@typescript-eslint/require-await': 'off',
     },
   },
+  {
+    // The console's browser code: plain ES modules served as they are (no build step), so no
+    // type information, and the browser's globals instead of Node's.
+    files: ['src/console/**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      ...tseslint.configs.disableTypeChecked.languageOptions,
+      sourceType: 'module',
+      globals: Object.fromEntries(
+        ['window', 'document', 'sessionStorage', 'fetch', 'URL', 'URLSearchParams', 'FormData', 'CustomEvent', 'Intl', 'setTimeout', 'clearTimeout']
+          .map((name) => [name, 'readonly']),
+      ),
+    },
+  },
 );

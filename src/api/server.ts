@@ -13,6 +13,7 @@ import type { Db } from '../db';
 import { bearerAuth } from './auth';
 import { apiErrorHandler, apiNotFoundHandler, loggableError } from './errors';
 import { clientRoutes } from './routes-clients';
+import { consoleRoutes } from './routes-console';
 import { contactRoutes } from './routes-contacts';
 import { masterRoutes } from './routes-masters';
 import { offboardingRoutes, type OffboardingSettings } from './routes-offboardings';
@@ -99,6 +100,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   );
 
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  // The console's page is public; its data calls carry the token like any script's.
+  await app.register(consoleRoutes, { requireToken });
 
   // Everything registered in here sits behind the token; the routes above do not.
   await app.register((api, _options, done) => {

@@ -29,6 +29,8 @@ export interface TestStack {
   services: Services;
   bundle: WorkflowBundleWithSourceMap;
   taskQueue: string;
+  /** With `temporalUiPort`: the dev server's Web UI, e.g. http://127.0.0.1:41234. */
+  temporalUiUrl?: string;
   /** With `cuttableTemporal`: the outbox dispatcher reaches Temporal through this proxy. */
   temporalProxy?: TcpProxy;
   api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
@@ -49,11 +51,18 @@ export interface TestStack {
 export const apiToken = 'test-token-0123456789abcdef';
 
 export async function startTestStack(
-  options: { cuttableTemporal?: boolean; clientOnlineProcessingDelayMs?: number; clientOnlineSendBsn?: boolean } = {},
+  options: {
+    cuttableTemporal?: boolean;
+    clientOnlineProcessingDelayMs?: number;
+    clientOnlineSendBsn?: boolean;
+    /** Also serve the Temporal Web UI, on this port (one from `freePort()`); see `temporalUiUrl`. */
+    temporalUiPort?: number;
+  } = {},
 ): Promise<TestStack> {
+  const uiPort = options.temporalUiPort;
   const [database, temporal, simulator, clientOnline, bundle] = await Promise.all([
     createTestDatabase(),
-    startTemporal(),
+    startTemporal({ uiPort }),
     startCaseWareSimulator({ port: 0 }),
     startClientOnlineSimulator({ port: 0, processingDelayMs: options.clientOnlineProcessingDelayMs }),
     bundleWorkflows(),
@@ -101,6 +110,7 @@ export async function startTestStack(
     services,
     bundle,
     taskQueue,
+    temporalUiUrl: uiPort === undefined ? undefined : `http://127.0.0.1:${uiPort}`,
     temporalProxy,
     async api(method, path, body) {
       const response = await fetch(`${services.apiUrl}${path}`, {

@@ -1,21 +1,38 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import net from 'node:net';
 import { ensureTemporalCli } from '../../src/dev/temporal-cli';
 import { workflowsPath } from '../../src/worker';
 import { quietTemporalRuntime } from './runtime';
 import { searchAttributeKeys } from '../../src/search-attributes';
 
-/** A real Temporal dev server on a random port, from the project's own CLI install. */
-export async function startTemporal(): Promise<TestWorkflowEnvironment> {
+/**
+ * A real Temporal dev server on a random port, from the project's own CLI install; with `uiPort`,
+ * its Web UI on that port too.
+ */
+export async function startTemporal(options: { uiPort?: number } = {}): Promise<TestWorkflowEnvironment> {
   quietTemporalRuntime();
   const cli = ensureTemporalCli();
   return TestWorkflowEnvironment.createLocal({
     server: {
       ...(cli ? { executable: { type: 'existing-path', path: cli } } : {}),
       ip: '127.0.0.1',
+      ...(options.uiPort === undefined ? {} : { ui: true, uiPort: options.uiPort }),
       searchAttributes: searchAttributeKeys,
       log: { format: 'pretty', level: 'error' },
     },
+  });
+}
+
+/** A port nothing listens on right now, for a server that needs its port named in advance. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
+    });
   });
 }
 

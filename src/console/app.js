@@ -1,0 +1,127 @@
+// The console's shell: sign-in, navigation, and which page the URL's fragment asks for.
+import { render } from 'preact';
+import { useEffect, useState } from 'preact/hooks';
+import { consoleConfig, session, signedOutEvent } from './lib/api.js';
+import { html } from './lib/html.js';
+import { href, useRoute } from './lib/router.js';
+import { Loading, Problem } from './lib/ui.js';
+import { ClientPage } from './pages/client.js';
+import { ErrorsPage } from './pages/errors.js';
+import { HealthPage } from './pages/health.js';
+import { NewOffboardingPage, OffboardingListPage, OffboardingPage } from './pages/offboardings.js';
+import { ReconcilePage, ReconcileRunPage } from './pages/reconcile.js';
+
+const navigation = [
+  ['', 'Portal health'],
+  ['errors', 'Sync errors'],
+  ['clients', 'Clients'],
+  ['offboardings', 'Offboardings'],
+  ['reconcile', 'Reconcile'],
+];
+
+function SignIn({ onSignedIn, reason }) {
+  const [error, setError] = useState(undefined);
+  const [busy, setBusy] = useState(false);
+  const submit = async (event) => {
+    event.preventDefault();
+    const token = String(new FormData(event.currentTarget).get('token') ?? '').trim();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const config = await consoleConfig(token);
+      session.signIn(token);
+      onSignedIn(config);
+    } catch (failure) {
+      setError(failure.status === 401 ? { message: 'This token was not accepted. Check that you copied all of it.' } : failure);
+      setBusy(false);
+    }
+  };
+  return html`<main class="sign-in">
+    <form class="card" onSubmit=${submit}>
+      <h1>portal-sync console</h1>
+      <p>Keeps the client registry in step with CaseWare Cloud and Client Online. Sign in with the API token to see sync errors, client status, offboardings and the reconcile.</p>
+      ${reason ? html`<p class="notice notice-warn">${reason}</p>` : null}
+      <label class="field">API token
+        <input name="token" type="password" autocomplete="current-password" required autofocus />
+        <span class="hint">The token is in <code>.data/api-token</code> on the server (or its API_TOKEN setting). It is kept in this browser tab only, until you sign out or close the tab.</span>
+      </label>
+      <button type="submit" disabled=${busy}>Sign in</button>
+      <${Problem} error=${error} title="Not signed in" />
+    </form>
+  </main>`;
+}
+
+function Page({ route, config }) {
+  const [first, second] = route.segments;
+  switch (first) {
+    case undefined:
+      return html`<${HealthPage} />`;
+    case 'errors':
+      return html`<${ErrorsPage} route=${route} />`;
+    case 'clients':
+      return html`<${ClientPage} route=${route} config=${config} />`;
+    case 'offboardings':
+      if (second === 'new') return html`<${NewOffboardingPage} key=${window.location.hash} route=${route} />`;
+      if (second) return html`<${OffboardingPage} key=${second} route=${route} config=${config} />`;
+      return html`<${OffboardingListPage} />`;
+    case 'reconcile':
+      if (second === 'runs' && route.segments[2]) return html`<${ReconcileRunPage} key=${route.segments[2]} route=${route} config=${config} />`;
+      return html`<${ReconcilePage} />`;
+    default:
+      return html`<p>There is no such page. <a href=${href()}>Go to portal health</a>.</p>`;
+  }
+}
+
+function Console() {
+  const route = useRoute();
+  const [config, setConfig] = useState(undefined);
+  const [signedIn, setSignedIn] = useState(Boolean(session.token()));
+  const [reason, setReason] = useState(undefined);
+  const [error, setError] = useState(undefined);
+
+  useEffect(() => {
+    const signedOut = () => {
+      session.signOut();
+      setSignedIn(false);
+      setConfig(undefined);
+      setReason('The API no longer accepts the token you signed in with. Sign in again.');
+    };
+    window.addEventListener(signedOutEvent, signedOut);
+    return () => window.removeEventListener(signedOutEvent, signedOut);
+  }, []);
+
+  // A tab reloaded while signed in: fetch the settings with the kept token.
+  useEffect(() => {
+    if (signedIn && !config) consoleConfig().then(setConfig, setError);
+  }, [signedIn, config]);
+
+  useEffect(() => {
+    const title = navigation.find(([key]) => key === (route.segments[0] ?? ''))?.[1];
+    document.title = title ? `${title} · portal-sync console` : 'portal-sync console';
+  }, [route]);
+
+  if (!signedIn) {
+    return html`<${SignIn} reason=${reason} onSignedIn=${(next) => { setConfig(next); setReason(undefined); setSignedIn(true); }} />`;
+  }
+  const signOut = () => {
+    session.signOut();
+    setSignedIn(false);
+    setConfig(undefined);
+    setReason(undefined);
+  };
+  const current = route.segments[0] ?? '';
+  return html`
+    <header class="top">
+      <a class="brand" href=${href()}>portal-sync <span>console</span></a>
+      <nav aria-label="Pages">
+        ${navigation.map(([key, label]) => html`<a href=${key ? href(key) : href()} aria-current=${current === key ? 'page' : undefined}>${label}</a>`)}
+      </nav>
+      <button type="button" class="sign-out" onClick=${signOut}>Sign out</button>
+    </header>
+    <main class="content">
+      ${config ? html`<${Page} route=${route} config=${config} />` : error ? html`<${Problem} error=${error} title="Could not load the console" />` : html`<${Loading} />`}
+    </main>
+  `;
+}
+
+render(html`<${Console} />`, document.getElementById('console'));

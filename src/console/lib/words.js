@@ -1,0 +1,126 @@
+// The words the console shows for the API's codes: the firm's terms, in plain language.
+
+/** The API's messages start in lower case, to be quoted inside sentences; alone they start a sentence. */
+export function sentence(text) {
+  return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
+}
+
+export const portalNames = { caseware: 'CaseWare Cloud', clientOnline: 'Client Online' };
+export const portalKeys = ['caseware', 'clientOnline'];
+
+export const syncStates = {
+  'in-sync': { label: 'Up to date', tone: 'good', explain: 'The portal holds every change made so far.' },
+  pending: { label: 'Changes on their way', tone: 'busy', explain: 'A change has not reached the portal yet; this usually takes seconds.' },
+  error: { label: 'Has sync errors', tone: 'bad', explain: 'The portal refused a record; see the errors below for what to do.' },
+  'not-linked': { label: 'Not linked', tone: 'quiet', explain: 'This client is not sent to the portal (its link is off, or the portal does not take this kind of client).' },
+};
+
+export const errorCodes = {
+  'missing-email': 'No email address',
+  'shared-email': 'Email address shared with another record',
+  'email-removed': 'Email address removed in the registry',
+  'field-too-long': 'A name or email is too long for the portal',
+  'email-in-use': 'Email address belongs to a CaseWare staff user',
+  'no-client-user': 'Nobody can log in to this client',
+  'client-online-username-taken': 'Email address is already another login',
+};
+
+export function errorTitle(code) {
+  return errorCodes[code] ?? code;
+}
+
+export const recordTypes = { client: 'Client', contact: 'Contact' };
+
+export function recordName(recordType, recordId) {
+  return `${recordTypes[recordType] ?? recordType} ${recordId}`;
+}
+
+export const accessStates = { active: 'Has access', revoked: 'Access removed' };
+
+export const eventKinds = {
+  'client.created': 'Client registered',
+  'client.updated': 'Client changed',
+  'client.links-changed': 'Client links switched',
+  'contact.created': 'Contact added',
+  'contact.updated': 'Contact changed',
+  'contact.links-changed': 'Contact links switched',
+  'contact.deleted': 'Contact deleted',
+  'contact.master-changed': 'Master link changed',
+  'contact.master-login-changed': "Master's login details changed",
+  'master.updated': "Master's private data changed",
+  'client.resync': 'Send everything again (resync)',
+  'client.reconcile': 'Repair after the reconcile',
+};
+
+export const offboardingKinds = {
+  'revoke-contact-access': {
+    label: 'A contact loses access to its company',
+    explain: 'One contact may no longer see its company in the portals. The person keeps every other access.',
+  },
+  'person-leaves': {
+    label: 'A person leaves companies and stops as a client',
+    explain: 'A person client stops being a client of the firm and leaves the companies where he or she is a contact.',
+  },
+  'person-deceased': {
+    label: 'A person has died',
+    explain: 'Every access of the person ends, on both portals, at every company.',
+  },
+  'client-leaves': {
+    label: 'A company stops as a client',
+    explain: 'Its contacts lose access to it. A person who is also a contact there keeps his or her own client and other companies.',
+  },
+};
+
+export const offboardingStatuses = {
+  running: { label: 'Running', tone: 'busy' },
+  'awaiting-approval': { label: 'Waiting for approval', tone: 'warn' },
+  completed: { label: 'Completed', tone: 'good' },
+  failed: { label: 'Failed', tone: 'bad' },
+  cancelled: { label: 'Cancelled', tone: 'quiet' },
+};
+
+export const stepActions = {
+  'contact-links-off': "Switch off the contact's portal links",
+  'client-former': 'Make the client a former client',
+  'end-master-link': 'End the master link',
+};
+
+export const stepStatuses = {
+  pending: { label: 'Not started', tone: 'quiet' },
+  applying: { label: 'Changing the registry', tone: 'busy' },
+  'waiting-for-portals': { label: 'Waiting for the portals', tone: 'busy' },
+  done: { label: 'Done', tone: 'good' },
+  'not-run': { label: 'Not run', tone: 'quiet' },
+};
+
+export const reconcileStatuses = {
+  running: { label: 'Running', tone: 'busy' },
+  completed: { label: 'Completed', tone: 'good' },
+  failed: { label: 'Failed', tone: 'bad' },
+};
+
+export const repairStatuses = {
+  pending: { label: 'Repair under way', tone: 'busy' },
+  repaired: { label: 'Repaired', tone: 'good' },
+  'no-change': { label: 'Already fixed by a change', tone: 'good' },
+  failed: { label: 'Not repaired: see the sync errors', tone: 'bad' },
+  'dry-run': { label: 'Found (compare only, not repaired)', tone: 'warn' },
+};
+
+const driftIssues = {
+  missing: 'is missing in the portal',
+  fields: 'differs in the portal',
+  inactive: 'was deactivated in the portal',
+  active: 'is active in the portal but should not be',
+  'share-missing': 'has lost its access to the client',
+  'share-extra': 'has access it should not have',
+  'group-missing': 'is not in the contact group',
+  extra: 'is in the portal but should not be',
+};
+
+export function driftText({ recordType, recordId, issue, fields }) {
+  const what = `${recordName(recordType, recordId)} ${driftIssues[issue] ?? issue}`;
+  return fields?.length ? `${what}: ${fields.join(', ')}` : what;
+}
+
+export const triggers = { schedule: 'Hourly schedule', api: 'Asked for (run now)' };

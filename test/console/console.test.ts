@@ -1,0 +1,291 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { apiToken, startTestStack, type TestStack } from '../support/stack';
+import { freePort, waitFor } from '../support/temporal';
+
+// The console (issue 11) in a real headless Chromium against the whole stack: sign in, read the
+// sync errors, find a client and its status, plan an offboarding, carry it out and follow it to
+// the end, approve a held one, run the reconcile, and find the client's workflow in the Temporal
+// Web UI. Screenshots of every page are kept for a person to look at.
+
+const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const screenshotDir = path.resolve(process.env.CONSOLE_SCREENSHOTS_DIR ?? path.join(__dirname, '..', '..', 'test-artifacts', 'console'));
+
+// Personal data of the scenario: none of it may appear in a URL the console opens or calls.
+const company = { clientNumber: '1001', name: 'Bakkerij De Korenschoof B.V.' };
+const anna = { firstName: 'Anna', infix: 'van der', lastName: 'Berg', email: 'anna@korenschoof.test' };
+const bram = { firstName: 'Bram', lastName: 'Jansen' };
+const personalData = [company.name, 'Korenschoof', anna.firstName, anna.lastName, anna.email, bram.firstName, bram.lastName, '@'];
+const bigCompany = '2001';
+const secondBigCompany = '3001';
+const both = { caseware: true, clientOnline: true };
+
+let stack: TestStack;
+let browser: Browser;
+let page: Page;
+let temporalUiUrl: string;
+const requestedUrls: string[] = [];
+
+async function screenshot(name: string, target: Page = page) {
+  await target.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
+}
+
+/** Goes to a console page through its navigation, as a person would. */
+async function openPage(label: string) {
+  await page.getByRole('navigation', { name: 'Pages' }).getByRole('link', { name: label, exact: true }).click();
+  await expect.poll(() => page.getByRole('heading', { level: 1 }).first().textContent()).toBeTruthy();
+}
+
+const chromiumMissing = () =>
+  `Chromium is not installed at ${chromiumPath}: the console's browser test needs it. ` +
+  'Install it with `apt-get update && apt-get install -y chromium` (.ci/run does), or set CHROMIUM_PATH.';
+
+// Outside the browser tests' describe, so that a machine without Chromium fails here, by name,
+// and not only in their set-up.
+test('headless Chromium is installed', () => {
+  expect(existsSync(chromiumPath), chromiumMissing()).toBe(true);
+});
+
+describe('the console, in a browser', () => {
+  beforeAll(async () => {
+    if (!existsSync(chromiumPath)) {
+      throw new Error(chromiumMissing());
+    }
+    mkdirSync(screenshotDir, { recursive: true });
+    // The console links to the Temporal Web UI the API names; here the test stack's own.
+    const uiPort = await freePort();
+    temporalUiUrl = `http://127.0.0.1:${uiPort}`;
+    process.env.TEMPORAL_UI_URL = temporalUiUrl;
+    [stack, browser] = await Promise.all([
+      startTestStack({ temporalUiPort: uiPort }),
+      chromium.launch({ executablePath: chromiumPath, headless: true }),
+    ]);
+
+    const client = await stack.api('POST', '/clients', { clientNumber: company.clientNumber, kind: 'company', name: company.name, links: both });
+    expect(client.status).toBe(201);
+    for (const contact of [anna, bram]) {
+      const response = await stack.api('POST', `/clients/${company.clientNumber}/contacts`, { ...contact, links: both });
+      expect(response.status).toBe(201);
+    }
+    // Companies big enough that offboarding them waits for approval (more than 10 accesses and logins).
+    for (const number of [bigCompany, secondBigCompany]) {
+      expect((await stack.api('POST', '/clients', { clientNumber: number, kind: 'company', name: `Groothandel ${number}`, links: both })).status).toBe(201);
+      for (let i = 0; i < 6; i += 1) {
+        expect((await stack.api('POST', `/clients/${number}/contacts`, { email: `c${i}@groothandel-${number}.test`, links: both })).status).toBe(201);
+      }
+    }
+    await Promise.all([company.clientNumber, bigCompany, secondBigCompany].map((number) => stack.settled(number)));
+
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    page = await context.newPage();
+    page.setDefaultTimeout(15_000);
+    page.on('request', (request) => requestedUrls.push(request.url()));
+  }, 180_000);
+
+  afterAll(async () => {
+    await browser?.close();
+    await stack?.stop();
+    delete process.env.TEMPORAL_UI_URL;
+  });
+
+  test('signing in: a wrong token is refused, the right one is kept in the tab only', async () => {
+    await page.goto(`${stack.services.apiUrl}/console`);
+    expect(new URL(page.url()).pathname).toBe('/console/');
+    await expect.poll(() => page.getByRole('heading', { name: 'portal-sync console' }).isVisible()).toBe(true);
+    await screenshot('01-sign-in');
+
+    await page.getByLabel('API token').fill('not-the-token-at-all');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('This token was not accepted').waitFor();
+
+    await page.getByLabel('API token').fill(apiToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('heading', { name: 'Portal health', level: 1 }).waitFor();
+    expect(await page.evaluate('Object.values(sessionStorage)')).toEqual([apiToken]);
+    expect(await page.evaluate('document.cookie')).toBe('');
+  });
+
+  test('portal health: both portals work', async () => {
+    for (const portal of ['CaseWare Cloud', 'Client Online']) {
+      const card = page.locator('.portal-card', { has: page.getByRole('heading', { name: portal }) });
+      await card.getByText('Working').waitFor();
+    }
+    await screenshot('02-portal-health');
+  });
+
+  test('sync errors: the contact without email, with what to do; filtered by portal', async () => {
+    await openPage('Sync errors');
+    const row = page.locator('.errors-table tbody tr', { hasText: 'CaseWare Cloud' }).filter({ hasText: 'No email address' });
+    await row.waitFor();
+    await expect.poll(() => row.locator('td').nth(1).textContent()).toBe(company.clientNumber);
+    expect(await row.textContent()).toMatch(/Open/);
+
+    await page.getByLabel('Portal').selectOption('caseware');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await expect.poll(() => new URL(page.url()).hash).toBe('#/errors?portal=caseware');
+    await page.getByText(/^\d+ errors?$/).waitFor();
+    const portals = await page.locator('.errors-table tbody tr td:nth-child(3)').allTextContents();
+    expect(portals.length).toBeGreaterThan(0);
+    expect(new Set(portals)).toEqual(new Set(['CaseWare Cloud']));
+    await screenshot('03-sync-errors');
+  });
+
+  test("a client's status: what each portal holds, its errors, and its workflow in the Temporal Web UI", async () => {
+    await openPage('Clients');
+    await page.getByLabel('Client number').fill(company.clientNumber);
+    await page.getByRole('button', { name: 'Show status' }).click();
+    await page.getByRole('heading', { name: `Client ${company.clientNumber}` }).waitFor();
+    expect(new URL(page.url()).hash).toBe(`#/clients/${company.clientNumber}`);
+
+    const caseware = page.locator('.portal-status[data-portal="caseware"]');
+    const clientOnline = page.locator('.portal-status[data-portal="clientOnline"]');
+    await caseware.getByText('Has sync errors').waitFor();
+    await caseware.getByText('No email address', { exact: true }).waitFor();
+    // The entity and Anna's user have CaseWare ids; they are listed with their access.
+    const cwEntity = (await stack.simState()).entities.find((e) => e.EntityNo === company.clientNumber)!;
+    await caseware.getByText(cwEntity.CWGuid).waitFor();
+    expect(await caseware.getByText('Has access').count()).toBeGreaterThanOrEqual(2);
+    await clientOnline.locator('.badge').first().waitFor();
+
+    const workflowLink = page.locator('a.temporal-workflow');
+    expect(await workflowLink.getAttribute('href')).toBe(`${temporalUiUrl}/namespaces/default/workflows/client-${company.clientNumber}`);
+    expect(await page.locator('a.temporal-search').getAttribute('href')).toBe(
+      `${temporalUiUrl}/namespaces/default/workflows?query=${encodeURIComponent(`ClientNumber="${company.clientNumber}"`)}`,
+    );
+    await screenshot('04-client-status');
+
+    // The link opens the client's workflow in the Temporal Web UI, in a new tab.
+    const [workflowPage] = await Promise.all([page.waitForEvent('popup'), workflowLink.click()]);
+    await workflowPage.getByText(`client-${company.clientNumber}`, { exact: true }).first().waitFor({ timeout: 30_000 });
+    await workflowPage.getByText('clientSyncWorkflow').first().waitFor();
+    await screenshot('05-temporal-ui-client-workflow', workflowPage);
+    await workflowPage.close();
+  });
+
+  test('an offboarding: the dry-run plan as steps, carried out and followed to completed', async () => {
+    await page.getByRole('link', { name: 'Offboard this client…' }).click();
+    await page.getByRole('heading', { name: 'New offboarding' }).waitFor();
+    expect(await page.getByRole('radio', { name: /A company stops as a client/ }).isChecked()).toBe(true);
+    expect(await page.getByLabel('Company client number').inputValue()).toBe(company.clientNumber);
+    await page.getByLabel(/Reason/).fill('contract ended');
+    await page.getByRole('button', { name: 'Show the plan (dry run)' }).click();
+
+    const steps = page.locator('ol.steps > li');
+    await steps.first().waitFor();
+    const plan = (await stack.api('POST', '/offboardings', { kind: 'client-leaves', clientNumber: company.clientNumber })).body.plan;
+    expect(await steps.count()).toBe(plan.steps.length);
+    expect(await steps.first().textContent()).toContain("Switch off the contact's portal links");
+    expect(await steps.last().textContent()).toContain(`Make client ${company.clientNumber} a former client`);
+    expect(await steps.first().locator('.effect[data-portal="caseware"]').textContent()).toContain('CaseWare Cloud');
+    // The page names the plan's contacts (read by id); the plan itself carries ids only.
+    await steps.first().getByText(`is ${anna.firstName} ${anna.infix} ${anna.lastName}`).waitFor();
+    await screenshot('06-offboarding-plan');
+
+    await page.getByRole('button', { name: 'Carry it out' }).click();
+    await page.getByRole('heading', { name: /^Offboarding \d+$/ }).waitFor();
+    const id = /#\/offboardings\/(\d+)$/.exec(page.url())?.[1];
+    expect(id).toBeDefined();
+    await page.locator('.page-header').getByText('Completed').waitFor({ timeout: 60_000 });
+    expect(await page.locator('ol.steps > li .badge').allTextContents()).toEqual(plan.steps.map(() => 'Done'));
+    await page.getByText(`${plan.steps.length} of ${plan.steps.length} steps done`).waitFor();
+    const record = (await stack.api('GET', `/offboardings/${id}`)).body;
+    expect(record.status).toBe('completed');
+    expect(record.reason).toBe('contract ended');
+    await screenshot('07-offboarding-completed');
+  });
+
+  test('a large offboarding waits for approval and finishes once approved', async () => {
+    await openPage('Offboardings');
+    await page.getByRole('link', { name: 'New offboarding…' }).click();
+    await page.getByRole('radio', { name: /A company stops as a client/ }).check();
+    await page.getByLabel('Company client number').fill(bigCompany);
+    await page.getByRole('button', { name: 'Show the plan (dry run)' }).click();
+    await page.locator('ol.steps > li').first().waitFor();
+    await page.getByRole('button', { name: 'Carry it out' }).click();
+
+    await page.getByText('This offboarding waits for your approval.').waitFor();
+    await page.locator('.page-header').getByText('Waiting for approval').waitFor();
+    expect(await page.locator('ol.steps > li .badge').allTextContents()).toEqual(expect.arrayContaining(['Not started']));
+    await screenshot('08-offboarding-awaiting-approval');
+
+    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.locator('.page-header').getByText('Completed').waitFor({ timeout: 60_000 });
+    await page.getByText(/approved by api/).waitFor();
+    expect((await stack.api('GET', `/clients/${bigCompany}`)).body.status).toBe('former');
+  });
+
+  test('a held offboarding can be cancelled: nothing is changed', async () => {
+    await openPage('Offboardings');
+    await page.getByRole('link', { name: 'New offboarding…' }).click();
+    await page.getByLabel('Company client number').fill(secondBigCompany);
+    await page.getByRole('button', { name: 'Show the plan (dry run)' }).click();
+    await page.getByRole('button', { name: 'Carry it out' }).click();
+    await page.getByText('This offboarding waits for your approval.').waitFor();
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.getByRole('button', { name: 'Cancel the offboarding' }).click();
+    await page.getByText('Cancelled by').waitFor({ timeout: 30_000 });
+    await expect.poll(() => page.locator('ol.steps > li .badge').allTextContents(), { timeout: 30_000 }).toEqual(Array.from({ length: 7 }, () => 'Not run'));
+    await expect.poll(() => page.getByRole('button', { name: 'Cancel the offboarding' }).count()).toBe(0);
+    const id = /#\/offboardings\/(\d+)$/.exec(page.url())?.[1];
+    const record = (await stack.api('GET', `/offboardings/${id}`)).body;
+    expect(record).toMatchObject({ cancelledBy: 'api', finishedAt: expect.any(String) });
+    expect((await stack.api('GET', `/clients/${secondBigCompany}`)).body.status).toBe('client');
+    await screenshot('09-offboarding-cancelled');
+
+    await openPage('Offboardings');
+    await expect.poll(() => page.locator('table tbody tr').count()).toBe(3);
+    await screenshot('10-offboardings');
+  });
+
+  test('the reconcile: pause and resume the schedule, run now, follow the run to its report', async () => {
+    await openPage('Reconcile');
+    await page.getByText('Runs every hour').waitFor();
+    await page.getByLabel(/Note/).fill('portal maintenance');
+    await page.getByRole('button', { name: 'Pause the schedule' }).click();
+    await page.getByText('Paused', { exact: true }).waitFor();
+    expect((await stack.api('GET', '/reconcile/schedule')).body).toMatchObject({ paused: true, note: 'portal maintenance' });
+    await page.getByRole('button', { name: 'Resume the schedule' }).click();
+    await page.getByText('Runs every hour').waitFor();
+    expect((await stack.api('GET', '/reconcile/schedule')).body.paused).toBe(false);
+
+    await page.getByRole('button', { name: 'Run now' }).click();
+    await page.getByRole('heading', { name: /^Reconcile run \d+$/ }).waitFor();
+    await page.locator('.page-header').getByText('Completed').waitFor({ timeout: 60_000 });
+    await page.locator('table.report tbody tr', { hasText: 'CaseWare Cloud' }).waitFor();
+    await page.getByRole('heading', { name: 'Orphans' }).waitFor();
+    await screenshot('11-reconcile-run');
+
+    await page.getByRole('link', { name: '← All runs' }).click();
+    await page.locator('table tbody tr', { hasText: 'Asked for (run now)' }).waitFor();
+    await screenshot('12-reconcile');
+  });
+
+  test('no personal data and no token in any URL the console opened or called', async () => {
+    expect(requestedUrls.length).toBeGreaterThan(10);
+    for (const url of requestedUrls) {
+      const decoded = decodeURIComponent(url);
+      expect(decoded).not.toContain(apiToken);
+      for (const value of personalData) expect(decoded, url).not.toContain(value);
+    }
+  });
+
+  test('signing out forgets the token', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('API token').waitFor();
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+  });
+
+  test("the Temporal Web UI finds the client's workflow by its search attribute", async () => {
+    const ui = await page.context().newPage();
+    const listQuery = `ClientNumber="${company.clientNumber}"`;
+    await waitFor('the Temporal Web UI to answer', async () => (await fetch(temporalUiUrl)).ok, { timeoutMs: 30_000 });
+    await ui.goto(`${temporalUiUrl}/namespaces/default/workflows?query=${encodeURIComponent(listQuery)}`);
+    await ui.getByText(`client-${company.clientNumber}`, { exact: true }).first().waitFor({ timeout: 30_000 });
+    expect(await ui.getByText(`client-${bigCompany}`, { exact: true }).count()).toBe(0);
+    await screenshot('13-temporal-ui-workflows-of-client', ui);
+    await ui.close();
+  });
+});
