@@ -312,6 +312,13 @@ export async function setOffboardingStatus(
 ): Promise<void> {
   await db.transaction(async (trx) => {
     const finished = !unfinished.includes(status);
+    // A finished offboarding stays finished: an unfinished status written at the same time (a
+    // cancel's own record, scheduled beside the workflow's final one) keeps only its details.
+    const current = await trx('offboardings').where({ id }).forUpdate().first<{ finished_at: Date | null } | undefined>('finished_at');
+    if (!finished && current?.finished_at) {
+      if (details.cancelledBy) await trx('offboardings').where({ id }).update({ cancelled_by: details.cancelledBy });
+      return;
+    }
     await trx('offboardings')
       .where({ id })
       .update({
