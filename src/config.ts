@@ -6,6 +6,11 @@ const positiveDays = z.coerce.number().int().positive();
 const optionalUrl = z.url().optional();
 const requestsPerSecond = z.coerce.number().positive().max(100_000).optional();
 const requestsBurst = z.coerce.number().int().min(1).max(100_000).optional();
+const base64Key = z
+  .string()
+  .refine((value) => /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32, {
+    message: 'must be 32 bytes in base64, e.g. from `openssl rand -base64 32`',
+  });
 
 /**
  * Configuration from the environment, validated at start-up. Everything is optional for a local
@@ -19,6 +24,12 @@ export const configSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().default('portal-sync'),
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_TLS_CERT_PATH: z.string().optional().describe('client certificate (PEM) for mTLS, e.g. Temporal Cloud; with TEMPORAL_TLS_KEY_PATH'),
+  TEMPORAL_TLS_KEY_PATH: z.string().optional().describe('private key (PEM) of the client certificate'),
+  TEMPORAL_TLS_CA_PATH: z.string().optional().describe("CA certificate (PEM) of a self-hosted server's certificate; unset: the system's CAs"),
+  TEMPORAL_API_KEY: z.string().optional().describe('Temporal Cloud API key (sent as a bearer token, over TLS)'),
+  TEMPORAL_ENCRYPTION_KEY: base64Key.optional().describe('AES-256 key (base64, 32 bytes): every Temporal payload is encrypted with it; unset: not encrypted'),
+  TEMPORAL_ENCRYPTION_KEY_ID: z.string().min(1).max(64).default('default').describe('the key id stored with each encrypted payload'),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port.default(3000),
   API_TOKEN: z.string().min(16, 'API_TOKEN must be at least 16 characters').optional(),
@@ -48,6 +59,9 @@ export const configSchema = z.object({
 }).refine(
   (c) => !c.CASEWARE_BASE_URL || (c.CASEWARE_CLIENT_ID && c.CASEWARE_CLIENT_SECRET),
   { message: 'CASEWARE_CLIENT_ID and CASEWARE_CLIENT_SECRET are required with CASEWARE_BASE_URL', path: ['CASEWARE_CLIENT_ID'] },
+).refine(
+  (c) => (c.TEMPORAL_TLS_CERT_PATH === undefined) === (c.TEMPORAL_TLS_KEY_PATH === undefined),
+  { message: 'TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together', path: ['TEMPORAL_TLS_KEY_PATH'] },
 ).refine(
   (c) => !c.CLIENT_ONLINE_BASE_URL || c.CLIENT_ONLINE_API_KEY,
   { message: 'CLIENT_ONLINE_API_KEY is required with CLIENT_ONLINE_BASE_URL', path: ['CLIENT_ONLINE_API_KEY'] },

@@ -6,7 +6,9 @@ import { existsSync, mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
+import type { DataConverter } from '@temporalio/common';
 import { registerSearchAttributes, searchAttributeKeys } from '../search-attributes';
+import type { TemporalConnectionOptions } from '../temporal/connection-options';
 import { ensureTemporalCli } from './temporal-cli';
 
 /** Local stand-ins for what production provides: PostgreSQL and a Temporal server. */
@@ -59,6 +61,8 @@ export interface TemporalConnection {
   namespace: string;
   uiUrl?: string;
   address: string;
+  /** The client's data converter (payload encryption), for the worker to use the same. */
+  dataConverter?: DataConverter;
   close(): Promise<void>;
 }
 
@@ -88,17 +92,25 @@ export async function startTemporalDevServer(options: { dataDir: string; port: n
   };
 }
 
-/** An existing Temporal server; registers the search attributes, "already exists" counting as done. */
-export async function connectTemporal(address: string, namespace: string): Promise<TemporalConnection> {
+/**
+ * An existing Temporal server (self-hosted or Temporal Cloud: TLS, mTLS or an API key, see
+ * src/temporal/connection-options.ts); registers the search attributes, "already exists" counting
+ * as done. The client, and the worker given `dataConverter`, encrypt payloads when it is set.
+ */
+export async function connectTemporal(address: string, namespace: string, options: TemporalConnectionOptions = {}): Promise<TemporalConnection> {
+  const { tls, apiKey, dataConverter } = options;
+  // Temporal Cloud routes API-key calls by this header.
+  const auth = { tls, apiKey, ...(apiKey !== undefined ? { metadata: { 'temporal-namespace': namespace } } : {}) };
   // Reconnect within seconds after an outage, not after grpc's default of up to two minutes.
-  const connection = await Connection.connect({ address, channelArgs: { 'grpc.max_reconnect_backoff_ms': 5_000 } });
+  const connection = await Connection.connect({ address, ...auth, channelArgs: { 'grpc.max_reconnect_backoff_ms': 5_000 } });
   await registerSearchAttributes(connection, namespace);
-  const nativeConnection = await NativeConnection.connect({ address });
+  const nativeConnection = await NativeConnection.connect({ address, ...auth });
   return {
-    client: new Client({ connection, namespace }),
+    client: new Client({ connection, namespace, dataConverter }),
     connection: nativeConnection,
     namespace,
     address,
+    dataConverter,
     async close() {
       await nativeConnection.close();
       await connection.close();
