@@ -11,6 +11,10 @@ const base64Key = z
   .refine((value) => /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32, {
     message: 'must be 32 bytes in base64, e.g. from `openssl rand -base64 32`',
   });
+const originList = z
+  .string()
+  .transform((value) => value.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''))
+  .pipe(z.array(z.url().transform((origin) => new URL(origin).origin)));
 
 /**
  * Configuration from the environment, validated at start-up. Everything is optional for a local
@@ -33,6 +37,7 @@ export const configSchema = z.object({
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port.default(3000),
   API_TOKEN: z.string().min(16, 'API_TOKEN must be at least 16 characters').optional(),
+  CODEC_ALLOWED_ORIGINS: originList.default([]).describe('origins (the Temporal UI) allowed to call the codec endpoints from a browser, comma-separated'),
   CASEWARE_BASE_URL: optionalUrl.describe('…/{firm}/ms/caseware-cloud/api/v2; unset: the simulator'),
   CASEWARE_CLIENT_ID: z.string().optional(),
   CASEWARE_CLIENT_SECRET: z.string().optional(),

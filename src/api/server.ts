@@ -13,6 +13,7 @@ import type { Db } from '../db';
 import { bearerAuth } from './auth';
 import { apiErrorHandler, apiNotFoundHandler, loggableError } from './errors';
 import { clientRoutes } from './routes-clients';
+import { codecRoutes, type CodecServerSettings } from './routes-codec';
 import { contactRoutes } from './routes-contacts';
 import { masterRoutes } from './routes-masters';
 import { offboardingRoutes, type OffboardingSettings } from './routes-offboardings';
@@ -28,6 +29,8 @@ export interface ApiOptions {
   offboarding?: OffboardingSettings;
   /** Running the reconcile and steering its schedule needs Temporal too. */
   reconcile?: ReconcileSettings;
+  /** With payload encryption on: the codec server for the Temporal UI and CLI (behind the API token). */
+  codec?: CodecServerSettings;
 }
 
 // Request bodies and headers hold personal data and the token: log only what identifies the
@@ -99,6 +102,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   );
 
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  if (options.codec) await app.register(codecRoutes, { apiToken: options.apiToken, codec: options.codec });
 
   // Everything registered in here sits behind the token; the routes above do not.
   await app.register((api, _options, done) => {

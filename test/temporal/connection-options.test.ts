@@ -43,4 +43,11 @@ describe('the Temporal connection settings', () => {
       /TEMPORAL_TLS_CERT_PATH: cannot read .*missing\.pem \(ENOENT\)/,
     );
   });
+
+  it('read the UI origins allowed to call the codec as origins', () => {
+    expect(loadConfig({ CODEC_ALLOWED_ORIGINS: 'http://127.0.0.1:8080/, https://temporal.firm.example' }).CODEC_ALLOWED_ORIGINS).toEqual([
+      'http://127.0.0.1:8080',
+      'https://temporal.firm.example',
+    ]);
+  });
 });
