@@ -34,9 +34,13 @@ export const configSchema = z.object({
   TEMPORAL_API_KEY: z.string().optional().describe('Temporal Cloud API key (sent as a bearer token, over TLS)'),
   TEMPORAL_ENCRYPTION_KEY: base64Key.optional().describe('AES-256 key (base64, 32 bytes): every Temporal payload is encrypted with it; unset: not encrypted'),
   TEMPORAL_ENCRYPTION_KEY_ID: z.string().min(1).max(64).default('default').describe('the key id stored with each encrypted payload'),
+  WORKER_METRICS_PORT: port.optional().describe("the Temporal SDK's Prometheus metrics of the worker on http://WORKER_METRICS_HOST:PORT/metrics; unset: off"),
+  WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port.default(3000),
   API_TOKEN: z.string().min(16, 'API_TOKEN must be at least 16 characters').optional(),
+  METRICS_TOKEN: z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional()
+    .describe('bearer token GET /metrics requires; unset: /metrics is public like /health'),
   CODEC_ALLOWED_ORIGINS: originList.default([]).describe('origins (the Temporal UI) allowed to call the codec endpoints from a browser, comma-separated'),
   CASEWARE_BASE_URL: optionalUrl.describe('…/{firm}/ms/caseware-cloud/api/v2; unset: the simulator'),
   CASEWARE_CLIENT_ID: z.string().optional(),

@@ -16,6 +16,7 @@ import { clientRoutes } from './routes-clients';
 import { codecRoutes, type CodecServerSettings } from './routes-codec';
 import { contactRoutes } from './routes-contacts';
 import { masterRoutes } from './routes-masters';
+import { metricsRoutes, type MetricsSettings } from './routes-metrics';
 import { offboardingRoutes, type OffboardingSettings } from './routes-offboardings';
 import { reconcileRoutes, type ReconcileSettings } from './routes-reconcile';
 import { syncRoutes } from './routes-sync';
@@ -29,6 +30,8 @@ export interface ApiOptions {
   offboarding?: OffboardingSettings;
   /** Running the reconcile and steering its schedule needs Temporal too. */
   reconcile?: ReconcileSettings;
+  /** GET /metrics, public unless it has a token of its own. */
+  metrics?: MetricsSettings;
   /** With payload encryption on: the codec server for the Temporal UI and CLI (behind the API token). */
   codec?: CodecServerSettings;
 }
@@ -102,6 +105,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   );
 
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
+  await app.register(metricsRoutes, { db: options.db, metrics: options.metrics });
   if (options.codec) await app.register(codecRoutes, { apiToken: options.apiToken, codec: options.codec });
 
   // Everything registered in here sits behind the token; the routes above do not.
