@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { DataConverter } from '@temporalio/common';
+import type { CodecServerSettings } from '../api/routes-codec';
 import type { Config } from '../config';
 import { EncryptionCodec, encryptionKeyFromBase64, type EncryptionKey } from './encryption-codec';
 
@@ -25,4 +26,12 @@ export function encryptionKeyFromConfig(config: Pick<Config, 'TEMPORAL_ENCRYPTIO
 export function dataConverterFromConfig(config: Pick<Config, 'TEMPORAL_ENCRYPTION_KEY' | 'TEMPORAL_ENCRYPTION_KEY_ID'>): DataConverter | undefined {
   const key = encryptionKeyFromConfig(config);
   return key && encryptingDataConverter(key);
+}
+
+/** The API's codec server (src/api/routes-codec.ts) for the configured key; none without a key. */
+export function codecServerSettingsFromConfig(
+  config: Pick<Config, 'TEMPORAL_ENCRYPTION_KEY' | 'TEMPORAL_ENCRYPTION_KEY_ID' | 'CODEC_ALLOWED_ORIGINS'>,
+): CodecServerSettings | undefined {
+  const key = encryptionKeyFromConfig(config);
+  return key && { codec: new EncryptionCodec(key), allowedOrigins: config.CODEC_ALLOWED_ORIGINS };
 }

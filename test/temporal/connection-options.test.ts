@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config';
 import { temporalConnectionOptions } from '../../src/temporal/connection-options';
+import { codecServerSettingsFromConfig } from '../../src/temporal/data-converter';
 import { EncryptionCodec } from '../../src/temporal/encryption-codec';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'temporal-tls-'));
@@ -49,5 +50,14 @@ describe('the Temporal connection settings', () => {
       'http://127.0.0.1:8080',
       'https://temporal.firm.example',
     ]);
+  });
+
+  it('give the API a codec server only with a key, for the configured UI origins', () => {
+    expect(codecServerSettingsFromConfig(loadConfig({ CODEC_ALLOWED_ORIGINS: 'http://127.0.0.1:8080' }))).toBeUndefined();
+    const settings = codecServerSettingsFromConfig(
+      loadConfig({ TEMPORAL_ENCRYPTION_KEY: randomBytes(32).toString('base64'), CODEC_ALLOWED_ORIGINS: 'http://127.0.0.1:8080' }),
+    );
+    expect(settings?.codec).toBeInstanceOf(EncryptionCodec);
+    expect(settings?.allowedOrigins).toEqual(['http://127.0.0.1:8080']);
   });
 });
