@@ -21,6 +21,12 @@ describe('the Temporal connection settings', () => {
     expect(temporalConnectionOptions(loadConfig({}))).toEqual({});
   });
 
+  it('take an empty value (NAME= in an env file) as unset', () => {
+    const config = loadConfig({ TEMPORAL_API_KEY: '', TEMPORAL_TLS_CERT_PATH: '', TEMPORAL_TLS_KEY_PATH: '', TEMPORAL_ENCRYPTION_KEY: '', METRICS_TOKEN: '', WORKER_METRICS_PORT: '' });
+    expect(temporalConnectionOptions(config)).toEqual({});
+    expect([config.METRICS_TOKEN, config.WORKER_METRICS_PORT]).toEqual([undefined, undefined]);
+  });
+
   it('use mTLS with the certificate and key files, and a CA of its own', () => {
     const options = temporalConnectionOptions(loadConfig({ TEMPORAL_TLS_CERT_PATH: cert, TEMPORAL_TLS_KEY_PATH: key, TEMPORAL_TLS_CA_PATH: ca }));
     expect(options.tls).toEqual({ clientCertPair: { crt: Buffer.from('CERT'), key: Buffer.from('KEY') }, serverRootCACertificate: Buffer.from('CA') });
