@@ -6,6 +6,17 @@ const positiveDays = z.coerce.number().int().positive();
 const optionalUrl = z.url().optional();
 const requestsPerSecond = z.coerce.number().positive().max(100_000).optional();
 const requestsBurst = z.coerce.number().int().min(1).max(100_000).optional();
+const base64Key = z
+  .string()
+  .refine((value) => /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, 'base64').length === 32, {
+    message: 'must be 32 bytes in base64, e.g. from `openssl rand -base64 32`',
+  });
+/** `NAME=` (as an env file writes an unset value) counts as unset, for settings where empty means nothing. */
+const unsetWhenEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === '' ? undefined : value), schema);
+const originList = z
+  .string()
+  .transform((value) => value.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''))
+  .pipe(z.array(z.url().transform((origin) => new URL(origin).origin)));
 
 /**
  * Configuration from the environment, validated at start-up. Everything is optional for a local
@@ -19,9 +30,20 @@ export const configSchema = z.object({
   TEMPORAL_TASK_QUEUE: z.string().default('portal-sync'),
   TEMPORAL_PORT: port.default(7233),
   TEMPORAL_UI_PORT: port.default(8233),
+  TEMPORAL_TLS_CERT_PATH: unsetWhenEmpty(z.string().optional()).describe('client certificate (PEM) for mTLS, e.g. Temporal Cloud; with TEMPORAL_TLS_KEY_PATH'),
+  TEMPORAL_TLS_KEY_PATH: unsetWhenEmpty(z.string().optional()).describe('private key (PEM) of the client certificate'),
+  TEMPORAL_TLS_CA_PATH: unsetWhenEmpty(z.string().optional()).describe("CA certificate (PEM) of a self-hosted server's certificate; unset: the system's CAs"),
+  TEMPORAL_API_KEY: unsetWhenEmpty(z.string().optional()).describe('Temporal Cloud API key (sent as a bearer token, over TLS)'),
+  TEMPORAL_ENCRYPTION_KEY: unsetWhenEmpty(base64Key.optional()).describe('AES-256 key (base64, 32 bytes): every Temporal payload is encrypted with it; unset: not encrypted'),
+  TEMPORAL_ENCRYPTION_KEY_ID: z.string().min(1).max(64).default('default').describe('the key id stored with each encrypted payload'),
+  WORKER_METRICS_PORT: unsetWhenEmpty(port.optional()).describe("the Temporal SDK's Prometheus metrics of the worker on http://WORKER_METRICS_HOST:PORT/metrics; unset: off"),
+  WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port.default(3000),
   API_TOKEN: z.string().min(16, 'API_TOKEN must be at least 16 characters').optional(),
+  METRICS_TOKEN: unsetWhenEmpty(z.string().min(16, 'METRICS_TOKEN must be at least 16 characters').optional())
+    .describe('bearer token GET /metrics requires; unset: /metrics is public like /health'),
+  CODEC_ALLOWED_ORIGINS: originList.default([]).describe('origins (the Temporal UI) allowed to call the codec endpoints from a browser, comma-separated'),
   CASEWARE_BASE_URL: optionalUrl.describe('…/{firm}/ms/caseware-cloud/api/v2; unset: the simulator'),
   CASEWARE_CLIENT_ID: z.string().optional(),
   CASEWARE_CLIENT_SECRET: z.string().optional(),
@@ -48,6 +70,9 @@ export const configSchema = z.object({
 }).refine(
   (c) => !c.CASEWARE_BASE_URL || (c.CASEWARE_CLIENT_ID && c.CASEWARE_CLIENT_SECRET),
   { message: 'CASEWARE_CLIENT_ID and CASEWARE_CLIENT_SECRET are required with CASEWARE_BASE_URL', path: ['CASEWARE_CLIENT_ID'] },
+).refine(
+  (c) => (c.TEMPORAL_TLS_CERT_PATH === undefined) === (c.TEMPORAL_TLS_KEY_PATH === undefined),
+  { message: 'TEMPORAL_TLS_CERT_PATH and TEMPORAL_TLS_KEY_PATH go together', path: ['TEMPORAL_TLS_KEY_PATH'] },
 ).refine(
   (c) => !c.CLIENT_ONLINE_BASE_URL || c.CLIENT_ONLINE_API_KEY,
   { message: 'CLIENT_ONLINE_API_KEY is required with CLIENT_ONLINE_BASE_URL', path: ['CLIENT_ONLINE_API_KEY'] },

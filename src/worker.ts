@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { DataConverter } from '@temporalio/common';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createCaseWareActivities, type CaseWareActivityDeps } from '../activities/caseware';
 import { createClientOnlineActivities, type ClientOnlinePort } from '../activities/client-online';
@@ -19,16 +20,24 @@ export interface WorkerOptions extends CaseWareActivityDeps {
   reconcile: { caseware: CaseWareBulkPort; clientOnline: ClientOnlineBulkPort; batchSize?: number };
   /** A prebuilt bundle (tests bundle once per file); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /**
+   * Payload encryption (src/temporal/data-converter.ts); the same as the clients'. A prebuilt
+   * bundle must have been built with its failureConverterPath.
+   */
+  dataConverter?: DataConverter;
 }
 
 export async function createWorker(options: WorkerOptions): Promise<Worker> {
-  const { connection, namespace, taskQueue, workflowBundle, clientOnline, clientOnlineSendBsn, reconcile, ...caseWareDeps } = options;
+  const { connection, namespace, taskQueue, workflowBundle, dataConverter, clientOnline, clientOnlineSendBsn, reconcile, ...caseWareDeps } = options;
   return Worker.create({
     connection,
     namespace,
     taskQueue,
+    dataConverter,
     // Bundled here rather than by Worker.create, so that webpack's report stays out of the start-up text.
-    workflowBundle: workflowBundle ?? (await bundleWorkflowCode({ workflowsPath, logger: new DefaultLogger('WARN') })),
+    workflowBundle:
+      workflowBundle ??
+      (await bundleWorkflowCode({ workflowsPath, failureConverterPath: dataConverter?.failureConverterPath, logger: new DefaultLogger('WARN') })),
     activities: {
       ...createCaseWareActivities(caseWareDeps),
       ...createClientOnlineActivities({ db: caseWareDeps.db, clientOnline, sendBsn: clientOnlineSendBsn }),

@@ -14,8 +14,10 @@ import { bearerAuth } from './auth';
 import { apiErrorHandler, apiNotFoundHandler, loggableError } from './errors';
 import { clientRoutes } from './routes-clients';
 import { consoleRoutes } from './routes-console';
+import { codecRoutes, type CodecServerSettings } from './routes-codec';
 import { contactRoutes } from './routes-contacts';
 import { masterRoutes } from './routes-masters';
+import { metricsRoutes, type MetricsSettings } from './routes-metrics';
 import { offboardingRoutes, type OffboardingSettings } from './routes-offboardings';
 import { reconcileRoutes, type ReconcileSettings } from './routes-reconcile';
 import { syncRoutes } from './routes-sync';
@@ -29,6 +31,10 @@ export interface ApiOptions {
   offboarding?: OffboardingSettings;
   /** Running the reconcile and steering its schedule needs Temporal too. */
   reconcile?: ReconcileSettings;
+  /** GET /metrics, public unless it has a token of its own. */
+  metrics?: MetricsSettings;
+  /** With payload encryption on: the codec server for the Temporal UI and CLI (behind the API token). */
+  codec?: CodecServerSettings;
 }
 
 // Request bodies and headers hold personal data and the token: log only what identifies the
@@ -102,6 +108,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
   // The console's page is public; its data calls carry the token like any script's.
   await app.register(consoleRoutes, { requireToken });
+  await app.register(metricsRoutes, { db: options.db, metrics: options.metrics });
+  if (options.codec) await app.register(codecRoutes, { apiToken: options.apiToken, codec: options.codec });
 
   // Everything registered in here sits behind the token; the routes above do not.
   await app.register((api, _options, done) => {

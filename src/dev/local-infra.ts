@@ -7,7 +7,9 @@ import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import pg from 'pg';
+import type { DataConverter } from '@temporalio/common';
 import { registerSearchAttributes, searchAttributeKeys } from '../search-attributes';
+import type { TemporalConnectionOptions } from '../temporal/connection-options';
 import { ensureTemporalCli } from './temporal-cli';
 
 /** Local stand-ins for what production provides: PostgreSQL and a Temporal server. */
@@ -80,6 +82,8 @@ export interface TemporalConnection {
   namespace: string;
   uiUrl?: string;
   address: string;
+  /** The client's data converter (payload encryption), for the worker to use the same. */
+  dataConverter?: DataConverter;
   close(): Promise<void>;
 }
 
@@ -173,22 +177,34 @@ async function startDownloadedDevServer(options: { dataDir: string; port: number
   };
 }
 
-/** An existing Temporal server; registers the search attributes, "already exists" counting as done. */
-export async function connectTemporal(address: string, namespace: string, options: { connectTimeout?: number } = {}): Promise<TemporalConnection> {
+/**
+ * An existing Temporal server (self-hosted or Temporal Cloud: TLS, mTLS or an API key, see
+ * src/temporal/connection-options.ts); registers the search attributes, "already exists" counting
+ * as done. The client, and the worker given `dataConverter`, encrypt payloads when it is set.
+ */
+export async function connectTemporal(
+  address: string,
+  namespace: string,
+  options: TemporalConnectionOptions & { connectTimeout?: number } = {},
+): Promise<TemporalConnection> {
+  const { tls, apiKey, dataConverter, connectTimeout } = options;
+  // Temporal Cloud routes API-key calls by this header.
+  const auth = { tls, apiKey, ...(apiKey !== undefined ? { metadata: { 'temporal-namespace': namespace } } : {}) };
   // Reconnect within seconds after an outage, not after grpc's default of up to two minutes.
-  const connection = await Connection.connect({ address, connectTimeout: options.connectTimeout, channelArgs: { 'grpc.max_reconnect_backoff_ms': 5_000 } });
+  const connection = await Connection.connect({ address, ...auth, connectTimeout, channelArgs: { 'grpc.max_reconnect_backoff_ms': 5_000 } });
   try {
     await registerSearchAttributes(connection, namespace);
   } catch (error) {
     await connection.close();
     throw error;
   }
-  const nativeConnection = await NativeConnection.connect({ address });
+  const nativeConnection = await NativeConnection.connect({ address, ...auth });
   return {
-    client: new Client({ connection, namespace }),
+    client: new Client({ connection, namespace, dataConverter }),
     connection: nativeConnection,
     namespace,
     address,
+    dataConverter,
     async close() {
       await nativeConnection.close();
       await connection.close();

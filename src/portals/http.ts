@@ -1,5 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
+import { reportPortalCall } from './call-observers';
 import { PortalError, retryAfterFrom, type PortalOperation } from './http-errors';
 
 // The JSON-over-HTTP transport the portal clients share: one request with a timeout, waiting out
@@ -73,14 +74,18 @@ export async function sendJson(target: JsonTarget, request: JsonRequest): Promis
     if (request.method === 'GET') request.counter.reads += 1;
     else request.counter.writes += 1;
   }
+  const startedAt = performance.now();
   try {
-    return await fetch(url, {
+    const response = await fetch(url, {
       method: request.method,
       headers,
       body: request.body === undefined ? undefined : JSON.stringify(request.body),
       signal: request.signal ? AbortSignal.any([request.signal, AbortSignal.timeout(target.timeoutMs)]) : AbortSignal.timeout(target.timeoutMs),
     });
+    reportPortalCall(target, request, response, startedAt);
+    return response;
   } catch (error) {
+    reportPortalCall(target, request, error, startedAt);
     throw target.errors.transport(request, error);
   }
 }
