@@ -46,7 +46,7 @@ describe('--help', () => {
   test('lists every command, and what the exit codes mean', async () => {
     const run = await cli(['--help'], env);
     expect(run.code).toBe(0);
-    for (const command of ['status', 'errors', 'offboard', 'approve', 'cancel', 'offboardings', 'offboarding', 'reconcile']) {
+    for (const command of ['start', 'worker', 'api', 'migrate', 'simulators', 'status', 'errors', 'offboard', 'approve', 'cancel', 'offboardings', 'offboarding', 'reconcile']) {
       expect(run.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     }
     expect(run.stdout).toContain('Exit codes:');
@@ -61,6 +61,9 @@ describe('--help', () => {
     }
     expect(run.stdout).toContain('$ portal-sync offboard client-leaves --client 1001 --execute');
     expect(run.stdout).toContain('Exit codes:');
+    const worker = await cli(['worker', '--help'], env);
+    expect(worker.stdout).toMatch(/DATABASE_URL +PostgreSQL connection URL \(required\)/);
+    expect(worker.stdout).toContain('outbox dispatcher');
   });
 
   test('bad usage ends with exit code 2', async () => {
@@ -169,7 +172,7 @@ describe('offboarding', () => {
     expect(cancelled.code, cancelled.stderr).toBe(0);
     expect(cancelled.stdout).toMatch(new RegExp(`^Offboarding ${id} was cancelled by api: 0 of 12 steps done, the rest not run\\.$`, 'm'));
     expect((await stack.api('GET', '/clients/ap1')).body.status).toBe('client');
-  });
+  }, 120_000);
 
   test('approve: a plan above the threshold waits; the follower sees it wait, approve carries it out', async () => {
     // The same client as above, offboarded again now that the cancelled plan has let go of it.

@@ -23,7 +23,7 @@ export interface Run {
 }
 
 /** Runs the CLI to its end. */
-export function cli(args: readonly string[], env: NodeJS.ProcessEnv, { timeoutMs = 60_000 } = {}): Promise<Run> {
+export function cli(args: readonly string[], env: NodeJS.ProcessEnv, { timeoutMs = 45_000 } = {}): Promise<Run> {
   const running = spawnCli(args, env);
   const timer = setTimeout(() => running.child.kill('SIGKILL'), timeoutMs);
   return running.exited.finally(() => clearTimeout(timer));
