@@ -45,7 +45,7 @@ export function buildProgram(): Command {
       '  $ npx portal-sync offboard client-leaves --client 1001\n' +
       '  $ npx portal-sync offboard client-leaves --client 1001 --execute --reason "contract ended"\n' +
       '  $ npx portal-sync reconcile --wait\n' +
-      '  $ npm run cli -- offboardings --json',
+      '  $ npm run -s cli -- offboardings --json',
   );
   program.addHelpText('afterAll', `\n${exitCodeHelp}\n`);
   return program;
