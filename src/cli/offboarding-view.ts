@@ -1,0 +1,186 @@
+import type { Offboarding, OffboardingDryRun, PortalSyncApi } from './api-client';
+import { exitCodes, type ExitCode } from './exit-codes';
+import { follow } from './follow';
+import { plural, portalName, table, when } from './format';
+import type { Output } from './output';
+
+type Plan = OffboardingDryRun['plan'];
+type Step = Offboarding['steps'][number];
+type Status = Offboarding['status'];
+
+const finished: readonly Status[] = ['completed', 'failed', 'cancelled'];
+
+export function isFinished(offboarding: Pick<Offboarding, 'status'>): boolean {
+  return finished.includes(offboarding.status);
+}
+
+/**
+ * The exit code of an offboarding that was followed: 0 when it ended as asked (completed; for
+ * `cancel`, cancelled), 1 when it ended otherwise (failed, or cancelled when it should complete).
+ * One still running has not failed: 0.
+ */
+export function exitCodeOf(offboarding: Pick<Offboarding, 'status'>, asked: 'completed' | 'cancelled' = 'completed'): ExitCode {
+  if (!isFinished(offboarding)) return exitCodes.ok;
+  return offboarding.status === asked ? exitCodes.ok : exitCodes.failed;
+}
+
+/** "client-leaves of client 1001"; the clients it touches too when they are more than that one. */
+function requestText(request: Plan['request'], clientNumbers: readonly string[]): string {
+  const clientNumber = typeof request.clientNumber === 'string' ? request.clientNumber : undefined;
+  const subject = clientNumber === undefined ? `contact ${String(request.contactId)}` : `client ${clientNumber}`;
+  const onlyItself = clientNumbers.length === 1 && clientNumbers[0] === clientNumber;
+  const clients = clientNumbers.length > 0 && !onlyItself ? ` (clients ${clientNumbers.join(', ')})` : '';
+  return `${request.kind} of ${subject}${clients}`;
+}
+
+function effectLines(effects: Plan['steps'][number]['effects']): string[] {
+  return (['caseware', 'clientOnline'] as const).flatMap((portal) =>
+    effects[portal].length === 0 ? [`${portalName(portal)}: no change`] : effects[portal].map((effect) => `${portalName(portal)}: ${effect}`),
+  );
+}
+
+function removesText(removes: Plan['removes']): string {
+  return `${plural(removes.contactAccess, 'contact access', 'contact accesses')} and ${plural(removes.logins, 'login')}`;
+}
+
+/** The dry run's plan as a table: every step, with what each portal will do under it. */
+export function describeDryRun(dryRun: OffboardingDryRun, executeHint: string): string[] {
+  const { plan } = dryRun;
+  return [
+    `Dry run: ${requestText(plan.request, plan.clientNumbers)} takes ${plural(plan.steps.length, 'step')}, in this order. Nothing has been changed.`,
+    '',
+    ...table(
+      ['step', 'action', 'record', 'client', 'what'],
+      plan.steps.map((step) => ({
+        cells: [
+          String(step.step),
+          step.action,
+          step.contactId === undefined ? `client ${step.clientNumber}` : `contact ${step.contactId}`,
+          step.clientNumber,
+          step.summary,
+        ],
+        details: effectLines(step.effects),
+      })),
+    ),
+    '',
+    `It removes ${removesText(plan.removes)}. A plan that removes more than OFFBOARDING_APPROVAL_THRESHOLD (default 10) waits for approval.`,
+    `To carry it out: ${executeHint}`,
+  ];
+}
+
+const stepStatusText: Record<Step['status'], string> = {
+  pending: 'pending',
+  applying: 'applying',
+  'waiting-for-portals': 'waiting for the portals',
+  done: 'done',
+  'not-run': 'not run',
+};
+
+function stepMark(step: Step, spinner: string): string {
+  if (step.status === 'done') return '✔';
+  if (step.status === 'not-run') return '✖';
+  if (step.status === 'pending') return '·';
+  return spinner;
+}
+
+/** A client by its number, as people know it; a contact by its id. */
+function recordText(step: Pick<Step, 'recordType' | 'recordId' | 'clientNumber'>): string {
+  return step.recordType === 'client' ? `client ${step.clientNumber}` : `contact ${step.recordId}`;
+}
+
+function headline(offboarding: Offboarding): string {
+  const current = offboarding.steps.find((step) => step.status !== 'done' && step.status !== 'not-run' && step.status !== 'pending');
+  const where = current ? `, step ${current.step} of ${offboarding.steps.length}` : '';
+  return `Offboarding ${offboarding.id}, ${requestText(offboarding.plan.request, offboarding.plan.clientNumbers)}: ${offboarding.status}${
+    offboarding.status === 'running' ? where : ''
+  }`;
+}
+
+/** Why it waits, and what to do: two sentences, one line each on a terminal. */
+function approvalHint(offboarding: Offboarding): [string, string] {
+  return [
+    `It removes ${removesText(offboarding.plan.removes)}, more than the approval threshold`,
+    `Approve it with \`portal-sync approve ${offboarding.id}\`, or cancel it with \`portal-sync cancel ${offboarding.id}\``,
+  ];
+}
+
+function stepRows(offboarding: Offboarding, spinner: string): string[] {
+  return table(
+    ['', 'step', 'action', 'record', 'status', 'what'],
+    offboarding.steps.map((step) => [stepMark(step, spinner), String(step.step), step.action, recordText(step), stepStatusText[step.status], step.summary]),
+  );
+}
+
+/** One offboarding, as `portal-sync offboarding <id>` shows it. */
+export function describeOffboarding(offboarding: Offboarding): string[] {
+  const approval = !offboarding.approvalRequired
+    ? 'not required'
+    : offboarding.approvedAt
+      ? `approved ${when(offboarding.approvedAt)} by ${offboarding.approvedBy ?? '?'}`
+      : 'required, not given';
+  return [
+    headline(offboarding),
+    `  requested   ${when(offboarding.createdAt)} by ${offboarding.requestedBy}${offboarding.reason ? `; reason: ${offboarding.reason}` : ''}`,
+    `  approval    ${approval}`,
+    `  workflow    ${offboarding.workflowId}`,
+    ...(offboarding.finishedAt ? [`  finished    ${when(offboarding.finishedAt)}`] : []),
+    ...(offboarding.cancelledBy ? [`  cancelled   by ${offboarding.cancelledBy}`] : []),
+    ...(offboarding.failure ? [`  failure     ${offboarding.failure}`] : []),
+    ...(offboarding.status === 'awaiting-approval' ? [`  waiting     ${approvalHint(offboarding).join('. ')}.`] : []),
+    '',
+    ...stepRows(offboarding, '…'),
+  ];
+}
+
+/** The closing line of a followed offboarding. */
+export function outcome(offboarding: Offboarding): string {
+  const done = offboarding.steps.filter((step) => step.status === 'done').length;
+  const total = offboarding.steps.length;
+  switch (offboarding.status) {
+    case 'completed':
+      return `Offboarding ${offboarding.id} completed: ${done} of ${plural(total, 'step')} done.`;
+    case 'failed':
+      return `Offboarding ${offboarding.id} failed: ${offboarding.failure ?? 'no reason recorded'}. Steps done stay done: ${done} of ${total}.`;
+    case 'cancelled':
+      return `Offboarding ${offboarding.id} was cancelled${offboarding.cancelledBy ? ` by ${offboarding.cancelledBy}` : ''}: ${done} of ${plural(total, 'step')} done, the rest not run.`;
+    default:
+      return `Offboarding ${offboarding.id} is ${offboarding.status}; follow it with \`portal-sync offboarding ${offboarding.id} --follow\`.`;
+  }
+}
+
+/**
+ * Follows an offboarding until it has finished (completed, failed or cancelled), polling
+ * GET /offboardings/:id: a live step list on a terminal, a line per change elsewhere, the final
+ * record alone with --json. One waiting for approval is followed too, until someone approves or
+ * cancels it.
+ */
+export function followOffboarding(api: PortalSyncApi, id: number, out: Output): Promise<Offboarding> {
+  const reported = { status: '', steps: new Map<number, string>() };
+  return follow<Offboarding>({
+    out,
+    intervalMs: 500,
+    read: () => api.get<Offboarding>(`/offboardings/${id}`),
+    finished: isFinished,
+    goesOn: `offboarding ${id} goes on; follow it again with \`portal-sync offboarding ${id} --follow\``,
+    show(offboarding, view) {
+      if (offboarding.status !== reported.status) {
+        reported.status = offboarding.status;
+        view.change(
+          offboarding.status === 'awaiting-approval'
+            ? `offboarding ${id}: awaiting approval. ${approvalHint(offboarding).join('. ')}.`
+            : `offboarding ${id}: ${offboarding.status}`,
+        );
+      }
+      for (const step of offboarding.steps) {
+        if (reported.steps.get(step.step) === step.status) continue;
+        reported.steps.set(step.step, step.status);
+        view.change(`step ${step.step} of ${offboarding.steps.length}, ${step.action} ${recordText(step)}: ${stepStatusText[step.status]}`);
+      }
+      view.frame((spinner) => [
+        headline(offboarding),
+        ...(offboarding.status === 'awaiting-approval' ? approvalHint(offboarding).map((line, index) => `  ${index === 0 ? 'Waiting for approval. ' : ''}${line}.`) : []),
+        ...stepRows(offboarding, spinner),
+      ]);
+    },
+  });
+}

@@ -1,0 +1,266 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { apiToken, startTestStack, type TestStack } from '../support/stack';
+import { waitFor } from '../support/temporal';
+import { cli, cleanEnv, freePort, spawnCli } from './support';
+
+// The commands that talk to the HTTP API, run as a user runs them (the bin, in a child process)
+// against a stack on real servers. What they print is what is asserted.
+
+let stack: TestStack;
+let dataDir: string;
+let env: NodeJS.ProcessEnv;
+const both = { caseware: true, clientOnline: true };
+
+beforeAll(async () => {
+  stack = await startTestStack();
+  // An empty DATA_DIR: no token file to fall back on unless a test writes one.
+  dataDir = mkdtempSync(path.join(tmpdir(), 'portal-sync-cli-'));
+  env = cleanEnv({ PORTAL_SYNC_API_URL: stack.services.apiUrl, API_TOKEN: apiToken, DATA_DIR: dataDir });
+});
+afterAll(async () => {
+  await stack?.stop();
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+async function company(clientNumber: string, contacts: number) {
+  expect((await stack.api('POST', '/clients', { clientNumber, kind: 'company', name: `Company ${clientNumber}`, links: both })).status).toBe(201);
+  const ids: number[] = [];
+  for (let i = 0; i < contacts; i += 1) {
+    const response = await stack.api('POST', `/clients/${clientNumber}/contacts`, {
+      firstName: `C${i}`,
+      lastName: 'Tester',
+      email: `c${i}@${clientNumber}.test`,
+      links: both,
+    });
+    expect(response.status).toBe(201);
+    ids.push(response.body.id);
+  }
+  await stack.settled(clientNumber);
+  return ids;
+}
+
+describe('--help', () => {
+  test('lists every command, and what the exit codes mean', async () => {
+    const run = await cli(['--help'], env);
+    expect(run.code).toBe(0);
+    for (const command of ['start', 'worker', 'api', 'migrate', 'simulators', 'status', 'errors', 'offboard', 'approve', 'cancel', 'offboardings', 'offboarding', 'reconcile']) {
+      expect(run.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
+    }
+    expect(run.stdout).toContain('Exit codes:');
+    expect(run.stdout).toMatch(/^ {2}3 {4}unavailable/m);
+  });
+
+  test("each command's help has its options and examples", async () => {
+    const run = await cli(['offboard', 'client-leaves', '--help'], env);
+    expect(run.code).toBe(0);
+    for (const option of ['--client <number>', '--execute', '--reason <text>', '--no-follow', '--json', '--api-url <url>', '--token <token>']) {
+      expect(run.stdout).toContain(option);
+    }
+    expect(run.stdout).toContain('$ portal-sync offboard client-leaves --client 1001 --execute');
+    expect(run.stdout).toContain('Exit codes:');
+    const worker = await cli(['worker', '--help'], env);
+    expect(worker.stdout).toMatch(/DATABASE_URL +PostgreSQL connection URL \(required\)/);
+    expect(worker.stdout).toContain('outbox dispatcher');
+  });
+
+  test('bad usage ends with exit code 2', async () => {
+    const unknown = await cli(['status', '1001', '--bogus'], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown option '--bogus'");
+    const missing = await cli(['offboard', 'client-leaves'], env);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain("required option '--client <number>' not specified");
+    const badPortal = await cli(['errors', '--portal', 'sharepoint'], env);
+    expect(badPortal.code).toBe(2);
+  });
+});
+
+test('status: per portal its state, remote records and errors', async () => {
+  await company('st1', 1);
+  const run = await cli(['status', 'st1'], env);
+  expect(run.code, run.stderr).toBe(0);
+  expect(run.stdout).toMatch(/^Client st1$/m);
+  expect(run.stdout).toMatch(/CaseWare Cloud +in-sync +linked, last sync \d{4}-\d\d-\d\d/);
+  expect(run.stdout).toMatch(/Client Online +in-sync +linked/);
+  expect(run.stdout).toMatch(/client \d+ +\S+ +\S+ +\d{4}-/);
+  expect(run.stdout).toContain('No open sync errors.');
+  expect(run.stdout).toContain('Every change has been handed to the sync.');
+
+  const json = await cli(['status', 'st1', '--json'], env);
+  expect(json.code).toBe(0);
+  const status = JSON.parse(json.stdout);
+  expect(status.clientNumber).toBe('st1');
+  expect(status.caseware.state).toBe('in-sync');
+
+  const unknown = await cli(['status', 'nosuch'], env);
+  expect(unknown.code).toBe(4);
+  expect(unknown.stderr).toMatch(/not found: .*nosuch/);
+});
+
+test('errors --portal caseware --json: only that portal\'s errors, as the API answers them', async () => {
+  expect((await stack.api('POST', '/clients', { clientNumber: 'er1', kind: 'company', name: 'Errors', links: both })).status).toBe(201);
+  const contact = await stack.api('POST', '/clients/er1/contacts', { firstName: 'No', lastName: 'Mail', links: both });
+  expect(contact.status).toBe(201);
+  await waitFor('a CaseWare sync error of client er1', async () => {
+    const list = await stack.api('GET', '/sync/errors?clientNumber=er1');
+    return list.body.errors.some((error: { portal: string }) => error.portal === 'caseware');
+  });
+
+  const run = await cli(['errors', '--portal', 'caseware', '--json'], env);
+  expect(run.code, run.stderr).toBe(0);
+  const list = JSON.parse(run.stdout);
+  expect(list.errors.length).toBeGreaterThan(0);
+  expect(list.errors.every((error: { portal: string }) => error.portal === 'caseware')).toBe(true);
+  expect(list.errors).toContainEqual(
+    expect.objectContaining({ clientNumber: 'er1', recordType: 'contact', recordId: contact.body.id, code: 'missing-email', portal: 'caseware' }),
+  );
+  expect(list.total).toBe(list.errors.length);
+
+  const human = await cli(['errors', '--client', 'er1', '--code', 'missing-email'], env);
+  expect(human.code).toBe(0);
+  expect(human.stdout).toMatch(/open sync errors?:/);
+  expect(human.stdout).toMatch(/last seen +portal +client +record +code +attempts +message/);
+  expect(human.stdout).toMatch(new RegExp(`CaseWare Cloud +er1 +contact ${contact.body.id} +missing-email +\\d+ +\\S`));
+});
+
+describe('offboarding', () => {
+  test('offboard client-leaves: a dry run prints the plan as a table and changes nothing; --execute carries it out to the end', async () => {
+    const contacts = await company('ob1', 2);
+    const dryRun = await cli(['offboard', 'client-leaves', '--client', 'ob1'], env);
+    expect(dryRun.code, dryRun.stderr).toBe(0);
+    expect(dryRun.stdout).toContain('Dry run: client-leaves of client ob1 takes 3 steps, in this order. Nothing has been changed.');
+    expect(dryRun.stdout).toMatch(/^ {2}step +action +record +client +what$/m);
+    expect(dryRun.stdout).toMatch(new RegExp(`^ {2}1 +contact-links-off +contact ${contacts[0]} +ob1 +\\S`, 'm'));
+    expect(dryRun.stdout).toMatch(/^ {2}3 +client-former +client ob1 +ob1 +\S/m);
+    expect(dryRun.stdout).toMatch(/^ {8}CaseWare Cloud: .+/m);
+    expect(dryRun.stdout).toMatch(/^ {8}Client Online: .+/m);
+    expect(dryRun.stdout).toContain('It removes 2 contact accesses and ');
+    expect(dryRun.stdout).toContain('To carry it out: portal-sync offboard client-leaves --client ob1 --execute');
+    expect((await stack.api('GET', '/clients/ob1')).body.status).toBe('client');
+    expect((await stack.api('GET', '/offboardings')).body.offboardings).toHaveLength(0);
+
+    const executed = await cli(['offboard', 'client-leaves', '--client', 'ob1', '--execute', '--reason', 'contract ended'], env);
+    expect(executed.code, executed.stderr).toBe(0);
+    const id = Number(/^Offboarding (\d+) started: 3 steps/m.exec(executed.stdout)?.[1]);
+    expect(id).toBeGreaterThan(0);
+    // Not a terminal: one plain line per change, never a redraw.
+    expect(executed.stdout).not.toContain('\x1b[');
+    expect(executed.stdout).toMatch(new RegExp(`^step 1 of 3, contact-links-off contact ${contacts[0]}: done$`, 'm'));
+    expect(executed.stdout).toMatch(/^step 3 of 3, client-former client ob1: done$/m);
+    expect(executed.stdout).toMatch(new RegExp(`^Offboarding ${id} completed: 3 of 3 steps done\\.$`, 'm'));
+    expect((await stack.api('GET', '/clients/ob1')).body.status).toBe('former');
+    expect((await stack.api('GET', `/offboardings/${id}`)).body.reason).toBe('contract ended');
+
+    const shown = await cli(['offboarding', String(id)], env);
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(new RegExp(`^Offboarding ${id}, client-leaves of client ob1: completed$`, 'm'));
+    expect(shown.stdout).toContain('reason: contract ended');
+    expect(shown.stdout).toMatch(/✔ +3 +client-former +client ob1 +done/);
+  });
+
+  test('cancel: a waiting offboarding stops, changing nothing', async () => {
+    // Above startTestStack's OFFBOARDING_APPROVAL_THRESHOLD (the default, 10): 11 contacts lose access.
+    await company('ap1', 11);
+    const started = await cli(['offboard', 'client-leaves', '--client', 'ap1', '--execute', '--no-follow', '--json'], env);
+    expect(started.code, started.stderr).toBe(0);
+    const { id, status } = JSON.parse(started.stdout);
+    expect(status).toBe('awaiting-approval');
+    const cancelled = await cli(['cancel', String(id)], env);
+    expect(cancelled.code, cancelled.stderr).toBe(0);
+    expect(cancelled.stdout).toMatch(new RegExp(`^Offboarding ${id} was cancelled by api: 0 of 12 steps done, the rest not run\\.$`, 'm'));
+    expect((await stack.api('GET', '/clients/ap1')).body.status).toBe('client');
+  }, 120_000);
+
+  test('approve: a plan above the threshold waits; the follower sees it wait, approve carries it out', async () => {
+    // The same client as above, offboarded again now that the cancelled plan has let go of it.
+    const follower = spawnCli(['offboard', 'client-leaves', '--client', 'ap1', '--execute'], env);
+    const waiting = await follower.waitForOutput(/^offboarding (\d+): awaiting approval\. It removes \d+ contact access(?:es)? and \d+ logins?, more than the approval threshold\. Approve it with `portal-sync approve (\d+)`/m);
+    const id = Number(waiting[1]);
+    expect(Number(waiting[2])).toBe(id);
+    expect((await stack.api('GET', `/offboardings/${id}`)).body.status).toBe('awaiting-approval');
+
+    const approved = await cli(['approve', String(id)], env);
+    expect(approved.code, approved.stderr).toBe(0);
+    expect(approved.stdout).toContain(`Offboarding ${id} approved.`);
+    expect(approved.stdout).toMatch(new RegExp(`^Offboarding ${id} completed: 12 of 12 steps done\\.$`, 'm'));
+    const followed = await follower.exited;
+    expect(followed.code, followed.stderr).toBe(0);
+    expect(followed.stdout).toMatch(new RegExp(`^offboarding ${id}: running$`, 'm'));
+    expect(followed.stdout).toMatch(new RegExp(`^Offboarding ${id} completed`, 'm'));
+
+    // Approving it again is refused by the API: bad input, exit 2.
+    const again = await cli(['approve', String(id)], env);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/refused \(409\): offboarding \d+ has already finished/);
+  });
+
+  test('offboardings --json lists them; an unknown offboarding is exit 4', async () => {
+    const run = await cli(['offboardings', '--json'], env);
+    expect(run.code, run.stderr).toBe(0);
+    const list = JSON.parse(run.stdout);
+    expect(list.offboardings.map((o: { kind: string; status: string; plan: { clientNumbers: string[] } }) => [o.plan.clientNumbers, o.status])).toEqual(
+      expect.arrayContaining([
+        [['ob1'], 'completed'],
+        [['ap1'], 'completed'],
+        [['ap1'], 'cancelled'],
+      ]),
+    );
+    const human = await cli(['offboardings', '--status', 'completed'], env);
+    expect(human.stdout).toMatch(/^id +kind +status +clients +steps +requested +finished$/m);
+    expect(human.stdout).toMatch(/^\d+ +client-leaves +completed +ap1 +12 /m);
+
+    const unknown = await cli(['offboarding', '999999'], env);
+    expect(unknown.code).toBe(4);
+    expect(unknown.stderr).toContain('not found: offboarding 999999');
+    const cancelUnknown = await cli(['cancel', '999999'], env);
+    expect(cancelUnknown.code).toBe(4);
+  });
+});
+
+test('reconcile --wait --json: the run with its report', async () => {
+  const run = await cli(['reconcile', '--wait', '--json'], env, { timeoutMs: 120_000 });
+  expect(run.code, run.stderr).toBe(0);
+  const details = JSON.parse(run.stdout);
+  expect(details.status).toBe('completed');
+  expect(details.report).toMatchObject({ runId: details.id, dryRun: false, status: 'completed' });
+  expect(details.report.portals.map((p: { portal: string }) => p.portal).sort()).toEqual(['caseware', 'clientOnline']);
+  expect(details.report.portals.every((p: { checked: number }) => p.checked > 0)).toBe(true);
+
+  const human = await cli(['reconcile', '--wait', '--dry-run'], env, { timeoutMs: 120_000 });
+  expect(human.code, human.stderr).toBe(0);
+  expect(human.stdout).toMatch(/^reconcile run \d+ \(dry run\): /m);
+  expect(human.stdout).toMatch(/^Reconcile run \d+ completed in [\d.]+ s \(dry run: nothing was repaired\)\.$/m);
+  expect(human.stdout).toMatch(/^ {2}portal +checked +in sync +drifted +known errors +repaired/m);
+  expect(human.stdout).toMatch(/^ {2}CaseWare Cloud +\d+ +\d+/m);
+});
+
+describe('exit codes of a failed request', () => {
+  test('a wrong token: the API refuses it (401), exit 2', async () => {
+    const run = await cli(['status', 'st1', '--token', 'not-the-token-0123456789'], env);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('the API refused the token (401)');
+    expect(run.stdout).toBe('');
+  });
+
+  test('no token anywhere: exit 2 before any request; the token file of a local run is used when there', async () => {
+    const noToken = cleanEnv({ PORTAL_SYNC_API_URL: stack.services.apiUrl, DATA_DIR: dataDir });
+    const run = await cli(['status', 'st1'], noToken);
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('no API token');
+    const { writeFileSync } = await import('node:fs');
+    writeFileSync(path.join(dataDir, 'api-token'), `${apiToken}\n`);
+    const withFile = await cli(['status', 'st1', '--json'], noToken);
+    expect(withFile.code, withFile.stderr).toBe(0);
+    expect(JSON.parse(withFile.stdout).clientNumber).toBe('st1');
+  });
+
+  test('an API nobody answers at: exit 3', async () => {
+    const port = await freePort();
+    const run = await cli(['offboardings', '--api-url', `http://127.0.0.1:${port}`], env);
+    expect(run.code).toBe(3);
+    expect(run.stderr).toContain(`cannot reach the portal-sync API at http://127.0.0.1:${port}: connection refused`);
+  });
+});
