@@ -8,6 +8,9 @@ import { connectTemporal, startEmbeddedPostgres, startTemporalDevServer, type Te
 import { startCaseWareSimulator } from './simulators/caseware';
 import { startClientOnlineSimulator } from './simulators/client-online';
 import { requestResync } from './sync/resync';
+import { temporalConnectionOptions } from './temporal/connection-options';
+import { codecServerSettingsFromConfig, dataConverterFromConfig } from './temporal/data-converter';
+import { installTemporalRuntime, temporalRuntimeOptions } from './temporal/runtime';
 import {
   caseWareSettingsFrom,
   clientOnlineSettingsFrom,
@@ -58,6 +61,7 @@ export async function startLocalStack(config: Config, log: Logger): Promise<Loca
     stops.push(() => db.destroy());
     await migrateToLatest(db);
 
+    installTemporalRuntime(temporalRuntimeOptions(config, log));
     log.info('starting Temporal ...');
     const temporal = await temporalServer(config);
     stops.push(() => temporal.close());
@@ -74,6 +78,8 @@ export async function startLocalStack(config: Config, log: Logger): Promise<Loca
       caseware,
       clientOnline,
       api: { host: config.API_HOST, port: config.API_PORT, token: apiToken.value },
+      codec: codecServerSettingsFromConfig(config),
+      metricsToken: config.METRICS_TOKEN,
       log,
     });
     stops.push(() => services.stop());
@@ -103,8 +109,13 @@ async function embeddedDatabase(config: Config, stops: Stops): Promise<string> {
 }
 
 function temporalServer(config: Config): Promise<TemporalConnection> {
-  if (config.TEMPORAL_ADDRESS) return connectTemporal(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
-  return startTemporalDevServer({ dataDir: config.DATA_DIR, port: config.TEMPORAL_PORT, uiPort: config.TEMPORAL_UI_PORT });
+  if (config.TEMPORAL_ADDRESS) {
+    return connectTemporal(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE, {
+      ...temporalConnectionOptions(config),
+      dataConverter: dataConverterFromConfig(config),
+    });
+  }
+  return startTemporalDevServer({ dataDir: config.DATA_DIR, port: config.TEMPORAL_PORT, uiPort: config.TEMPORAL_UI_PORT, dataConverter: dataConverterFromConfig(config) });
 }
 
 async function caseWareSettings(config: Config, stops: Stops, simulators: LocalStackFacts['simulators']): Promise<CaseWareSettings> {

@@ -1,6 +1,8 @@
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker, WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { DataConverter } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
+import type { CodecServerSettings } from './api/routes-codec';
 import type { Logger } from 'pino';
 import { buildApi } from './api/server';
 import type { Config } from './config';
@@ -43,7 +45,12 @@ export interface ServicesOptions<R extends ServiceRole = ServiceRole> {
   roles?: readonly R[];
   db: Db;
   /** `connection` (the worker's native connection) is needed by the worker role only. */
-  temporal: { connection?: NativeConnection; client: Client; namespace: string };
+  /** With `dataConverter` (payload encryption), the worker encrypts as the client does. */
+  temporal: { connection?: NativeConnection; client: Client; namespace: string; dataConverter?: DataConverter };
+  /** The codec server for the Temporal Web UI (payload encryption); unset: none. */
+  codec?: CodecServerSettings;
+  /** Guards GET /metrics; unset: public like /health. */
+  metricsToken?: string;
   taskQueue: string;
   /** The portals: needed by the worker role only. */
   caseware?: CaseWareSettings;
@@ -154,6 +161,7 @@ async function startWorker(options: ServicesOptions<ServiceRole>): Promise<Worke
     clientOnline,
     clientOnlineSendBsn: coSettings.sendBsn,
     reconcile: { caseware, clientOnline, batchSize: options.reconcileBatchSize },
+    dataConverter: temporal.dataConverter,
   });
 }
 
@@ -186,6 +194,8 @@ async function startApi(options: ServicesOptions<ServiceRole>): Promise<{ api: F
       portalWaitMs: options.offboardingPortalWaitMs,
     },
     reconcile: { temporal: temporal.client, taskQueue, repairWaitMs: options.reconcileRepairWaitMs },
+    codec: options.codec,
+    metrics: { token: options.metricsToken },
   });
   try {
     return { api, apiUrl: await api.listen({ host: listen.host, port: listen.port }) };

@@ -97,7 +97,7 @@ const cliAttributeType: Record<string, string> = { KEYWORD: 'Keyword', KEYWORD_L
  * process of our own, its banner and logs kept out of the start-up text (errors are shown when it
  * fails to start).
  */
-export async function startTemporalDevServer(options: { dataDir: string; port: number; uiPort: number }): Promise<TemporalConnection> {
+export async function startTemporalDevServer(options: { dataDir: string; port: number; uiPort: number; dataConverter?: DataConverter }): Promise<TemporalConnection> {
   const cli = ensureTemporalCli();
   mkdirSync(path.resolve(options.dataDir), { recursive: true });
   if (!cli) return startDownloadedDevServer(options);
@@ -132,7 +132,7 @@ export async function startTemporalDevServer(options: { dataDir: string; port: n
     clearTimeout(timer);
   };
   try {
-    const connection = await untilReachable(address, exited, () => stderr);
+    const connection = await untilReachable(address, exited, () => stderr, options.dataConverter);
     return { ...connection, uiUrl: `http://127.0.0.1:${options.uiPort}`, close: async () => (await connection.close(), await stop()) };
   } catch (error) {
     await stop();
@@ -141,14 +141,14 @@ export async function startTemporalDevServer(options: { dataDir: string; port: n
 }
 
 /** Connects once the server answers; fails with its own words when it exits first or takes over a minute. */
-async function untilReachable(address: string, exited: Promise<number | null>, stderr: () => string): Promise<TemporalConnection> {
+async function untilReachable(address: string, exited: Promise<number | null>, stderr: () => string, dataConverter?: DataConverter): Promise<TemporalConnection> {
   const until = Date.now() + 60_000;
   let gone = false;
   void exited.then(() => (gone = true));
   for (;;) {
     if (gone) throw new Error(`the Temporal dev server stopped at start: ${stderr().trim() || 'no message'}`);
     try {
-      return await connectTemporal(address, 'default', { connectTimeout: 1_000 });
+      return await connectTemporal(address, 'default', { connectTimeout: 1_000, dataConverter });
     } catch (error) {
       if (Date.now() > until) throw new Error(`the Temporal dev server did not answer on ${address} within a minute: ${stderr().trim()}`, { cause: error });
       await new Promise((resolve) => setTimeout(resolve, 250));

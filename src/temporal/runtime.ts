@@ -17,7 +17,8 @@ export interface TemporalRuntimeOptions {
 const pinoLevel: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
   TRACE: 'trace',
   DEBUG: 'debug',
-  INFO: 'info',
+  // The SDK's own info lines (worker state changes, no Nexus services) are operational detail.
+  INFO: 'debug',
   WARN: 'warn',
   ERROR: 'error',
 };

@@ -2,6 +2,9 @@ import type { Config } from '../../config';
 import { connectDatabase, type Db } from '../../db';
 import { configuredApiToken } from '../../dev/api-token';
 import { connectTemporal } from '../../dev/local-infra';
+import { temporalConnectionOptions } from '../../temporal/connection-options';
+import { codecServerSettingsFromConfig, dataConverterFromConfig } from '../../temporal/data-converter';
+import { installTemporalRuntime, temporalRuntimeOptions } from '../../temporal/runtime';
 import { caseWareSettingsFrom, clientOnlineSettingsFrom, serviceTuningFrom, startServices, type ServiceRole } from '../../stack';
 import { migrationSource } from '../../../migrations';
 import type { ProcessOptions } from '../commands/services';
@@ -47,11 +50,16 @@ export async function runRoles(roles: ServiceRole[], options: ProcessOptions): P
   let ready: Record<string, unknown>;
   let failed: Promise<unknown> | undefined;
   try {
+    // The SDK's runtime first: its logs go through ours, and its metrics are served when asked for.
+    if (roles.includes('worker')) installTemporalRuntime(temporalRuntimeOptions(config, log));
     await probeDatabase(databaseUrl);
     const db = connectDatabase(databaseUrl);
     stops.push(() => db.destroy());
     await checkMigrations(db);
-    const temporal = await connectTemporal(temporalAddress, config.TEMPORAL_NAMESPACE);
+    const temporal = await connectTemporal(temporalAddress, config.TEMPORAL_NAMESPACE, {
+      ...temporalConnectionOptions(config),
+      dataConverter: dataConverterFromConfig(config),
+    });
     stops.push(() => temporal.close());
     const apiToken = roles.includes('api') ? configuredApiToken(config) : undefined;
     const services = await startServices({
@@ -62,6 +70,8 @@ export async function runRoles(roles: ServiceRole[], options: ProcessOptions): P
       caseware: caseWareSettingsFrom(config),
       clientOnline: clientOnlineSettingsFrom(config),
       api: apiToken && { host: config.API_HOST, port: config.API_PORT, token: apiToken.value },
+      codec: codecServerSettingsFromConfig(config),
+      metricsToken: config.METRICS_TOKEN,
       log,
     });
     stops.push(() => services.stop());
