@@ -62,7 +62,6 @@ export async function startLocalStack(config: Config, log: Logger): Promise<Loca
     await migrateToLatest(db);
 
     installTemporalRuntime(temporalRuntimeOptions(config, log));
-    log.info('starting Temporal ...');
     const temporal = await temporalServer(config);
     stops.push(() => temporal.close());
 
@@ -152,6 +151,7 @@ function whereToLook(facts: LocalStackFacts, apiToken: ApiToken): string {
     `  Temporal Web UI      ${facts.temporalUiUrl ?? `(external server at ${facts.temporalAddress})`}`,
     `  HTTP API             ${apiUrl}   (Authorization: Bearer ${apiToken.shownAs})`,
     `  API docs             ${facts.docsUrl}`,
+    `  Console              ${facts.apiUrl}/console   (sign in with the API token)`,
     ...(facts.simulators.caseware ? [`  CaseWare simulator   ${facts.simulators.caseware}`] : []),
     ...(facts.simulators.clientOnline ? [`  Client Online sim.   ${facts.simulators.clientOnline}`] : []),
     ...(facts.casewareBaseUrl ? [`  CaseWare Cloud       ${facts.casewareBaseUrl}`] : []),

@@ -112,6 +112,7 @@ function readyText(name: 'api' | 'worker', ready: Record<string, unknown>, confi
           'portal-sync API is running.',
           `  HTTP API             ${String(ready.apiUrl)}   (Authorization: Bearer ${String(ready.apiTokenShownAs)})`,
           `  API docs             ${String(ready.docsUrl)}`,
+          `  Console              ${String(ready.apiUrl)}/console`,
           `  Temporal             ${temporal}`,
           '  Changes reach the portals through a `portal-sync worker`.',
         ];
