@@ -68,9 +68,11 @@ describe('CaseWare Cloud', () => {
 
     // What the API writes afterwards meets the loaded records: the email is taken.
     expect((await caseWareApi('POST', '/users', contact('ANNA@example.com'))).status).toBe(409);
-    const looked = await simHook(caseware.origin, 'POST', 'lookup', { entities: [entity, 'unknown'], users: [anna] });
-    expect(Object.keys(looked.entities)).toEqual([entity]);
+    const looked = await simHook(caseware.origin, 'POST', 'lookup', { entities: [entity, 'unknown'], entityNumbers: ['1001'], users: [anna], emails: ['BERT@example.com'] });
+    expect(Object.keys(looked.entities).sort()).toEqual([entity, '1001'].sort());
     expect(looked.users[anna].Email).toBe('anna@example.com');
+    expect(looked.users['BERT@example.com'].Email).toBe('bert@example.com');
+    expect(looked.roleAssignments).toEqual({ [entity]: [{ userId: anna, roleId: accessRole.CWGuid }] });
   });
 
   test('a load that breaks a rule is refused whole', async () => {

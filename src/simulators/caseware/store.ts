@@ -78,11 +78,24 @@ export interface SimLoadResult {
   groupAssignments: number;
 }
 
-/** `POST /_sim/lookup`: records by CWGuid, unknown ones left out; not a call of the API. */
+/**
+ * `POST /_sim/lookup`: records by CWGuid, entities also by number and users by email, each answered
+ * under the key asked for (unknown ones left out), with the found entities' role assignments; not a
+ * call of the API.
+ */
 export const simLookupSchema = z.strictObject({
   entities: z.array(z.string()).default([]),
+  entityNumbers: z.array(z.string()).default([]),
   users: z.array(z.string()).default([]),
+  emails: z.array(z.string()).default([]),
 });
+
+export interface SimLookupResult {
+  entities: Record<string, CwEntity>;
+  users: Record<string, CwUser>;
+  /** By entity CWGuid. */
+  roleAssignments: Record<string, { userId: string; roleId: string }[]>;
+}
 
 export interface StoreOptions {
   contactRoles: string[];
@@ -261,12 +274,28 @@ export class CaseWareStore {
     };
   }
 
-  /** The entities and users with these CWGuids, by CWGuid; unknown ones are left out. */
-  lookup(body: unknown): { entities: Record<string, CwEntity>; users: Record<string, CwUser> } {
-    const { entities, users } = parseBody(simLookupSchema, body);
-    const pick = <T>(map: Map<string, T>, keys: string[]) =>
-      Object.fromEntries(keys.flatMap((key) => (map.has(key) ? [[key, map.get(key) as T]] : [])));
-    return structuredClone({ entities: pick(this.entities, entities), users: pick(this.users, users) });
+  /** The entities and users asked for (see simLookupSchema). */
+  lookup(body: unknown): SimLookupResult {
+    const query = parseBody(simLookupSchema, body);
+    const entities: Record<string, CwEntity> = {};
+    const users: Record<string, CwUser> = {};
+    const roleAssignments: SimLookupResult['roleAssignments'] = {};
+    const addEntity = (key: string, entity: CwEntity | undefined) => {
+      if (entity === undefined) return;
+      entities[key] = entity;
+      roleAssignments[entity.CWGuid] = [...(this.entityRoleAssignments.get(entity.CWGuid)?.values() ?? [])].map(({ userId, roleId }) => ({ userId, roleId }));
+    };
+    for (const guid of query.entities) addEntity(guid, this.entities.get(guid));
+    for (const number of query.entityNumbers) addEntity(number, this.entityNumbers.get(folded(number)));
+    for (const guid of query.users) {
+      const user = this.users.get(guid);
+      if (user !== undefined) users[guid] = user;
+    }
+    for (const email of query.emails) {
+      const user = this.emails.get(folded(email));
+      if (user !== undefined) users[email] = user;
+    }
+    return structuredClone({ entities, users, roleAssignments });
   }
 
   // ----- entities ------------------------------------------------------------------------------
