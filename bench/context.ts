@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../src/db';
-import { cpuSeconds, memory, postgresCpuSeconds } from './proc';
+import os from 'node:os';
+import { cpuSeconds, machineBusySeconds, memory, postgresCpuSeconds } from './proc';
 import type { ServiceProcess, SimulatorProcesses } from './infra';
 
 // What every section of the benchmark works with: the stack, the API, the simulators' call counts,
@@ -120,6 +121,10 @@ export interface CpuSnapshot {
   postgres: number;
   casewareSimulator: number;
   clientOnlineSimulator: number;
+  /** The benchmark's own process (its HTTP load and polling). */
+  bench: number;
+  /** Every core of the machine, busy. */
+  machine: number;
 }
 
 export function cpuSnapshot(context: BenchContext): CpuSnapshot {
@@ -130,10 +135,16 @@ export function cpuSnapshot(context: BenchContext): CpuSnapshot {
     postgres: postgresCpuSeconds(),
     casewareSimulator: cpuSeconds(context.simulators.caseware.pid),
     clientOnlineSimulator: cpuSeconds(context.simulators.clientOnline.pid),
+    bench: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
+    machine: machineBusySeconds(),
   };
 }
 
-export type CpuUse = Omit<CpuSnapshot, 'at'> & { wallSeconds: number };
+/**
+ * CPU seconds per process over a stretch of time; `others` is what the rest of the machine used
+ * meanwhile (other test runs share it), `loadAverage` the 1-minute load at its end.
+ */
+export type CpuUse = Omit<CpuSnapshot, 'at' | 'machine'> & { wallSeconds: number; others: number; loadAverage: number };
 
 export function cpuDelta(after: CpuSnapshot, before: CpuSnapshot): CpuUse {
   const round = (n: number) => Math.round(n * 100) / 100;
@@ -144,6 +155,16 @@ export function cpuDelta(after: CpuSnapshot, before: CpuSnapshot): CpuUse {
     postgres: round(after.postgres - before.postgres),
     casewareSimulator: round(after.casewareSimulator - before.casewareSimulator),
     clientOnlineSimulator: round(after.clientOnlineSimulator - before.clientOnlineSimulator),
+    bench: round(after.bench - before.bench),
+    others: round(
+      Math.max(
+        0,
+        after.machine - before.machine -
+          (after.service - before.service) - (after.temporal - before.temporal) - (after.postgres - before.postgres) -
+          (after.casewareSimulator - before.casewareSimulator) - (after.clientOnlineSimulator - before.clientOnlineSimulator) - (after.bench - before.bench),
+      ),
+    ),
+    loadAverage: round(os.loadavg()[0] ?? 0),
   };
 }
 

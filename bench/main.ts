@@ -5,6 +5,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { expectApi, type BenchContext } from './context';
 import { createBenchDatabase, startService, startSimulators, startTemporalServer, type BenchDatabase, type Process } from './infra';
 import { memory } from './proc';
+import { latencySection } from './latency';
+import { directSection, provisioningSection } from './provisioning';
 import { reconcileSection } from './reconcile';
 import { seedFirm } from './seed';
 import { printReport, type BenchResults } from './report';
@@ -158,6 +160,17 @@ async function main(): Promise<void> {
       seed: { clients: seeded.length, contactsPerClient: options.contactsPerClient, seconds: Math.round(seedSeconds * 10) / 10 },
     };
     if (options.sections.includes('reconcile')) results.reconcile = await reconcileSection(context, seeded);
+    if (options.sections.includes('latency')) {
+      results.latency = await latencySection(context, seeded, { rate: options.editRate, seconds: options.editSeconds, historySample: options.historySample });
+    }
+    const provisioning = { clients: options.provisionClients, contacts: options.provisionContacts, concurrency: options.concurrency };
+    if (options.sections.includes('provisioning')) {
+      results.provisioning = await provisioningSection(context, { ...provisioning, historySample: options.historySample });
+    }
+    if (options.sections.includes('direct')) results.direct = await directSection(context, provisioning);
+    if (results.provisioning && results.direct) {
+      results.provisioningToLimit = Math.round((results.provisioning.objectsPerSecond / results.direct.objectsPerSecond) * 100) / 100;
+    }
 
     results.service = { peakRssMiB: Math.round(memory(service.pid)?.peakRssMiB ?? 0) };
     results.finishedAt = new Date().toISOString();

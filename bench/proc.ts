@@ -78,3 +78,13 @@ export function postgresCpuSeconds(): number {
   }
   return total;
 }
+
+/** CPU seconds the whole machine has been busy (every core: /proc/stat, not idle and not waiting for I/O). */
+export function machineBusySeconds(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  const [, ...fields] = line.trim().split(/\s+/);
+  const ticks = fields.map(Number);
+  const total = ticks.slice(0, 8).reduce((sum, n) => sum + n, 0);
+  const idle = (ticks[3] ?? 0) + (ticks[4] ?? 0);
+  return (total - idle) / ticksPerSecond;
+}
