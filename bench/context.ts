@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Client } from '@temporalio/client';
 import type { Db } from '../src/db';
 import os from 'node:os';
-import { cpuSeconds, machineBusySeconds, memory, postgresCpuSeconds } from './proc';
+import { cpuSeconds, machineBusySeconds, memory, postgresCpuSeconds, threadCpuSeconds } from './proc';
 import type { ServiceProcess, SimulatorProcesses } from './infra';
 
 // What every section of the benchmark works with: the stack, the API, the simulators' call counts,
@@ -125,6 +125,8 @@ export interface CpuSnapshot {
   bench: number;
   /** Every core of the machine, busy. */
   machine: number;
+  /** The service's threads by name. */
+  serviceThreads: Record<string, number>;
 }
 
 export function cpuSnapshot(context: BenchContext): CpuSnapshot {
@@ -137,6 +139,7 @@ export function cpuSnapshot(context: BenchContext): CpuSnapshot {
     clientOnlineSimulator: cpuSeconds(context.simulators.clientOnline.pid),
     bench: (process.cpuUsage().user + process.cpuUsage().system) / 1e6,
     machine: machineBusySeconds(),
+    serviceThreads: threadCpuSeconds(context.service.pid),
   };
 }
 
@@ -144,7 +147,13 @@ export function cpuSnapshot(context: BenchContext): CpuSnapshot {
  * CPU seconds per process over a stretch of time; `others` is what the rest of the machine used
  * meanwhile (other test runs share it), `loadAverage` the 1-minute load at its end.
  */
-export type CpuUse = Omit<CpuSnapshot, 'at' | 'machine'> & { wallSeconds: number; others: number; loadAverage: number };
+export type CpuUse = Omit<CpuSnapshot, 'at' | 'machine' | 'serviceThreads'> & {
+  wallSeconds: number;
+  others: number;
+  loadAverage: number;
+  /** The service's CPU by thread name, the busiest first. */
+  serviceThreads: Record<string, number>;
+};
 
 export function cpuDelta(after: CpuSnapshot, before: CpuSnapshot): CpuUse {
   const round = (n: number) => Math.round(n * 100) / 100;
@@ -165,6 +174,12 @@ export function cpuDelta(after: CpuSnapshot, before: CpuSnapshot): CpuUse {
       ),
     ),
     loadAverage: round(os.loadavg()[0] ?? 0),
+    serviceThreads: Object.fromEntries(
+      Object.entries(after.serviceThreads)
+        .map(([name, seconds]) => [name, round(seconds - (before.serviceThreads[name] ?? 0))] as const)
+        .filter(([, seconds]) => seconds > 0)
+        .sort(([, a], [, b]) => b - a),
+    ),
   };
 }
 

@@ -91,6 +91,7 @@ function parseOptions(): BenchOptions {
 
 function machine() {
   return {
+    loadAverageAtStart: Math.round((os.loadavg()[0] ?? 0) * 100) / 100,
     hostname: os.hostname(),
     cpus: os.cpus().length,
     cpuModel: os.cpus()[0]?.model ?? 'unknown',
@@ -118,6 +119,8 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void stopAll().then(() => process.exit(143)));
 
   try {
+    const load = os.loadavg()[0] ?? 0;
+    if (load > os.cpus().length) say(`note: the machine's load is ${load.toFixed(1)} on ${os.cpus().length} cores before the benchmark starts; other processes will slow it (the table shows their CPU)`);
     say('starting PostgreSQL database, Temporal dev server and the simulators ...');
     const [database, temporal, simulators] = await Promise.all([
       createBenchDatabase(options.databaseAdminUrl).then((d) => (stops.push(() => d.drop()), d)),

@@ -14,10 +14,10 @@ interface ProcStat {
   childrenCpu: number;
 }
 
-function readStat(pid: number): ProcStat | undefined {
+function readStat(pid: number, file = `/proc/${pid}/stat`): ProcStat | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
@@ -32,6 +32,28 @@ function readStat(pid: number): ProcStat | undefined {
     cpu: (field(14) + field(15)) / ticksPerSecond,
     childrenCpu: (field(16) + field(17)) / ticksPerSecond,
   };
+}
+
+/**
+ * CPU seconds per thread of a process, summed by thread name (the main JavaScript thread is
+ * `main`; Node names its worker threads, libuv's pool, V8's platform threads; the Temporal SDK's
+ * Rust core runs in `tokio-runtime-w…` threads). Threads that ended are not counted.
+ */
+export function threadCpuSeconds(pid: number): Record<string, number> {
+  const threads: Record<string, number> = {};
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return threads;
+  }
+  for (const tid of tids) {
+    const stat = readStat(Number(tid), `/proc/${pid}/task/${tid}/stat`);
+    if (!stat) continue;
+    const name = Number(tid) === pid ? 'main' : stat.comm;
+    threads[name] = (threads[name] ?? 0) + stat.cpu;
+  }
+  return threads;
 }
 
 /** CPU seconds used so far by one process (0 when it is gone). */

@@ -10,7 +10,7 @@ import type { CpuUse } from './context';
 export interface BenchResults {
   startedAt: string;
   finishedAt?: string;
-  machine: { hostname: string; cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string };
+  machine: { loadAverageAtStart: number; hostname: string; cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string };
   options: BenchOptions;
   processes: Record<string, number>;
   seed: { clients: number; contactsPerClient: number; seconds: number };
@@ -62,11 +62,12 @@ function latencyRows(l: LatencySection): Row[] {
   const cpu = l.cpuPer1000Changes;
   const db = l.database.perChange;
   return [
-    [`2 change latency: ${l.edits} edits at ${l.targetRate}/s for ${l.seconds} s`, `achieved ${l.achievedRate}/s, ${l.failedEdits} failed`, `poll every ${l.pollMs} ms; API answer p50 ${l.apiMs.p50} ms`],
+    [`2 change latency: ${l.edits} edits at ${l.targetRate}/s for ${l.seconds} s`, `achieved ${l.achievedRate}/s, ${l.failedEdits} failed`, `poll every ${l.pollMs} ms (${l.busyPollMs} ms while > 50 wait); API answer p50 ${l.apiMs.p50} ms, p99 ${l.apiMs.p99} ms`],
     ['  committed → CaseWare p50 / p95 / p99', fmt(l.latencyMs.caseware), target(l.latencyMs.caseware)],
     ['  committed → Client Online p50 / p95 / p99', fmt(l.latencyMs.clientOnline), target(l.latencyMs.clientOnline)],
     ['  committed → both portals p50 / p95 / p99', fmt(l.latencyMs.both), target(l.latencyMs.both)],
     ['  backlog when the edits stop CW / CO / outbox', `${l.backlogAtStop.caseware} / ${l.backlogAtStop.clientOnline} / ${l.backlogAtStop.outboxUndelivered}`, 'target: no backlog'],
+    ['  both portals p50 per 10 s of the run', l.bothP50ByWindow.map((w) => `${w.p50Ms}`).join(' '), 'ms, by when the edit was committed'],
     ['  drained after CW / CO', `${l.drainSeconds.caseware ?? 'not'} s / ${l.drainSeconds.clientOnline ?? 'not'} s`, `never seen: ${l.neverSeen.caseware} / ${l.neverSeen.clientOnline}`],
     ['5 portal calls per changed object CW / CO', `${l.callsPerChange.caseware} / ${l.callsPerChange.clientOnline}`, 'target: 1 per portal'],
     ...Object.entries(l.callsPerChange.byRoute).map(([route, n]): Row => [`    ${route}`, `${n} per change`, '']),
@@ -74,7 +75,15 @@ function latencyRows(l: LatencySection): Row[] {
     ['5 database per change (pg_stat_database, net of idle)', `${db.xactCommit} commits`, `tuples: ${db.tupReturned} returned, ${db.tupFetched} fetched, ${db.tupInserted} ins, ${db.tupUpdated} upd, ${db.tupDeleted} del`],
     ['6 CPU s per 1 000 changes service / Temporal / Postgres', `${cpu.service} / ${cpu.temporal} / ${cpu.postgres}`, `simulators ${cpu.casewareSimulator} / ${cpu.clientOnlineSimulator}; net of idle`],
     ['6 service RSS, max during the latency run', `${l.serviceMaxRssMiB} MiB`, cpuNote(l.cpu)],
+    ['6 service CPU s by thread (latency run)', threads(l.cpu.serviceThreads), ''],
   ];
+}
+
+function threads(byName: Record<string, number>): string {
+  return Object.entries(byName)
+    .slice(0, 6)
+    .map(([name, seconds]) => `${name} ${seconds}`)
+    .join(', ');
 }
 
 function cpuNote(cpu: CpuUse): string {
