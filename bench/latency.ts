@@ -20,7 +20,7 @@ import {
   type CpuUse,
   type DatabaseUse,
 } from './context';
-import { countHistories, perChange } from './history';
+import { countHistories, perChange, type WorkflowTimings } from './history';
 import type { SeededClient } from './seed';
 
 // Section 2 (and the per-change costs of sections 5 and 6): registry edits through the API at a
@@ -84,6 +84,15 @@ export interface LatencySection {
   busyPollMs: number;
   /** Committed → both portals, p50 per 10 s of the run (by when the edit was committed): does the latency grow? */
   bothP50ByWindow: { fromSecond: number; edits: number; p50Ms: number }[];
+  /**
+   * Where the time goes, per stage, p50 / p95 in ms over the workflows whose history was counted:
+   * outbox (committed → the workflow got its signal: dispatcher poll, claim, signal-with-start),
+   * then per portal: schedule (signal → activity scheduled: the workflow task), queue (scheduled →
+   * started: the activity task reaching the worker), run (started → completed: registry reads,
+   * the portal call, ledger writes), seen (completed → the benchmark's poll saw it; negative when
+   * the poll saw the portal write before the activity's completion was recorded).
+   */
+  stages: Record<string, { p50: number; p95: number; count: number }>;
   /** Milliseconds from the committed write to the portal holding it. */
   latencyMs: { caseware: LatencyStats; clientOnline: LatencyStats; both: LatencyStats };
   /** How long the API took to answer an edit (the committed write). */
@@ -144,6 +153,34 @@ async function pollOnce(context: BenchContext, edits: readonly Edit[]): Promise<
 async function undeliveredEvents(context: BenchContext): Promise<number> {
   const [row] = await context.db('outbox_events').whereNull('delivered_at').count<{ n: string }[]>({ n: '*' });
   return Number(row?.n ?? 0);
+}
+
+const activityOf: Record<Portal, string> = { caseware: 'syncClientToCaseWare', clientOnline: 'syncClientToClientOnline' };
+
+function stagesOf(edits: readonly Edit[], timings: Map<string, WorkflowTimings>): LatencySection['stages'] {
+  const values: Record<string, number[]> = {};
+  const add = (stage: string, ms: number | undefined) => {
+    if (ms !== undefined && Number.isFinite(ms)) (values[stage] ??= []).push(ms);
+  };
+  for (const edit of edits) {
+    const timing = timings.get(`client-${edit.client.clientNumber}`);
+    if (!timing?.signaledAt || edit.committedAt === undefined) continue;
+    add('outbox', timing.signaledAt - edit.committedAt);
+    for (const portal of ['caseware', 'clientOnline'] as const) {
+      const activity = timing.activities[activityOf[portal]];
+      if (!activity?.scheduledAt || !activity.startedAt || !activity.completedAt) continue;
+      add(`${portal} schedule`, activity.scheduledAt - timing.signaledAt);
+      add(`${portal} queue`, activity.startedAt - activity.scheduledAt);
+      add(`${portal} run`, activity.completedAt - activity.startedAt);
+      if (edit.seenAt[portal] !== undefined) add(`${portal} seen`, edit.seenAt[portal] - activity.completedAt);
+    }
+  }
+  return Object.fromEntries(
+    Object.entries(values).map(([stage, list]) => {
+      const sorted = [...list].sort((a, b) => a - b);
+      return [stage, { p50: Math.round(percentile(sorted, 50)), p95: Math.round(percentile(sorted, 95)), count: sorted.length }];
+    }),
+  );
 }
 
 function windows(edits: readonly Edit[], start: number): LatencySection['bothP50ByWindow'] {
@@ -267,8 +304,15 @@ export async function latencySection(
   );
 
   context.log('latency: counting workflow histories and database statistics ...');
-  const sampled = [...new Set(ok.slice(0, Math.min(ok.length, order.length)).map((e) => e.client.clientNumber))].slice(0, options.historySample);
-  const history = perChange(await countHistories(context.temporal.client, sampled.map((n) => `client-${n}`)), 1);
+  // Spread over the whole run; a client edited more than once is left out (its history holds several changes).
+  const editsOf = new Map<string, number>();
+  for (const edit of ok) editsOf.set(edit.client.clientNumber, (editsOf.get(edit.client.clientNumber) ?? 0) + 1);
+  const once = ok.filter((e) => editsOf.get(e.client.clientNumber) === 1);
+  const step = Math.max(1, once.length / options.historySample);
+  const sampled = Array.from({ length: Math.min(options.historySample, once.length) }, (_, i) => once[Math.floor(i * step)]!.client.clientNumber);
+  const counted = await countHistories(context.temporal.client, sampled.map((n) => `client-${n}`));
+  const history = perChange(counted, 1);
+  const stages = stagesOf(ok, counted.timings);
   await sleep(statsSettleMs);
   const db1 = await databaseCounters(context);
   const delta = databaseDelta(db1, db0);
@@ -290,6 +334,7 @@ export async function latencySection(
     pollMs,
     busyPollMs,
     bothP50ByWindow: windows(ok, start),
+    stages,
     latencyMs: { caseware: stats(latency('caseware')), clientOnline: stats(latency('clientOnline')), both: stats(both) },
     apiMs: stats(ok.map((e) => e.committedAt! - e.sentAt)),
     backlogAtStop,

@@ -68,6 +68,7 @@ function latencyRows(l: LatencySection): Row[] {
     ['  committed → both portals p50 / p95 / p99', fmt(l.latencyMs.both), target(l.latencyMs.both)],
     ['  backlog when the edits stop CW / CO / outbox', `${l.backlogAtStop.caseware} / ${l.backlogAtStop.clientOnline} / ${l.backlogAtStop.outboxUndelivered}`, 'target: no backlog'],
     ['  both portals p50 per 10 s of the run', l.bothP50ByWindow.map((w) => `${w.p50Ms}`).join(' '), 'ms, by when the edit was committed'],
+    ['  where the time goes, p50 / p95 ms', Object.entries(l.stages).map(([stage, v]) => `${stage} ${v.p50}/${v.p95}`).join(', '), 'outbox: committed → signal; schedule: signal → activity scheduled; queue: → started; run: → completed; seen: → poll saw it'],
     ['  drained after CW / CO', `${l.drainSeconds.caseware ?? 'not'} s / ${l.drainSeconds.clientOnline ?? 'not'} s`, `never seen: ${l.neverSeen.caseware} / ${l.neverSeen.clientOnline}`],
     ['5 portal calls per changed object CW / CO', `${l.callsPerChange.caseware} / ${l.callsPerChange.clientOnline}`, 'target: 1 per portal'],
     ...Object.entries(l.callsPerChange.byRoute).map(([route, n]): Row => [`    ${route}`, `${n} per change`, '']),
