@@ -3,7 +3,12 @@ import type { Db } from '../src/db';
 import { desiredCaseWareState } from '../src/domain/caseware';
 import { desiredClientOnlineState } from '../src/domain/client-online';
 import { loadClientsPage } from '../src/registry/repository';
-import type { SimulatorProcesses } from './infra';
+
+/** Where the simulators' test hooks are (their origins). */
+export interface SimulatorOrigins {
+  caseware: { origin: string };
+  clientOnline: { origin: string };
+}
 
 // Seeds a firm of many clients directly, far faster than provisioning it: registry rows with SQL,
 // the portals through the simulators' `/_sim/load`, and the ledger as the syncs would have left it.
@@ -64,7 +69,7 @@ async function seedRegistry(db: Db, options: SeedOptions): Promise<void> {
  * Seeds registry, simulators and ledger; answers the seeded clients. Throws when a seeded client
  * would have a sync error (the seed is meant to be clean).
  */
-export async function seedFirm(db: Db, simulators: SimulatorProcesses, options: SeedOptions): Promise<SeededClient[]> {
+export async function seedFirm(db: Db, simulators: SimulatorOrigins, options: SeedOptions): Promise<SeededClient[]> {
   await seedRegistry(db, options);
   const seeded: SeededClient[] = [];
   let afterId = 0;
