@@ -35,6 +35,9 @@ export interface CaseWareSimulator {
   close(): Promise<void>;
 }
 
+/** A load of a few thousand clients at once is some megabytes of JSON. */
+const simLoadBodyLimit = 256 * 1024 * 1024;
+
 function errorBody(messages: string[]): CwErrorBody {
   return { errors: messages.map((message) => ({ message })) };
 }
@@ -186,6 +189,11 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
       tokens.clear();
     },
   });
+
+  // Seeding a large firm at once (benchmarks, demos), and reading records back without spending
+  // the rate limit or showing in /_sim/calls.
+  app.post('/_sim/load', { bodyLimit: simLoadBodyLimit }, (request, reply) => reply.send(store.load(request.body)));
+  app.post('/_sim/lookup', { bodyLimit: simLoadBodyLimit }, (request, reply) => reply.send(store.lookup(request.body)));
 
   const origin = await server.listen(options.port ?? 0, host);
 

@@ -35,6 +35,9 @@ export interface ClientOnlineSimulator {
   close(): Promise<void>;
 }
 
+/** A load of a few thousand clients at once is some megabytes of JSON. */
+const simLoadBodyLimit = 256 * 1024 * 1024;
+
 export async function startClientOnlineSimulator(
   options: ClientOnlineSimulatorOptions = {},
 ): Promise<ClientOnlineSimulator> {
@@ -121,6 +124,11 @@ export async function startClientOnlineSimulator(
     invalidFaults: (messages) => new ClientOnlineSimulatorError(400, 'invalid', messages.join('; ')),
     reset: () => store.reset(),
   });
+
+  // Seeding many clients at once (benchmarks, demos), and reading clients back without spending
+  // the rate limit or showing in /_sim/calls.
+  app.post('/_sim/load', { bodyLimit: simLoadBodyLimit }, (request, reply) => reply.send(store.load(request.body)));
+  app.post('/_sim/lookup', { bodyLimit: simLoadBodyLimit }, (request, reply) => reply.send(store.lookup(request.body)));
 
   const origin = await server.listen(options.port ?? 0, host);
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { z } from 'zod';
+import { z } from 'zod';
 import {
   CW_DEFAULT_PAGE_SIZE,
   CW_FIRST_PAGE,
@@ -54,6 +54,47 @@ export interface ListQuery {
   page?: unknown;
   pageSize?: unknown;
   search?: unknown;
+}
+
+/**
+ * `POST /_sim/load` (a test and demo hook): records made at once, as if the service had created
+ * them long ago; no credentials mail. Entities and users take the create bodies of the API, with
+ * an optional CWGuid of the caller's choosing; role and group assignments name the role or group.
+ */
+export const simLoadSchema = z.strictObject({
+  entities: z.array(z.looseObject({ CWGuid: z.string().min(1).optional() })).default([]),
+  users: z.array(z.looseObject({ CWGuid: z.string().min(1).optional() })).default([]),
+  roleAssignments: z
+    .array(z.strictObject({ entityId: z.string().min(1), userId: z.string().min(1), roleName: z.string().min(1) }))
+    .default([]),
+  groupAssignments: z.array(z.strictObject({ groupName: z.string().min(1), userId: z.string().min(1) })).default([]),
+});
+
+export interface SimLoadResult {
+  /** CWGuids of the loaded entities and users, in the order given. */
+  entities: string[];
+  users: string[];
+  roleAssignments: number;
+  groupAssignments: number;
+}
+
+/**
+ * `POST /_sim/lookup`: records by CWGuid, entities also by number and users by email, each answered
+ * under the key asked for (unknown ones left out), with the found entities' role assignments; not a
+ * call of the API.
+ */
+export const simLookupSchema = z.strictObject({
+  entities: z.array(z.string()).default([]),
+  entityNumbers: z.array(z.string()).default([]),
+  users: z.array(z.string()).default([]),
+  emails: z.array(z.string()).default([]),
+});
+
+export interface SimLookupResult {
+  entities: Record<string, CwEntity>;
+  users: Record<string, CwUser>;
+  /** By entity CWGuid. */
+  roleAssignments: Record<string, { userId: string; roleId: string }[]>;
 }
 
 export interface StoreOptions {
@@ -165,6 +206,98 @@ export class CaseWareStore {
     });
   }
 
+  // ----- test and demo hooks -------------------------------------------------------------------
+
+  /**
+   * Loads records in bulk, all or none: every body is checked with the API's own schema and every
+   * rule of the store (unique CWGuid, EntityNo and email; assignments name records and a role or
+   * group that exist), against what the store holds and the rest of the load, before anything is
+   * stored. Nobody is mailed.
+   */
+  load(body: unknown): SimLoadResult {
+    const load = parseBody(simLoadSchema, body);
+    const guids = new Set<string>();
+    const takeGuid = (guid: string | undefined, taken: (guid: string) => boolean): string => {
+      const chosen = guid ?? randomUUID();
+      if (guids.has(chosen) || taken(chosen)) throw new SimulatorError(409, `CWGuid ${chosen} is taken`);
+      guids.add(chosen);
+      return chosen;
+    };
+
+    const entityNumbers = new Set<string>();
+    const entities = load.entities.map(({ CWGuid, ...fields }, index) => {
+      const parsed = parseBody(cwEntityCreateBodySchema, fields);
+      const number = folded(parsed.EntityNo);
+      if (entityNumbers.has(number)) throw new SimulatorError(409, `entities[${index}]: An entity with this EntityNo already exists`);
+      this.assertEntityNoFree(parsed.EntityNo);
+      entityNumbers.add(number);
+      return this.newEntity(takeGuid(CWGuid, (guid) => this.entities.has(guid)), parsed);
+    });
+
+    const emails = new Set<string>();
+    const users = load.users.map(({ CWGuid, ...fields }, index) => {
+      const parsed = parseBody(cwUserCreateBodySchema, fields);
+      const email = folded(parsed.Email);
+      if (emails.has(email)) throw new SimulatorError(409, `users[${index}]: A user with this email address already exists`);
+      this.assertEmailFree(parsed.Email);
+      emails.add(email);
+      return this.newUser(takeGuid(CWGuid, (guid) => this.users.has(guid)), parsed);
+    });
+
+    const loadedEntities = new Set(entities.map((entity) => entity.CWGuid));
+    const loadedUsers = new Set(users.map((user) => user.CWGuid));
+    const entityExists = (guid: string) => loadedEntities.has(guid) || this.entities.has(guid);
+    const userExists = (guid: string) => loadedUsers.has(guid) || this.users.has(guid);
+    const roleAssignments = load.roleAssignments.map(({ entityId, userId, roleName }) => {
+      const role = this.roles.find((candidate) => candidate.Name === roleName);
+      if (!role) throw new SimulatorError(400, `no role is named ${roleName}`);
+      if (!entityExists(entityId)) throw new SimulatorError(404, 'Entity not found');
+      if (!userExists(userId)) throw new SimulatorError(404, 'User not found');
+      return { entityId, userId, roleId: role.CWGuid };
+    });
+    const groupAssignments = load.groupAssignments.map(({ groupName, userId }) => {
+      const group = this.groups.find((candidate) => candidate.Name === groupName);
+      if (!group) throw new SimulatorError(404, 'Group not found');
+      if (!userExists(userId)) throw new SimulatorError(404, 'User not found');
+      return { groupId: group.CWGuid, userId };
+    });
+
+    for (const entity of entities) this.storeEntity(entity);
+    for (const user of users) this.storeUser(user);
+    for (const assignment of roleAssignments) this.addRoleAssignment(assignment);
+    for (const assignment of groupAssignments) this.groupAssignments.set(groupAssignmentKey(assignment), assignment);
+    return {
+      entities: entities.map((entity) => entity.CWGuid),
+      users: users.map((user) => user.CWGuid),
+      roleAssignments: roleAssignments.length,
+      groupAssignments: groupAssignments.length,
+    };
+  }
+
+  /** The entities and users asked for (see simLookupSchema). */
+  lookup(body: unknown): SimLookupResult {
+    const query = parseBody(simLookupSchema, body);
+    const entities: Record<string, CwEntity> = {};
+    const users: Record<string, CwUser> = {};
+    const roleAssignments: SimLookupResult['roleAssignments'] = {};
+    const addEntity = (key: string, entity: CwEntity | undefined) => {
+      if (entity === undefined) return;
+      entities[key] = entity;
+      roleAssignments[entity.CWGuid] = [...(this.entityRoleAssignments.get(entity.CWGuid)?.values() ?? [])].map(({ userId, roleId }) => ({ userId, roleId }));
+    };
+    for (const guid of query.entities) addEntity(guid, this.entities.get(guid));
+    for (const number of query.entityNumbers) addEntity(number, this.entityNumbers.get(folded(number)));
+    for (const guid of query.users) {
+      const user = this.users.get(guid);
+      if (user !== undefined) users[guid] = user;
+    }
+    for (const email of query.emails) {
+      const user = this.emails.get(folded(email));
+      if (user !== undefined) users[email] = user;
+    }
+    return structuredClone({ entities, users, roleAssignments });
+  }
+
   // ----- entities ------------------------------------------------------------------------------
 
   listEntities(query: ListQuery): CwEntity[] {
@@ -178,8 +311,14 @@ export class CaseWareStore {
   createEntity(body: unknown): CwEntity {
     const fields = parseBody(cwEntityCreateBodySchema, body);
     this.assertEntityNoFree(fields.EntityNo);
-    const entity: CwEntity = {
-      CWGuid: randomUUID(),
+    const entity = this.newEntity(randomUUID(), fields);
+    this.storeEntity(entity);
+    return structuredClone(entity);
+  }
+
+  private newEntity(guid: string, fields: z.output<typeof cwEntityCreateBodySchema>): CwEntity {
+    return {
+      CWGuid: guid,
       Name: fields.Name,
       EntityNo: fields.EntityNo,
       Address: fields.Address ?? null,
@@ -193,9 +332,11 @@ export class CaseWareStore {
       Twitter: fields.Twitter ?? null,
       LinkedIn: fields.LinkedIn ?? null,
     };
+  }
+
+  private storeEntity(entity: CwEntity): void {
     this.entities.set(entity.CWGuid, entity);
     this.entityNumbers.set(folded(entity.EntityNo), entity);
-    return structuredClone(entity);
   }
 
   patchEntity(guid: string, body: unknown): CwEntity {
@@ -244,11 +385,19 @@ export class CaseWareStore {
   createUser(body: unknown): CwUser {
     const fields = parseBody(cwUserCreateBodySchema, body);
     this.assertEmailFree(fields.Email);
+    const user = this.newUser(randomUUID(), fields);
+    this.storeUser(user);
+    // [public] Creating a contact makes CaseWare Cloud mail it login credentials.
+    if (user.OwnerType === 'Contact') this.mails.push({ to: user.Email, kind: 'credentials', at: new Date().toISOString() });
+    return structuredClone(user);
+  }
+
+  private newUser(guid: string, fields: z.output<typeof cwUserCreateBodySchema>): CwUser {
     const type = fields.Type ?? 'A';
     const inActiveDate = fields.InActiveDate ?? null;
     if (type === 'I' && inActiveDate === null) throw new SimulatorError(400, 'InActiveDate is required for an inactive user');
-    const user: CwUser = {
-      CWGuid: randomUUID(),
+    return {
+      CWGuid: guid,
       OwnerType: fields.OwnerType,
       Type: type,
       InActiveDate: inActiveDate,
@@ -262,11 +411,11 @@ export class CaseWareStore {
       Phone: fields.Phone ?? null,
       MobilePhone: fields.MobilePhone ?? null,
     };
+  }
+
+  private storeUser(user: CwUser): void {
     this.users.set(user.CWGuid, user);
     this.emails.set(folded(user.Email), user);
-    // [public] Creating a contact makes CaseWare Cloud mail it login credentials.
-    if (user.OwnerType === 'Contact') this.mails.push({ to: user.Email, kind: 'credentials', at: new Date().toISOString() });
-    return structuredClone(user);
   }
 
   patchUser(guid: string, body: unknown): CwUser {
@@ -346,13 +495,18 @@ export class CaseWareStore {
       const key = roleAssignmentKey(assignment);
       const existing = this.roleAssignments.get(key);
       if (isRemove && existing !== undefined) this.removeRoleAssignment(key, existing);
-      if (!isRemove && existing === undefined) {
-        this.roleAssignments.set(key, assignment);
-        const ofEntity = this.entityRoleAssignments.get(entityGuid) ?? new Map<string, StoredRoleAssignment>();
-        ofEntity.set(key, assignment);
-        this.entityRoleAssignments.set(entityGuid, ofEntity);
-      }
+      if (!isRemove && existing === undefined) this.addRoleAssignment(assignment);
     }
+  }
+
+  /** Idempotent. */
+  private addRoleAssignment(assignment: StoredRoleAssignment): void {
+    const key = roleAssignmentKey(assignment);
+    if (this.roleAssignments.has(key)) return;
+    this.roleAssignments.set(key, assignment);
+    const ofEntity = this.entityRoleAssignments.get(assignment.entityId) ?? new Map<string, StoredRoleAssignment>();
+    ofEntity.set(key, assignment);
+    this.entityRoleAssignments.set(assignment.entityId, ofEntity);
   }
 
   private removeRoleAssignment(key: string, assignment: StoredRoleAssignment): void {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
 import {
   CO_DEFAULT_PAGE_SIZE,
   CO_FIRST_PAGE,
@@ -135,15 +136,7 @@ export class ClientOnlineStore {
    */
   planPush(clientNumber: string, body: unknown): PushPlan {
     assertClientNumber(clientNumber);
-    const parsed = coClientPushSchema.safeParse(body ?? {});
-    if (!parsed.success) {
-      const messages = parsed.error.issues.map((issue) => {
-        const field = issue.path.join('.');
-        return field === '' || issue.message.startsWith(field) ? issue.message : `${field}: ${issue.message}`;
-      });
-      throw invalid(messages.join('; '));
-    }
-    const push = parsed.data;
+    const push = parsePush(body);
     const resolved = new Map(push.users.map((user) => [user.ref, this.logins.get(user.ref)?.loginId]));
     const plan: PushPlan = { clientNumber, push, resolved };
     this.assertUsernamesFree(plan);
@@ -163,7 +156,7 @@ export class ClientOnlineStore {
    *   push or a DELETE): the update of a vanished row fails: 500 `internal`, nothing changes. A
    *   retry then finds the ref unknown and creates a new login, with a new mail.
    */
-  applyPush(plan: PushPlan): { client: CoClient; created: boolean } {
+  applyPush(plan: PushPlan, options: { mail?: boolean } = {}): { client: CoClient; created: boolean } {
     for (const [ref, loginId] of plan.resolved) {
       const login = this.logins.get(ref);
       if (loginId === undefined && login !== undefined) {
@@ -200,7 +193,7 @@ export class ClientOnlineStore {
       } else {
         // [public] Client Online mails credentials to every user it believes is new.
         this.logins.set(user.ref, { loginId: randomUUID(), ref: user.ref, ...details, clients: new Set([clientNumber]) });
-        this.mails.push({ to: user.email, kind: 'credentials', ref: user.ref, at: now });
+        if (options.mail !== false) this.mails.push({ to: user.email, kind: 'credentials', ref: user.ref, at: now });
       }
       this.usernames.set(username(user.email), user.ref);
     }
@@ -219,6 +212,64 @@ export class ClientOnlineStore {
     };
     this.clients.set(clientNumber, client);
     return { client: this.view(client), created: existing === undefined };
+  }
+
+  // ----- test and demo hooks -------------------------------------------------------------------
+
+  /**
+   * `POST /_sim/load`: new clients with their users in bulk, all or none, as if each had been
+   * pushed long ago, but nobody is mailed. Every push is checked with the API's own schema and
+   * rules (client number, refs, usernames unique over every login as they are after the pushes
+   * before it); a client Client Online holds already is refused.
+   */
+  load(body: unknown): { clients: number; logins: number } {
+    const parsed = simLoadSchema.safeParse(body ?? {});
+    if (!parsed.success) throw invalid(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; '));
+    // Usernames and login emails as they will be after each push of the load.
+    const usernames = new Map(this.usernames);
+    const emails = new Map<string, string>();
+    const numbers = new Set<string>();
+    const plans: PushPlan[] = [];
+    for (const { clientNumber, ...body } of parsed.data.clients) {
+      assertClientNumber(clientNumber);
+      if (this.clients.has(clientNumber) || numbers.has(clientNumber)) {
+        throw new ClientOnlineSimulatorError(409, 'conflict', `Client ${clientNumber} exists already`);
+      }
+      numbers.add(clientNumber);
+      const push = parsePush(body);
+      // A pushed login gives up the username it had, as in assertUsernamesFree.
+      for (const user of push.users) {
+        const previous = emails.get(user.ref) ?? this.logins.get(user.ref)?.email;
+        if (previous !== undefined && usernames.get(username(previous)) === user.ref) usernames.delete(username(previous));
+      }
+      for (const user of push.users) {
+        const name = username(user.email);
+        const owner = usernames.get(name);
+        if (owner !== undefined && owner !== user.ref) {
+          throw new ClientOnlineSimulatorError(409, 'username-taken', `The username of login ${user.ref} is already taken by login ${owner}`);
+        }
+        usernames.set(name, user.ref);
+        emails.set(user.ref, user.email);
+      }
+      plans.push({ clientNumber, push, resolved: new Map() });
+    }
+    for (const plan of plans) {
+      const resolved = new Map(plan.push.users.map((user) => [user.ref, this.logins.get(user.ref)?.loginId]));
+      this.applyPush({ ...plan, resolved }, { mail: false });
+    }
+    return { clients: plans.length, logins: new Set(plans.flatMap((plan) => plan.push.users.map((user) => user.ref))).size };
+  }
+
+  /** The clients with these numbers as the API shows them, by number; unknown ones are left out. */
+  lookup(body: unknown): { clients: Record<string, CoClient> } {
+    const parsed = simLookupSchema.safeParse(body ?? {});
+    if (!parsed.success) throw invalid('clients must be a list of client numbers');
+    const clients: Record<string, CoClient> = {};
+    for (const clientNumber of parsed.data.clients) {
+      const client = this.clients.get(clientNumber);
+      if (client !== undefined) clients[clientNumber] = this.view(client);
+    }
+    return { clients };
   }
 
   // ----- deleting a client ---------------------------------------------------------------------
@@ -301,6 +352,21 @@ export class ClientOnlineStore {
       }),
     });
   }
+}
+
+const simLoadSchema = z.strictObject({
+  clients: z.array(z.looseObject({ clientNumber: z.string() })),
+});
+const simLookupSchema = z.strictObject({ clients: z.array(z.string()).default([]) });
+
+function parsePush(body: unknown): CoClientPushParsed {
+  const parsed = coClientPushSchema.safeParse(body ?? {});
+  if (parsed.success) return parsed.data;
+  const messages = parsed.error.issues.map((issue) => {
+    const field = issue.path.join('.');
+    return field === '' || issue.message.startsWith(field) ? issue.message : `${field}: ${issue.message}`;
+  });
+  throw invalid(messages.join('; '));
 }
 
 function invalid(message: string): ClientOnlineSimulatorError {

@@ -1,0 +1,68 @@
+import { loadConfig } from '../src/config';
+import { connectDatabase } from '../src/db';
+import { connectTemporal } from '../src/dev/local-infra';
+import { createLogger } from '../src/logging';
+import { startServices } from '../src/stack';
+
+/**
+ * The service on its own (worker, outbox dispatcher, HTTP API: `startServices`) on infrastructure
+ * the benchmark started, in a process of its own so that its RSS and CPU can be measured. Set up
+ * through the same environment as `npm start` (src/config.ts; every setting at its default unless
+ * the benchmark sets it), minus what `npm start` adds for a demo: no local infrastructure, no demo
+ * clients, no start-up resend. Prints one JSON line `{ pid, apiUrl }` once it serves.
+ */
+async function main(): Promise<void> {
+  const config = loadConfig();
+  if (!config.DATABASE_URL || !config.TEMPORAL_ADDRESS || !config.CASEWARE_BASE_URL || !config.CLIENT_ONLINE_BASE_URL || !config.API_TOKEN) {
+    throw new Error('bench/service.ts needs DATABASE_URL, TEMPORAL_ADDRESS, CASEWARE_BASE_URL, CLIENT_ONLINE_BASE_URL and API_TOKEN');
+  }
+  const log = createLogger(config.LOG_LEVEL);
+  const db = connectDatabase(config.DATABASE_URL);
+  const temporal = await connectTemporal(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
+  const services = await startServices({
+    db,
+    temporal,
+    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    caseware: {
+      baseUrl: config.CASEWARE_BASE_URL,
+      clientId: config.CASEWARE_CLIENT_ID ?? '',
+      clientSecret: config.CASEWARE_CLIENT_SECRET ?? '',
+      requestTimeoutMs: config.CASEWARE_REQUEST_TIMEOUT_MS,
+      contactRoleName: config.CASEWARE_CONTACT_ROLE,
+      contactGroupName: config.CASEWARE_CONTACT_GROUP,
+    },
+    clientOnline: {
+      baseUrl: config.CLIENT_ONLINE_BASE_URL,
+      apiKey: config.CLIENT_ONLINE_API_KEY ?? '',
+      requestTimeoutMs: config.CLIENT_ONLINE_REQUEST_TIMEOUT_MS,
+      sendBsn: config.CLIENT_ONLINE_SEND_BSN,
+    },
+    api: { host: config.API_HOST, port: config.API_PORT, token: config.API_TOKEN },
+    log,
+    outboxPollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+    offboardingApprovalThreshold: config.OFFBOARDING_APPROVAL_THRESHOLD,
+    retention: {
+      outboxRetentionDays: config.OUTBOX_RETENTION_DAYS,
+      syncErrorRetentionDays: config.SYNC_ERROR_RETENTION_DAYS,
+      intervalMs: config.RETENTION_INTERVAL_MS,
+    },
+  });
+
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await services.stop().catch((error: unknown) => log.error({ err: error }, 'error while stopping'));
+    await temporal.close().catch(() => undefined);
+    await db.destroy().catch(() => undefined);
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop());
+  process.once('SIGTERM', () => void stop());
+  console.log(JSON.stringify({ pid: process.pid, apiUrl: services.apiUrl }));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
