@@ -107,7 +107,18 @@ export interface LatencySection {
   callsPerChange: { caseware: number; clientOnline: number; byRoute: Record<string, number> };
   history: ReturnType<typeof perChange>;
   /** pg_stat_database of the bench database over the run, less the idle rate (the dispatcher's polling) measured before. */
-  database: { delta: DatabaseUse; idlePerSecond: DatabaseUse; net: DatabaseUse; perChange: Record<keyof DatabaseUse, number> };
+  database: {
+    delta: DatabaseUse;
+    /** Everything over the run, divided by the changes (the dispatcher's polling included). */
+    perChange: Record<keyof DatabaseUse, number>;
+    /**
+     * Less the idle rate measured before; rough: the idle rate is mostly the dispatcher's polling,
+     * which slows under load, and counters a previous section reports late can land in it.
+     */
+    idlePerSecond: DatabaseUse;
+    net: DatabaseUse;
+    netPerChange: Record<keyof DatabaseUse, number>;
+  };
   /** CPU seconds from the first edit until the backlog drained, and the idle rate measured before. */
   cpu: CpuUse;
   cpuIdlePerSecond: CpuUse;
@@ -351,7 +362,8 @@ export async function latencySection(
       delta,
       idlePerSecond,
       net,
-      perChange: Object.fromEntries(Object.entries(net).map(([k, v]) => [k, round(v / changes, 1)])) as Record<keyof DatabaseUse, number>,
+      perChange: Object.fromEntries(Object.entries(delta).map(([k, v]) => [k, round(v / changes, 1)])) as Record<keyof DatabaseUse, number>,
+      netPerChange: Object.fromEntries(Object.entries(net).map(([k, v]) => [k, round(v / changes, 1)])) as Record<keyof DatabaseUse, number>,
     },
     cpu,
     cpuIdlePerSecond: Object.fromEntries(Object.entries(cpuIdlePerSecond).map(([k, v]) => [k, typeof v === 'number' ? round(v, 3) : v])) as CpuUse,

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { expectApi, type BenchContext } from './context';
-import { createBenchDatabase, startService, startSimulators, startTemporalServer, type BenchDatabase, type Process } from './infra';
+import { createBenchDatabase, startService, startSimulators, startTemporalServer } from './infra';
 import { memory } from './proc';
 import { latencySection } from './latency';
 import { directSection, provisioningSection } from './provisioning';
@@ -127,7 +127,7 @@ async function main(): Promise<void> {
       startTemporalServer(processLog).then((t) => (stops.push(() => t.stop()), t)),
       startSimulators(processLog).then((s) => (stops.push(() => s.caseware.stop(), () => s.clientOnline.stop()), s)),
     ]);
-    const db: BenchDatabase = database;
+    const db = database;
     const contactRoleName = 'Contact - Entity Access';
 
     let seeded: Awaited<ReturnType<typeof seedFirm>> = [];
@@ -185,8 +185,6 @@ async function main(): Promise<void> {
     await stopAll();
   }
 }
-
-export type { Process };
 
 main().then(
   () => process.exit(0),

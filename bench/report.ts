@@ -73,7 +73,7 @@ function latencyRows(l: LatencySection): Row[] {
     ['5 portal calls per changed object CW / CO', `${l.callsPerChange.caseware} / ${l.callsPerChange.clientOnline}`, 'target: 1 per portal'],
     ...Object.entries(l.callsPerChange.byRoute).map(([route, n]): Row => [`    ${route}`, `${n} per change`, '']),
     ['5 Temporal history events per change', `${l.history.eventsPerChange}`, `${l.history.activitiesPerChange} activities per change (${l.history.workflows} workflows counted)`],
-    ['5 database per change (pg_stat_database, net of idle)', `${db.xactCommit} commits`, `tuples: ${db.tupReturned} returned, ${db.tupFetched} fetched, ${db.tupInserted} ins, ${db.tupUpdated} upd, ${db.tupDeleted} del`],
+    ['5 database per change (pg_stat_database, whole run)', `${db.xactCommit} commits (${l.database.netPerChange.xactCommit} net of idle)`, `tuples: ${db.tupReturned} returned, ${db.tupFetched} fetched, ${db.tupInserted} ins, ${db.tupUpdated} upd, ${db.tupDeleted} del`],
     ['6 CPU s per 1 000 changes service / Temporal / Postgres', `${cpu.service} / ${cpu.temporal} / ${cpu.postgres}`, `simulators ${cpu.casewareSimulator} / ${cpu.clientOnlineSimulator}; net of idle`],
     ['6 service RSS, max during the latency run', `${l.serviceMaxRssMiB} MiB`, cpuNote(l.cpu)],
     ['6 service CPU s by thread (latency run)', threads(l.cpu.serviceThreads), ''],
