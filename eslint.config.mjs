@@ -20,7 +20,7 @@ export default tseslint.config(
     languageOptions: {
       sourceType: 'commonjs',
       parserOptions: { projectService: false },
-      globals: { require: 'readonly', process: 'readonly' },
+      globals: { require: 'readonly', process: 'readonly', console: 'readonly', __dirname: 'readonly' },
     },
     rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
   },
