@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import knex from 'knex';
@@ -9,6 +8,7 @@ import { connectTemporal, type TemporalConnection } from '../src/dev/local-infra
 import type { SimulatorsAnnouncement } from '../src/dev/simulators-main';
 import { ensureTemporalCli } from '../src/dev/temporal-cli';
 import { searchAttributeKeys } from '../src/search-attributes';
+import { freePort as anyFreePort } from '../src/dev/local-infra';
 
 // The benchmark's own stack on this machine: a database of its own on the shared PostgreSQL, a
 // Temporal dev server, each simulator and the service in processes of their own. Everything it
@@ -20,14 +20,7 @@ const reservedPorts = new Set([3000, 4010, 4020, 7233, 8233]);
 
 export async function freePort(): Promise<number> {
   for (;;) {
-    const port = await new Promise<number>((resolve, reject) => {
-      const server = net.createServer();
-      server.once('error', reject);
-      server.listen(0, '127.0.0.1', () => {
-        const address = server.address();
-        server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-      });
-    });
+    const port = await anyFreePort();
     if (!reservedPorts.has(port)) return port;
   }
 }

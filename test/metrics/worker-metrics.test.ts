@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import net from 'node:net';
 import path from 'node:path';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker } from '@temporalio/worker';
@@ -11,21 +10,12 @@ import { startCaseWareSimulator, type CaseWareSimulator } from '../../src/simula
 import { installTemporalRuntime } from '../../src/temporal/runtime';
 import type { echoWorkflow } from '../temporal/workflows/echo';
 import { waitFor } from '../support/temporal';
+import { freePort } from '../../src/dev/local-infra';
 
 // The worker process's metrics and logs: the Temporal SDK's Prometheus endpoint on the configured
 // address, with this process's portal calls on it, and the SDK's log lines as JSON through pino.
 // This file installs the process's Temporal runtime itself, so it starts its dev server directly.
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
 
 const logLines: Record<string, unknown>[] = [];
 let metricsUrl: string;

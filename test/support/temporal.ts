@@ -1,10 +1,12 @@
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import net from 'node:net';
 import { ensureTemporalCli } from '../../src/dev/temporal-cli';
 import { workflowsPath } from '../../src/worker';
 import { quietTemporalRuntime } from './runtime';
 import { searchAttributeKeys } from '../../src/search-attributes';
+import { freePort } from '../../src/dev/local-infra';
+
+export { freePort };
 
 /**
  * A real Temporal dev server on a random port, from the project's own CLI install; with `uiPort`,
@@ -24,17 +26,6 @@ export async function startTemporal(options: { uiPort?: number } = {}): Promise<
   });
 }
 
-/** A port nothing listens on right now, for a server that needs its port named in advance. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no free port'))));
-    });
-  });
-}
 
 /** Bundle once per test file: bundling is the slow part of starting a worker. */
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
