@@ -25,7 +25,8 @@ let simulator: CaseWareSimulator;
 beforeAll(async () => {
   const port = await freePort();
   metricsUrl = `http://127.0.0.1:${port}/metrics`;
-  const log = pino({ level: 'info' }, { write: (line: string) => logLines.push(JSON.parse(line) as Record<string, unknown>) });
+  // The SDK's own info lines (worker state changes) are logged at debug.
+  const log = pino({ level: 'debug' }, { write: (line: string) => logLines.push(JSON.parse(line) as Record<string, unknown>) });
   installTemporalRuntime({ log, metricsBindAddress: `127.0.0.1:${port}` });
   const cli = ensureTemporalCli();
   [env, simulator] = await Promise.all([
