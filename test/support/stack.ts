@@ -147,7 +147,11 @@ export async function startTestStack(
             // A sync still running may be about to change what the portals hold.
             if (await syncRunning(temporal.client, clientNumber)) return false;
             last = await stack.differences([clientNumber]);
-            return last.length === 0;
+            if (last.length > 0) return false;
+            // A change signalled after the portals had it all keeps the client pending until its
+            // sync has run and recorded itself: settled means the status agrees too.
+            const status = await stack.api<{ caseware: { state: string }; clientOnline: { state: string } }>('GET', `/sync/clients/${clientNumber}`);
+            return status.status !== 200 || (status.body.caseware.state !== 'pending' && status.body.clientOnline.state !== 'pending');
           },
           { timeoutMs },
         );

@@ -15,17 +15,26 @@ export { freePort };
 export async function startTemporal(options: { uiPort?: number } = {}): Promise<TestWorkflowEnvironment> {
   quietTemporalRuntime();
   const cli = ensureTemporalCli();
-  return TestWorkflowEnvironment.createLocal({
-    server: {
-      ...(cli ? { executable: { type: 'existing-path', path: cli } } : {}),
-      ip: '127.0.0.1',
-      ...(options.uiPort === undefined ? {} : { ui: true, uiPort: options.uiPort }),
-      searchAttributes: searchAttributeKeys,
-      log: { format: 'pretty', level: 'error' },
-    },
-  });
+  const start = () =>
+    TestWorkflowEnvironment.createLocal({
+      server: {
+        ...(cli ? { executable: { type: 'existing-path', path: cli } } : {}),
+        ip: '127.0.0.1',
+        ...(options.uiPort === undefined ? {} : { ui: true, uiPort: options.uiPort }),
+        searchAttributes: searchAttributeKeys,
+        log: { format: 'pretty', level: 'error' },
+      },
+    });
+  // The SDK gives a dev server 5 s to answer; with every test file starting one at once on two
+  // cores, that is sometimes too little. A second try is the test setup's, not the product's.
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= 3 || !/did not start within/.test(String(error))) throw error;
+    }
+  }
 }
-
 
 /** Bundle once per test file: bundling is the slow part of starting a worker. */
 export function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
