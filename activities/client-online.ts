@@ -38,6 +38,8 @@ export interface ClientOnlineSyncSummary {
   client: 'pushed' | 'unchanged' | 'deleted' | 'absent';
   users: number;
   syncErrors: number;
+  /** Other clients pushed first, so a login this one lets go of is never left with no client. */
+  handedOver?: string[];
 }
 
 const portal = 'client_online' as const;
@@ -83,10 +85,54 @@ function lastSentRefs(identity: PortalIdentity | undefined): string[] {
 
 /** What one sync run reads: the registry, what Client Online should hold, and every login it touches. */
 interface ClientOnlineReading {
+  clientNumber: string;
   desired: DesiredClientOnlineState;
   identity: PortalIdentity | undefined;
   /** The logins a push or delete adds, keeps or removes: the desired push's and the last-sent push's. */
   refs: Set<string>;
+}
+
+/** The logins the client's last push carried that its next push or delete takes away. */
+function removedRefs({ desired, identity }: ClientOnlineReading): string[] {
+  const kept = new Set(desired.push?.users.map((u) => u.ref) ?? []);
+  return lastSentRefs(identity).filter((ref) => !kept.has(ref));
+}
+
+/**
+ * A sync run in order: the clients to push first (each gives a login this run takes away from
+ * another client somewhere to stay), then the client itself; and every login any of them touches.
+ */
+interface ClientOnlinePlan {
+  handovers: ClientOnlineReading[];
+  own: ClientOnlineReading;
+  refs: Set<string>;
+}
+
+/** How deep a chain of hand-overs may go (each one a client whose own push takes a login away). */
+const maxHandoverDepth = 4;
+
+/** Whether Client Online holds, by the ledger, another client than `clientNumber` with this login. */
+async function carriedElsewhere(db: Db, ref: string, clientNumber: string): Promise<boolean> {
+  const row: { id: number } | undefined = await db('portal_identities')
+    .where({ portal, record_type: 'client', access: 'active' })
+    .whereNot({ client_number: clientNumber })
+    .whereRaw(`last_sent->'users' @> ?::jsonb`, [JSON.stringify([{ ref }])])
+    .first<{ id: number } | undefined>('id');
+  return row !== undefined;
+}
+
+/** The registry clients whose push may carry a login: its own client and the companies of its followers. */
+async function clientsThatMayCarry(db: Db, ref: string): Promise<string[]> {
+  const id = Number(ref.slice(2));
+  if (!Number.isSafeInteger(id)) return [];
+  const ownClient = ref.startsWith('p-')
+    ? db('clients').where({ id }).select('client_number')
+    : db('contacts').join('clients', 'clients.id', 'contacts.client_id').where('contacts.id', id).select('clients.client_number');
+  const followers = db('contacts').join('clients', 'clients.id', 'contacts.client_id')
+    .where(ref.startsWith('p-') ? 'contacts.master_client_id' : 'contacts.master_contact_id', id)
+    .select('clients.client_number');
+  const rows = await ownClient.union(followers) as { client_number: string }[];
+  return [...new Set(rows.map((row) => row.client_number))].sort();
 }
 
 /**
@@ -116,7 +162,36 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
     const desired = desiredClientOnlineState(registry.client, registry.contacts, masters, { sendBsn: deps.sendBsn });
     const identity = (await identitiesForClient(db, portal, clientNumber)).find((i) => i.recordType === 'client');
     const refs = new Set([...(desired.push?.users.map((u) => u.ref) ?? []), ...lastSentRefs(identity)]);
-    return { desired, identity, refs };
+    return { clientNumber, desired, identity, refs };
+  }
+
+  /**
+   * Plans a sync run. Client Online deletes a login left with no client, and mails new credentials
+   * when a later push brings it back. So when this client lets go of a login that, by the ledger,
+   * no other client holds there, while the registry has given it to another client whose push has
+   * not landed yet, that other client is pushed first (and, in turn, what its push lets go of).
+   */
+  async function plan(clientNumber: string): Promise<ClientOnlinePlan> {
+    const handovers: ClientOnlineReading[] = [];
+    const visited = new Set([clientNumber]);
+    async function handOver(reading: ClientOnlineReading, depth: number): Promise<void> {
+      if (depth >= maxHandoverDepth) return;
+      for (const ref of removedRefs(reading)) {
+        if (await carriedElsewhere(db, ref, reading.clientNumber)) continue;
+        for (const other of await clientsThatMayCarry(db, ref)) {
+          if (visited.has(other)) continue;
+          const theirs = await read(other).catch(() => undefined);
+          if (!theirs?.desired.push?.users.some((user) => user.ref === ref)) continue;
+          visited.add(other);
+          await handOver(theirs, depth + 1);
+          handovers.push(theirs);
+        }
+      }
+    }
+    const own = await read(clientNumber);
+    await handOver(own, 0);
+    const refs = new Set([...handovers.flatMap((h) => [...h.refs]), ...own.refs]);
+    return { handovers, own, refs };
   }
 
   /** Waits (with a growing pause, heartbeats going on) until every lease is taken. */
@@ -133,20 +208,20 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
    * contact); two of those at once could make Client Online believe the login is new twice, and a
    * push that read the registry before another one landed would overwrite it with older values.
    * So the registry is read again once the leases are held (taking more if the logins changed),
-   * and `work` gets that reading. The leases are given back once Client Online has answered; when
+   * and `work` gets that reading, with the clients to push first (see plan). The leases are given back once Client Online has answered; when
    * no answer came they are left to expire, since the portal may still be applying the request.
    */
   async function withLoginLeases<T>(
     clientNumber: string,
     signal: AbortSignal | undefined,
-    work: (reading: ClientOnlineReading) => Promise<T>,
+    work: (reading: ClientOnlinePlan) => Promise<T>,
   ): Promise<T> {
     const holder = randomUUID();
-    let wanted = (await read(clientNumber)).refs;
-    let reading: ClientOnlineReading;
+    let wanted = (await plan(clientNumber)).refs;
+    let reading: ClientOnlinePlan;
     for (;;) {
       await takeLeases(wanted, holder, signal);
-      reading = await read(clientNumber);
+      reading = await plan(clientNumber);
       if ([...reading.refs].every((ref) => wanted.has(ref))) break;
       // More logins than leased: give all back and take the larger set at once, never piecemeal.
       await releaseLoginLeases(db, holder);
@@ -181,7 +256,29 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
       identity?.access === 'active' &&
       isDeepStrictEqual(identity.lastSent, ledgerCopy(desired.push));
 
-    await withLoginLeases(clientNumber, signal, async (reading) => {
+    /**
+     * Pushes a client ahead of this one, as its own sync would (which then finds it unchanged). A
+     * refusal is left to that sync to report; this one goes on.
+     */
+    async function pushAhead(reading: ClientOnlineReading): Promise<void> {
+      const { desired } = reading;
+      if (!desired.push) return;
+      const theirs = reading.identity?.lastSent;
+      if (desired.push.bsn == null && reading.identity?.access === 'active' && isDeepStrictEqual(theirs, ledgerCopy(desired.push))) return;
+      try {
+        await portalCalls.pushClient(reading.clientNumber, desired.push, { signal });
+      } catch (error) {
+        if (!(error instanceof ClientOnlineError) || error.retryable) throw error;
+        return;
+      }
+      await saveIdentity(db, { portal, recordType: 'client', recordId: desired.clientId, clientNumber: reading.clientNumber }, {
+        remoteId: reading.clientNumber, lastSent: ledgerCopy(desired.push), access: 'active',
+      });
+      (summary.handedOver ??= []).push(reading.clientNumber);
+    }
+
+    await withLoginLeases(clientNumber, signal, async ({ handovers, own: reading }) => {
+      for (const handover of handovers) await pushAhead(handover);
       const { desired, identity } = reading;
       errors.push(...desired.conflicts);
       const key = { portal, recordType: 'client', recordId: desired.clientId, clientNumber } as const;

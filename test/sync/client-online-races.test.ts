@@ -59,3 +59,50 @@ test("a person client made former while a company's push of his login is in flig
   const errors = await stack.api('GET', '/sync/errors?clientNumber=7202');
   expect(errors.body.errors).toEqual([]);
 });
+
+test("a login moved from one company to another, the first company's sync running first: the login never vanishes, one mail", async () => {
+  const company = async (clientNumber: string) =>
+    expect((await stack.api('POST', '/clients', { clientNumber, kind: 'company', name: `Verhuis ${clientNumber} B.V.`, links: { clientOnline: true } })).status).toBe(201);
+  await company('7211');
+  await company('7212');
+  const master = await stack.api('POST', '/clients/7211/contacts', {
+    firstName: 'Mira', lastName: 'Meester', email: 'mira@7211.test', links: { clientOnline: true },
+  });
+  expect(master.status).toBe(201);
+  const colleague = await stack.api('POST', '/clients/7212/contacts', {
+    firstName: 'Kees', lastName: 'Collega', email: 'kees@7212.test', links: { clientOnline: true },
+  });
+  expect(colleague.status).toBe(201);
+  const follower = await stack.api('POST', '/clients/7212/contacts', { master: { contactId: master.body.id }, email: 'mira@7212.test' });
+  expect(follower.status).toBe(201);
+  const ref = `c-${master.body.id}`;
+  await waitFor('her login at the first company, the colleague\'s at the second', async () => {
+    const state = await stack.coState();
+    return state.logins.find((l) => l.ref === ref)?.clients.join() === '7211' &&
+      state.logins.some((l) => l.ref === `c-${colleague.body.id}`);
+  });
+  await stack.settled('7211');
+  await stack.settled('7212');
+
+  // The second company's next push waits: another push of the colleague's login holds its lease.
+  await stack.database.db('client_online_login_leases').insert({
+    ref: `c-${colleague.body.id}`, holder: 'test', expires_at: stack.database.db.raw(`clock_timestamp() + interval '60 seconds'`),
+  });
+  // She moves: the second company gets her login, then the first one lets go of it. The first
+  // company's sync is free to run at once; pushing it first would leave her login with no client.
+  expect((await stack.api('PUT', `/contacts/${follower.body.id}/links`, { clientOnline: true })).status).toBe(200);
+  expect((await stack.api('PUT', `/contacts/${master.body.id}/links`, { clientOnline: false })).status).toBe(200);
+  await waitFor('the first company\'s sync to be under way', () => clientOnlineSyncRunning('7211'), { intervalMs: 20 });
+  await new Promise((resolve) => setTimeout(resolve, 3_000));
+  expect((await stack.coState()).logins.find((l) => l.ref === ref)?.clients, 'her login while the second company waits').toEqual(['7211']);
+
+  await stack.database.db('client_online_login_leases').where({ holder: 'test' }).del();
+  const state = await waitFor('her login seeing only the second company', async () => {
+    const current = await stack.coState();
+    return current.logins.find((l) => l.ref === ref)?.clients.join() === '7212' && current;
+  }, { timeoutMs: 30_000 });
+  expect(state.mails.filter((m) => m.ref === ref), 'credentials mails for her login').toHaveLength(1);
+  await stack.settled('7211');
+  await stack.settled('7212');
+  expect(await stack.differences()).toEqual([]);
+});
