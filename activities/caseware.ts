@@ -314,24 +314,71 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     }
 
     if (desired.entity && entityGuid) {
-      for (const contact of desired.contacts) {
-        if (done.contacts.includes(contact.contactId)) continue;
-        const label = `contact ${contact.contactId} at client ${clientNumber}`;
-        await forRecord(errors, { recordType: 'contact', recordId: contact.contactId }, label, async () => {
-          const outcome = await ensureContact(caseware, contact, contactIdentities.get(contact.contactId), {
-            clientNumber,
-            entityGuid: entityGuid as string,
-            ids,
-            hasShare,
-            errors,
-            drift: driftOf('contact', contact.contactId),
-            // A new entity (made again after it was deleted, or adopted) is shared with nobody yet.
-            entityIsNew: entityGuid !== entityIdentity?.remoteId,
+      const counted = (outcome: ContactOutcome) => {
+        if (outcome === 'created') summary.contactsCreated += 1;
+        if (outcome === 'updated') summary.contactsUpdated += 1;
+      };
+      // Contacts whose user is ready but not yet shared with the entity: shared in one call.
+      const unshared: { contactId: number; label: string; share: PendingShare }[] = [];
+      const complete = async ({ contactId, share }: (typeof unshared)[number]) => {
+        await share.complete();
+        counted(share.outcome);
+        finished(contactId);
+      };
+      /** Shares the entity with every contact waiting for it; false when CaseWare refuses the batch. */
+      const shareTogether = async (): Promise<boolean> => {
+        const together = await caseware.shareEntity(entityGuid as string, unshared.map((u) => u.share.userId), await ids.role()).then(
+          () => true,
+          (error: unknown) => {
+            if (error instanceof CaseWareError && !error.retryable) return false;
+            throw error;
+          },
+        );
+        if (together) {
+          for (const pending of unshared.splice(0)) await complete(pending);
+        }
+        return together;
+      };
+      const ensureContacts = async (): Promise<void> => {
+        for (const contact of desired.contacts) {
+          if (done.contacts.includes(contact.contactId)) continue;
+          const label = `contact ${contact.contactId} at client ${clientNumber}`;
+          await forRecord(errors, { recordType: 'contact', recordId: contact.contactId }, label, async () => {
+            const result = await ensureContact(caseware, contact, contactIdentities.get(contact.contactId), {
+              clientNumber,
+              entityGuid: entityGuid as string,
+              ids,
+              hasShare,
+              errors,
+              drift: driftOf('contact', contact.contactId),
+              // A new entity (made again after it was deleted, or adopted) is shared with nobody yet.
+              entityIsNew: entityGuid !== entityIdentity?.remoteId,
+            });
+            if (typeof result === 'object') {
+              unshared.push({ contactId: contact.contactId, label, share: result });
+              return;
+            }
+            counted(result);
+            // A contact with a sync error is tried again by a retry, so that the error stays reported.
+            if (result !== 'conflict') finished(contact.contactId);
           });
-          if (outcome === 'created') summary.contactsCreated += 1;
-          if (outcome === 'updated') summary.contactsUpdated += 1;
-          // A contact with a sync error is tried again by a retry, so that the error stays reported.
-          if (outcome !== 'conflict') finished(contact.contactId);
+        }
+      };
+      try {
+        await ensureContacts();
+      } catch (error) {
+        // A retry resumes after the finished contacts: those made ready before the failure are
+        // shared first, if CaseWare lets us, and so are not looked up again.
+        if (unshared.length > 0) await shareTogether().catch(() => undefined);
+        throw error;
+      }
+      // Refused as a whole, each is shared on its own, so that only the one CaseWare refuses gets
+      // the sync error.
+      if (unshared.length > 1) await shareTogether();
+      for (const pending of unshared) {
+        await forRecord(errors, { recordType: 'contact', recordId: pending.contactId }, pending.label, async () => {
+          await caseware.shareEntity(entityGuid as string, [pending.share.userId], await ids.role());
+          await complete(pending);
         });
       }
     }
@@ -369,6 +416,19 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     await caseware.deactivateUser(identity.remoteId, today()).catch(ignoreMissing);
   }
 
+  type ContactOutcome = 'created' | 'updated' | 'unchanged' | 'conflict';
+
+  /**
+   * A contact whose user is ready in CaseWare but not yet shared with the entity: the caller shares
+   * the entity with every such contact of the client in one call, then completes each (the ledger
+   * records it as finished only then).
+   */
+  interface PendingShare {
+    userId: string;
+    outcome: 'created' | 'updated' | 'unchanged';
+    complete: () => Promise<void>;
+  }
+
   interface ContactContext {
     clientNumber: string;
     entityGuid: string;
@@ -386,7 +446,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     contact: DesiredCaseWareContact,
     identity: PortalIdentity | undefined,
     context: ContactContext,
-  ): Promise<'created' | 'updated' | 'unchanged' | 'conflict'> {
+  ): Promise<ContactOutcome | PendingShare> {
     const key: IdentityKey = { portal, recordType: 'contact', recordId: contact.contactId, clientNumber: context.clientNumber };
     const conflict = (owner: PortalIdentity) => {
       context.errors.push({
@@ -510,14 +570,16 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       await caseware.reactivateUser(user.CWGuid);
       if (outcome === 'unchanged') outcome = 'updated';
     }
-    if (!trusted && (created || !(await context.hasShare(user.CWGuid)))) await caseware.shareEntity(context.entityGuid, [user.CWGuid], await context.ids.role());
     const groupId = await context.ids.group();
     // Group membership is not read per contact: set when the contact was not finished before, or
     // when the reconcile found it missing.
     if (groupId && (!confirmed(identity) || context.drift.some((d) => d.issue === 'group-missing'))) {
       await caseware.setGroupMembership(groupId, user.CWGuid, true);
     }
-    await saveIdentity(db, key, { remoteId: user.CWGuid, loginKey: contact.loginKey, pendingLoginKey: null, lastSent: contact.fields, access: 'active' });
+    const userId = user.CWGuid;
+    const complete = () => saveIdentity(db, key, { remoteId: userId, loginKey: contact.loginKey, pendingLoginKey: null, lastSent: contact.fields, access: 'active' });
+    if (!trusted && (created || !(await context.hasShare(userId)))) return { userId, outcome, complete };
+    await complete();
     return outcome;
   }
 

@@ -133,3 +133,35 @@ test('a slow attempt that is alive is not given up on: its retry does not create
   expect((await calls())['POST /entities']).toBe(1);
   expect((await simState()).entities.filter((e) => e.EntityNo === '7103')).toHaveLength(1);
 });
+
+test('a new client is shared with all its contacts in one call', async () => {
+  const { db } = database;
+  await createClient(db, { clientNumber: '7104', kind: 'company', status: 'client', name: 'Samen B.V.', links: { caseware: true } });
+  for (const n of [1, 2, 3]) {
+    await createContact(db, '7104', { firstName: `S${n}`, email: `s${n}@c7104.test`, links: { caseware: true } });
+  }
+  const summary = await (await run('7104', '20 seconds')).result();
+  expect(summary).toMatchObject({ entity: 'created', contactsCreated: 3, syncErrors: 0 });
+  const counted = await calls();
+  expect(counted['POST /users']).toBe(3);
+  expect(counted['PATCH /entities/:guid/role-assignments']).toBe(1);
+  const state = await simState();
+  const entity = state.entities.find((e) => e.EntityNo === '7104');
+  const users = state.users.filter((u) => u.Email.endsWith('@c7104.test')).map((u) => u.CWGuid).sort();
+  expect(state.roleAssignments.filter((a) => a.entityId === entity?.CWGuid).map((a) => a.userId).sort()).toEqual(users);
+});
+
+test('a shared call CaseWare refuses is made again per contact: only the refused contact gets a sync error', async () => {
+  const { db } = database;
+  await createClient(db, { clientNumber: '7105', kind: 'company', status: 'client', name: 'Apart B.V.', links: { caseware: true } });
+  for (const n of [1, 2, 3]) {
+    await createContact(db, '7105', { firstName: `A${n}`, email: `a${n}@c7105.test`, links: { caseware: true } });
+  }
+  // The call for all three is refused, and so is the first one made per contact.
+  await script([{ method: 'PATCH', path: '/role-assignments$', times: 2, status: 400, body: JSON.stringify({ errors: [{ message: 'refused' }] }) }]);
+  const summary = await (await run('7105', '20 seconds')).result();
+  expect(summary).toMatchObject({ entity: 'created', contactsCreated: 2, syncErrors: 1 });
+  expect((await calls())['PATCH /entities/:guid/role-assignments']).toBe(4);
+  const errors = await db('sync_errors').where({ client_number: '7105' }).whereNull('resolved_at').select('record_type', 'code');
+  expect(errors).toEqual([{ record_type: 'contact', code: 'caseware-invalid' }]);
+});
