@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../src/db';
 import os from 'node:os';
 import { cpuSeconds, machineBusySeconds, memory, postgresCpuSeconds, threadCpuSeconds } from './proc';
-import type { ServiceProcess, SimulatorProcesses } from './infra';
+import type { Process, ServiceProcess, SimulatorProcesses } from './infra';
 
 // What every section of the benchmark works with: the stack, the API, the simulators' call counts,
 // and the resources each process uses.
@@ -13,6 +13,8 @@ export interface BenchContext {
   databaseName: string;
   simulators: SimulatorProcesses;
   service: ServiceProcess;
+  /** Worker processes beyond the service's own worker (`--workers`), on the same task queue. */
+  extraWorkers: Process[];
   temporal: { pid: number; client: Client };
   /** The simulators' rate limit (src/simulators/*.ts defaults). */
   rateLimit: { burst: number; perSecond: number };
@@ -117,6 +119,8 @@ export async function letRateLimitsRefill(context: BenchContext): Promise<void> 
 export interface CpuSnapshot {
   at: number;
   service: number;
+  /** The extra worker processes together. */
+  extraWorkers: number;
   temporal: number;
   postgres: number;
   casewareSimulator: number;
@@ -133,6 +137,7 @@ export function cpuSnapshot(context: BenchContext): CpuSnapshot {
   return {
     at: Date.now(),
     service: cpuSeconds(context.service.pid),
+    extraWorkers: context.extraWorkers.reduce((sum, worker) => sum + cpuSeconds(worker.pid), 0),
     temporal: cpuSeconds(context.temporal.pid),
     postgres: postgresCpuSeconds(),
     casewareSimulator: cpuSeconds(context.simulators.caseware.pid),
@@ -160,6 +165,7 @@ export function cpuDelta(after: CpuSnapshot, before: CpuSnapshot): CpuUse {
   return {
     wallSeconds: round((after.at - before.at) / 1000),
     service: round(after.service - before.service),
+    extraWorkers: round(after.extraWorkers - before.extraWorkers),
     temporal: round(after.temporal - before.temporal),
     postgres: round(after.postgres - before.postgres),
     casewareSimulator: round(after.casewareSimulator - before.casewareSimulator),
@@ -169,7 +175,7 @@ export function cpuDelta(after: CpuSnapshot, before: CpuSnapshot): CpuUse {
       Math.max(
         0,
         after.machine - before.machine -
-          (after.service - before.service) - (after.temporal - before.temporal) - (after.postgres - before.postgres) -
+          (after.service - before.service) - (after.extraWorkers - before.extraWorkers) - (after.temporal - before.temporal) - (after.postgres - before.postgres) -
           (after.casewareSimulator - before.casewareSimulator) - (after.clientOnlineSimulator - before.clientOnlineSimulator) - (after.bench - before.bench),
       ),
     ),

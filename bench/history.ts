@@ -11,6 +11,8 @@ export interface HistoryCount {
   activities: number;
   /** Events by type (e.g. ActivityTaskScheduled), over every workflow counted. */
   byType: Record<string, number>;
+  /** Activity attempts started, by the identity of the worker that ran them (`pid@host`). */
+  activitiesByWorker: Record<string, number>;
   /** Per workflow: when the first signal arrived, and the first run of each activity type. */
   timings: Map<string, WorkflowTimings>;
 }
@@ -24,7 +26,7 @@ type HistoryEvent = {
   eventId?: unknown;
   eventTime?: Parameters<typeof optionalTsToMs>[0];
   activityTaskScheduledEventAttributes?: { activityType?: { name?: string | null } | null } | null;
-  activityTaskStartedEventAttributes?: { scheduledEventId?: unknown } | null;
+  activityTaskStartedEventAttributes?: { scheduledEventId?: unknown; identity?: string | null } | null;
   activityTaskCompletedEventAttributes?: { scheduledEventId?: unknown } | null;
 };
 
@@ -61,7 +63,7 @@ function eventType(event: object): string {
 
 /** Counts the events of these workflows' histories (every run so far, the current one). */
 export async function countHistories(client: Client, workflowIds: readonly string[]): Promise<HistoryCount> {
-  const count: HistoryCount = { workflows: 0, events: 0, activities: 0, byType: {}, timings: new Map() };
+  const count: HistoryCount = { workflows: 0, events: 0, activities: 0, byType: {}, activitiesByWorker: {}, timings: new Map() };
   for (const workflowId of workflowIds) {
     const history = await client.workflow.getHandle(workflowId).fetchHistory();
     count.workflows += 1;
@@ -71,6 +73,8 @@ export async function countHistories(client: Client, workflowIds: readonly strin
       count.events += 1;
       count.byType[type] = (count.byType[type] ?? 0) + 1;
       if (type === 'ActivityTaskScheduled') count.activities += 1;
+      const identity = (event as HistoryEvent).activityTaskStartedEventAttributes?.identity;
+      if (identity) count.activitiesByWorker[identity] = (count.activitiesByWorker[identity] ?? 0) + 1;
     }
   }
   return count;
@@ -83,6 +87,7 @@ export function perChange(count: HistoryCount, changesPerWorkflow: number) {
     workflows: count.workflows,
     eventsPerChange: round(count.events / changes, 1),
     activitiesPerChange: round(count.activities / changes, 2),
+    activitiesByWorker: count.activitiesByWorker,
     byTypePerChange: Object.fromEntries(
       Object.entries(count.byType)
         .sort(([, a], [, b]) => b - a)

@@ -109,28 +109,32 @@ export interface ServiceSettings {
 /** The service (bench/service.ts) with the defaults of src/config.ts, logging warnings and errors. */
 export async function startService(settings: ServiceSettings, log: (line: string) => void): Promise<ServiceProcess> {
   const token = randomBytes(24).toString('base64url');
-  const { caseware, clientOnline } = settings.simulators;
-  const { process: child, announced } = await startNode<{ pid: number; apiUrl: string }>(
-    'service',
-    'bench/service.ts',
-    [],
-    {
-      DATABASE_URL: settings.databaseUrl,
-      TEMPORAL_ADDRESS: settings.temporalAddress,
-      TEMPORAL_TASK_QUEUE: 'portal-sync-bench',
-      API_HOST: '127.0.0.1',
-      API_PORT: String(await freePort()),
-      API_TOKEN: token,
-      CASEWARE_BASE_URL: caseware.baseUrl,
-      CASEWARE_CLIENT_ID: caseware.clientId,
-      CASEWARE_CLIENT_SECRET: caseware.clientSecret,
-      CLIENT_ONLINE_BASE_URL: clientOnline.baseUrl,
-      CLIENT_ONLINE_API_KEY: clientOnline.apiKey,
-      LOG_LEVEL: 'warn',
-    },
-    log,
-  );
+  const { process: child, announced } = await startNode<{ pid: number; apiUrl: string }>('service', 'bench/service.ts', [], await serviceEnv(settings, token), log);
   return { ...child, apiUrl: announced.apiUrl, token };
+}
+
+/** One more worker on the service's task queue, in a process of its own (no dispatcher, no API). */
+export async function startExtraWorker(settings: ServiceSettings, index: number, log: (line: string) => void): Promise<Process> {
+  const env = { ...(await serviceEnv(settings, randomBytes(24).toString('base64url'))), BENCH_ROLES: 'worker' };
+  return (await startNode<{ pid: number }>(`worker-${index}`, 'bench/service.ts', [], env, log)).process;
+}
+
+async function serviceEnv(settings: ServiceSettings, token: string): Promise<NodeJS.ProcessEnv> {
+  const { caseware, clientOnline } = settings.simulators;
+  return {
+    DATABASE_URL: settings.databaseUrl,
+    TEMPORAL_ADDRESS: settings.temporalAddress,
+    TEMPORAL_TASK_QUEUE: 'portal-sync-bench',
+    API_HOST: '127.0.0.1',
+    API_PORT: String(await freePort()),
+    API_TOKEN: token,
+    CASEWARE_BASE_URL: caseware.baseUrl,
+    CASEWARE_CLIENT_ID: caseware.clientId,
+    CASEWARE_CLIENT_SECRET: caseware.clientSecret,
+    CLIENT_ONLINE_BASE_URL: clientOnline.baseUrl,
+    CLIENT_ONLINE_API_KEY: clientOnline.apiKey,
+    LOG_LEVEL: 'warn',
+  };
 }
 
 export interface TemporalProcess extends Process {

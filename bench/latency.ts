@@ -207,7 +207,7 @@ function windows(edits: readonly Edit[], start: number): LatencySection['bothP50
     .map(([fromSecond, values]) => ({ fromSecond, edits: values.length, p50Ms: Math.round(percentile([...values].sort((a, b) => a - b), 50)) }));
 }
 
-const processKeys = ['service', 'temporal', 'postgres', 'casewareSimulator', 'clientOnlineSimulator', 'bench'] as const;
+const processKeys = ['service', 'extraWorkers', 'temporal', 'postgres', 'casewareSimulator', 'clientOnlineSimulator', 'bench'] as const;
 export type ProcessCpu = Record<(typeof processKeys)[number], number>;
 
 function subtractIdle(use: CpuUse, idlePerSecond: CpuUse): ProcessCpu {

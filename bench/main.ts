@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { expectApi, type BenchContext } from './context';
-import { createBenchDatabase, startService, startSimulators, startTemporalServer } from './infra';
+import { createBenchDatabase, startExtraWorker, startService, startSimulators, startTemporalServer } from './infra';
 import { memory } from './proc';
 import { latencySection } from './latency';
 import { directSection, provisioningSection } from './provisioning';
@@ -28,6 +28,7 @@ export interface BenchOptions {
   provisionClients: number;
   provisionContacts: number;
   concurrency: number;
+  workers: number;
   historySample: number;
   sections: Section[];
   out: string;
@@ -64,6 +65,7 @@ function parseOptions(): BenchOptions {
     .option('--provision-clients <n>', 'clients created through the API for the provisioning run (default 200; quick 50)', positiveInteger)
     .option('--provision-contacts <n>', 'contacts per provisioned client', positiveInteger, 2)
     .option('--concurrency <n>', 'clients created at once, through the API and in the direct loop', positiveInteger, 8)
+    .option('--workers <n>', 'worker processes on the task queue: the service\'s own and n - 1 more', positiveInteger, 1)
     .option('--history-sample <n>', 'client workflows whose history is counted', positiveInteger, 200)
     .option('--sections <list>', `which sections to run (${sections.join(',')})`, sectionList, [...sections])
     .option('--out <file>', 'where the JSON results go', path.join('bench', 'results', 'latest.json'))
@@ -81,6 +83,7 @@ function parseOptions(): BenchOptions {
     provisionClients: o.provisionClients ?? (quick ? 50 : 200),
     provisionContacts: o.provisionContacts ?? 2,
     concurrency: o.concurrency ?? 8,
+    workers: o.workers ?? 1,
     historySample: o.historySample ?? 200,
     sections: o.sections ?? [...sections],
     out: o.out ?? path.join('bench', 'results', 'latest.json'),
@@ -142,11 +145,19 @@ async function main(): Promise<void> {
     say('starting the service (worker, outbox dispatcher, API) in its own process ...');
     const service = await startService({ databaseUrl: db.url, temporalAddress: temporal.address, simulators }, processLog);
     stops.push(() => service.stop());
+    const extraWorkers = [];
+    for (let index = 2; index <= options.workers; index += 1) {
+      say(`starting worker process ${index} of ${options.workers} on the same task queue ...`);
+      const worker = await startExtraWorker({ databaseUrl: db.url, temporalAddress: temporal.address, simulators }, index, processLog);
+      stops.push(() => worker.stop());
+      extraWorkers.push(worker);
+    }
     const context: BenchContext = {
       db: db.db,
       databaseName: db.name,
       simulators,
       service,
+      extraWorkers,
       temporal: { pid: temporal.pid, client: temporal.connection.client },
       rateLimit: { burst: 200, perSecond: 100 },
       contactRoleName,
@@ -159,7 +170,7 @@ async function main(): Promise<void> {
       startedAt: new Date(started).toISOString(),
       machine: machine(),
       options,
-      processes: { service: service.pid, temporal: temporal.pid, casewareSimulator: simulators.caseware.pid, clientOnlineSimulator: simulators.clientOnline.pid },
+      processes: { service: service.pid, extraWorkers: extraWorkers.map((w) => w.pid), temporal: temporal.pid, casewareSimulator: simulators.caseware.pid, clientOnlineSimulator: simulators.clientOnline.pid },
       seed: { clients: seeded.length, contactsPerClient: options.contactsPerClient, seconds: Math.round(seedSeconds * 10) / 10 },
     };
     if (options.sections.includes('reconcile')) results.reconcile = await reconcileSection(context, seeded);
@@ -175,7 +186,10 @@ async function main(): Promise<void> {
       results.provisioningToLimit = Math.round((results.provisioning.objectsPerSecond / results.direct.objectsPerSecond) * 100) / 100;
     }
 
-    results.service = { peakRssMiB: Math.round(memory(service.pid)?.peakRssMiB ?? 0) };
+    results.service = {
+      peakRssMiB: Math.round(memory(service.pid)?.peakRssMiB ?? 0),
+      extraWorkersPeakRssMiB: extraWorkers.map((w) => Math.round(memory(w.pid)?.peakRssMiB ?? 0)),
+    };
     results.finishedAt = new Date().toISOString();
     mkdirSync(path.dirname(options.out), { recursive: true });
     writeFileSync(options.out, `${JSON.stringify(results, null, 2)}\n`);

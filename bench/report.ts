@@ -12,7 +12,7 @@ export interface BenchResults {
   finishedAt?: string;
   machine: { loadAverageAtStart: number; hostname: string; cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string };
   options: BenchOptions;
-  processes: Record<string, number>;
+  processes: Record<string, number | number[]>;
   seed: { clients: number; contactsPerClient: number; seconds: number };
   reconcile?: ReconcileSection;
   latency?: LatencySection;
@@ -20,7 +20,23 @@ export interface BenchResults {
   direct?: DirectSection;
   /** Provisioning's objects per second ÷ the direct loop's. */
   provisioningToLimit?: number;
-  service?: { peakRssMiB: number };
+  service?: { peakRssMiB: number; extraWorkersPeakRssMiB?: number[] };
+}
+
+/** Activity attempts per worker process, named by pid (`service` is the one with the API). */
+function byWorker(activities: Record<string, number>, processes: BenchResults['processes']): string {
+  const extra = Array.isArray(processes.extraWorkers) ? processes.extraWorkers : [];
+  const name = (identity: string) => {
+    const pid = Number(identity.split('@')[0]);
+    if (pid === processes.service) return 'service';
+    const index = extra.indexOf(pid);
+    return index >= 0 ? `worker ${index + 2}` : identity;
+  };
+  const total = Object.values(activities).reduce((sum, n) => sum + n, 0);
+  return Object.entries(activities)
+    .map(([identity, n]) => `${name(identity)} ${n} (${Math.round((n / Math.max(1, total)) * 100)}%)`)
+    .sort()
+    .join(', ');
 }
 
 type Row = [string, string, string];
@@ -56,7 +72,7 @@ function reconcileRows(r: ReconcileSection): Row[] {
   ];
 }
 
-function latencyRows(l: LatencySection): Row[] {
+function latencyRows(l: LatencySection, processes: BenchResults['processes']): Row[] {
   const fmt = (s: LatencySection['latencyMs']['caseware']) => `${s.p50} / ${s.p95} / ${s.p99} ms (max ${s.max})`;
   const target = (s: LatencySection['latencyMs']['caseware']) => (s.p99 <= 1000 ? 'p99 ≤ 1 s: met' : 'p99 ≤ 1 s: NOT met');
   const cpu = l.cpuPer1000Changes;
@@ -73,8 +89,9 @@ function latencyRows(l: LatencySection): Row[] {
     ['5 portal calls per changed object CW / CO', `${l.callsPerChange.caseware} / ${l.callsPerChange.clientOnline}`, 'target: 1 per portal'],
     ...Object.entries(l.callsPerChange.byRoute).map(([route, n]): Row => [`    ${route}`, `${n} per change`, '']),
     ['5 Temporal history events per change', `${l.history.eventsPerChange}`, `${l.history.activitiesPerChange} activities per change (${l.history.workflows} workflows counted)`],
+    ['  activity attempts by worker process', byWorker(l.history.activitiesByWorker, processes), 'the sampled workflows'],
     ['5 database per change (pg_stat_database, whole run)', `${db.xactCommit} commits (${l.database.netPerChange.xactCommit} net of idle)`, `tuples: ${db.tupReturned} returned, ${db.tupFetched} fetched, ${db.tupInserted} ins, ${db.tupUpdated} upd, ${db.tupDeleted} del`],
-    ['6 CPU s per 1 000 changes service / Temporal / Postgres', `${cpu.service} / ${cpu.temporal} / ${cpu.postgres}`, `simulators ${cpu.casewareSimulator} / ${cpu.clientOnlineSimulator}; net of idle`],
+    ['6 CPU s per 1 000 changes service / Temporal / Postgres', `${cpu.service}${cpu.extraWorkers ? ` (+ ${cpu.extraWorkers} extra workers)` : ''} / ${cpu.temporal} / ${cpu.postgres}`, `simulators ${cpu.casewareSimulator} / ${cpu.clientOnlineSimulator}; net of idle`],
     ['6 service RSS, max during the latency run', `${l.serviceMaxRssMiB} MiB`, cpuNote(l.cpu)],
     ['6 service CPU s by thread (latency run)', threads(l.cpu.serviceThreads), ''],
   ];
@@ -88,10 +105,10 @@ function threads(byName: Record<string, number>): string {
 }
 
 function cpuNote(cpu: CpuUse): string {
-  return `CPU s: service ${cpu.service}, Temporal ${cpu.temporal}, Postgres ${cpu.postgres}, sims ${cpu.casewareSimulator}/${cpu.clientOnlineSimulator}, bench ${cpu.bench}; other processes ${cpu.others} (load ${cpu.loadAverage})`;
+  return `CPU s: service ${cpu.service}${cpu.extraWorkers ? `, extra workers ${cpu.extraWorkers}` : ''}, Temporal ${cpu.temporal}, Postgres ${cpu.postgres}, sims ${cpu.casewareSimulator}/${cpu.clientOnlineSimulator}, bench ${cpu.bench}; other processes ${cpu.others} (load ${cpu.loadAverage})`;
 }
 
-function provisioningRows(p: ProvisioningSection | undefined, d: DirectSection | undefined, ratio: number | undefined): Row[] {
+function provisioningRows(p: ProvisioningSection | undefined, d: DirectSection | undefined, ratio: number | undefined, processes: BenchResults['processes']): Row[] {
   const rows: Row[] = [];
   if (p) {
     rows.push(
@@ -102,6 +119,7 @@ function provisioningRows(p: ProvisioningSection | undefined, d: DirectSection |
         ([route, n]): Row => [`    ${route}`, `${round2(n / p.clients)} per client`, ''],
       ),
       ['  Temporal history events per client', `${round2(p.history.eventsPerChange * (1 + p.contactsPerClient))}`, `${round2(p.history.activitiesPerChange * (1 + p.contactsPerClient))} activities per client; open sync errors after: ${p.syncErrorsAfter}`],
+      ['  activity attempts by worker process', byWorker(p.history.activitiesByWorker, processes), 'the sampled clients'],
       ['  resources', `service RSS max ${p.serviceMaxRssMiB} MiB`, cpuNote(p.cpu)],
     );
   }
@@ -131,8 +149,8 @@ export function printReport(results: BenchResults): void {
   });
   const rows: Row[] = [];
   if (results.reconcile) rows.push(...reconcileRows(results.reconcile));
-  if (results.latency) rows.push(...latencyRows(results.latency));
-  rows.push(...provisioningRows(results.provisioning, results.direct, results.provisioningToLimit));
+  if (results.latency) rows.push(...latencyRows(results.latency, results.processes));
+  rows.push(...provisioningRows(results.provisioning, results.direct, results.provisioningToLimit, results.processes));
   if (results.service) rows.push(['6 service peak RSS (VmHWM, whole run)', `${results.service.peakRssMiB} MiB`, '']);
   table.push(...rows);
   const m = results.machine;

@@ -2,7 +2,7 @@ import { loadConfig } from '../src/config';
 import { connectDatabase } from '../src/db';
 import { connectTemporal } from '../src/dev/local-infra';
 import { createLogger } from '../src/logging';
-import { startServices } from '../src/stack';
+import { serviceRoles, startServices, type ServiceRole } from '../src/stack';
 
 /**
  * The service on its own (worker, outbox dispatcher, HTTP API: `startServices`) on infrastructure
@@ -10,6 +10,7 @@ import { startServices } from '../src/stack';
  * through the same environment as `npm start` (src/config.ts; every setting at its default unless
  * the benchmark sets it), minus what `npm start` adds for a demo: no local infrastructure, no demo
  * clients, no start-up resend. Prints one JSON line `{ pid, apiUrl }` once it serves.
+ * BENCH_ROLES (e.g. `worker`) runs only those roles: the benchmark's extra worker processes.
  */
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -19,7 +20,9 @@ async function main(): Promise<void> {
   const log = createLogger(config.LOG_LEVEL);
   const db = connectDatabase(config.DATABASE_URL);
   const temporal = await connectTemporal(config.TEMPORAL_ADDRESS, config.TEMPORAL_NAMESPACE);
+  const roles = (process.env.BENCH_ROLES?.split(',') ?? [...serviceRoles]) as ServiceRole[];
   const services = await startServices({
+    roles,
     db,
     temporal,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
@@ -59,7 +62,7 @@ async function main(): Promise<void> {
   };
   process.once('SIGINT', () => void stop());
   process.once('SIGTERM', () => void stop());
-  console.log(JSON.stringify({ pid: process.pid, apiUrl: services.apiUrl }));
+  console.log(JSON.stringify({ pid: process.pid, apiUrl: services.apiUrl ?? null }));
 }
 
 main().catch((error: unknown) => {
