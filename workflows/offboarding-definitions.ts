@@ -19,6 +19,8 @@ export const offboardingProgressQuery = defineQuery<OffboardingProgress>('progre
 /** Readable in the Temporal Web UI: where an offboarding is, and which clients it changes (numbers only). */
 export const offboardingStageSearchAttribute = defineSearchAttributeKey('OffboardingStage', 'KEYWORD');
 export const offboardingClientsSearchAttribute = defineSearchAttributeKey('OffboardingClients', 'KEYWORD_LIST');
+/** The portals where the plan ends access: `caseware`, `clientOnline`. Set when it starts. */
+export const offboardingPortalsSearchAttribute = defineSearchAttributeKey('OffboardingPortals', 'KEYWORD_LIST');
 
 export function offboardingWorkflowId(id: number): string {
   return `offboard-${id}`;

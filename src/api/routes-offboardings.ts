@@ -2,7 +2,7 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { Db } from '../db';
-import type { OffboardingRequest } from '../domain/offboarding';
+import { planPortals, type OffboardingRequest } from '../domain/offboarding';
 import {
   createOffboarding,
   getOffboarding,
@@ -17,6 +17,7 @@ import {
   approveOffboardingUpdate,
   cancelOffboardingUpdate,
   offboardingClientsSearchAttribute,
+  offboardingPortalsSearchAttribute,
   offboardingStageSearchAttribute,
 } from '../../workflows/offboarding-definitions';
 import { errorBody, errorResponses } from './errors';
@@ -93,6 +94,7 @@ export const offboardingRoutes: FastifyPluginCallbackZod<{ db: Db; offboarding?:
           typedSearchAttributes: new TypedSearchAttributes([
             { key: offboardingStageSearchAttribute, value: record.status },
             { key: offboardingClientsSearchAttribute, value: record.plan.clientNumbers },
+            { key: offboardingPortalsSearchAttribute, value: planPortals(record.plan) },
           ]),
           staticSummary: `offboarding ${record.id}: ${record.kind}, ${record.plan.steps.length} steps`,
         });

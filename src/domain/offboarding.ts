@@ -57,6 +57,11 @@ export interface OffboardingPlan {
   removes: { contactAccess: number; logins: number };
 }
 
+/** The portals where a plan ends access: those where one of its steps has an effect. */
+export function planPortals(plan: Pick<OffboardingPlan, 'steps'>): OffboardingPortal[] {
+  return offboardingPortals.filter((portal) => plan.steps.some((step) => step.effects[portal].length > 0));
+}
+
 /**
  * The part of the registry a plan needs: the clients and contacts it names, and, for every person
  * involved, the other registrations that share his Client Online login (his person client and his

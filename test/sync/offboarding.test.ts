@@ -246,6 +246,9 @@ describe('while an offboarding holds its records', () => {
       return description.searchAttributes.OffboardingStage?.[0] === 'awaiting-approval' ? description : undefined;
     });
     expect(waiting.status.name).toBe('RUNNING');
+    // The Temporal UI finds it by the portals it ends access at, and by its client.
+    expect(waiting.searchAttributes.OffboardingPortals).toEqual(['caseware', 'clientOnline']);
+    expect(waiting.searchAttributes.OffboardingClients).toEqual([big]);
 
     // Nobody else may switch a planned contact's link or offboard it again; other fields stay editable.
     const refused = await stack.api('PUT', `/contacts/${contacts[0]}/links`, { caseware: false });
