@@ -193,6 +193,9 @@ export function accessControl(options: { db: Db; apiToken: string }): onRequestA
     const caller = await authenticate(presentedToken(request));
     if (!caller) return refuseUnauthenticated(reply);
     request.caller = caller;
+    // Every log line of the request, "request completed" too, says which token made it: its name, never its secret.
+    request.log = request.log.child({ token: caller.name });
+    reply.log = request.log;
 
     if (access === undefined) {
       request.log.error({ route: routeKey(request.method, url) }, 'a route without an entry in routeAccess (src/api/auth.ts) was refused');

@@ -223,6 +223,10 @@ describe('secrets', () => {
     await call('POST', '/sync/resync', bearer(secrets.viewer));
     await call('POST', '/clients', bearer(`${secrets.registry}x`), { clientNumber: 'L1', kind: 'company', name: 'Log BV' });
     expect(logLines.length).toBeGreaterThan(0);
+    // Each request's lines name the token that made it.
+    const completed = logLines.map((line) => JSON.parse(line)).filter((line) => line.msg === 'request completed');
+    expect(completed).toContainEqual(expect.objectContaining({ token: 'test-viewer', res: { statusCode: 200 } }));
+    expect(completed).toContainEqual(expect.objectContaining({ token: 'test-viewer', res: { statusCode: 403 } }));
     for (const secret of [...Object.values(secrets), apiToken]) {
       expect(logLines.filter((line) => line.includes(secret))).toEqual([]);
     }
