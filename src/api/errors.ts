@@ -7,12 +7,20 @@ import { isRegistryError, type RegistryErrorCode } from '../registry/repository'
 // Every refusal has the same shape, `{ error: { code, message, issues? } }`. Messages name fields,
 // record ids and client numbers, never the values sent: those may be personal data.
 
-export type ApiErrorCode = 'invalid-request' | 'unauthorized' | 'internal' | 'unavailable' | RegistryErrorCode;
+export type ApiErrorCode = 'invalid-request' | 'unauthorized' | 'forbidden' | 'internal' | 'unavailable' | RegistryErrorCode;
+
+/** A valid token that may not do this: 403, with a message that says why (the role needed; four eyes). */
+export class ForbiddenError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ForbiddenError';
+  }
+}
 
 export const errorResponseSchema = z
   .object({
     error: z.object({
-      code: z.string().describe('invalid-request, unauthorized, not-found, conflict, rule, unavailable or internal'),
+      code: z.string().describe('invalid-request, unauthorized, forbidden, not-found, conflict, rule, unavailable or internal'),
       message: z.string(),
       issues: z
         .array(z.object({ path: z.string().describe('e.g. body.email, params.number'), message: z.string() }))
@@ -28,6 +36,7 @@ type Issue = NonNullable<ErrorResponse['error']['issues']>[number];
 const errorDescriptions = {
   400: 'invalid request: a field is missing, unknown or malformed',
   401: 'missing or wrong bearer token',
+  403: 'the token may not do this: the route needs another role, or the rule of four eyes',
   404: 'no such client or contact',
   409: 'conflicts with an existing record',
   422: 'refused by a registry rule',
@@ -117,6 +126,7 @@ export function apiErrorHandler(error: unknown, request: FastifyRequest, reply: 
   if (isRegistryError(error)) {
     return reply.code(statusForRegistryError[error.code]).send(errorBody(error.code, error.message));
   }
+  if (error instanceof ForbiddenError) return reply.code(403).send(errorBody('forbidden', error.message));
   if (hasZodFastifySchemaValidationErrors(error)) {
     const issues = validationIssues(error);
     const summary = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');

@@ -1,5 +1,4 @@
 import fastifyStatic from '@fastify/static';
-import type { onRequestHookHandler } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -9,7 +8,8 @@ import { z } from 'zod';
 // The console (issue 11): a page for the firm's system administrator, served by the API itself.
 // The page, its scripts and styles are public; everything it shows comes from the same API that
 // scripts use, with the token the administrator signs in with. Nothing here is in the OpenAPI
-// document: these routes are not part of the API.
+// document: these routes are not part of the API. Which of them need a token says routeAccess
+// (src/api/auth.ts), like every route's.
 
 export interface TemporalUiSettings {
   /** Where the Temporal Web UI is, e.g. http://127.0.0.1:8233. */
@@ -18,8 +18,6 @@ export interface TemporalUiSettings {
 }
 
 export interface ConsoleOptions {
-  /** The API's bearer-token hook: the console's configuration is for signed-in users only. */
-  requireToken: onRequestHookHandler;
   /** Unset: from TEMPORAL_UI_URL (or the local dev server's TEMPORAL_UI_PORT) and TEMPORAL_NAMESPACE. */
   temporalUi?: TemporalUiSettings;
 }
@@ -119,7 +117,8 @@ export const consoleRoutes: FastifyPluginAsyncZod<ConsoleOptions> = async (app, 
 
   app.get(
     '/console/config',
-    { schema: { ...hidden, response: { 200: consoleConfigSchema } }, onRequest: options.requireToken },
+    // For signed-in users only (any role): routeAccess.
+    { schema: { ...hidden, response: { 200: consoleConfigSchema } } },
     () => ({ temporalUi }),
   );
 };

@@ -20,7 +20,8 @@ import {
   offboardingPortalsSearchAttribute,
   offboardingStageSearchAttribute,
 } from '../../workflows/offboarding-definitions';
-import { errorBody, errorResponses } from './errors';
+import { callerOf, type ApiCaller } from './auth';
+import { errorBody, errorResponses, ForbiddenError } from './errors';
 import {
   dryRunResponseSchema,
   offboardingListQuerySchema,
@@ -41,8 +42,17 @@ export interface OffboardingSettings {
   portalWaitMs?: number;
 }
 
-/** Who asked; tokens with names come with the roles of issue 12. */
-const requester = 'api';
+/**
+ * Four eyes: a held offboarding is approved by another token than the one that asked for it.
+ * Tokens are compared by name, so a token made anew under the same name is still the same one
+ * asking. The built-in token (API_TOKEN) stands for no one in particular and is let through: a
+ * deployment that has only it could otherwise never approve; a firm that wants four eyes gives
+ * each person a token of his own (README, "Tokens and roles").
+ */
+function fourEyesRefusal(record: OffboardingRecord, approver: ApiCaller): string | undefined {
+  if (approver.builtIn || record.requestedBy !== approver.name) return undefined;
+  return `offboarding ${record.id} was asked for by token "${approver.name}"; another token with the operator role must approve it (four eyes)`;
+}
 
 function requestOf(body: OffboardingRequestBody): OffboardingRequest {
   switch (body.kind) {
@@ -83,7 +93,7 @@ export const offboardingRoutes: FastifyPluginCallbackZod<{ db: Db; offboarding?:
       const record = await createOffboarding(db, {
         request: offboardingRequest,
         reason: body.reason,
-        requestedBy: requester,
+        requestedBy: callerOf(request).name,
         approvalThreshold: offboarding.approvalThreshold,
       });
       try {
@@ -136,7 +146,8 @@ export const offboardingRoutes: FastifyPluginCallbackZod<{ db: Db; offboarding?:
   const decide = (
     path: string,
     summary: string,
-    send: (settings: OffboardingSettings, record: OffboardingRecord) => Promise<unknown>,
+    send: (settings: OffboardingSettings, record: OffboardingRecord, caller: ApiCaller) => Promise<unknown>,
+    refusal: (record: OffboardingRecord, caller: ApiCaller) => string | undefined = () => undefined,
   ) =>
     app.post(
       path,
@@ -145,7 +156,7 @@ export const offboardingRoutes: FastifyPluginCallbackZod<{ db: Db; offboarding?:
           tags: ['offboarding'],
           summary,
           params: offboardingParamsSchema,
-          response: { 200: offboardingResponseSchema, ...errorResponses(400, 401, 404, 409, 503) },
+          response: { 200: offboardingResponseSchema, ...errorResponses(400, 401, 403, 404, 409, 503) },
         },
       },
       async (request, reply) => {
@@ -153,9 +164,11 @@ export const offboardingRoutes: FastifyPluginCallbackZod<{ db: Db; offboarding?:
         if (record.finishedAt !== null) {
           throw new RegistryError('conflict', `offboarding ${record.id} has already finished (${record.status})`);
         }
+        const refused = refusal(record, callerOf(request));
+        if (refused !== undefined) throw new ForbiddenError(refused);
         if (!offboarding) return reply.code(503).send(errorBody('unavailable', 'this API runs without a Temporal connection'));
         try {
-          await send(offboarding, record);
+          await send(offboarding, record, callerOf(request));
         } catch (error) {
           // The workflow's validator refused: the offboarding is not in a state that allows it.
           if (error instanceof WorkflowUpdateFailedError) throw new RegistryError('conflict', error.cause?.message ?? error.message);
@@ -167,11 +180,15 @@ export const offboardingRoutes: FastifyPluginCallbackZod<{ db: Db; offboarding?:
       },
     );
 
-  decide('/offboardings/:id/approve', 'Approve an offboarding that waits for approval (its plan removes many logins or contacts)', (settings, record) =>
-    settings.temporal.workflow.getHandle(record.workflowId).executeUpdate(approveOffboardingUpdate, { args: [{ approvedBy: requester }] }),
+  decide(
+    '/offboardings/:id/approve',
+    'Approve an offboarding that waits for approval (its plan removes many logins or contacts); by another token than the one that asked (four eyes)',
+    (settings, record, caller) =>
+      settings.temporal.workflow.getHandle(record.workflowId).executeUpdate(approveOffboardingUpdate, { args: [{ approvedBy: caller.name }] }),
+    fourEyesRefusal,
   );
-  decide('/offboardings/:id/cancel', 'Cancel an offboarding: it stops before its next step; steps done stay done', (settings, record) =>
-    settings.temporal.workflow.getHandle(record.workflowId).executeUpdate(cancelOffboardingUpdate, { args: [{ cancelledBy: requester }] }),
+  decide('/offboardings/:id/cancel', 'Cancel an offboarding: it stops before its next step; steps done stay done', (settings, record, caller) =>
+    settings.temporal.workflow.getHandle(record.workflowId).executeUpdate(cancelOffboardingUpdate, { args: [{ cancelledBy: caller.name }] }),
   );
 
   done();

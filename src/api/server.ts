@@ -10,7 +10,7 @@ import {
 } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Db } from '../db';
-import { bearerAuth } from './auth';
+import { accessControl } from './auth';
 import { apiErrorHandler, apiNotFoundHandler, loggableError } from './errors';
 import { clientRoutes } from './routes-clients';
 import { consoleRoutes } from './routes-console';
@@ -24,7 +24,10 @@ import { syncRoutes } from './routes-sync';
 
 export interface ApiOptions {
   db: Db;
-  /** Every route but /health and the docs requires `Authorization: Bearer <apiToken>`. */
+  /**
+   * The built-in token (API_TOKEN, or the generated DATA_DIR/api-token): every role. Tokens with
+   * names and roles are in the database (src/api/tokens.ts); src/api/auth.ts says which route needs which.
+   */
   apiToken: string;
   logger?: FastifyServerOptions['logger'];
   /** Starting and steering offboardings needs Temporal; without it they can be planned only. */
@@ -55,10 +58,34 @@ function loggerOptions(logger: ApiOptions['logger']): FastifyServerOptions['logg
   return { ...base, serializers: { ...base.serializers, ...safeSerializers } };
 }
 
+const securityDescription = [
+  'A bearer token: `Authorization: Bearer <token>`. Each token has a name and a role:',
+  '`viewer` may read everything; `registry` (the CRM integration) may also write clients, contacts, links and master links;',
+  '`operator` may also offboard (plan, execute, approve, cancel), resync and run or pause the reconcile.',
+  'The built-in token (API_TOKEN) has every role. A missing, wrong or revoked token gets 401, always with the same body;',
+  'a valid token without the role a route needs gets 403, naming the role.',
+  'An offboarding that waits for approval must be approved by another token than the one that asked for it (four eyes).',
+  'Tokens are made with `portal-sync tokens create --name <name> --role <role>` (README, "Tokens and roles").',
+].join(' ');
+
+const registeredRoutes = new WeakMap<FastifyInstance, { method: string; url: string }[]>();
+
+/** Every route of an API that buildApi made, as method and pattern (HEAD routes included); for the test that each has a role. */
+export function routesOf(app: FastifyInstance): readonly { method: string; url: string }[] {
+  return registeredRoutes.get(app) ?? [];
+}
+
 /** The registry's HTTP API, ready for `listen` (or `inject` in tests). */
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
-  const requireToken = bearerAuth(options.apiToken);
   const app = Fastify({ logger: loggerOptions(options.logger) }).withTypeProvider<ZodTypeProvider>();
+  const routes: { method: string; url: string }[] = [];
+  registeredRoutes.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) routes.push({ method, url: route.url });
+  });
+  // Who may do what: one table for every route (src/api/auth.ts), checked before anything else.
+  app.decorateRequest('caller', null);
+  app.addHook('onRequest', accessControl({ db: options.db, apiToken: options.apiToken }));
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(apiErrorHandler);
@@ -73,7 +100,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
           "The firm's client registry: clients, contacts, their portal links, and how the sync to CaseWare Cloud and Client Online is doing.",
         version: '1',
       },
-      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer' } } },
+      components: { securitySchemes: { bearerAuth: { type: 'http', scheme: 'bearer', description: securityDescription } } },
       security: [{ bearerAuth: [] }],
     },
     transform: jsonSchemaTransform,
@@ -106,14 +133,13 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   );
 
   app.get('/openapi.json', { schema: { hide: true } }, () => app.swagger());
-  // The console's page is public; its data calls carry the token like any script's.
-  await app.register(consoleRoutes, { requireToken });
+  // The console's page is public; its data calls carry a token like any script's.
+  await app.register(consoleRoutes);
   await app.register(metricsRoutes, { db: options.db, metrics: options.metrics });
   if (options.codec) await app.register(codecRoutes, { apiToken: options.apiToken, codec: options.codec });
 
-  // Everything registered in here sits behind the token; the routes above do not.
+  // The registry API; the role each route needs is in routeAccess (src/api/auth.ts).
   await app.register((api, _options, done) => {
-    api.addHook('onRequest', requireToken);
     void api.register(clientRoutes, { db: options.db });
     void api.register(contactRoutes, { db: options.db });
     void api.register(masterRoutes, { db: options.db });

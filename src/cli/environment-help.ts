@@ -11,7 +11,7 @@ const notes: Record<string, string> = {
   TEMPORAL_UI_PORT: 'port of its Web UI',
   API_HOST: 'where the HTTP API listens',
   API_PORT: 'port of the HTTP API',
-  API_TOKEN: 'bearer token of the API (at least 16 characters); unset: generated into DATA_DIR/api-token',
+  API_TOKEN: 'the built-in bearer token of the API, with every role (at least 16 characters); unset: generated into DATA_DIR/api-token',
   CASEWARE_CLIENT_ID: 'CaseWare API credentials; required with CASEWARE_BASE_URL',
   CASEWARE_CLIENT_SECRET: 'required with CASEWARE_BASE_URL',
   CASEWARE_CONTACT_ROLE: 'role under which contacts see their client\'s entity',

@@ -6,6 +6,7 @@ import { registerReconcileCommand } from './commands/reconcile';
 import { registerServiceCommands } from './commands/services';
 import { registerSimulatorsCommand } from './commands/simulators';
 import { registerSyncCommands } from './commands/sync';
+import { registerTokenCommands } from './commands/tokens';
 import { exitCodeHelp } from './exit-codes';
 
 /** `portal-sync`: every command, its options and its help. */
@@ -13,7 +14,8 @@ export function buildProgram(): Command {
   const program = new Command('portal-sync')
     .description(
       "Keeps the firm's client registry and its client portals (CaseWare Cloud, Client Online) in step.\n\n" +
-        'Process commands (start, worker, api, migrate, simulators) run the service and are configured by environment variables. ' +
+        'Process commands (start, worker, api, migrate, simulators) run the service and are configured by environment variables; ' +
+        '`tokens` manages the API tokens on the database, as `migrate` works on it. ' +
         'The other commands talk to its HTTP API, as any script may: --api-url (PORTAL_SYNC_API_URL, default http://127.0.0.1:3000) ' +
         'and --token (API_TOKEN, else the .data/api-token that `portal-sync start` writes).',
     )
@@ -29,6 +31,8 @@ export function buildProgram(): Command {
   registerServiceCommands(program);
   registerMigrateCommand(program);
   registerSimulatorsCommand(program);
+  program.commandsGroup('Who may use the API:');
+  registerTokenCommands(program);
   program.commandsGroup('Sync status:');
   registerSyncCommands(program);
   program.commandsGroup('Offboarding:');
@@ -40,6 +44,7 @@ export function buildProgram(): Command {
     'after',
     `\nExamples:\n` +
       '  $ npx portal-sync start\n' +
+      '  $ npx portal-sync tokens create --name crm --role registry\n' +
       '  $ npx portal-sync status 1001\n' +
       '  $ npx portal-sync errors --portal caseware\n' +
       '  $ npx portal-sync offboard client-leaves --client 1001\n' +

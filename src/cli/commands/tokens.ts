@@ -1,0 +1,58 @@
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import { roles, tokenNameSchema } from '../../api/tokens';
+import { environmentHelp } from '../environment-help';
+import { examples, exitWith } from '../options';
+
+// Loaded when the command runs, not when the CLI starts: it brings the database driver, which the
+// commands that only talk to the API do not need. `require`, not `import()`: the bin registers
+// tsx's CommonJS loader only.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const tokens = () => require('../run/tokens') as typeof import('../run/tokens');
+
+function tokenName(value: string): string {
+  const parsed = tokenNameSchema.safeParse(value);
+  if (!parsed.success) throw new InvalidArgumentError(parsed.error.issues.map((issue) => issue.message).join('; '));
+  return parsed.data;
+}
+
+const databaseHelp = environmentHelp(['DATABASE_URL', 'DATA_DIR']);
+
+export function registerTokenCommands(program: Command): void {
+  const command = program
+    .command('tokens')
+    .summary('the API tokens: create, list, revoke')
+    .description(
+      'the API tokens with names and roles (README, "Tokens and roles"): viewer reads everything; registry (the CRM integration) also ' +
+        'writes clients, contacts, links and master links; operator also offboards, resyncs and runs the reconcile. Like `migrate`, ' +
+        'these commands work on the database itself (DATABASE_URL; unset: the embedded PostgreSQL under DATA_DIR), not through the API',
+    )
+    .addHelpText('after', databaseHelp + examples('portal-sync tokens create --name crm --role registry', 'portal-sync tokens list', 'portal-sync tokens revoke crm'));
+
+  command
+    .command('create')
+    .summary('make a token and print its secret, this once')
+    .description('make a token with a name and a role and print its secret; only a hash of it is kept, so it cannot be shown again')
+    .addOption(new Option('--name <name>', 'what the token is for or whose it is, as offboarding records will show it (e.g. crm, alice)').argParser(tokenName).makeOptionMandatory())
+    .addOption(new Option('--role <role>', 'what it may do').choices(roles).makeOptionMandatory())
+    .option('--json', 'print { name, role, createdAt, secret } as JSON, nothing else on stdout')
+    .addHelpText('after', databaseHelp + examples('portal-sync tokens create --name crm --role registry', 'portal-sync tokens create --name alice --role operator --json'))
+    .action(exitWith((options: { name: string; role: (typeof roles)[number]; json?: boolean }) => tokens().createToken(options)));
+
+  command
+    .command('list')
+    .summary('the tokens: names, roles, when made and last used; never their secrets')
+    .description('the tokens that may be used, by name: role, when made, when last used (to the minute); never their secrets')
+    .option('--include-revoked', 'also the revoked tokens, with when they were revoked')
+    .option('--json', 'print the list as JSON, nothing else on stdout')
+    .addHelpText('after', databaseHelp + examples('portal-sync tokens list', 'portal-sync tokens list --include-revoked --json'))
+    .action(exitWith((options: { includeRevoked?: boolean; json?: boolean }) => tokens().listTokens(options)));
+
+  command
+    .command('revoke')
+    .summary('revoke a token: its next request is refused')
+    .description('revoke the token of that name: the API refuses its next request (401); the name may then be given to a new token')
+    .argument('<name>', 'the token', tokenName)
+    .option('--json', 'print the revoked token as JSON, nothing else on stdout')
+    .addHelpText('after', databaseHelp + examples('portal-sync tokens revoke crm'))
+    .action(exitWith((name: string, options: { json?: boolean }) => tokens().revokeToken(name, options)));
+}
