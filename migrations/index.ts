@@ -9,6 +9,7 @@ import * as syncErrorAttempts from './20261201000001_sync_error_attempts';
 import * as reconcile from './20261201000002_reconcile';
 import * as rateBuckets from './20261201000003_rate_buckets';
 import * as outboxNotify from './20261201000004_outbox_notify';
+import * as fileRequests from './20261202000010_file_requests';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -25,6 +26,7 @@ const migrations: Record<string, Migration> = {
   '20261201000002_reconcile': reconcile,
   '20261201000003_rate_buckets': rateBuckets,
   '20261201000004_outbox_notify': outboxNotify,
+  '20261202000010_file_requests': fileRequests,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
