@@ -16,6 +16,7 @@ import {
   type FileRequestProgress,
   type FileRequestStage,
 } from './file-request-definitions';
+import { reminderSchedule } from './file-request-schedule';
 
 /** What one run hands the next at continue-as-new. */
 export interface FileRequestCarried {
@@ -42,26 +43,6 @@ const activities = proxyActivities<FileRequestActivities>({ startToCloseTimeout:
 
 /** Enough history for months of polling at a few events per look, far from Temporal's limits. */
 const looksPerRun = 500;
-
-/**
- * The reminder times of a request, in order: before the due date (those still ahead when it
- * started), then every `remindAfterDueEveryMs` after it; without a due date, every
- * `remindWithoutDueEveryMs`. Capped by `maxRemindersAfterDue` after the due date (or in all).
- */
-export function reminderSchedule(dueAt: number | null, startedAt: number, timings: FileRequestTimings): number[] {
-  const max = timings.maxRemindersAfterDue;
-  if (dueAt === null) {
-    const every = timings.remindWithoutDueEveryMs;
-    return every > 0 ? Array.from({ length: max }, (_, i) => startedAt + every * (i + 1)) : [];
-  }
-  const before = timings.remindBeforeDueMs
-    .map((ahead) => dueAt - ahead)
-    .filter((at) => at > startedAt)
-    .sort((a, b) => a - b);
-  const every = timings.remindAfterDueEveryMs;
-  const after = every > 0 ? Array.from({ length: max }, (_, i) => dueAt + every * (i + 1)) : [];
-  return [...new Set([...before, ...after])];
-}
 
 /**
  * One file request (id `file-request-<id>`): creates it in CaseWare Cloud, then follows it with
