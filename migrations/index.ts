@@ -10,6 +10,7 @@ import * as reconcile from './20261201000002_reconcile';
 import * as rateBuckets from './20261201000003_rate_buckets';
 import * as outboxNotify from './20261201000004_outbox_notify';
 import * as apiTokens from './20261202000001_api_tokens';
+import * as fileRequests from './20261202000010_file_requests';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -27,6 +28,7 @@ const migrations: Record<string, Migration> = {
   '20261201000003_rate_buckets': rateBuckets,
   '20261201000004_outbox_notify': outboxNotify,
   '20261202000001_api_tokens': apiTokens,
+  '20261202000010_file_requests': fileRequests,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -66,6 +66,16 @@ export const configSchema = z.object({
   OUTBOX_RETENTION_DAYS: positiveDays.default(7).describe('delivered outbox events older than this are deleted once every portal has passed them'),
   SYNC_ERROR_RETENTION_DAYS: positiveDays.default(90).describe('resolved sync errors older than this are deleted'),
   RETENTION_INTERVAL_MS: positiveMs.default(300_000).describe('how often the dispatcher applies the retention'),
+  FILE_REQUEST_POLL_INTERVAL_MS: positiveMs.default(300_000).describe('how often a file request asks CaseWare Cloud whether it is answered, and re-checks its recipients'),
+  FILE_REQUEST_REMIND_DAYS_BEFORE_DUE: z
+    .string()
+    .default('7,1')
+    .transform((value) => value.split(',').map((day) => day.trim()).filter((day) => day !== '').map(Number))
+    .pipe(z.array(z.number().positive()))
+    .describe('reminders this many days before the due date, comma-separated'),
+  FILE_REQUEST_REMIND_EVERY_DAYS_AFTER_DUE: z.coerce.number().positive().default(3).describe('after the due date, a reminder every this many days'),
+  FILE_REQUEST_MAX_REMINDERS_AFTER_DUE: z.coerce.number().int().min(0).default(5).describe('at most this many reminders after the due date (or in all, without one)'),
+  FILE_REQUEST_REMIND_EVERY_DAYS_WITHOUT_DUE: z.coerce.number().min(0).default(14).describe('without a due date, a reminder every this many days (0: none)'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 }).refine(
   (c) => !c.CASEWARE_BASE_URL || (c.CASEWARE_CLIENT_ID && c.CASEWARE_CLIENT_SECRET),

@@ -1,10 +1,17 @@
 import type { Connection } from '@temporalio/client';
 import type { SearchAttributeType } from '@temporalio/common';
 import { clientNumberSearchAttribute } from '../workflows/definitions';
+import { fileRequestStageSearchAttribute } from '../workflows/file-request-definitions';
 import { offboardingClientsSearchAttribute, offboardingPortalsSearchAttribute, offboardingStageSearchAttribute } from '../workflows/offboarding-definitions';
 
 /** Every custom search attribute the workflows set: record numbers and stages, never personal data. */
-export const searchAttributeKeys = [clientNumberSearchAttribute, offboardingStageSearchAttribute, offboardingClientsSearchAttribute, offboardingPortalsSearchAttribute];
+export const searchAttributeKeys = [
+  clientNumberSearchAttribute,
+  offboardingStageSearchAttribute,
+  offboardingClientsSearchAttribute,
+  offboardingPortalsSearchAttribute,
+  fileRequestStageSearchAttribute,
+];
 
 /** Temporal's IndexedValueType numbers for the kinds we use. */
 const indexedValueType: Partial<Record<SearchAttributeType, number>> = { KEYWORD: 2, KEYWORD_LIST: 7 };

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { buildApi } from './api/server';
 import type { Config } from './config';
 import type { Db } from './db';
+import type { FileRequestTimings } from './domain/file-requests';
 import { OutboxDispatcher } from './outbox/dispatcher';
 import { CaseWareClient } from './portals/caseware/client';
 import { ClientOnlineClient } from './portals/client-online/client';
@@ -65,6 +66,8 @@ export interface ServicesOptions<R extends ServiceRole = ServiceRole> {
   offboardingApprovalThreshold?: number;
   /** How long an offboarding step waits for the portals before the workflow asks again (tests: short). */
   offboardingPortalWaitMs?: number;
+  /** File requests: the reminder rhythm (tests: short), and the contact role when this process has no CaseWare settings. */
+  fileRequests?: { timings?: FileRequestTimings; contactRoleName?: string };
   /** Clients the reconcile compares per batch; default 500. */
   reconcileBatchSize?: number;
   /** How long a reconcile run waits for its repairs; default 10 minutes. */
@@ -161,6 +164,7 @@ async function startWorker(options: ServicesOptions<ServiceRole>): Promise<Worke
     clientOnline,
     clientOnlineSendBsn: coSettings.sendBsn,
     reconcile: { caseware, clientOnline, batchSize: options.reconcileBatchSize },
+    fileRequests: caseware,
     dataConverter: temporal.dataConverter,
   });
 }
@@ -194,6 +198,12 @@ async function startApi(options: ServicesOptions<ServiceRole>): Promise<{ api: F
       portalWaitMs: options.offboardingPortalWaitMs,
     },
     reconcile: { temporal: temporal.client, taskQueue, repairWaitMs: options.reconcileRepairWaitMs },
+    fileRequests: {
+      temporal: temporal.client,
+      taskQueue,
+      contactRoleName: options.caseware?.contactRoleName ?? options.fileRequests?.contactRoleName ?? 'Contact - Entity Access',
+      timings: options.fileRequests?.timings,
+    },
     codec: options.codec,
     metrics: { token: options.metricsToken },
   });
@@ -250,12 +260,26 @@ export function clientOnlineSettingsFrom(config: Config, simulator?: ClientOnlin
   return simulator && { ...common, baseUrl: simulator.baseUrl, apiKey: simulator.apiKey };
 }
 
+const dayMs = 24 * 60 * 60_000;
+
+/** The file-request workflow's timings as the configuration names them (days, except the poll). */
+export function fileRequestTimingsFrom(config: Config): FileRequestTimings {
+  return {
+    pollIntervalMs: config.FILE_REQUEST_POLL_INTERVAL_MS,
+    remindBeforeDueMs: config.FILE_REQUEST_REMIND_DAYS_BEFORE_DUE.map((days) => days * dayMs),
+    remindAfterDueEveryMs: config.FILE_REQUEST_REMIND_EVERY_DAYS_AFTER_DUE * dayMs,
+    maxRemindersAfterDue: config.FILE_REQUEST_MAX_REMINDERS_AFTER_DUE,
+    remindWithoutDueEveryMs: config.FILE_REQUEST_REMIND_EVERY_DAYS_WITHOUT_DUE * dayMs,
+  };
+}
+
 /** The options every role takes from the configuration, whatever runs it. */
 export function serviceTuningFrom(config: Config) {
   return {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     outboxPollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
     offboardingApprovalThreshold: config.OFFBOARDING_APPROVAL_THRESHOLD,
+    fileRequests: { timings: fileRequestTimingsFrom(config) },
     retention: {
       outboxRetentionDays: config.OUTBOX_RETENTION_DAYS,
       syncErrorRetentionDays: config.SYNC_ERROR_RETENTION_DAYS,

@@ -3,6 +3,7 @@ import type { DataConverter } from '@temporalio/common';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createCaseWareActivities, type CaseWareActivityDeps } from '../activities/caseware';
 import { createClientOnlineActivities, type ClientOnlinePort } from '../activities/client-online';
+import { createFileRequestActivities, type FileRequestPort } from '../activities/file-requests';
 import { createMasterActivities } from '../activities/masters';
 import { createOffboardingActivities } from '../activities/offboarding';
 import { createReconcileActivities, type CaseWareBulkPort, type ClientOnlineBulkPort } from '../activities/reconcile';
@@ -18,6 +19,8 @@ export interface WorkerOptions extends CaseWareActivityDeps {
   taskQueue: string;
   /** The portals' bulk reads, for the reconcile. */
   reconcile: { caseware: CaseWareBulkPort; clientOnline: ClientOnlineBulkPort; batchSize?: number };
+  /** CaseWare Cloud's file-request calls; without them the file-request workflow's activities are not registered. */
+  fileRequests?: FileRequestPort;
   /** A prebuilt bundle (tests bundle once per file); otherwise the workflows are bundled at start. */
   workflowBundle?: WorkflowBundleWithSourceMap;
   /**
@@ -28,7 +31,7 @@ export interface WorkerOptions extends CaseWareActivityDeps {
 }
 
 export async function createWorker(options: WorkerOptions): Promise<Worker> {
-  const { connection, namespace, taskQueue, workflowBundle, dataConverter, clientOnline, clientOnlineSendBsn, reconcile, ...caseWareDeps } = options;
+  const { connection, namespace, taskQueue, workflowBundle, dataConverter, clientOnline, clientOnlineSendBsn, reconcile, fileRequests, ...caseWareDeps } = options;
   return Worker.create({
     connection,
     namespace,
@@ -43,6 +46,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
       ...createClientOnlineActivities({ db: caseWareDeps.db, clientOnline, sendBsn: clientOnlineSendBsn }),
       ...createMasterActivities({ db: caseWareDeps.db }),
       ...createOffboardingActivities({ db: caseWareDeps.db }),
+      ...(fileRequests ? createFileRequestActivities({ db: caseWareDeps.db, caseware: fileRequests }) : {}),
       ...createReconcileActivities({
         db: caseWareDeps.db,
         caseware: reconcile.caseware,

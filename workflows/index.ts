@@ -2,3 +2,4 @@ export { clientSyncWorkflow } from './client-sync';
 export { masterPropagationWorkflow } from './master-propagation';
 export { offboardingWorkflow } from './offboarding';
 export { reconcileWorkflow } from './reconcile';
+export { fileRequestWorkflow } from './file-request';

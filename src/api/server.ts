@@ -16,6 +16,7 @@ import { clientRoutes } from './routes-clients';
 import { consoleRoutes } from './routes-console';
 import { codecRoutes, type CodecServerSettings } from './routes-codec';
 import { contactRoutes } from './routes-contacts';
+import { fileRequestRoutes, type FileRequestSettings } from './routes-file-requests';
 import { masterRoutes } from './routes-masters';
 import { metricsRoutes, type MetricsSettings } from './routes-metrics';
 import { offboardingRoutes, type OffboardingSettings } from './routes-offboardings';
@@ -34,6 +35,8 @@ export interface ApiOptions {
   offboarding?: OffboardingSettings;
   /** Running the reconcile and steering its schedule needs Temporal too. */
   reconcile?: ReconcileSettings;
+  /** Starting and cancelling file requests needs Temporal too. */
+  fileRequests?: FileRequestSettings;
   /** GET /metrics, public unless it has a token of its own. */
   metrics?: MetricsSettings;
   /** With payload encryption on: the codec server for the Temporal UI and CLI (behind the API token). */
@@ -146,6 +149,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     void api.register(syncRoutes, { db: options.db });
     void api.register(offboardingRoutes, { db: options.db, offboarding: options.offboarding });
     void api.register(reconcileRoutes, { db: options.db, reconcile: options.reconcile });
+    void api.register(fileRequestRoutes, { db: options.db, fileRequests: options.fileRequests });
     done();
   });
 

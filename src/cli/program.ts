@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { version } from '../../package.json';
+import { registerFileRequestCommands } from './commands/file-requests';
 import { registerMigrateCommand } from './commands/migrate';
 import { registerOffboardingCommands } from './commands/offboarding';
 import { registerReconcileCommand } from './commands/reconcile';
@@ -39,6 +40,8 @@ export function buildProgram(): Command {
   registerOffboardingCommands(program);
   program.commandsGroup('Reconcile:');
   registerReconcileCommand(program);
+  program.commandsGroup('File requests:');
+  registerFileRequestCommands(program);
 
   program.addHelpText(
     'after',

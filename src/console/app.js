@@ -7,6 +7,7 @@ import { href, useRoute } from './lib/router.js';
 import { Loading, Problem } from './lib/ui.js';
 import { ClientPage } from './pages/client.js';
 import { ErrorsPage } from './pages/errors.js';
+import { FileRequestsPage } from './pages/file-requests.js';
 import { HealthPage } from './pages/health.js';
 import { NewOffboardingPage, OffboardingListPage, OffboardingPage } from './pages/offboardings.js';
 import { ReconcilePage, ReconcileRunPage } from './pages/reconcile.js';
@@ -17,6 +18,7 @@ const navigation = [
   ['clients', 'Clients'],
   ['offboardings', 'Offboardings'],
   ['reconcile', 'Reconcile'],
+  ['file-requests', 'File requests'],
 ];
 
 function SignIn({ onSignedIn, reason }) {
@@ -67,6 +69,8 @@ function Page({ route, config }) {
     case 'reconcile':
       if (second === 'runs' && route.segments[2]) return html`<${ReconcileRunPage} key=${route.segments[2]} route=${route} config=${config} />`;
       return html`<${ReconcilePage} />`;
+    case 'file-requests':
+      return html`<${FileRequestsPage} route=${route} config=${config} />`;
     default:
       return html`<p>There is no such page. <a href=${href()}>Go to portal health</a>.</p>`;
   }

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { cwTokenRequestSchema, type CwErrorBody } from '../portals/caseware/api';
 import { SimulatorError } from './caseware/errors';
+import { FileRequestStore, fileRequestRoutes } from './caseware/file-requests';
 import { CaseWareStore, type ListQuery } from './caseware/store';
 import { pathOf, SimulatorServer, thrownStatus } from './server';
 
@@ -10,6 +11,7 @@ import { pathOf, SimulatorServer, thrownStatus } from './server';
 // hooks live under `/_sim` at the origin root and are neither rate-limited, faulted nor guarded.
 
 export type { SimulatorState, SimulatedMail } from './caseware/store';
+export type { FileRequestSimState, SimulatedFileRequest, FileRequestMail } from './caseware/file-requests';
 export { mulberry32 } from './caseware/faults';
 
 export interface CaseWareSimulatorOptions {
@@ -56,6 +58,7 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
     contactRoles: options.contactRoles ?? ['Contact - Entity Access', 'Contact - Entity Staff'],
     groups: options.groups ?? ['Clients'],
   });
+  const fileRequests = new FileRequestStore(store);
   const tokens = new Map<string, number>();
   const server = new SimulatorServer({ rateLimit, logger: options.logger });
   const { app, bucket } = server;
@@ -178,6 +181,8 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
     return reply.code(204).send();
   });
 
+  fileRequestRoutes(app, apiPath, fileRequests);
+
   // ----- test and demo hooks -------------------------------------------------------------------
 
   server.addSimHooks({
@@ -186,6 +191,7 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
     expireTokens: () => tokens.clear(),
     reset: () => {
       store.reset();
+      fileRequests.reset();
       tokens.clear();
     },
   });

@@ -11,6 +11,7 @@ import {
   type ClientOnlineSimulator,
   type SimulatorState as ClientOnlineState,
 } from '../../src/simulators/client-online';
+import type { FileRequestTimings } from '../../src/domain/file-requests';
 import { startServices, type Services } from '../../src/stack';
 import { describe, portalDifferences, type Difference } from './convergence';
 import { createTestDatabase, type TestDatabase } from './db';
@@ -57,6 +58,8 @@ export async function startTestStack(
     clientOnlineSendBsn?: boolean;
     /** Also serve the Temporal Web UI, on this port (one from `freePort()`); see `temporalUiUrl`. */
     temporalUiPort?: number;
+    /** The file-request workflow's reminder rhythm and polling (short in tests). */
+    fileRequestTimings?: FileRequestTimings;
   } = {},
 ): Promise<TestStack> {
   const uiPort = options.temporalUiPort;
@@ -100,6 +103,7 @@ export async function startTestStack(
     log: pino({ level: 'silent' }),
     workflowBundle: bundle,
     outboxPollIntervalMs: 50,
+    fileRequests: { timings: options.fileRequestTimings },
   });
 
   const stack: TestStack = {

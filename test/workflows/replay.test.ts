@@ -5,7 +5,7 @@ import { expect, test } from 'vitest';
 import { bundleWorkflows } from '../support/temporal';
 
 // Histories recorded from earlier versions of the workflows (RECORD_HISTORIES=1 in
-// client-sync.test.ts, test/sync/offboarding.test.ts and test/sync/reconcile.test.ts). If a change to workflow code would break running workflows, replay fails.
+// client-sync.test.ts, test/sync/offboarding.test.ts, test/sync/reconcile.test.ts and test/sync/file-requests.test.ts). If a change to workflow code would break running workflows, replay fails.
 const dir = path.join(__dirname, '..', 'fixtures', 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 
@@ -17,6 +17,7 @@ test('recorded histories exist', () => {
   expect(files.filter((f) => f.startsWith('offboarding-')).length).toBeGreaterThanOrEqual(3);
   expect(files.filter((f) => f.startsWith('v3-')).length).toBeGreaterThanOrEqual(7);
   expect(files.filter((f) => f.startsWith('reconcile-')).length).toBeGreaterThanOrEqual(2);
+  expect(files.filter((f) => f.startsWith('file-request-')).length).toBeGreaterThanOrEqual(3);
 });
 
 test('every recorded history replays against the current workflow code', async () => {

@@ -40,7 +40,13 @@ import {
   type CwUserCreateBody,
   type CwUserPatchBody,
 } from './api';
-import { caseWareErrors, caseWareHttpError } from './errors';
+import { caseWareErrors, caseWareHttpError, CaseWareError } from './errors';
+import {
+  cwFileRequestSchema,
+  type CwFileRequest,
+  type CwFileRequestCreateBody,
+  type CwFileRequestPatchBody,
+} from './file-request-api';
 
 export type {
   CwContactFields,
@@ -53,6 +59,7 @@ export type {
   CwUser,
 } from './api';
 export { CaseWareError, type CaseWareErrorCode } from './errors';
+export type { CwFileRequest, CwFileRequestCreateBody } from './file-request-api';
 export type { PortalCallCounter } from '../http';
 
 export interface CaseWareClientOptions {
@@ -268,6 +275,51 @@ export class CaseWareClient {
   private async patchRoleAssignments(entityGuid: string, body: CwRoleAssignmentPatchBody): Promise<void> {
     if (body.userIds.length === 0) return;
     await this.request({ method: 'PATCH', path: `/entities/${segment(entityGuid)}/role-assignments`, body });
+  }
+
+  // ----- file requests (seed article 003; every path and shape [assumed]) --------------------
+
+  async findFileRequestByRef(externalRef: string): Promise<CwFileRequest | undefined> {
+    const found = await this.list('/file-requests', cwFileRequestSchema, cwSearch('ExternalRef', '=', externalRef));
+    return found.find((request) => request.ExternalRef === externalRef);
+  }
+
+  /**
+   * Creates the request, or finds the one an earlier attempt created with the same `ExternalRef`
+   * (the answer to that attempt was lost): one request per reference, however often it is asked.
+   */
+  async createFileRequest(body: CwFileRequestCreateBody): Promise<CwFileRequest> {
+    const existing = await this.findFileRequestByRef(body.ExternalRef);
+    if (existing) return existing;
+    try {
+      return await this.required({ method: 'POST', path: '/file-requests', body, schema: cwFileRequestSchema });
+    } catch (error) {
+      // Created meanwhile (an attempt whose answer came late): that one is ours.
+      if (error instanceof CaseWareError && error.status === 409) {
+        const created = await this.findFileRequestByRef(body.ExternalRef);
+        if (created) return created;
+      }
+      throw error;
+    }
+  }
+
+  getFileRequest(guid: string): Promise<CwFileRequest | undefined> {
+    return this.request({ method: 'GET', path: `/file-requests/${segment(guid)}`, schema: cwFileRequestSchema, notFoundIsUndefined: true });
+  }
+
+  async setFileRequestRecipients(guid: string, recipients: string[]): Promise<CwFileRequest> {
+    const body: CwFileRequestPatchBody = { Recipients: recipients };
+    return this.required({ method: 'PATCH', path: `/file-requests/${segment(guid)}`, body, schema: cwFileRequestSchema });
+  }
+
+  async cancelFileRequest(guid: string): Promise<CwFileRequest> {
+    const body: CwFileRequestPatchBody = { Status: 'Cancelled' };
+    return this.required({ method: 'PATCH', path: `/file-requests/${segment(guid)}`, body, schema: cwFileRequestSchema });
+  }
+
+  /** Mails the recipients again. */
+  async remindFileRequest(guid: string): Promise<void> {
+    await this.request({ method: 'POST', path: `/file-requests/${segment(guid)}/reminders` });
   }
 
   // ----- transport -----------------------------------------------------------------------------

@@ -129,7 +129,7 @@ function groupAssignmentKey(assignment: StoredGroupAssignment): string {
   return `${assignment.groupId}\n${assignment.userId}`;
 }
 
-function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
+export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const parsed = schema.safeParse(body ?? {});
   if (parsed.success) return parsed.data;
   throw new SimulatorError(
@@ -516,6 +516,12 @@ export class CaseWareStore {
     if (ofEntity?.size === 0) this.entityRoleAssignments.delete(assignment.entityId);
   }
 
+  /** The names of the roles `userId` holds on the entity (file requests check who may answer). */
+  roleNamesOn(entityGuid: string, userId: string): string[] {
+    const assignments = [...(this.entityRoleAssignments.get(entityGuid)?.values() ?? [])].filter((a) => a.userId === userId);
+    return assignments.map((a) => this.roles.find((role) => role.CWGuid === a.roleId)?.Name ?? '').filter((name) => name !== '');
+  }
+
   listGroupMembers(groupGuid: string, query: ListQuery): { userId: string }[] {
     this.group(groupGuid);
     const members = filtered(this.groupAssignments.values(), (assignment) => assignment.groupId === groupGuid);
@@ -546,7 +552,7 @@ export class CaseWareStore {
  * Filters with `search`, then cuts out page `page` of `pageSize` items: one pass over `items` that
  * stops at the page's end, copying only the page.
  */
-function page<T extends object>(items: Iterable<T>, query: ListQuery, fields: SearchableFields): T[] {
+export function page<T extends object>(items: Iterable<T>, query: ListQuery, fields: SearchableFields): T[] {
   const pageNumber = integerParameter('page', query.page, CW_FIRST_PAGE);
   const pageSize = Math.min(integerParameter('pageSize', query.pageSize, CW_DEFAULT_PAGE_SIZE), CW_MAX_PAGE_SIZE);
   if (pageNumber < CW_FIRST_PAGE) throw new SimulatorError(400, `page starts at ${CW_FIRST_PAGE}`);

@@ -1,0 +1,72 @@
+import { z } from 'zod';
+import { fileRequestStatuses } from '../domain/file-requests';
+import { clientNumberSchema } from '../registry/schemas';
+
+// The file-request routes' shapes (issue 13).
+
+const contactIdSchema = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+const dueDateSchema = z
+  .union([z.iso.date(), z.iso.datetime({ offset: true })])
+  .describe('a date (due at the end of that day, UTC) or a moment with its offset; must lie ahead');
+
+export const fileRequestCreateSchema = z
+  .strictObject({
+    clientNumber: clientNumberSchema,
+    subject: z.string().trim().min(1).max(200).describe('sent to CaseWare Cloud; never to Temporal'),
+    description: z.string().max(5000).default('').describe('sent to CaseWare Cloud; never to Temporal'),
+    dueDate: dueDateSchema.optional(),
+    contactIds: z
+      .array(contactIdSchema)
+      .min(1)
+      .max(100)
+      .optional()
+      .describe('default: every contact of the client linked to CaseWare Cloud with the role "Contact - Entity Staff"'),
+    grantAnswerRole: z
+      .boolean()
+      .optional()
+      .describe('give a named contact that may only view ("Contact - Entity Access") the role "Contact - Entity Staff" instead of refusing it'),
+  })
+  .meta({ id: 'FileRequestCreate' });
+
+export type FileRequestCreateBody = z.infer<typeof fileRequestCreateSchema>;
+
+const recipientSchema = z.object({
+  contactId: z.number().int(),
+  status: z.enum(['active', 'removed']),
+  removedReason: z.string().nullable(),
+  removedAt: z.string().nullable(),
+});
+
+export const fileRequestResponseSchema = z
+  .object({
+    id: z.number().int(),
+    clientNumber: z.string(),
+    subject: z.string(),
+    description: z.string(),
+    dueAt: z.string().nullable(),
+    status: z.enum(fileRequestStatuses as [string, ...string[]]),
+    workflowId: z.string(),
+    remoteId: z.string().nullable().describe("the request's CWGuid in CaseWare Cloud, once created"),
+    remindersSent: z.number().int(),
+    lastRemindedAt: z.string().nullable(),
+    filesReceived: z.number().int(),
+    answeredByContactId: z.number().int().nullable(),
+    requestedBy: z.string(),
+    cancelledBy: z.string().nullable(),
+    failure: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    closedAt: z.string().nullable(),
+    recipients: z.array(recipientSchema),
+  })
+  .meta({ id: 'FileRequest' });
+
+export const fileRequestListQuerySchema = z.strictObject({
+  clientNumber: clientNumberSchema.optional(),
+  status: z.enum(fileRequestStatuses as [string, ...string[]]).optional(),
+  limit: z.coerce.number().int().min(1).max(1000).optional(),
+});
+
+export const fileRequestListResponseSchema = z.object({ fileRequests: z.array(fileRequestResponseSchema) });
+
+export const fileRequestParamsSchema = z.strictObject({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });

@@ -1,0 +1,96 @@
+import type { DesiredCaseWareState } from './caseware';
+
+// Who may answer a file request (seed article 003, domain.md "File requests"): a contact that
+// CaseWare Cloud holds as an active login with access to its client's entity, under the role
+// "Contact - Entity Staff". "Contact - Entity Access" may only view. Pure functions of the
+// registry, the ledger and the configured role, so the API can answer at once.
+
+export const answeringRoleName = 'Contact - Entity Staff';
+
+export type FileRequestStatus = 'open' | 'overdue' | 'answered' | 'cancelled' | 'no-recipients' | 'failed';
+export const fileRequestStatuses: readonly FileRequestStatus[] = ['open', 'overdue', 'answered', 'cancelled', 'no-recipients', 'failed'];
+export const openFileRequestStatuses: readonly FileRequestStatus[] = ['open', 'overdue'];
+
+/** What the registry and the ledger know of one contact, as far as answering goes. */
+export interface RecipientFacts {
+  contactId: number;
+  /** The contact should have access to the entity (its link and its client's are on, it can be sent). */
+  linked: boolean;
+  /** The ledger holds an active CaseWare login with access for it: a sync has finished it. */
+  inCaseWare: boolean;
+  /** It has been given "Contact - Entity Staff" for file requests (caseware_answer_grants). */
+  granted: boolean;
+}
+
+export type RecipientVerdict =
+  | { contactId: number; mayAnswer: true; needsGrant: boolean }
+  | { contactId: number; mayAnswer: false; reason: 'not-linked' | 'not-in-caseware' | 'view-only'; message: string };
+
+/**
+ * Whether the contact may receive a request for `clientNumber`. With `grant`, a contact that may
+ * only view is given the answering role rather than refused; one that is not linked never is.
+ */
+export function recipientVerdict(
+  facts: RecipientFacts,
+  context: { clientNumber: string; contactRoleName: string; grant: boolean },
+): RecipientVerdict {
+  const { contactId } = facts;
+  const who = `contact ${contactId} at client ${context.clientNumber}`;
+  if (!facts.linked) {
+    return {
+      contactId,
+      mayAnswer: false,
+      reason: 'not-linked',
+      message: `${who} is not linked to CaseWare Cloud (its link, or its client's, is off, or CaseWare Cloud cannot take it: see GET /sync/errors); only linked contacts can answer a file request`,
+    };
+  }
+  if (!facts.inCaseWare) {
+    return {
+      contactId,
+      mayAnswer: false,
+      reason: 'not-in-caseware',
+      message: `${who} has no CaseWare Cloud login yet: its sync has not finished (see GET /sync/clients/${context.clientNumber}); try again when it has`,
+    };
+  }
+  if (context.contactRoleName === answeringRoleName || facts.granted) return { contactId, mayAnswer: true, needsGrant: false };
+  if (context.grant) return { contactId, mayAnswer: true, needsGrant: true };
+  return {
+    contactId,
+    mayAnswer: false,
+    reason: 'view-only',
+    message: `${who} has the role "${context.contactRoleName}" in CaseWare Cloud, which may only view; a file request needs "${answeringRoleName}". Send "grantAnswerRole": true to give it that role`,
+  };
+}
+
+/** The contacts of a client the sync gives CaseWare access: the candidates for a request. */
+export function linkedContactIds(desired: DesiredCaseWareState): Set<number> {
+  return new Set(desired.contacts.map((c) => c.contactId));
+}
+
+/** A due date as a moment: a calendar date is due at the end of that day (UTC). */
+export function dueMoment(due: string): Date {
+  return /^\d{4}-\d{2}-\d{2}$/.test(due) ? new Date(`${due}T23:59:59.999Z`) : new Date(due);
+}
+
+/** How the workflow paces its reminders and its look at the portal; all in milliseconds. */
+export interface FileRequestTimings {
+  /** How often the workflow asks CaseWare Cloud whether the request is answered, and re-checks recipients. */
+  pollIntervalMs: number;
+  /** Reminders this long before the due date (each one that is still ahead when the request starts). */
+  remindBeforeDueMs: number[];
+  /** After the due date, a reminder every this long ... */
+  remindAfterDueEveryMs: number;
+  /** ... at most this many. */
+  maxRemindersAfterDue: number;
+  /** Without a due date, a reminder every this long (0: none), at most maxRemindersAfterDue. */
+  remindWithoutDueEveryMs: number;
+}
+
+const dayMs = 24 * 60 * 60_000;
+export const defaultFileRequestTimings: FileRequestTimings = {
+  pollIntervalMs: 5 * 60_000,
+  remindBeforeDueMs: [7 * dayMs, 1 * dayMs],
+  remindAfterDueEveryMs: 3 * dayMs,
+  maxRemindersAfterDue: 5,
+  remindWithoutDueEveryMs: 14 * dayMs,
+};

@@ -1,0 +1,253 @@
+import type { Db } from '../db';
+import { desiredCaseWareState } from '../domain/caseware';
+import {
+  dueMoment,
+  linkedContactIds,
+  recipientVerdict,
+  type FileRequestStatus,
+  type RecipientFacts,
+  type RecipientVerdict,
+} from '../domain/file-requests';
+import { identitiesForClient } from '../sync/ledger';
+import { loadClientWithContacts, RegistryError } from './repository';
+
+// File requests in the registry: what was asked of whom, and how far it got. The workflow
+// (`file-request-<id>`) reads and writes these rows by id; subject and description stay here.
+
+export interface FileRequestInput {
+  clientNumber: string;
+  subject: string;
+  description: string;
+  /** A date (due at the end of that day, UTC) or a moment. */
+  dueDate?: string;
+  /** Default: every contact of the client that may answer. */
+  contactIds?: number[];
+  /** Give a named contact that may only view the answering role rather than refusing it. */
+  grantAnswerRole?: boolean;
+  requestedBy: string;
+}
+
+export interface FileRequestRecipient {
+  contactId: number;
+  status: 'active' | 'removed';
+  removedReason: string | null;
+  removedAt: string | null;
+}
+
+export interface FileRequestRecord {
+  id: number;
+  clientNumber: string;
+  subject: string;
+  description: string;
+  dueAt: string | null;
+  status: FileRequestStatus;
+  workflowId: string;
+  remoteId: string | null;
+  remindersSent: number;
+  lastRemindedAt: string | null;
+  filesReceived: number;
+  answeredByContactId: number | null;
+  requestedBy: string;
+  cancelledBy: string | null;
+  failure: string | null;
+  createdAt: string;
+  updatedAt: string;
+  closedAt: string | null;
+  recipients: FileRequestRecipient[];
+}
+
+interface FileRequestRow {
+  id: number;
+  client_id: number;
+  client_number: string;
+  subject: string;
+  description: string;
+  due_at: Date | null;
+  status: FileRequestStatus;
+  workflow_id: string;
+  remote_id: string | null;
+  reminders_sent: number;
+  last_reminded_at: Date | null;
+  files_received: number;
+  answered_by_contact_id: number | null;
+  requested_by: string;
+  cancelled_by: string | null;
+  failure: string | null;
+  created_at: Date;
+  updated_at: Date;
+  closed_at: Date | null;
+}
+
+interface RecipientRow {
+  file_request_id: number;
+  contact_id: number;
+  status: 'active' | 'removed';
+  removed_reason: string | null;
+  removed_at: Date | null;
+}
+
+export function fileRequestWorkflowId(id: number): string {
+  return `file-request-${id}`;
+}
+
+const iso = (value: Date | null) => (value === null ? null : value.toISOString());
+
+function toRecord(row: FileRequestRow, recipients: RecipientRow[]): FileRequestRecord {
+  return {
+    id: row.id,
+    clientNumber: row.client_number,
+    subject: row.subject,
+    description: row.description,
+    dueAt: iso(row.due_at),
+    status: row.status,
+    workflowId: row.workflow_id,
+    remoteId: row.remote_id,
+    remindersSent: row.reminders_sent,
+    lastRemindedAt: iso(row.last_reminded_at),
+    filesReceived: row.files_received,
+    answeredByContactId: row.answered_by_contact_id,
+    requestedBy: row.requested_by,
+    cancelledBy: row.cancelled_by,
+    failure: row.failure,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
+    closedAt: iso(row.closed_at),
+    recipients: recipients.map((r) => ({ contactId: r.contact_id, status: r.status, removedReason: r.removed_reason, removedAt: iso(r.removed_at) })),
+  };
+}
+
+/**
+ * What the registry and the ledger know of every contact of the client as a recipient, and
+ * whether the client itself is in CaseWare Cloud.
+ */
+export async function recipientFacts(db: Db, clientNumber: string): Promise<{ clientId: number; entityGuid: string | null; contacts: Map<number, RecipientFacts> }> {
+  const registry = await loadClientWithContacts(db, clientNumber);
+  const desired = desiredCaseWareState(registry.client, registry.contacts);
+  const linked = linkedContactIds(desired);
+  const identities = await identitiesForClient(db, 'caseware', clientNumber);
+  const active = (recordType: 'client' | 'contact', id: number) =>
+    identities.find((i) => i.recordType === recordType && i.recordId === id && i.access === 'active' && i.remoteId !== null);
+  const grants = new Set(
+    (await db('caseware_answer_grants').whereIn('contact_id', registry.contacts.map((c) => c.id)).select<{ contact_id: number }[]>('contact_id')).map(
+      (g) => g.contact_id,
+    ),
+  );
+  const entity = desired.entity ? active('client', registry.client.id) : undefined;
+  const contacts = new Map<number, RecipientFacts>();
+  for (const contact of registry.contacts) {
+    contacts.set(contact.id, {
+      contactId: contact.id,
+      linked: desired.entity !== null && linked.has(contact.id),
+      inCaseWare: active('contact', contact.id) !== undefined,
+      granted: grants.has(contact.id),
+    });
+  }
+  return { clientId: registry.client.id, entityGuid: entity?.remoteId ?? null, contacts };
+}
+
+/** The recipients of a new request, or a refusal that names every contact that cannot answer. */
+export async function planRecipients(
+  db: Db,
+  input: Pick<FileRequestInput, 'clientNumber' | 'contactIds' | 'grantAnswerRole'>,
+  contactRoleName: string,
+): Promise<{ clientId: number; recipients: Extract<RecipientVerdict, { mayAnswer: true }>[] }> {
+  const { clientNumber } = input;
+  const facts = await recipientFacts(db, clientNumber);
+  if (facts.entityGuid === null) {
+    throw new RegistryError('rule', `client ${clientNumber} is not in CaseWare Cloud (its link is off, it cannot be sent, or its sync has not finished); a file request needs its entity there`);
+  }
+  const context = { clientNumber, contactRoleName, grant: input.grantAnswerRole === true };
+  if (input.contactIds === undefined) {
+    const verdicts = [...facts.contacts.values()].map((f) => recipientVerdict(f, { ...context, grant: false }));
+    const recipients = verdicts.filter((v): v is Extract<RecipientVerdict, { mayAnswer: true }> => v.mayAnswer);
+    if (recipients.length === 0) {
+      throw new RegistryError(
+        'rule',
+        `client ${clientNumber} has no contact who may answer a file request in CaseWare Cloud (a linked contact with the role "Contact - Entity Staff"); name contacts with "grantAnswerRole": true to give them that role`,
+      );
+    }
+    return { clientId: facts.clientId, recipients };
+  }
+  const verdicts: RecipientVerdict[] = [];
+  const unknown: number[] = [];
+  for (const contactId of new Set(input.contactIds)) {
+    const contact = facts.contacts.get(contactId);
+    if (!contact) unknown.push(contactId);
+    else verdicts.push(recipientVerdict(contact, context));
+  }
+  if (unknown.length > 0) throw new RegistryError('not-found', `client ${clientNumber} has no contact ${unknown.join(', ')}`);
+  const refused = verdicts.filter((v): v is Extract<RecipientVerdict, { mayAnswer: false }> => !v.mayAnswer);
+  if (refused.length > 0) throw new RegistryError('rule', refused.map((v) => v.message).join('; '));
+  return { clientId: facts.clientId, recipients: verdicts.filter((v): v is Extract<RecipientVerdict, { mayAnswer: true }> => v.mayAnswer) };
+}
+
+/** Stores the request, its recipients and any grants it needs, in one transaction. */
+export async function createFileRequest(db: Db, input: FileRequestInput, contactRoleName: string): Promise<FileRequestRecord> {
+  const due = input.dueDate === undefined ? null : dueMoment(input.dueDate);
+  if (due !== null && due.getTime() <= Date.now()) throw new RegistryError('rule', 'dueDate lies in the past');
+  const plan = await planRecipients(db, input, contactRoleName);
+  const id = await db.transaction(async (trx) => {
+    // The id is taken first, so that the row is stored with its workflow id.
+    const taken = await trx.raw<{ rows: { id: string }[] }>("select nextval(pg_get_serial_sequence('file_requests', 'id')) as id");
+    const row = { id: Number(taken.rows[0]?.id) };
+    await trx('file_requests').insert({
+      id: row.id,
+      client_id: plan.clientId,
+      client_number: input.clientNumber,
+      subject: input.subject,
+      description: input.description,
+      due_at: due,
+      status: 'open',
+      workflow_id: fileRequestWorkflowId(row.id),
+      requested_by: input.requestedBy,
+    });
+    if (!Number.isSafeInteger(row.id)) throw new Error('file request id not taken');
+    await trx('file_request_recipients').insert(plan.recipients.map((r) => ({ file_request_id: row.id, contact_id: r.contactId })));
+    const grants = plan.recipients.filter((r) => r.needsGrant);
+    if (grants.length > 0) {
+      await trx('caseware_answer_grants')
+        .insert(grants.map((r) => ({ contact_id: r.contactId, client_number: input.clientNumber })))
+        .onConflict('contact_id')
+        .ignore();
+    }
+    return row.id;
+  });
+  return getFileRequest(db, id);
+}
+
+export async function getFileRequest(db: Db, id: number): Promise<FileRequestRecord> {
+  const row = await db('file_requests').where({ id }).first<FileRequestRow | undefined>();
+  if (!row) throw new RegistryError('not-found', `no file request ${id}`);
+  const recipients = (await db('file_request_recipients').where({ file_request_id: id }).orderBy('contact_id')) as RecipientRow[];
+  return toRecord(row, recipients);
+}
+
+export async function listFileRequests(
+  db: Db,
+  filter: { clientNumber?: string; status?: FileRequestStatus; limit?: number },
+): Promise<FileRequestRecord[]> {
+  const query = db('file_requests').orderBy('id', 'desc').limit(filter.limit ?? 100);
+  if (filter.clientNumber !== undefined) void query.where({ client_number: filter.clientNumber });
+  if (filter.status !== undefined) void query.where({ status: filter.status });
+  const rows = (await query) as FileRequestRow[];
+  const recipients = rows.length === 0 ? [] : ((await db('file_request_recipients').whereIn('file_request_id', rows.map((r) => r.id)).orderBy('contact_id')) as RecipientRow[]);
+  return rows.map((row) => toRecord(row, recipients.filter((r) => r.file_request_id === row.id)));
+}
+
+const closed: readonly FileRequestStatus[] = ['answered', 'cancelled', 'no-recipients', 'failed'];
+
+/** Sets the status; a closed request stays closed (a late write of an open status changes nothing). */
+export async function setFileRequestStatus(
+  db: Db,
+  id: number,
+  status: FileRequestStatus,
+  details: { cancelledBy?: string; failure?: string; filesReceived?: number; answeredByContactId?: number | null } = {},
+): Promise<void> {
+  const update: Record<string, unknown> = { status, updated_at: db.fn.now() };
+  if (closed.includes(status)) update.closed_at = db.fn.now();
+  if (details.cancelledBy !== undefined) update.cancelled_by = details.cancelledBy;
+  if (details.failure !== undefined) update.failure = details.failure;
+  if (details.filesReceived !== undefined) update.files_received = details.filesReceived;
+  if (details.answeredByContactId !== undefined) update.answered_by_contact_id = details.answeredByContactId;
+  await db('file_requests').where({ id }).whereNull('closed_at').update(update);
+}
