@@ -132,8 +132,7 @@ export const routeAccess: Readonly<Record<string, RouteAccess>> = {
   'GET /file-requests': viewer,
   'GET /file-requests/:id': viewer,
   'POST /file-requests': operator,
-  'PUT /file-requests/:id': operator,
-  'DELETE /file-requests/:id': operator,
+  'POST /file-requests/:id/cancel': operator,
 };
 
 export function routeKey(method: string, url: string): string {

@@ -78,11 +78,11 @@ describe('the role table', () => {
     expect(Object.keys(routeAccess).filter((key) => !registered.has(key) && !key.includes(' /file-requests'))).toEqual([]);
   });
 
-  test('file requests (another branch) are already in it: reads viewer, writes operator', () => {
+  test('file requests: reads are the viewer\'s, asking and cancelling the operator\'s', () => {
     expect(accessOf('GET', '/file-requests')).toEqual({ role: 'viewer' });
+    expect(accessOf('GET', '/file-requests/:id')).toEqual({ role: 'viewer' });
     expect(accessOf('POST', '/file-requests')).toEqual({ role: 'operator' });
-    expect(accessOf('PUT', '/file-requests/:id')).toEqual({ role: 'operator' });
-    expect(accessOf('DELETE', '/file-requests/:id')).toEqual({ role: 'operator' });
+    expect(accessOf('POST', '/file-requests/:id/cancel')).toEqual({ role: 'operator' });
   });
 
   test('a route without an entry is refused to every token, the built-in one too, and is 401 without one', async () => {
