@@ -153,7 +153,11 @@ export async function startTemporalServer(
   const args = [
     'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port),
     '--http-port', String(await freePort()), '--metrics-port', String(await freePort()), '--log-level', 'error',
-    ...(options.dbFilename ? ['--db-filename', options.dbFilename] : []),
+    // On a file, as `npm start` keeps it (src/dev/local-infra.ts): a write-ahead log, synced at
+    // checkpoints; nothing is lost when the server's process dies.
+    ...(options.dbFilename
+      ? ['--db-filename', options.dbFilename, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal']
+      : []),
     ...searchAttributeKeys.flatMap((key) => ['--search-attribute', `${key.name}=${key.type === 'KEYWORD_LIST' ? 'KeywordList' : 'Keyword'}`]),
   ];
   const child = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'] });

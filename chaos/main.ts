@@ -12,7 +12,7 @@ function positive(value: string): number {
 }
 
 /** The default run: a few hundred clients, a few minutes on two cores. */
-export function defaultChaosOptions(overrides: { seed?: number; companies?: number; stormSeconds?: number } = {}): Omit<ChaosOptions, 'adminUrl' | 'log'> {
+export function defaultChaosOptions(overrides: { seed?: number; companies?: number; stormSeconds?: number; editsPerSecond?: number } = {}): Omit<ChaosOptions, 'adminUrl' | 'log'> {
   const companies = overrides.companies ?? 200;
   return {
     seed: overrides.seed ?? 20261202,
@@ -22,8 +22,10 @@ export function defaultChaosOptions(overrides: { seed?: number; companies?: numb
       persons: Math.max(4, Math.round(companies / 10)),
       followedAt: [2, 4],
       contactMasters: Math.max(2, Math.round(companies / 50)),
-      concurrency: 12,
+      concurrency: 8,
+      editsPerSecond: overrides.editsPerSecond ?? 4,
       offboardingEveryMs: 8_000,
+      reconcileEveryMs: 45_000,
     },
     stormMs: (overrides.stormSeconds ?? 180) * 1000,
     crashes: { worker: 3, temporal: 2, databaseDrops: 3, tokenExpiries: 3 },
@@ -59,6 +61,7 @@ async function main(): Promise<void> {
     .option('--seed <n>', 'seed of the workload, the fault windows and the crash moments', positive)
     .option('--companies <n>', 'company clients (persons and contact masters scale with it)', positive)
     .option('--storm-seconds <n>', 'how long edits, faults and crashes go on', positive)
+    .option('--edits-per-second <n>', 'the storm\'s pace (offboardings and reconcile runs among them)', positive)
     .option('--workers-killed <n>', 'worker SIGKILLs', positive)
     .option('--temporal-restarts <n>', 'Temporal dev server SIGKILLs and restarts', positive)
     .option('--database-drops <n>', 'times the service\'s database connections are terminated', positive)
@@ -66,7 +69,7 @@ async function main(): Promise<void> {
     .option('--out <file>', 'where the report goes as JSON', 'chaos/results/latest.json')
     .option('--verbose', 'print every log line of the processes')
     .parse()
-    .opts<{ seed?: number; companies?: number; stormSeconds?: number; workersKilled?: number; temporalRestarts?: number; databaseDrops?: number; databaseAdminUrl: string; out: string; verbose?: boolean }>();
+    .opts<{ seed?: number; companies?: number; stormSeconds?: number; editsPerSecond?: number; workersKilled?: number; temporalRestarts?: number; databaseDrops?: number; databaseAdminUrl: string; out: string; verbose?: boolean }>();
   const defaults = defaultChaosOptions(options);
   const crashes = {
     ...defaults.crashes,
@@ -80,7 +83,7 @@ async function main(): Promise<void> {
       console.error(`[${Math.round((Date.now() - began) / 1000)}s] ${line}`);
     }
   };
-  const report = await runChaos({ ...defaults, crashes, adminUrl: options.databaseAdminUrl, log });
+  const report = await runChaos({ ...defaults, crashes, adminUrl: options.databaseAdminUrl, log, stopOnSignals: true });
   printReport(report);
   mkdirSync(path.dirname(path.resolve(options.out)), { recursive: true });
   writeFileSync(path.resolve(options.out), `${JSON.stringify(report, null, 2)}\n`);

@@ -33,6 +33,8 @@ export interface ChaosOptions {
   quietTimeoutMs: number;
   adminUrl: string;
   log: (line: string) => void;
+  /** SIGINT and SIGTERM stop the stack and end the process (the command line's run). */
+  stopOnSignals?: boolean;
 }
 
 export interface ChaosReport {
@@ -78,9 +80,17 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   const started = Date.now();
   const random = mulberry32(options.seed);
   const stack = await startChaosStack({ adminUrl: options.adminUrl, log });
+  // Ctrl-C stops every process the run started and drops its database.
+  const interrupted = () => void stack.stop().finally(() => process.exit(130));
+  if (options.stopOnSignals) {
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
+  }
   try {
     return await run(stack, options, random, started);
   } finally {
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
     await stack.stop();
   }
 }
@@ -169,6 +179,8 @@ async function run(stack: ChaosStack, options: ChaosOptions, random: () => numbe
           break;
       }
       log(`chaos: ${kind} done in ${Date.now() - t0} ms`);
+      // The storm runs on between crashes, even when a restart took longer than planned.
+      await sleep(3_000 + random() * 5_000);
     }
   };
 

@@ -52,9 +52,11 @@ function databaseUrlFor(url: string, applicationName: string): string {
 export async function startChaosStack(options: { adminUrl: string; log: (line: string) => void }): Promise<ChaosStack> {
   const { log } = options;
   const stops: (() => Promise<void>)[] = [];
-  const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch((error: unknown) => log(`stop failed: ${String(error)}`));
-  };
+  let stopped: Promise<void> | undefined;
+  const stopAll = () =>
+    (stopped ??= (async () => {
+      for (const stop of [...stops].reverse()) await stop().catch((error: unknown) => log(`stop failed: ${String(error)}`));
+    })());
   try {
     const database = await createBenchDatabase(options.adminUrl, { prefix: 'portal_sync_chaos', applicationName: applicationNames.harness });
     stops.push(() => database.drop());

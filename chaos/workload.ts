@@ -54,8 +54,12 @@ export interface WorkloadSize {
   contactMasters: number;
   /** Requests at once during the storm. */
   concurrency: number;
+  /** The storm's pace. */
+  editsPerSecond: number;
   /** At most one offboarding started per this many ms (and at most 3 running). */
   offboardingEveryMs: number;
+  /** At most one reconcile run started per this many ms. */
+  reconcileEveryMs: number;
 }
 
 export interface OffboardingStarted {
@@ -291,10 +295,19 @@ export class Workload {
 
   // ----- the storm ---------------------------------------------------------------------------
 
-  /** Edits until `until`, `concurrency` at a time. */
+  /**
+   * Edits until `until`, up to `concurrency` at a time and at most `editsPerSecond`: a pace the
+   * machine can carry, so that the run measures faults and crashes, not a backlog growing without end.
+   */
   async storm(until: number): Promise<void> {
+    const interval = 1000 / this.size.editsPerSecond;
+    let next = Date.now();
     await Promise.all(Array.from({ length: this.size.concurrency }, async () => {
       while (Date.now() < until) {
+        const slot = next;
+        next += interval;
+        if (slot > Date.now()) await new Promise((resolve) => setTimeout(resolve, slot - Date.now()));
+        if (Date.now() >= until) break;
         try {
           await this.oneEdit();
         } catch (error) {
@@ -504,8 +517,9 @@ export class Workload {
   }
 
   private async reconcile(): Promise<void> {
-    // At most one run every 20 s: a run reads everything the portals hold.
-    if (Date.now() - this.lastReconcileAt < 20_000) return;
+    // A run reads everything the portals hold, and a client whose change is under way is drift
+    // to it (a repair event more): spread them out.
+    if (Date.now() - this.lastReconcileAt < this.size.reconcileEveryMs) return;
     this.lastReconcileAt = Date.now();
     const answer = await this.call('POST', '/reconcile', {});
     if (this.outcome('reconcile run', answer, [202]) === 'ok') {
