@@ -2,12 +2,12 @@ import { expect, test } from 'vitest';
 import { defaultChaosOptions, printReport } from '../../chaos/main';
 import { runChaos } from '../../chaos/run';
 
-// The chaos run of `npm run chaos`, short and seeded: a small firm, a storm of 35 s, one worker
+// The chaos run of `npm run chaos`, short and seeded: a small firm, a storm of 30 s, one worker
 // SIGKILL, one Temporal restart, one drop of the database connections, one token expiry, portal
 // faults throughout. The checks are the full run's (chaos/checks.ts).
 
 test('under portal faults and crashes nothing is lost or done twice', async () => {
-  const defaults = defaultChaosOptions({ seed: 1202, companies: 12, stormSeconds: 35 });
+  const defaults = defaultChaosOptions({ seed: 1202, companies: 12, stormSeconds: 30 });
   const report = await runChaos({
     ...defaults,
     size: { ...defaults.size, persons: 3, contactMasters: 1, concurrency: 6, editsPerSecond: 3, offboardingEveryMs: 8_000, reconcileEveryMs: 20_000 },
