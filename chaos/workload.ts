@@ -56,7 +56,7 @@ export interface WorkloadSize {
   concurrency: number;
   /** The storm's pace. */
   editsPerSecond: number;
-  /** At most one offboarding started per this many ms (and at most 3 running). */
+  /** At most one offboarding started per this many ms (and at most 6 running). */
   offboardingEveryMs: number;
   /** At most one reconcile run started per this many ms. */
   reconcileEveryMs: number;
@@ -365,14 +365,16 @@ export class Workload {
   }
 
   private async switchContact(): Promise<void> {
-    const candidates = [...this.contacts.values()].filter((c) => !c.deleted && !c.locked && !c.noEmail);
+    const portal = this.random() < 0.6 ? 'clientOnline' : 'caseware';
+    // Half the time a switch back on, among those that may be (see mayGrow), else a switch off.
+    const wantOn = this.random() < 0.5;
+    const candidates = [...this.contacts.values()].filter((c) => !c.deleted && !c.locked && !c.noEmail && c.links[portal] !== wantOn)
+      .filter((c) => !wantOn || (!c.frozen && (portal === 'caseware' || this.mayGrow(this.refOf(c)))));
     const contact = this.pick(candidates);
     if (!contact) return;
-    const portal = this.random() < 0.6 ? 'clientOnline' : 'caseware';
-    const on = !contact.links[portal];
-    if (on && (contact.frozen || (portal === 'clientOnline' && !this.mayGrow(this.refOf(contact))))) return;
+    const on = wantOn;
     const answer = await this.call('PUT', `/contacts/${contact.id}/links`, { [portal]: on });
-    const result = this.outcome(`contact link ${on ? 'on' : 'off'}`, answer, [200]);
+    const result = this.outcome(`contact ${portal === 'caseware' ? 'CaseWare' : 'Client Online'} link ${on ? 'on' : 'off'}`, answer, [200]);
     if (result === 'ok') contact.links[portal] = on;
     if (result === 'unknown') await this.reread(contact.clientNumber);
   }
@@ -380,6 +382,16 @@ export class Workload {
   private async switchClient(): Promise<void> {
     const client = this.pick([...this.clients.values()].filter((c) => !c.locked && c.status === 'client'));
     if (!client) return;
+    if (this.random() < 0.5 && client.kind === 'company') {
+      // CaseWare: switching back on re-shares the entity and reactivates the same users, no mail.
+      const on = !client.links.caseware;
+      if (on && client.frozen) return;
+      const answer = await this.call('PUT', `/clients/${client.clientNumber}/links`, { caseware: on });
+      const result = this.outcome(`client CaseWare link ${on ? 'on' : 'off'}`, answer, [200]);
+      if (result === 'ok') client.links.caseware = on;
+      if (result === 'unknown') await this.reread(client.clientNumber);
+      return;
+    }
     const on = !client.links.clientOnline;
     if (on) {
       if (client.frozen) return;
@@ -391,7 +403,7 @@ export class Workload {
       if (!refs.every((ref) => this.mayGrow(ref))) return;
     }
     const answer = await this.call('PUT', `/clients/${client.clientNumber}/links`, { clientOnline: on });
-    const result = this.outcome(`client link ${on ? 'on' : 'off'}`, answer, [200]);
+    const result = this.outcome(`client Client Online link ${on ? 'on' : 'off'}`, answer, [200]);
     if (result === 'ok') client.links.clientOnline = on;
     if (result === 'unknown') await this.reread(client.clientNumber);
   }
@@ -443,7 +455,7 @@ export class Workload {
 
   private async offboard(): Promise<void> {
     // A few at a time, spread over the run: each ends a part of the firm for good.
-    if (this.running.size >= 3 || Date.now() - this.lastOffboardingAt < this.size.offboardingEveryMs) return;
+    if (this.running.size >= 6 || Date.now() - this.lastOffboardingAt < this.size.offboardingEveryMs) return;
     this.lastOffboardingAt = Date.now();
     const request = this.offboardingRequest();
     if (!request) return;

@@ -10,7 +10,7 @@ test('under portal faults and crashes nothing is lost or done twice', async () =
   const defaults = defaultChaosOptions({ seed: 1202, companies: 12, stormSeconds: 30 });
   const report = await runChaos({
     ...defaults,
-    size: { ...defaults.size, persons: 3, contactMasters: 1, concurrency: 6, editsPerSecond: 3, offboardingEveryMs: 8_000, reconcileEveryMs: 20_000 },
+    size: { ...defaults.size, persons: 3, contactMasters: 1, concurrency: 6, editsPerSecond: 3, offboardingEveryMs: 6_000, reconcileEveryMs: 20_000 },
     crashes: { worker: 1, temporal: 1, databaseDrops: 1, tokenExpiries: 1 },
     quietTimeoutMs: 120_000,
     adminUrl: process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres',
