@@ -49,7 +49,18 @@ export async function checkDuplicatesAndMails(db: Db, states: PortalStates): Pro
   const owners = ledger.reduce<Map<string, number>>((all, id) => all.set(id, (all.get(id) ?? 0) + 1), new Map());
   for (const user of contactUsers) {
     const n = owners.get(user.CWGuid) ?? 0;
-    if (n !== 1) violations.push(`CaseWare user ${user.CWGuid} is the login of ${n} contacts in the ledger (a second or a stray user)`);
+    if (n === 1) continue;
+    // What the registry and the ledger know of its email, to tell a stray from a second user.
+    const email = user.Email.toLowerCase();
+    const contacts = await db('contacts').whereRaw('lower(email) = ?', [email]).pluck<number[]>('id');
+    const claims = await db('portal_identities').where({ portal: 'caseware', record_type: 'contact' })
+      .where((q) => void q.where({ login_key: email }).orWhere({ pending_login_key: email }))
+      .select<{ record_id: number; remote_id: string | null; access: string }[]>('record_id', 'remote_id', 'access');
+    violations.push(
+      `CaseWare user ${user.CWGuid} (${user.Type === 'A' ? 'active' : 'inactive'}) is the login of ${n} contacts in the ledger ` +
+        `(a second or a stray user); contacts with its email now: ${contacts.join(', ') || 'none'}; ` +
+        `ledger claims of it: ${claims.map((c) => `contact ${c.record_id} (${c.access}, id ${c.remote_id ?? 'none'})`).join(', ') || 'none'}`,
+    );
   }
   const emails = new Map<string, number>();
   for (const user of cw.users) emails.set(user.Email.toLowerCase(), (emails.get(user.Email.toLowerCase()) ?? 0) + 1);
