@@ -405,15 +405,25 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
   }
 
   async function revoke(caseware: CaseWarePort, identity: PortalIdentity, entityGuid: string | null, ids: ContactIds) {
+    // Access written ahead with no id: an attempt may have created the user and died before it
+    // learnt the id. The login key is this contact's claim, so a contact user with that email is it.
+    if (!identity.remoteId && identity.access === 'active' && identity.loginKey) {
+      const user = await caseware.findUserByEmail(identity.loginKey);
+      if (user?.OwnerType === 'Contact') {
+        identity = { ...identity, remoteId: user.CWGuid };
+        await saveIdentity(db, identityKey(identity), { remoteId: user.CWGuid });
+      }
+    }
     if (!identity.remoteId) return;
+    const remoteId = identity.remoteId;
     const ignoreMissing = (error: unknown) => {
       if (error instanceof CaseWareError && error.code === 'not-found') return;
       throw error;
     };
     const groupId = await ids.group();
-    if (entityGuid) await caseware.unshareEntity(entityGuid, [identity.remoteId], await ids.role()).catch(ignoreMissing);
-    if (groupId) await caseware.setGroupMembership(groupId, identity.remoteId, false).catch(ignoreMissing);
-    await caseware.deactivateUser(identity.remoteId, today()).catch(ignoreMissing);
+    if (entityGuid) await caseware.unshareEntity(entityGuid, [remoteId], await ids.role()).catch(ignoreMissing);
+    if (groupId) await caseware.setGroupMembership(groupId, remoteId, false).catch(ignoreMissing);
+    await caseware.deactivateUser(remoteId, today()).catch(ignoreMissing);
   }
 
   type ContactOutcome = 'created' | 'updated' | 'unchanged' | 'conflict';

@@ -48,7 +48,7 @@ function stopper(child: ChildProcess, graceMs = 15_000): () => Promise<void> {
  * Runs a TypeScript entry with tsx in a Node process of its own (no tsx parent in between, so the
  * pid is the process that does the work) and waits for the first JSON line it prints.
  */
-async function startNode<T>(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<{ process: Process; announced: T }> {
+export async function startNode<T>(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<{ process: Process; announced: T }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry), ...args], {
     cwd: root,
     env: { ...process.env, ...env },
@@ -142,14 +142,26 @@ export interface TemporalProcess extends Process {
   connection: TemporalConnection;
 }
 
-/** A Temporal dev server (in memory, no UI) in its own process, and the benchmark's connection to it. */
-export async function startTemporalServer(log: (line: string) => void): Promise<TemporalProcess> {
+/**
+ * A Temporal dev server (no UI) in its own process, and the benchmark's connection to it. In memory,
+ * unless `dbFilename` keeps its history in a file, so that a server started again on the same `port`
+ * with the same file finds every workflow where the last one left it (the chaos run's restarts).
+ */
+export async function startTemporalServer(
+  log: (line: string) => void,
+  options: { port?: number; dbFilename?: string } = {},
+): Promise<TemporalProcess> {
   const cli = ensureTemporalCli(log);
   if (!cli) throw new Error('the Temporal CLI is not installed; run npm run temporal:install');
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const args = [
     'server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port),
     '--http-port', String(await freePort()), '--metrics-port', String(await freePort()), '--log-level', 'error',
+    // On a file, as `npm start` keeps it (src/dev/local-infra.ts): a write-ahead log, synced at
+    // checkpoints; nothing is lost when the server's process dies.
+    ...(options.dbFilename
+      ? ['--db-filename', options.dbFilename, '--sqlite-pragma', 'journal_mode=wal', '--sqlite-pragma', 'synchronous=normal']
+      : []),
     ...searchAttributeKeys.flatMap((key) => ['--search-attribute', `${key.name}=${key.type === 'KEYWORD_LIST' ? 'KeywordList' : 'Keyword'}`]),
   ];
   const child = spawn(cli, args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -192,13 +204,19 @@ export interface BenchDatabase {
 }
 
 /** A fresh, migrated database of the benchmark's own on the shared PostgreSQL (as test/support/db.ts). */
-export async function createBenchDatabase(adminUrl: string): Promise<BenchDatabase> {
-  const name = `portal_sync_bench_${randomBytes(6).toString('hex')}`;
+export async function createBenchDatabase(
+  adminUrl: string,
+  options: { prefix?: string; applicationName?: string } = {},
+): Promise<BenchDatabase> {
+  const name = `${options.prefix ?? 'portal_sync_bench'}_${randomBytes(6).toString('hex')}`;
   const admin = knex({ client: 'pg', connection: adminUrl, pool: { min: 0, max: 1 } });
   await admin.raw(`create database ${name}`);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const db = connectDatabase(url.toString());
+  // The benchmark's own connections say whose they are, so that they can be told from the service's.
+  const own = new URL(url);
+  if (options.applicationName) own.searchParams.set('application_name', options.applicationName);
+  const db = connectDatabase(own.toString());
   await migrateToLatest(db);
   return {
     name,

@@ -81,6 +81,8 @@ export class SimulatorServer {
   readonly app: FastifyInstance;
   readonly bucket: TokenBucket;
   private faults = new FaultPlan({});
+  /** Faults that met a request, by kind, since the start or the last reset (`GET /_sim/faults`). */
+  private readonly injected = new Map<string, number>();
   private readonly calls = new Map<string, number>();
   private readonly script = new Script();
   private closed = false;
@@ -100,6 +102,10 @@ export class SimulatorServer {
         return;
       }
       const outcome = this.faults.next();
+      if (outcome.kind !== 'pass') {
+        const kind = outcome.kind === 'error' ? String(outcome.status) : outcome.kind === 'rate-limit' ? '429' : outcome.kind;
+        this.injected.set(kind, (this.injected.get(kind) ?? 0) + 1);
+      }
       const act = () => {
         this.delayed.delete(timer);
         if (this.closed) return;
@@ -193,6 +199,8 @@ export class SimulatorServer {
   addSimHooks(options: SimHookOptions): void {
     this.app.get('/_sim/state', (_request, reply) => reply.send(options.state()));
 
+    this.app.get('/_sim/faults', (_request, reply) => reply.send({ injected: Object.fromEntries(this.injected) }));
+
     this.app.post('/_sim/faults', (request, reply) => {
       const parsed = faultSettingsSchema.safeParse(request.body ?? {});
       if (!parsed.success) throw options.invalidFaults(parsed.error.issues.map((issue) => issue.message));
@@ -205,6 +213,7 @@ export class SimulatorServer {
     this.app.post('/_sim/reset', (_request, reply) => {
       options.reset();
       this.calls.clear();
+      this.injected.clear();
       this.script.clear();
       this.faults = new FaultPlan({});
       this.bucket.refill();

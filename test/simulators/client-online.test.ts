@@ -4,7 +4,7 @@ import {
   type ClientOnlineSimulator,
   type SimulatorState,
 } from '../../src/simulators/client-online';
-import { callHook, expectSeededFaults, rawCall, SimHooks, type Answer } from '../support/simulator-http';
+import { callHook, expectSeededFaults, rawCall, SimHooks, simHook, type Answer } from '../support/simulator-http';
 
 // Talks raw HTTP to the simulator: these tests pin the rules of the simulated service itself.
 
@@ -417,6 +417,22 @@ describe('test hooks', () => {
     expect(performance.now() - started).toBeLessThan(1_000);
     expect(await outcome).toBe('failed');
     expect(await midPush).toBe('failed');
+  });
+
+  test('GET /_sim/faults counts the faults that met a request, by kind; reset clears the counts', async () => {
+    await raw.hook('POST', 'reset');
+    await raw.faults({ errorRate: 1 });
+    await raw.call('GET', '/clients');
+    await raw.call('GET', '/clients');
+    await raw.faults({ rateLimitRate: 1 });
+    await raw.call('GET', '/clients');
+    await raw.faults({});
+    await raw.call('GET', '/clients');
+    const counts = await simHook(sim.origin, 'GET', 'faults');
+    const errors = (counts.injected['500'] ?? 0) + (counts.injected['503'] ?? 0);
+    expect({ errors, rateLimited: counts.injected['429'] }).toEqual({ errors: 2, rateLimited: 1 });
+    await raw.hook('POST', 'reset');
+    expect(await simHook(sim.origin, 'GET', 'faults')).toEqual({ injected: {} });
   });
 
   test('fault settings are validated', async () => {
