@@ -92,6 +92,11 @@ interface ClientOnlineReading {
   refs: Set<string>;
 }
 
+/** Client Online holds, by the ledger, exactly the push the registry asks for this client. */
+function holdsItsPush({ desired, identity }: ClientOnlineReading): boolean {
+  return desired.push !== null && identity?.access === 'active' && isDeepStrictEqual(identity.lastSent, ledgerCopy(desired.push));
+}
+
 /** The logins the client's last push carried that its next push or delete takes away. */
 function removedRefs({ desired, identity }: ClientOnlineReading): string[] {
   const kept = new Set(desired.push?.users.map((u) => u.ref) ?? []);
@@ -110,16 +115,6 @@ interface ClientOnlinePlan {
 
 /** How deep a chain of hand-overs may go (each one a client whose own push takes a login away). */
 const maxHandoverDepth = 4;
-
-/** Whether Client Online holds, by the ledger, another client than `clientNumber` with this login. */
-async function carriedElsewhere(db: Db, ref: string, clientNumber: string): Promise<boolean> {
-  const row: { id: number } | undefined = await db('portal_identities')
-    .where({ portal, record_type: 'client', access: 'active' })
-    .whereNot({ client_number: clientNumber })
-    .whereRaw(`last_sent->'users' @> ?::jsonb`, [JSON.stringify([{ ref }])])
-    .first<{ id: number } | undefined>('id');
-  return row !== undefined;
-}
 
 /** The registry clients whose push may carry a login: its own client and the companies of its followers. */
 async function clientsThatMayCarry(db: Db, ref: string): Promise<string[]> {
@@ -167,9 +162,12 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
 
   /**
    * Plans a sync run. Client Online deletes a login left with no client, and mails new credentials
-   * when a later push brings it back. So when this client lets go of a login that, by the ledger,
-   * no other client holds there, while the registry has given it to another client whose push has
-   * not landed yet, that other client is pushed first (and, in turn, what its push lets go of).
+   * when a later push brings it back. So when this client lets go of a login, another client the
+   * registry gives that login to must hold it in Client Online first. One that does, by a ledger
+   * that agrees with the registry (its last push is the push it should have), is enough; otherwise
+   * each client that should hold it is pushed first (and, in turn, what its push lets go of). A
+   * ledger copy that differs from the registry proves nothing: a push whose answer was lost, or a
+   * change not yet synced, may stand between them.
    */
   async function plan(clientNumber: string): Promise<ClientOnlinePlan> {
     const handovers: ClientOnlineReading[] = [];
@@ -177,12 +175,22 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
     async function handOver(reading: ClientOnlineReading, depth: number): Promise<void> {
       if (depth >= maxHandoverDepth) return;
       for (const ref of removedRefs(reading)) {
-        if (await carriedElsewhere(db, ref, reading.clientNumber)) continue;
+        const waiting: ClientOnlineReading[] = [];
+        let held = false;
         for (const other of await clientsThatMayCarry(db, ref)) {
-          if (visited.has(other)) continue;
+          if (other === reading.clientNumber) continue;
           const theirs = await read(other).catch(() => undefined);
           if (!theirs?.desired.push?.users.some((user) => user.ref === ref)) continue;
-          visited.add(other);
+          if (holdsItsPush(theirs)) {
+            held = true;
+            break;
+          }
+          waiting.push(theirs);
+        }
+        if (held) continue;
+        for (const theirs of waiting) {
+          if (visited.has(theirs.clientNumber)) continue;
+          visited.add(theirs.clientNumber);
           await handOver(theirs, depth + 1);
           handovers.push(theirs);
         }
