@@ -58,7 +58,8 @@ function loggerOptions(logger: ApiOptions['logger']): FastifyServerOptions['logg
 /** The registry's HTTP API, ready for `listen` (or `inject` in tests). */
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   const requireToken = bearerAuth(options.apiToken);
-  const app = Fastify({ logger: loggerOptions(options.logger) }).withTypeProvider<ZodTypeProvider>();
+  // frameworkErrors: a URL refused before routing gets the API's error shape too.
+  const app = Fastify({ logger: loggerOptions(options.logger), frameworkErrors: (error, request, reply) => void apiErrorHandler(error, request, reply) }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(apiErrorHandler);
