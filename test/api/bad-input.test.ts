@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createReconcileRun, markReconcileRunFailed } from '../../src/registry/reconcile-runs';
 import { registryCounts, startApi, type ApiHarness, type ErrorJson } from './harness';
 
 // The failing cases the fuzz tests (fuzz.test.ts) and Schemathesis found, kept as plain examples.
@@ -66,5 +67,19 @@ describe('reconcile run ids and limits say what they must be', () => {
   test('a good limit and an unknown run still answer as before', async () => {
     expect((await api.call('GET', '/reconcile/runs?limit=5')).json()).toEqual([]);
     expect(refusal(await api.call('GET', '/reconcile/runs/42'), 404).code).toBe('not-found');
+  });
+});
+
+test('a reconcile run whose workflow could not be started reads back as a failed run (its report failed the response schema: 500)', async () => {
+  const run = await createReconcileRun(api.db, { workflowId: 'reconcile-never-started', dryRun: true });
+  await markReconcileRunFailed(api.db, run.id, 'the workflow service (Temporal) could not be reached');
+  const list = await api.call('GET', '/reconcile/runs');
+  expect(list.statusCode, list.body).toBe(200);
+  const one = await api.call('GET', `/reconcile/runs/${run.id}`);
+  expect(one.statusCode, one.body).toBe(200);
+  expect(one.json()).toMatchObject({
+    id: run.id,
+    status: 'failed',
+    report: { runId: run.id, dryRun: true, status: 'failed', portals: [], failure: 'the workflow service (Temporal) could not be reached' },
   });
 });
