@@ -25,9 +25,10 @@ afterAll(async () => {
 });
 
 /** Runs the CLI; answers its exit code and everything it printed. */
-function run(binary: string, args: string[], timeoutMs: number): Promise<{ code: number | null; output: string }> {
+function run(binary: string, args: string[], cwd: string, timeoutMs: number): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(binary, args, { env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false' } });
+    // In `cwd`, so that its cache (.schemathesis/) is not left in the work tree.
+    const child = spawn(binary, args, { cwd, env: { ...process.env, NO_COLOR: '1', SCHEMATHESIS_TELEMETRY: 'false' } });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
@@ -69,6 +70,7 @@ test('Schemathesis finds no server error and no answer outside its declared sche
         '--report-dir',
         reports,
       ],
+      reports,
       240_000,
     );
     // All of it when something was found; else its summary.
