@@ -96,6 +96,9 @@ const knownClientErrors: Record<string, string> = {
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'the API accepts only application/json bodies',
   FST_ERR_CTP_BODY_TOO_LARGE: 'the request body is too large',
   FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'the request body does not match its content-length',
+  // Met before routing (Fastify's frameworkErrors): the default answer quotes the path.
+  FST_ERR_BAD_URL: 'the URL is not valid: a path segment has a malformed percent-encoding',
+  FST_ERR_MAX_PARAM_LENGTH: 'a path parameter is too long',
 };
 
 function fastifyClientError(error: unknown): { status: number; message: string } | undefined {

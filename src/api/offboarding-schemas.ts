@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { clientNumberSchema } from '../registry/schemas';
+import { clientNumberSchema, storableText } from '../registry/schemas';
 
 // The offboarding routes' shapes (issue 8's contract: keep the names).
 
@@ -7,7 +7,7 @@ const portalSchema = z.enum(['caseware', 'clientOnline']);
 const contactIdSchema = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
 const common = {
-  reason: z.string().max(2000).optional().describe('free text, kept in the record; never sent to a portal or Temporal'),
+  reason: storableText().max(2000).optional().describe('free text, kept in the record; never sent to a portal or Temporal'),
   execute: z.boolean().optional().describe('true: carry it out; otherwise a dry run that answers the plan and changes nothing'),
 };
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { storableText } from '../registry/schemas';
 
 // The reconcile routes' shapes (issue 9).
 
@@ -75,8 +76,23 @@ export const reconcileRunDetailsSchema = reconcileRunSchema
   })
   .meta({ id: 'ReconcileRunDetails' });
 
-export const reconcileRunParamsSchema = z.object({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
-export const reconcileRunListQuerySchema = z.strictObject({ limit: z.coerce.number().int().min(1).max(500).optional() });
+// Digits only, with messages that say so: a coerced number would answer "received NaN" for
+// text and take "1e3" or " 7" as ids.
+export const reconcileRunParamsSchema = z.object({
+  id: z
+    .string()
+    .regex(/^[1-9][0-9]{0,14}$/, 'a reconcile run id is a positive whole number')
+    .transform(Number),
+});
+const runLimitMessage = 'the limit is a whole number from 1 to 500';
+export const reconcileRunListQuerySchema = z.strictObject({
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,4}$/, runLimitMessage)
+    .transform(Number)
+    .pipe(z.number().min(1, runLimitMessage).max(500, runLimitMessage))
+    .optional(),
+});
 
 export const reconcileScheduleSchema = z
   .object({
@@ -90,5 +106,5 @@ export const reconcileScheduleSchema = z
 
 export const reconcileSchedulePauseSchema = z.strictObject({
   paused: z.boolean().describe('true pauses the hourly reconcile, false resumes it'),
-  note: z.string().max(500).optional().describe('why, shown in the Temporal Web UI'),
+  note: storableText().max(500).optional().describe('why, shown in the Temporal Web UI'),
 });

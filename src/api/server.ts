@@ -80,7 +80,8 @@ export function routesOf(app: FastifyInstance): readonly { method: string; url: 
 
 /** The registry's HTTP API, ready for `listen` (or `inject` in tests). */
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
-  const app = Fastify({ logger: loggerOptions(options.logger) }).withTypeProvider<ZodTypeProvider>();
+  // frameworkErrors: a URL refused before routing gets the API's error shape too.
+  const app = Fastify({ logger: loggerOptions(options.logger), frameworkErrors: (error, request, reply) => void apiErrorHandler(error, request, reply) }).withTypeProvider<ZodTypeProvider>();
   const routes: { method: string; url: string }[] = [];
   registeredRoutes.set(app, routes);
   app.addHook('onRoute', (route) => {

@@ -153,22 +153,80 @@ export async function discardBody(response: Response): Promise<void> {
 }
 
 /**
+ * The most of an answer a client reads: a page of 100 records is a few hundred kilobytes, so an
+ * answer past this is a broken service, and reading on would only use up the worker's memory.
+ */
+export const maxResponseBytes = 8 * 1024 * 1024;
+
+class ResponseTooLargeError extends Error {}
+
+/**
+ * The body as text, at most `limit` bytes: past that (declared or as it arrives) it stops reading,
+ * drops the connection and throws ResponseTooLargeError. A body that stalls is aborted with the
+ * request's signal (its timeout), which makes the read throw.
+ */
+async function readText(response: Response, limit: number): Promise<string> {
+  const declared = Number(response.headers.get('content-length') ?? Number.NaN);
+  if (declared > limit) {
+    await discardBody(response);
+    throw new ResponseTooLargeError();
+  }
+  if (response.body === null) return '';
+  const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      throw new ResponseTooLargeError();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/**
+ * The body as text for a client that reads it: at most maxResponseBytes, or the portal's
+ * bad-response; cut off or stalled past the timeout, the portal's transport error.
+ */
+export async function readBody(errors: TransportErrors, operation: PortalOperation, response: Response, limit = maxResponseBytes): Promise<string> {
+  try {
+    return await readText(response, limit);
+  } catch (error) {
+    if (error instanceof ResponseTooLargeError) throw errors.badResponse(operation, response.status, `an answer larger than ${limit} bytes`);
+    throw errors.transport(operation, error);
+  }
+}
+
+/** JSON says so: application/json, or a type with a +json suffix. An answer without a type is let through to the parser. */
+function isJsonType(contentType: string | null): boolean {
+  if (contentType === null) return true;
+  return /^application\/([a-z0-9.-]+\+)?json\s*(;|$)/i.test(contentType.trim());
+}
+
+/**
  * Reads a successful answer: its JSON, checked against `schema`; undefined when there is no schema
- * (the body is read all the same). A body cut off is a transport error; text that is not JSON, or
- * JSON of another shape, is a bad response.
+ * (the body is read all the same, within the size limit). A body cut off or stalled is a transport
+ * error; an answer of another content type, too large, not JSON, or JSON of another shape, is a bad
+ * response.
  */
 export async function readValidated<T>(
   errors: TransportErrors,
   operation: PortalOperation,
   response: Response,
   schema: z.ZodType<T> | undefined,
+  limit = maxResponseBytes,
 ): Promise<T | undefined> {
-  let text: string;
-  try {
-    text = await response.text();
-  } catch (error) {
-    throw errors.transport(operation, error);
+  const contentType = response.headers.get('content-type');
+  if (schema !== undefined && !isJsonType(contentType)) {
+    await discardBody(response);
+    // The type without its parameters: never the body, which may quote personal data.
+    throw errors.badResponse(operation, response.status, `content type ${(contentType ?? '').split(';')[0]?.trim().slice(0, 60)}, not JSON`);
   }
+  const text = await readBody(errors, operation, response, limit);
   if (schema === undefined) return undefined;
   let json: unknown;
   try {

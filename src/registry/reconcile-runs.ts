@@ -106,8 +106,23 @@ export async function createReconcileRun(db: Db, run: { workflowId: string; dryR
   return toSummary(row!);
 }
 
+/**
+ * A run that never got going (its workflow could not be started): a report of its own shape, with no
+ * portal compared, so that reading the runs back answers it like any other (a bare `{ failure }`
+ * failed the response schema: GET /reconcile/runs answered 500).
+ */
 export async function markReconcileRunFailed(db: Db, id: number, failure: string): Promise<void> {
-  await db('reconcile_runs').where({ id, status: 'running' }).update({ status: 'failed', finished_at: db.fn.now(), report: JSON.stringify({ failure }) });
+  await db.raw(
+    `update reconcile_runs
+        set status = 'failed',
+            finished_at = now(),
+            report = json_build_object(
+              'runId', id, 'dryRun', dry_run, 'status', 'failed',
+              'durationMs', floor(extract(epoch from now() - started_at) * 1000)::bigint,
+              'portals', '[]'::json, 'failure', ?::text)
+      where id = ? and status = 'running'`,
+    [failure, id],
+  );
 }
 
 export async function listReconcileRuns(db: Db, options: { limit?: number } = {}): Promise<ReconcileRunSummary[]> {

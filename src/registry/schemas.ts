@@ -4,7 +4,14 @@ import { z } from 'zod';
 // OpenAPI document is generated from them. The registry accepts what the portals forbid (no email,
 // a shared email); only malformed data is refused.
 
-const text = (max: number) => z.string().trim().min(1).max(max);
+// PostgreSQL text cannot hold NUL, and an unpaired surrogate (valid in a JSON string escape, not
+// in Unicode) would be stored as U+FFFD: refused, so that what is stored is what was sent.
+const unpairedSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+export const storableTextMessage = 'text may not hold NUL characters or unpaired UTF-16 surrogates';
+/** Text that PostgreSQL stores as sent. */
+export const storableText = () => z.string().refine((value) => !value.includes('\u0000') && !unpairedSurrogate.test(value), storableTextMessage);
+
+const text = (max: number) => storableText().trim().min(1).max(max);
 const optionalText = (max: number) => text(max).nullable().optional();
 const email = z.string().trim().toLowerCase().pipe(z.email()).nullable().optional();
 

@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import {
   defaultMaxRateLimitWaitMs,
   discardBody,
+  readBody,
   readValidated,
   sendJson,
   sendWaitingOutRateLimits,
@@ -156,7 +157,7 @@ export class ClientOnlineClient {
       sendJson(this.target, { ...spec, counter: this.counter }),
     );
     if (!response.ok) {
-      if (response.status === 409) throw clientOnlineHttpError(spec, 409, response.headers, await serviceErrorCode(response));
+      if (response.status === 409) throw clientOnlineHttpError(spec, 409, response.headers, await serviceErrorCode(spec, response));
       await discardBody(response);
       if (response.status === 404 && options.notFoundIsAnswer) return { found: false };
       throw clientOnlineHttpError(spec, response.status, response.headers);
@@ -170,8 +171,15 @@ export class ClientOnlineClient {
 }
 
 /** The code of an error body (`{ error: { code } }`); its message is never used (it may quote personal data). */
-async function serviceErrorCode(response: Response): Promise<string | undefined> {
-  const body: unknown = await response.json().catch(() => undefined);
+async function serviceErrorCode(operation: ClientOnlineOperation, response: Response): Promise<string | undefined> {
+  // Read within the size limit like any answer; one that cannot be read has no code.
+  const text = await readBody(clientOnlineErrors, operation, response).catch(() => undefined);
+  let body: unknown;
+  try {
+    body = text === undefined ? undefined : JSON.parse(text);
+  } catch {
+    return undefined;
+  }
   const parsed = coErrorBodySchema.safeParse(body);
   return parsed.success ? parsed.data.error.code : undefined;
 }
