@@ -18,7 +18,8 @@ import { waitFor } from '../support/temporal';
 //   - every workflow history (every run on the server, raw and with every payload decoded), every
 //     search attribute and memo, every schedule;
 //   - every log line the worker, the dispatcher and the API wrote (the SDK's lines included);
-//   - every error and operator message in the database (sync errors, outbox, offboardings, reconcile);
+//   - every error and operator message in the database (sync errors, outbox, offboardings, reconcile),
+//     and the API's /metrics;
 //   - every request body each portal simulator received.
 // The personal values searched for are read back from the registry itself (every string field of
 // every client and contact, followers' inherited values included), so the scan cannot pass by
@@ -110,6 +111,8 @@ async function scenario(s: TestStack): Promise<void> {
     correspondenceEmailPreference: 'private', residentialStreet: 'Merelhof 7', residentialCity: 'Bodegraven',
   });
   await ok('POST', `/clients/${numbers.A}/contacts`, { master: { contactId: m.id }, email: 'theodora@hoekstra-grond.test', links: { caseware: true } });
+  // Another client's contact with c1's address: CaseWare's login and Client Online's username are taken.
+  await contact(numbers.B, { firstName: 'Jorrit', lastName: 'Mulderij', email: 'barendina@hoekstra-grond.test', mobile: '06-56565656' });
   const all = Object.values(numbers);
   for (const n of all) await s.settled(n, { timeoutMs: 60_000 });
 
@@ -197,6 +200,9 @@ async function exportEverything(s: TestStack, key?: EncryptionKey): Promise<Expo
   keep('offboarding_steps.summary', await db('offboarding_steps').pluck('summary'));
   keep('reconcile_repairs.message', await db('reconcile_repairs').pluck('message'));
   keep('reconcile_runs.report', await db('reconcile_runs').pluck('report'));
+
+  // The API's Prometheus text: counts and codes only.
+  messages.push({ source: 'GET /metrics', text: await (await fetch(`${s.services.apiUrl}/metrics`)).text() });
 
   const received = async (origin: string) => (await (await fetch(`${origin}/_sim/requests`)).json()) as ReceivedRequest[];
   return {
@@ -334,7 +340,7 @@ async function expectNothingLeaks(s: TestStack, options: { sendBsn: boolean; key
   expect(exported.logs.length).toBeGreaterThan(20);
   expect(exported.logs.some((line) => line.text.includes('"component":"api"'))).toBe(true);
   expect(exported.logs.some((line) => line.text.includes('"component":"temporal"'))).toBe(true);
-  expect(exported.messages.some((m) => m.source === 'sync_errors.message')).toBe(true);
+  expect(exported.messages.filter((m) => m.source === 'sync_errors.message').map((m) => m.text).join('\n')).toMatch(/already the username of another Client Online login/);
   expect(exported.caseware.length).toBeGreaterThan(10);
   expect(exported.clientOnline.length).toBeGreaterThan(10);
 
