@@ -46,3 +46,21 @@ test('an error keeps its message and stack; a cycle does not hang the logger', (
   expect(lines[0]).toMatchObject({ err: { message: 'client 1001: CaseWare Cloud failed' }, cyclic: { id: 1, self: '[circular]' } });
   expect((lines[0]?.err as { stack?: string }).stack).toContain('Error: client 1001');
 });
+
+test("an error keeps type, message, stack, code and causes, not the driver's detail that quotes the row", () => {
+  const { log, lines } = capture();
+  const driverError = Object.assign(new Error('duplicate key value violates unique constraint "portal_identities_login"'), {
+    code: '23505',
+    detail: 'Key (portal, login_key)=(caseware, anna@example.test) already exists.',
+    where: 'row (Anna, Dijk)',
+  });
+  const failure = Object.assign(new Error('client 1001: the ledger refused', { cause: driverError }), { details: [{ firstName: 'Anna' }] });
+  log.error({ err: failure }, 'failed');
+  const text = JSON.stringify(lines);
+  for (const value of ['anna@example.test', 'Anna', 'Dijk']) expect(text).not.toContain(value);
+  expect(lines[0]?.err).toMatchObject({
+    type: 'Error',
+    message: 'client 1001: the ledger refused',
+    cause: { message: 'duplicate key value violates unique constraint "portal_identities_login"', code: '23505' },
+  });
+});
