@@ -80,14 +80,14 @@ async function scenario(s: TestStack): Promise<void> {
     clientNumber: numbers.B, kind: 'company', name: 'Kaasmakerij Oudeland V.O.F.', address: 'Polderdijk 12', postcode: '2811 KL',
     city: 'Reeuwijk', email: 'kaas@oudeland.test', links: both,
   });
-  const P = await ok('POST', '/clients', {
+  await ok('POST', '/clients', {
     clientNumber: numbers.P, kind: 'person', name: 'W. ter Zwanikken', firstName: 'Wendelmoet', infix: 'ter', lastName: 'Zwanikken',
     initials: 'W.Q.', bsn: '174623895', email: 'w.zwanikken@kantoorpost.test', phone: '0348-551234',
     residentialStreet: 'Lijsterbeslaan 42', residentialPostcode: '3421 QX', residentialCity: 'Oudewater',
     correspondenceStreet: 'Postbus 9876', correspondencePostcode: '3420 ZZ', correspondenceCity: 'Montfoort',
     privateEmail: 'wendelmoet@prive.test', privateMobile: '06-98761234', correspondenceEmailPreference: 'private', links: both,
   });
-  const Q = await ok('POST', '/clients', {
+  await ok('POST', '/clients', {
     clientNumber: numbers.Q, kind: 'person', name: 'H. Vlaskamp', firstName: 'Hieronymus', lastName: 'Vlaskamp', initials: 'H.',
     bsn: '238471650', residentialStreet: 'Zeeltstraat 19', residentialPostcode: '5211 AB', residentialCity: 'Zeerijp',
     privateEmail: 'hieronymus@thuis.test', privateMobile: '06-44412345', correspondenceEmailPreference: 'private', links: both,
@@ -149,7 +149,6 @@ async function scenario(s: TestStack): Promise<void> {
     });
   }
   for (const n of all) await s.settled(n, { timeoutMs: 60_000 });
-  expect([P.id, Q.id].every((id) => typeof id === 'number')).toBe(true);
 }
 
 async function setFaults(origin: string, settings: object): Promise<void> {
