@@ -28,12 +28,38 @@ export function redactPersonalData(value: unknown, depth = 0, seen = new WeakSet
   return copy;
 }
 
+interface LoggedError {
+  type: string;
+  message: string;
+  stack: string;
+  code?: string;
+  cause?: LoggedError;
+}
+
+/**
+ * What a logged error keeps: type, message, stack, code and the same of its causes. Not the other
+ * fields pino's own serializer would copy: the pg driver's `detail` and `where` quote the row's
+ * values (a unique email, a name), a failure's `details` are whatever its thrower put there.
+ */
+export function loggedError(error: unknown, depth = 0): LoggedError {
+  if (!(error instanceof Error)) return { type: typeof error, message: 'a non-error value was thrown', stack: '' };
+  const code = (error as { code?: unknown }).code;
+  return {
+    type: error.name,
+    message: error.message,
+    stack: error.stack ?? '',
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(error.cause !== undefined && depth < 5 ? { cause: loggedError(error.cause, depth + 1) } : {}),
+  };
+}
+
 /** The service's logger: JSON lines at `level`, personal data and secrets redacted at any depth. */
 export function createLogger(level: string, destination?: DestinationStream): Logger {
   return pino(
     {
       level,
       formatters: { log: (object) => redactPersonalData(object) as Record<string, unknown> },
+      serializers: { err: loggedError },
     },
     destination,
   );

@@ -186,11 +186,11 @@ function startDispatcher(options: ServicesOptions<ServiceRole>): OutboxDispatche
 async function startApi(options: ServicesOptions<ServiceRole>): Promise<{ api: FastifyInstance; apiUrl: string }> {
   const { db, temporal, taskQueue, log } = options;
   const listen = needed(options.api, 'where to listen (host, port) and the API token', 'api');
-  // Access log at the service's level; the API's serializers keep bodies and tokens out of it.
+  // The access log goes through the service's logger; the API's serializers keep bodies and tokens out of it.
   const api = await buildApi({
     db,
     apiToken: listen.token,
-    logger: { level: log.level },
+    log: log.child({ component: 'api' }),
     offboarding: {
       temporal: temporal.client,
       taskQueue,

@@ -1,6 +1,6 @@
 import fastifySwagger from '@fastify/swagger';
 import fastifySwaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import Fastify, { LogController, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyServerOptions } from 'fastify';
 import {
   jsonSchemaTransform,
   jsonSchemaTransformObject,
@@ -8,6 +8,7 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Db } from '../db';
 import { accessControl } from './auth';
@@ -30,6 +31,11 @@ export interface ApiOptions {
    * names and roles are in the database (src/api/tokens.ts); src/api/auth.ts says which route needs which.
    */
   apiToken: string;
+  /**
+   * The service's logger (src/logging.ts): the API's lines go where the rest go, through its
+   * redaction. Wins over `logger`, which makes a pino logger of Fastify's own (tests).
+   */
+  log?: Logger;
   logger?: FastifyServerOptions['logger'];
   /** Starting and steering offboardings needs Temporal; without it they can be planned only. */
   offboarding?: OffboardingSettings;
@@ -55,10 +61,45 @@ const safeSerializers = {
   err: loggableError,
 };
 
-function loggerOptions(logger: ApiOptions['logger']): FastifyServerOptions['logger'] {
-  if (logger === undefined || logger === false) return false;
+/** The request as a log line names it: method, path without the query string, the caller's address. */
+const requestSummary = (request: FastifyRequest) => ({ method: request.method, url: request.url.split('?', 1)[0], ip: request.ip });
+const replySummary = (reply: FastifyReply) => ({ statusCode: reply.statusCode });
+
+/**
+ * Fastify's request lines, with plain summaries instead of its request and reply objects: the
+ * service's logger redacts (copies) what it logs before the serializers run, and a copy of those
+ * objects is empty. The summaries then pass through the serializers above unchanged.
+ */
+class PlainLogController extends LogController {
+  override incomingRequest(request: FastifyRequest): void {
+    request.log.info({ req: requestSummary(request) }, 'incoming request');
+  }
+
+  override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
+    const fields = { res: replySummary(reply), responseTime: reply.elapsedTime };
+    if (error) reply.log.error({ ...fields, err: error }, 'request errored');
+    else reply.log.info(fields, 'request completed');
+  }
+
+  override defaultErrorLog(error: Error, request: FastifyRequest, reply: FastifyReply): void {
+    if (reply.statusCode >= 500) reply.log.error({ req: requestSummary(request), res: replySummary(reply), err: error }, error.message);
+    else reply.log.info({ res: replySummary(reply), err: error }, error.message);
+  }
+
+  override routeNotFound(request: FastifyRequest): void {
+    request.log.info({ req: requestSummary(request) }, 'route not found');
+  }
+
+  override writeHeadError(error: Error, request: FastifyRequest, reply: FastifyReply): void {
+    reply.log.warn({ req: requestSummary(request), res: replySummary(reply), err: error }, error.message);
+  }
+}
+
+function loggerOptions({ log, logger }: Pick<ApiOptions, 'log' | 'logger'>): Pick<FastifyServerOptions, 'logger' | 'loggerInstance' | 'logController'> {
+  if (log) return { loggerInstance: log.child({}, { serializers: safeSerializers }), logController: new PlainLogController() };
+  if (logger === undefined || logger === false) return { logger: false };
   const base = logger === true ? {} : logger;
-  return { ...base, serializers: { ...base.serializers, ...safeSerializers } };
+  return { logger: { ...base, serializers: { ...base.serializers, ...safeSerializers } } };
 }
 
 const securityDescription = [
@@ -81,7 +122,7 @@ export function routesOf(app: FastifyInstance): readonly { method: string; url: 
 /** The registry's HTTP API, ready for `listen` (or `inject` in tests). */
 export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   // frameworkErrors: a URL refused before routing gets the API's error shape too.
-  const app = Fastify({ logger: loggerOptions(options.logger), frameworkErrors: (error, request, reply) => void apiErrorHandler(error, request, reply) }).withTypeProvider<ZodTypeProvider>();
+  const app = Fastify({ ...loggerOptions(options), frameworkErrors: (error, request, reply) => void apiErrorHandler(error, request, reply) }).withTypeProvider<ZodTypeProvider>();
   const routes: { method: string; url: string }[] = [];
   registeredRoutes.set(app, routes);
   app.addHook('onRoute', (route) => {

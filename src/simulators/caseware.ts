@@ -26,6 +26,8 @@ export interface CaseWareSimulatorOptions {
   rateLimit?: { burst: number; replenishPerSecond: number };
   contactRoles?: string[];
   groups?: string[];
+  /** Keep every API request's body at `GET /_sim/requests` (tests of what the service sends). */
+  recordRequests?: boolean;
   logger?: boolean;
 }
 
@@ -74,6 +76,7 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
 
   // Counted before any fault meets them; the token request is counted too (`POST /auth/token`).
   server.addCallCounter({ counted: isApi, apiRoot: apiPath });
+  if (options.recordRequests) server.addRequestRecorder({ recorded: isApi, apiRoot: apiPath });
 
   // The token endpoint is spared, so that a fault plan describes what the API calls meet.
   server.addFaultHook({

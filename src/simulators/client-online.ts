@@ -24,6 +24,8 @@ export interface ClientOnlineSimulatorOptions {
    * round trip). Above 0, overlapping pushes race as they would on the real service.
    */
   processingDelayMs?: number;
+  /** Keep every API request's body at `GET /_sim/requests` (tests of what the service sends). */
+  recordRequests?: boolean;
   logger?: boolean;
 }
 
@@ -56,6 +58,7 @@ export async function startClientOnlineSimulator(
   // Routes and script paths are the paths below the base URL (the origin), as the client names
   // them: `PUT /api/v1/clients/:clientNumber`. Counted before any fault meets them.
   server.addCallCounter({ counted: isApi, apiRoot: '' });
+  if (options.recordRequests) server.addRequestRecorder({ recorded: isApi, apiRoot: '' });
 
   server.addFaultHook({
     faulted: isApi,

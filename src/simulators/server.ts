@@ -4,7 +4,7 @@ import { FaultPlan, faultSettingsSchema, TokenBucket } from './caseware/faults';
 import { Script } from './script';
 
 // What the portal simulators share: the Fastify server, the seeded fault plan in front of the API,
-// the token-bucket rate limit, the `/_sim/calls`, `/_sim/script`, `/_sim/faults` and `/_sim/reset`
+// the token-bucket rate limit, the `/_sim/calls`, `/_sim/requests`, `/_sim/script`, `/_sim/faults` and `/_sim/reset`
 // hooks, and listening and closing (which never waits for a request that hangs or is delayed).
 // What a portal's API says, how it authenticates and how its error bodies look stay in the
 // portal's simulator.
@@ -12,6 +12,15 @@ import { Script } from './script';
 export interface SimulatorServerOptions {
   rateLimit: { burst: number; replenishPerSecond: number };
   logger?: boolean;
+}
+
+/** One API request as the simulator received it: `GET /_sim/requests` (see addRequestRecorder). */
+export interface ReceivedRequest {
+  method: string;
+  /** Below the API root, with the query string (a search can hold an email, and that was sent too). */
+  path: string;
+  /** The parsed JSON body; null without one. */
+  body: unknown;
 }
 
 export interface FaultHookOptions {
@@ -84,6 +93,7 @@ export class SimulatorServer {
   /** Faults that met a request, by kind, since the start or the last reset (`GET /_sim/faults`). */
   private readonly injected = new Map<string, number>();
   private readonly calls = new Map<string, number>();
+  private received: ReceivedRequest[] | undefined;
   private readonly script = new Script();
   private closed = false;
   private readonly delayed = new Set<NodeJS.Timeout>();
@@ -173,6 +183,24 @@ export class SimulatorServer {
     this.app.get('/_sim/calls', (_request, reply) => reply.send(Object.fromEntries(this.calls)));
   }
 
+  /**
+   * Keeps every API request's body, for tests that check what the service sent a portal (personal
+   * data, secrets): `GET /_sim/requests`. Off unless asked for, since a benchmark sends millions.
+   * Recorded when the route's handler is about to run, i.e. after authentication, faults, the rate
+   * limit and scripts let it through: a request refused before its body was read is not kept.
+   */
+  addRequestRecorder(options: { recorded(request: FastifyRequest): boolean; apiRoot: string }): void {
+    const received: ReceivedRequest[] = [];
+    this.received = received;
+    this.app.addHook('preHandler', (request, _reply, done) => {
+      if (options.recorded(request)) {
+        received.push({ method: request.method, path: request.url.slice(options.apiRoot.length), body: request.body ?? null });
+      }
+      done();
+    });
+    this.app.get('/_sim/requests', (_request, reply) => reply.send(received));
+  }
+
   /** Scripted answers (see ./script) set with `POST /_sim/script`; they meet calls where this hook is added. */
   addScriptHook(options: ScriptHookOptions): void {
     this.app.addHook('onRequest', async (request, reply) => {
@@ -195,7 +223,7 @@ export class SimulatorServer {
     });
   }
 
-  /** The test and demo hooks every simulator has: state, faults and reset (which clears calls and script too). */
+  /** The test and demo hooks every simulator has: state, faults and reset (which clears calls, recorded requests and script too). */
   addSimHooks(options: SimHookOptions): void {
     this.app.get('/_sim/state', (_request, reply) => reply.send(options.state()));
 
@@ -214,6 +242,7 @@ export class SimulatorServer {
       options.reset();
       this.calls.clear();
       this.injected.clear();
+      this.received?.splice(0);
       this.script.clear();
       this.faults = new FaultPlan({});
       this.bucket.refill();

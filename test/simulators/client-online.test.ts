@@ -383,6 +383,27 @@ describe('test hooks', () => {
     expect((await raw.call('GET', '/clients')).status).toBe(200);
   });
 
+  test('with recordRequests, /_sim/requests keeps the body of every API request it let through, and reset clears it', async () => {
+    const recording = await startClientOnlineSimulator({ recordRequests: true });
+    try {
+      const recorded = new Raw(recording);
+      const body = company([user('c-1', 'piet@example.nl')]);
+      await recorded.push('1001', body);
+      await recorded.call('GET', '/clients?page=1');
+      await recorded.call('DELETE', '/clients/1001', undefined, 'a wrong key');
+      expect(await callHook(recording.origin, 'GET', 'requests').then((r) => r.json())).toEqual([
+        { method: 'PUT', path: '/api/v1/clients/1001', body },
+        { method: 'GET', path: '/api/v1/clients?page=1', body: null },
+      ]);
+      await recorded.hook('POST', 'reset');
+      expect(await callHook(recording.origin, 'GET', 'requests').then((r) => r.json())).toEqual([]);
+    } finally {
+      await recording.close();
+    }
+    // Off by default: a benchmark's millions of bodies are not kept.
+    expect((await callHook(sim.origin, 'GET', 'requests')).status).toBe(404);
+  });
+
   test('seeded faults are reproducible, and {} clears them', async () => {
     await expectSeededFaults(raw, () => raw.call('GET', '/clients'), (answer) => {
       if (answer.status >= 500) expect(answer.body.error.code).toBe('unavailable');

@@ -1,4 +1,6 @@
 import { DefaultLogger, Runtime } from '@temporalio/worker';
+import type { Logger } from 'pino';
+import { installTemporalRuntime } from '../../src/temporal/runtime';
 
 let installed = false;
 
@@ -10,4 +12,14 @@ export function quietTemporalRuntime(): void {
   if (installed) return;
   installed = true;
   Runtime.install({ logger: new DefaultLogger('ERROR') });
+}
+
+/**
+ * For a test that reads what the SDK logs: the service's own runtime (src/temporal/runtime.ts), its
+ * lines through `log`. Call it before anything else of Temporal in the file's process.
+ */
+export function loggingTemporalRuntime(log: Logger): void {
+  if (installed) throw new Error('the Temporal runtime of this process is installed already');
+  installed = true;
+  installTemporalRuntime({ log });
 }

@@ -4,7 +4,12 @@ import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { randomBytes } from 'node:crypto';
 import { expect } from 'vitest';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
+import type { DataConverter } from '@temporalio/common';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { encryptingDataConverter } from '../../src/temporal/data-converter';
+import { EncryptionCodec, type EncryptionKey } from '../../src/temporal/encryption-codec';
+import { workflowsPath } from '../../src/worker';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
 import {
   startClientOnlineSimulator,
@@ -34,6 +39,10 @@ export interface TestStack {
   temporalUiUrl?: string;
   /** With `cuttableTemporal`: the outbox dispatcher reaches Temporal through this proxy. */
   temporalProxy?: TcpProxy;
+  /** With `encryptionKey`: the client the service uses, with the encrypting data converter. */
+  encryptingClient?: Client;
+  /** The API token `api()` sends. */
+  apiToken: string;
   api<T = any>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   simState(): Promise<SimulatorState>;
   coState(): Promise<ClientOnlineState>;
@@ -60,31 +69,51 @@ export async function startTestStack(
     temporalUiPort?: number;
     /** The file-request workflow's reminder rhythm and polling (short in tests). */
     fileRequestTimings?: FileRequestTimings;
+    /** The service's logger (worker, dispatcher, API); default: silent. */
+    log?: Logger;
+    /** The credentials the simulators require and the service is given, and the API token. */
+    secrets?: { casewareClientId?: string; casewareClientSecret?: string; clientOnlineApiKey?: string; apiToken?: string };
+    /** Payload encryption on, with this key: the service's client and worker encrypt, the API has the codec server. */
+    encryptionKey?: EncryptionKey;
+    /** The simulators keep every request body (`GET /_sim/requests`). */
+    recordRequests?: boolean;
   } = {},
 ): Promise<TestStack> {
   const uiPort = options.temporalUiPort;
+  const secrets = options.secrets ?? {};
+  const token = secrets.apiToken ?? apiToken;
+  const dataConverter: DataConverter | undefined = options.encryptionKey && encryptingDataConverter(options.encryptionKey);
   const [database, temporal, simulator, clientOnline, bundle] = await Promise.all([
     createTestDatabase(),
     startTemporal({ uiPort }),
-    startCaseWareSimulator({ port: 0 }),
-    startClientOnlineSimulator({ port: 0, processingDelayMs: options.clientOnlineProcessingDelayMs }),
-    bundleWorkflows(),
+    startCaseWareSimulator({ port: 0, clientId: secrets.casewareClientId, clientSecret: secrets.casewareClientSecret, recordRequests: options.recordRequests }),
+    startClientOnlineSimulator({
+      port: 0,
+      processingDelayMs: options.clientOnlineProcessingDelayMs,
+      apiKey: secrets.clientOnlineApiKey,
+      recordRequests: options.recordRequests,
+    }),
+    dataConverter
+      ? bundleWorkflowCode({ workflowsPath, failureConverterPath: dataConverter.failureConverterPath, logger: quietBundlerLogger })
+      : bundleWorkflows(),
   ]);
   const taskQueue = `test-${randomBytes(4).toString('hex')}`;
   const namespace = temporal.namespace ?? 'default';
   let temporalProxy: TcpProxy | undefined;
-  let dispatcherClient = temporal.client;
+  const encryptingClient = dataConverter && new Client({ connection: temporal.connection, namespace, dataConverter });
+  let dispatcherClient = encryptingClient ?? temporal.client;
   let proxyConnection: Connection | undefined;
   if (options.cuttableTemporal) {
     const [host, port] = temporal.address.split(':');
     temporalProxy = new TcpProxy({ host: host ?? '127.0.0.1', port: Number(port) });
     await temporalProxy.up();
     proxyConnection = await Connection.connect({ address: temporalProxy.address, channelArgs: { 'grpc.max_reconnect_backoff_ms': 1_000 } });
-    dispatcherClient = new Client({ connection: proxyConnection, namespace });
+    dispatcherClient = new Client({ connection: proxyConnection, namespace, dataConverter });
   }
   const services = await startServices({
     db: database.db,
-    temporal: { connection: temporal.nativeConnection, client: dispatcherClient, namespace },
+    temporal: { connection: temporal.nativeConnection, client: dispatcherClient, namespace, dataConverter },
+    codec: options.encryptionKey && { codec: new EncryptionCodec(options.encryptionKey), allowedOrigins: [] },
     taskQueue,
     caseware: {
       baseUrl: simulator.baseUrl,
@@ -99,8 +128,8 @@ export async function startTestStack(
       requestTimeoutMs: 2_000,
       sendBsn: options.clientOnlineSendBsn ?? false,
     },
-    api: { host: '127.0.0.1', port: 0, token: apiToken },
-    log: pino({ level: 'silent' }),
+    api: { host: '127.0.0.1', port: 0, token },
+    log: options.log ?? pino({ level: 'silent' }),
     workflowBundle: bundle,
     outboxPollIntervalMs: 50,
     fileRequests: { timings: options.fileRequestTimings },
@@ -116,10 +145,12 @@ export async function startTestStack(
     taskQueue,
     temporalUiUrl: uiPort === undefined ? undefined : `http://127.0.0.1:${uiPort}`,
     temporalProxy,
+    encryptingClient,
+    apiToken: token,
     async api(method, path, body) {
       const response = await fetch(`${services.apiUrl}${path}`, {
         method,
-        headers: { authorization: `Bearer ${apiToken}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
       const text = await response.text();
@@ -227,3 +258,6 @@ export function assertLoginPrivacy(state: ClientOnlineState, personClients: Read
     expect(personsSeen, `login ${login.ref} sees person clients ${personsSeen.join(', ')}`).toEqual(own && personsSeen.length ? [own] : []);
   }
 }
+
+const noop = () => undefined;
+const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop };
