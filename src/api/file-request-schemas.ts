@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { fileRequestStatuses } from '../domain/file-requests';
-import { clientNumberSchema } from '../registry/schemas';
+import { clientNumberSchema, storableText } from '../registry/schemas';
 
 // The file-request routes' shapes (issue 13).
 
@@ -12,8 +12,8 @@ const dueDateSchema = z
 export const fileRequestCreateSchema = z
   .strictObject({
     clientNumber: clientNumberSchema,
-    subject: z.string().trim().min(1).max(200).describe('sent to CaseWare Cloud; never to Temporal'),
-    description: z.string().max(5000).default('').describe('sent to CaseWare Cloud; never to Temporal'),
+    subject: storableText().trim().min(1).max(200).describe('sent to CaseWare Cloud; never to Temporal'),
+    description: storableText().max(5000).default('').describe('sent to CaseWare Cloud; never to Temporal'),
     dueDate: dueDateSchema.optional(),
     contactIds: z
       .array(contactIdSchema)
@@ -61,12 +61,25 @@ export const fileRequestResponseSchema = z
   })
   .meta({ id: 'FileRequest' });
 
+// Digits only, with messages that say so: a coerced number would answer "received NaN" for text.
+const listLimitMessage = 'the limit is a whole number from 1 to 1000';
+
 export const fileRequestListQuerySchema = z.strictObject({
   clientNumber: clientNumberSchema.optional(),
   status: z.enum(fileRequestStatuses as [string, ...string[]]).optional(),
-  limit: z.coerce.number().int().min(1).max(1000).optional(),
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,4}$/, listLimitMessage)
+    .transform(Number)
+    .pipe(z.number().min(1, listLimitMessage).max(1000, listLimitMessage))
+    .optional(),
 });
 
 export const fileRequestListResponseSchema = z.object({ fileRequests: z.array(fileRequestResponseSchema) });
 
-export const fileRequestParamsSchema = z.strictObject({ id: z.coerce.number().int().positive().max(Number.MAX_SAFE_INTEGER) });
+export const fileRequestParamsSchema = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[1-9][0-9]{0,14}$/, 'a file request id is a positive whole number')
+    .transform(Number),
+});
