@@ -94,7 +94,7 @@ export async function startLocalStack(config: Config, log: Logger): Promise<Loca
       casewareBaseUrl: config.CASEWARE_BASE_URL ? caseware.baseUrl : null,
       demoClientsLoaded: demo,
     };
-    return { facts, whereToLook: whereToLook(facts, apiToken), stop };
+    return { facts, whereToLook: whereToLook(facts, apiToken, config.DATABASE_URL ? undefined : databaseUrl), stop };
   } catch (error) {
     await stop();
     throw error;
@@ -143,8 +143,11 @@ async function resendEverything(db: Db): Promise<void> {
   await requestResync(db);
 }
 
-function whereToLook(facts: LocalStackFacts, apiToken: ApiToken): string {
+/** `embeddedDatabaseUrl`: the embedded PostgreSQL's, where `portal-sync tokens` finds it while this runs. */
+function whereToLook(facts: LocalStackFacts, apiToken: ApiToken, embeddedDatabaseUrl?: string): string {
   const { apiUrl } = facts;
+  // Four eyes: what the built-in token asks for, a second token approves (README, "Tokens and roles").
+  const makeToken = `${embeddedDatabaseUrl ? `DATABASE_URL=${embeddedDatabaseUrl} ` : ''}npx portal-sync tokens create --name <name> --role operator`;
   const lines = [
     '',
     'portal-sync is running.',
@@ -155,6 +158,8 @@ function whereToLook(facts: LocalStackFacts, apiToken: ApiToken): string {
     ...(facts.simulators.caseware ? [`  CaseWare simulator   ${facts.simulators.caseware}`] : []),
     ...(facts.simulators.clientOnline ? [`  Client Online sim.   ${facts.simulators.clientOnline}`] : []),
     ...(facts.casewareBaseUrl ? [`  CaseWare Cloud       ${facts.casewareBaseUrl}`] : []),
+    `  Approving            a held offboarding takes a second token (four eyes); make one with`,
+    `                       ${makeToken}`,
     facts.demoClientsLoaded ? '  Demo clients 1001-1005 were loaded.' : '  Registry data from the previous run is kept.',
     '',
     `  Try: curl -H "Authorization: Bearer ${apiToken.shownAs}" ${apiUrl}/sync/clients/1001`,

@@ -43,15 +43,19 @@ export interface OffboardingSettings {
 }
 
 /**
- * Four eyes: a held offboarding is approved by another token than the one that asked for it.
- * Tokens are compared by name, so a token made anew under the same name is still the same one
- * asking. The built-in token (API_TOKEN) stands for no one in particular and is let through: a
- * deployment that has only it could otherwise never approve; a firm that wants four eyes gives
- * each person a token of his own (README, "Tokens and roles").
+ * Four eyes (issue 12): a held offboarding is approved by another token than the one that asked for
+ * it. Tokens are compared by name, so a token made anew under the same name is still the same one
+ * asking. The built-in token (API_TOKEN, named "api") is no exception: whoever holds it asks as
+ * "api" and may not approve as "api" too. A second person approves with a token of his own
+ * (`portal-sync tokens create --name <name> --role operator`; README, "Tokens and roles").
  */
 function fourEyesRefusal(record: OffboardingRecord, approver: ApiCaller): string | undefined {
-  if (approver.builtIn || record.requestedBy !== approver.name) return undefined;
-  return `offboarding ${record.id} was asked for by token "${approver.name}"; another token with the operator role must approve it (four eyes)`;
+  if (record.requestedBy !== approver.name) return undefined;
+  const asker = approver.builtIn ? `the built-in token "${approver.name}" (API_TOKEN)` : `token "${approver.name}"`;
+  return (
+    `offboarding ${record.id} was asked for by ${asker}; another token with the operator role must approve it (four eyes). ` +
+    'A second person approves it with a token of their own; make one with `portal-sync tokens create --name <name> --role operator`'
+  );
 }
 
 function requestOf(body: OffboardingRequestBody): OffboardingRequest {
@@ -182,7 +186,7 @@ export const offboardingRoutes: FastifyPluginCallbackZod<{ db: Db; offboarding?:
 
   decide(
     '/offboardings/:id/approve',
-    'Approve an offboarding that waits for approval (its plan removes many logins or contacts); by another token than the one that asked (four eyes)',
+    'Approve an offboarding that waits for approval (its plan removes many logins or contacts); by another token than the one that asked, the built-in token included (four eyes)',
     (settings, record, caller) =>
       settings.temporal.workflow.getHandle(record.workflowId).executeUpdate(approveOffboardingUpdate, { args: [{ approvedBy: caller.name }] }),
     fourEyesRefusal,

@@ -108,7 +108,7 @@ const securityDescription = [
   '`operator` may also offboard (plan, execute, approve, cancel), resync and run or pause the reconcile.',
   'The built-in token (API_TOKEN) has every role. A missing, wrong or revoked token gets 401, always with the same body;',
   'a valid token without the role a route needs gets 403, naming the role.',
-  'An offboarding that waits for approval must be approved by another token than the one that asked for it (four eyes).',
+  'An offboarding that waits for approval must be approved by another token than the one that asked for it, the built-in token included (four eyes).',
   'Tokens are made with `portal-sync tokens create --name <name> --role <role>` (README, "Tokens and roles").',
 ].join(' ');
 

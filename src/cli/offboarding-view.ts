@@ -96,11 +96,12 @@ function headline(offboarding: Offboarding): string {
   }`;
 }
 
-/** Why it waits, and what to do: two sentences, one line each on a terminal. */
-function approvalHint(offboarding: Offboarding): [string, string] {
+/** Why it waits, and what to do: three sentences, one line each on a terminal. */
+function approvalHint(offboarding: Offboarding): [string, string, string] {
   return [
     `It removes ${removesText(offboarding.plan.removes)}, more than the approval threshold`,
     `Approve it with \`portal-sync approve ${offboarding.id}\`, or cancel it with \`portal-sync cancel ${offboarding.id}\``,
+    `Four eyes: token "${offboarding.requestedBy}" asked for it, so a second operator token approves it (--token or API_TOKEN)`,
   ];
 }
 

@@ -4,7 +4,7 @@ import { startTestStack, type TestStack } from '../support/stack';
 import { waitFor } from '../support/temporal';
 
 // Four eyes (issue 12): an offboarding held for approval is approved by another token than the one
-// that asked for it, and the record names both. Over real servers: the held plan's workflow runs on
+// that asked for it, the built-in token included, and the record names both. Over real servers: the held plan's workflow runs on
 // a Temporal dev server, and the approval carries it out against the simulators.
 
 let stack: TestStack;
@@ -53,7 +53,9 @@ test('the token that asked may not approve; another operator may, and the record
   expect(own.status).toBe(403);
   expect(own.body.error).toEqual({
     code: 'forbidden',
-    message: `offboarding ${id} was asked for by token "alice"; another token with the operator role must approve it (four eyes)`,
+    message:
+      `offboarding ${id} was asked for by token "alice"; another token with the operator role must approve it (four eyes). ` +
+      'A second person approves it with a token of their own; make one with `portal-sync tokens create --name <name> --role operator`',
   });
   // A token made anew under the same name is still the one that asked.
   await revokeApiToken(stack.database.db, 'alice');
@@ -82,6 +84,35 @@ test('the token that asked may not approve; another operator may, and the record
   expect(done).toMatchObject({ requestedBy: 'alice', approvedBy: 'bob', cancelledBy: null, reason: 'contract ended' });
   expect(done.approvedAt).toEqual(expect.any(String));
   expect((await as('carol', 'GET', '/offboardings?status=completed')).body.offboardings[0]).toMatchObject({ id, requestedBy: 'alice', approvedBy: 'bob' });
+});
+
+test('the built-in token may not approve what it asked for either; a named operator token may', async () => {
+  await bigCompany('e3');
+  const started = await stack.api('POST', '/offboardings', { kind: 'client-leaves', clientNumber: 'e3', execute: true });
+  expect(started.status, JSON.stringify(started.body)).toBe(202);
+  expect(started.body.status).toBe('awaiting-approval');
+  const id: number = started.body.id;
+
+  const own = await stack.api('POST', `/offboardings/${id}/approve`);
+  expect(own.status).toBe(403);
+  expect(own.body.error.code).toBe('forbidden');
+  expect(own.body.error.message).toContain(`offboarding ${id} was asked for by the built-in token "api" (API_TOKEN)`);
+  expect(own.body.error.message).toContain('another token with the operator role must approve it (four eyes)');
+  expect(own.body.error.message).toContain('`portal-sync tokens create --name <name> --role operator`');
+  expect((await as('carol', 'GET', `/offboardings/${id}`)).body).toMatchObject({ status: 'awaiting-approval', requestedBy: 'api', approvedBy: null });
+
+  const approved = await as('bob', 'POST', `/offboardings/${id}/approve`);
+  expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+  expect(approved.body).toMatchObject({ requestedBy: 'api', approvedBy: 'bob' });
+  const done = await waitFor(
+    `offboarding ${id} to complete`,
+    async () => {
+      const response = await as('carol', 'GET', `/offboardings/${id}`);
+      return response.body.status === 'completed' ? response.body : undefined;
+    },
+    { timeoutMs: 60_000 },
+  );
+  expect(done).toMatchObject({ requestedBy: 'api', approvedBy: 'bob', cancelledBy: null });
 });
 
 test('a cancel names the token that cancelled; the built-in token is named "api"', async () => {

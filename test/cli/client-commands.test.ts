@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createApiToken } from '../../src/api/tokens';
 import { apiToken, startTestStack, type TestStack } from '../support/stack';
 import { waitFor } from '../support/temporal';
 import { cli, cleanEnv, freePort, spawnCli } from './support';
@@ -180,12 +181,25 @@ describe('offboarding', () => {
     const waiting = await follower.waitForOutput(/^offboarding (\d+): awaiting approval\. It removes \d+ contact access(?:es)? and \d+ logins?, more than the approval threshold\. Approve it with `portal-sync approve (\d+)`/m);
     const id = Number(waiting[1]);
     expect(Number(waiting[2])).toBe(id);
+    await follower.waitForOutput(/Four eyes: token "api" asked for it, so a second operator token approves it \(--token or API_TOKEN\)\./);
     expect((await stack.api('GET', `/offboardings/${id}`)).body.status).toBe('awaiting-approval');
 
-    const approved = await cli(['approve', String(id)], env);
+    // Four eyes: the built-in token asked for it, so it may not approve it: refused (403), exit 2.
+    const own = await cli(['approve', String(id)], env);
+    expect(own.code).toBe(2);
+    expect(own.stderr).toContain(`refused (403): offboarding ${id} was asked for by the built-in token "api" (API_TOKEN); another token with the operator role must approve it (four eyes)`);
+    expect(own.stderr).toContain('`portal-sync tokens create --name <name> --role operator`');
+    expect((await stack.api('GET', `/offboardings/${id}`)).body.status).toBe('awaiting-approval');
+
+    // A second person approves with an operator token of their own, given as API_TOKEN.
+    const { secret } = await createApiToken(stack.database.db, { name: 'olga', role: 'operator' });
+    const approved = await cli(['approve', String(id)], { ...env, API_TOKEN: secret });
     expect(approved.code, approved.stderr).toBe(0);
     expect(approved.stdout).toContain(`Offboarding ${id} approved.`);
     expect(approved.stdout).toMatch(new RegExp(`^Offboarding ${id} completed: 12 of 12 steps done\\.$`, 'm'));
+    expect((await stack.api('GET', `/offboardings/${id}`)).body).toMatchObject({ requestedBy: 'api', approvedBy: 'olga' });
+    const shown = await cli(['offboarding', String(id), '--token', secret], env);
+    expect(shown.stdout).toMatch(/^ {2}approval {4}approved .* by olga$/m);
     const followed = await follower.exited;
     expect(followed.code, followed.stderr).toBe(0);
     expect(followed.stdout).toMatch(new RegExp(`^offboarding ${id}: running$`, 'm'));

@@ -179,6 +179,11 @@ test('start: the local stack, with its start-up text, until SIGTERM; the CLI fin
   expect(text).toContain(`  CaseWare simulator   http://127.0.0.1:${ports.caseware}/_sim/state`);
   expect(text).toContain(`  Client Online sim.   http://127.0.0.1:${ports.clientOnline}/_sim/state`);
   expect(text).toContain('  Demo clients 1001-1005 were loaded.');
+  // Four eyes: approving takes a second token; with DATABASE_URL set, the tokens command needs nothing more.
+  expect(text).toContain(
+    '  Approving            a held offboarding takes a second token (four eyes); make one with\n' +
+      '                       npx portal-sync tokens create --name <name> --role operator\n',
+  );
 
   // No --token and no API_TOKEN: the CLI reads the token `start` wrote under DATA_DIR.
   expect(readFileSync(path.join(localData, 'api-token'), 'utf8').trim().length).toBeGreaterThanOrEqual(16);

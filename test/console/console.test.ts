@@ -2,13 +2,15 @@ import { existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createApiToken } from '../../src/api/tokens';
 import { apiToken, startTestStack, type TestStack } from '../support/stack';
 import { freePort, waitFor } from '../support/temporal';
 
 // The console (issue 11) in a real headless Chromium against the whole stack: sign in, read the
 // sync errors, find a client and its status, plan an offboarding, carry it out and follow it to
-// the end, approve a held one, run the reconcile, and find the client's workflow in the Temporal
-// Web UI. Screenshots of every page are kept for a person to look at.
+// the end, approve a held one (four eyes: refused to the token that asked, approved in a second
+// browser signed in with an operator token of its own), run the reconcile, and find the client's
+// workflow in the Temporal Web UI. Screenshots of every page are kept for a person to look at.
 
 const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const screenshotDir = path.resolve(process.env.CONSOLE_SCREENSHOTS_DIR ?? path.join(__dirname, '..', '..', 'test-artifacts', 'console'));
@@ -27,6 +29,8 @@ let browser: Browser;
 let page: Page;
 let temporalUiUrl: string;
 const requestedUrls: string[] = [];
+/** The second, operator token's secret (made in the approval test). */
+let operatorSecret = 'no-operator-token-yet';
 
 async function screenshot(name: string, target: Page = page) {
   await target.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
@@ -205,14 +209,45 @@ describe('the console, in a browser', () => {
     await page.locator('ol.steps > li').first().waitFor();
     await page.getByRole('button', { name: 'Carry it out' }).click();
 
-    await page.getByText('This offboarding waits for your approval.').waitFor();
+    await page.getByText('This offboarding waits for approval.').waitFor();
+    await page.getByText(/Four eyes: token “api” asked for it/).waitFor();
     await page.locator('.page-header').getByText('Waiting for approval').waitFor();
     expect(await page.locator('ol.steps > li .badge').allTextContents()).toEqual(expect.arrayContaining(['Not started']));
     await screenshot('08-offboarding-awaiting-approval');
+    const id = /#\/offboardings\/(\d+)$/.exec(page.url())?.[1];
+    expect(id).toBeDefined();
 
+    // Four eyes: the built-in token asked for it, so it may not approve it.
     await page.getByRole('button', { name: 'Approve' }).click();
-    await page.locator('.page-header').getByText('Completed').waitFor({ timeout: 60_000 });
-    await page.getByText(/approved by api/).waitFor();
+    const refusal = page.locator('.four-eyes[role="alert"]');
+    await refusal.getByText('You may not approve this offboarding: a second token is needed.').waitFor();
+    expect(await refusal.textContent()).toContain('`portal-sync tokens create --name <name> --role operator`');
+    await screenshot('08b-offboarding-approve-refused');
+    expect((await stack.api('GET', `/offboardings/${id}`)).body).toMatchObject({ status: 'awaiting-approval', approvedBy: null });
+
+    // A second person, in a browser of their own, signs in with their own operator token and approves.
+    const { secret } = await createApiToken(stack.database.db, { name: 'olga', role: 'operator' });
+    operatorSecret = secret;
+    const operatorContext = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const operator = await operatorContext.newPage();
+      operator.setDefaultTimeout(15_000);
+      operator.on('request', (request) => requestedUrls.push(request.url()));
+      await operator.goto(`${stack.services.apiUrl}/console/#/offboardings/${id}`);
+      await operator.getByLabel('API token').fill(secret);
+      await operator.getByRole('button', { name: 'Sign in' }).click();
+      await operator.getByRole('heading', { name: `Offboarding ${id}` }).waitFor();
+      await operator.getByRole('button', { name: 'Approve' }).click();
+      await operator.locator('.page-header').getByText('Completed').waitFor({ timeout: 60_000 });
+      await operator.getByText(/approved by olga/).waitFor();
+      await screenshot('08c-offboarding-approved-by-second-token', operator);
+    } finally {
+      await operatorContext.close();
+    }
+    // The first tab follows it too.
+    await page.locator('.page-header').getByText('Completed').waitFor({ timeout: 30_000 });
+    await page.getByText(/approved by olga/).waitFor();
+    expect((await stack.api('GET', `/offboardings/${id}`)).body).toMatchObject({ requestedBy: 'api', approvedBy: 'olga' });
     expect((await stack.api('GET', `/clients/${bigCompany}`)).body.status).toBe('former');
   });
 
@@ -222,7 +257,7 @@ describe('the console, in a browser', () => {
     await page.getByLabel('Company client number').fill(secondBigCompany);
     await page.getByRole('button', { name: 'Show the plan (dry run)' }).click();
     await page.getByRole('button', { name: 'Carry it out' }).click();
-    await page.getByText('This offboarding waits for your approval.').waitFor();
+    await page.getByText('This offboarding waits for approval.').waitFor();
 
     page.once('dialog', (dialog) => void dialog.accept());
     await page.getByRole('button', { name: 'Cancel the offboarding' }).click();
@@ -268,6 +303,7 @@ describe('the console, in a browser', () => {
     for (const url of requestedUrls) {
       const decoded = decodeURIComponent(url);
       expect(decoded).not.toContain(apiToken);
+      expect(decoded).not.toContain(operatorSecret);
       for (const value of personalData) expect(decoded, url).not.toContain(value);
     }
   });

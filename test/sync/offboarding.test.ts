@@ -2,6 +2,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import { createApiToken } from '../../src/api/tokens';
 import { CaseWareClient } from '../../src/portals/caseware/client';
 import { ClientOnlineClient } from '../../src/portals/client-online/client';
 import { createWorker } from '../../src/worker';
@@ -104,6 +105,13 @@ async function finished(id: number, status = 'completed') {
     },
     { timeoutMs: 60_000 },
   );
+}
+
+/** A request made with another token than the stack's built-in one. */
+async function apiAs(token: string, method: string, route: string): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${stack.services.apiUrl}${route}`, { method, headers: { authorization: `Bearer ${token}` } });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
 
 /** RECORD_HISTORIES=1 keeps the run's history for test/workflows/replay.test.ts. */
@@ -262,9 +270,14 @@ describe('while an offboarding holds its records', () => {
     expect(await events()).toBe(eventsBefore + 1);
     expect((await stack.api('GET', `/clients/${big}`)).body.status).toBe('client');
 
-    const approved = await stack.api('POST', `/offboardings/${started.id}/approve`);
-    expect(approved.status).toBe(200);
-    expect(approved.body.approvedBy).toBe('api');
+    // Four eyes: the built-in token asked, so it may not approve; a second, operator token does.
+    const own = await stack.api('POST', `/offboardings/${started.id}/approve`);
+    expect(own.status).toBe(403);
+    expect(own.body.error.message).toContain('four eyes');
+    const { secret } = await createApiToken(stack.database.db, { name: 'approver', role: 'operator' });
+    const approved = await apiAs(secret, 'POST', `/offboardings/${started.id}/approve`);
+    expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+    expect(approved.body.approvedBy).toBe('approver');
     const done = await finished(started.id);
     expectEveryStepRecorded(done);
     expect(done.steps).toHaveLength(12);

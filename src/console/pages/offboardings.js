@@ -287,18 +287,23 @@ function Decisions({ offboarding, onDecided }) {
       await api('POST', `/offboardings/${offboarding.id}/${decision}`);
       onDecided();
     } catch (failure) {
+      failure.decision = decision;
       setError(failure);
     } finally {
       setBusy(false);
     }
   };
   if (finished(offboarding)) return null;
+  // Four eyes: the token that asked for it tried to approve it (403 from the API).
+  const fourEyes = error?.decision === 'approve' && error.status === 403 && /four eyes/.test(error.message);
   return html`<div class="decisions">
     ${offboarding.status === 'awaiting-approval'
       ? html`<${Notice} tone="warn">
-          <strong>This offboarding waits for your approval.</strong>
+          <strong>This offboarding waits for approval.</strong>
           ${` Its plan removes ${offboarding.plan.removes.contactAccess} contact accesses and ${offboarding.plan.removes.logins} logins; nothing has changed yet. `}
           Read the steps below, then approve or cancel it.
+          ${` Four eyes: token “${offboarding.requestedBy}” asked for it, so another token with the operator role must approve it; `}
+          whoever approves signs in with their own token.
         <//>`
       : null}
     <div class="form-buttons">
@@ -307,7 +312,12 @@ function Decisions({ offboarding, onDecided }) {
         : null}
       <button type="button" class="secondary" disabled=${busy} onClick=${() => void decide('cancel')}>Cancel the offboarding</button>
     </div>
-    <${Problem} error=${error} title="The decision was not taken" />
+    ${fourEyes
+      ? html`<div class="notice notice-bad four-eyes" role="alert">
+          <strong>You may not approve this offboarding: a second token is needed.</strong> ${error.message}.
+          <p>Ask a colleague with an operator token to approve it, each signed in with their own token (sign out, then sign in with theirs).</p>
+        </div>`
+      : html`<${Problem} error=${error} title="The decision was not taken" />`}
   </div>`;
 }
 
