@@ -536,6 +536,13 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       if (identity !== undefined) {
         user = await caseware.findUserByEmail(contact.fields.Email);
         if (user && user.OwnerType !== 'Contact') return staffUser();
+        // Its email changed since: the attempt that died may have created the user under the
+        // address claimed then (the ledger's login key). That user is this contact's; it gets the
+        // new address below rather than a second user beside it.
+        if (!user && !identity.remoteId && identity.access === 'active' && identity.loginKey && identity.loginKey !== contact.loginKey) {
+          const earlier = await caseware.findUserByEmail(identity.loginKey);
+          if (earlier?.OwnerType === 'Contact') user = earlier;
+        }
         held = user;
       }
       if (!user) {

@@ -34,3 +34,26 @@ test('a contact switched off after an interrupted create is deactivated in CaseW
   expect(after?.Type, 'the CaseWare user of a contact switched off').toBe('I');
   expect(await stack.differences(['7101'])).toEqual([]);
 }, 120_000);
+
+test('an email change after an interrupted create gives the user made then the new address: no second user', async () => {
+  const both = { caseware: true, clientOnline: false };
+  expect((await stack.api('POST', '/clients', { clientNumber: '7102', kind: 'company', name: 'Verhuisd B.V.', links: both })).status).toBe(201);
+  const contact = await stack.api('POST', '/clients/7102/contacts', { firstName: 'Otto', lastName: 'Oud', email: 'otto@c7102.test', links: both });
+  expect(contact.status).toBe(201);
+  await stack.settled('7102');
+  const user = (await stack.simState()).users.find((u) => u.Email === 'otto@c7102.test');
+  expect(user?.Type).toBe('A');
+
+  // The interrupted attempt's leftovers, as above; then the contact's address changes.
+  await stack.database.db('portal_identities')
+    .where({ portal: 'caseware', record_type: 'contact', record_id: contact.body.id })
+    .update({ remote_id: null, last_sent: null, access: 'active' });
+  expect((await stack.api('PATCH', `/contacts/${contact.body.id}`, { email: 'otto@nieuw.test' })).status).toBe(200);
+  await syncRanSince(stack, '7102', 'caseware');
+
+  const state = await stack.simState();
+  const users = state.users.filter((u) => u.Email === 'otto@c7102.test' || u.Email === 'otto@nieuw.test');
+  expect(users.map((u) => ({ id: u.CWGuid, email: u.Email, type: u.Type }))).toEqual([{ id: user?.CWGuid, email: 'otto@nieuw.test', type: 'A' }]);
+  expect(state.mails.filter((m) => m.to === 'otto@c7102.test' || m.to === 'otto@nieuw.test')).toHaveLength(1);
+  expect(await stack.differences(['7102'])).toEqual([]);
+}, 120_000);
