@@ -97,6 +97,14 @@ function holdsItsPush({ desired, identity }: ClientOnlineReading): boolean {
   return desired.push !== null && identity?.access === 'active' && isDeepStrictEqual(identity.lastSent, ledgerCopy(desired.push));
 }
 
+/**
+ * The push need not be sent: Client Online holds it by the ledger, and it carries no BSN (a BSN is
+ * never kept in the ledger, so a push that carries one always is sent).
+ */
+function sentAsIs(reading: ClientOnlineReading): boolean {
+  return reading.desired.push?.bsn == null && holdsItsPush(reading);
+}
+
 /** The logins the client's last push carried that its next push or delete takes away. */
 function removedRefs({ desired, identity }: ClientOnlineReading): string[] {
   const kept = new Set(desired.push?.users.map((u) => u.ref) ?? []);
@@ -257,12 +265,7 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
 
     // A push is a full statement of the client: one the ledger says Client Online holds already is
     // not sent again (a BSN is never kept in the ledger, so a push that carries one always is).
-    const unchanged = ({ desired, identity }: ClientOnlineReading) =>
-      repairs.drift.length === 0 &&
-      desired.push !== null &&
-      desired.push.bsn == null &&
-      identity?.access === 'active' &&
-      isDeepStrictEqual(identity.lastSent, ledgerCopy(desired.push));
+    const unchanged = (reading: ClientOnlineReading) => repairs.drift.length === 0 && sentAsIs(reading);
 
     /**
      * Pushes a client ahead of this one, as its own sync would (which then finds it unchanged). A
@@ -270,9 +273,7 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
      */
     async function pushAhead(reading: ClientOnlineReading): Promise<void> {
       const { desired } = reading;
-      if (!desired.push) return;
-      const theirs = reading.identity?.lastSent;
-      if (desired.push.bsn == null && reading.identity?.access === 'active' && isDeepStrictEqual(theirs, ledgerCopy(desired.push))) return;
+      if (!desired.push || sentAsIs(reading)) return;
       try {
         await portalCalls.pushClient(reading.clientNumber, desired.push, { signal });
       } catch (error) {

@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { accessSync, constants, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import path from 'node:path';
+import { isExecutable } from './temporal-cli';
 
 /**
  * Schemathesis, the OpenAPI fuzzer test/api/schemathesis.test.ts runs against the API: a virtual
@@ -11,15 +12,6 @@ export const SCHEMATHESIS_VERSION = '4.32.5';
 const projectRoot = path.resolve(__dirname, '..', '..');
 export const schemathesisDir = path.join(projectRoot, '.tools', 'schemathesis');
 export const schemathesisBinary = path.join(schemathesisDir, 'bin', 'schemathesis');
-
-function isExecutable(file: string): boolean {
-  try {
-    accessSync(file, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function installedVersion(): string | undefined {
   if (!isExecutable(schemathesisBinary)) return undefined;

@@ -12,7 +12,8 @@ const projectRoot = path.resolve(__dirname, '..', '..');
 export const localInstallDir = path.join(projectRoot, '.tools', 'temporal');
 const localBinary = path.join(localInstallDir, 'bin', 'temporal');
 
-function isExecutable(file: string): boolean {
+/** Whether the file exists and may be run (the project's .tools installs check their binaries so). */
+export function isExecutable(file: string): boolean {
   try {
     accessSync(file, constants.X_OK);
     return true;
