@@ -9,7 +9,10 @@ import type { DataConverter } from '@temporalio/common';
 import { bundleWorkflowCode } from '@temporalio/worker';
 import { encryptingDataConverter } from '../../src/temporal/data-converter';
 import { EncryptionCodec, type EncryptionKey } from '../../src/temporal/encryption-codec';
-import { workflowsPath } from '../../src/worker';
+import { createWorker, workflowsPath } from '../../src/worker';
+import { CaseWareClient } from '../../src/portals/caseware/client';
+import { ClientOnlineClient } from '../../src/portals/client-online/client';
+import type { Worker } from '@temporalio/worker';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
 import {
   startClientOnlineSimulator,
@@ -55,6 +58,11 @@ export interface TestStack {
    * handed to its workflow and no sync of it is running.
    */
   settled(clientNumber: string, options?: { timeoutMs?: number }): Promise<void>;
+  /**
+   * A worker set up as the stack's own (same task queue, portals, settings), for a test that stops
+   * that worker and starts another, as a restart in production would. The caller runs it.
+   */
+  replacementWorker(): Promise<Worker>;
   stop(): Promise<void>;
 }
 
@@ -110,6 +118,7 @@ export async function startTestStack(
     proxyConnection = await Connection.connect({ address: temporalProxy.address, channelArgs: { 'grpc.max_reconnect_backoff_ms': 1_000 } });
     dispatcherClient = new Client({ connection: proxyConnection, namespace, dataConverter });
   }
+  const portalTimeoutMs = 2_000;
   const services = await startServices({
     db: database.db,
     temporal: { connection: temporal.nativeConnection, client: dispatcherClient, namespace, dataConverter },
@@ -119,13 +128,13 @@ export async function startTestStack(
       baseUrl: simulator.baseUrl,
       clientId: simulator.clientId,
       clientSecret: simulator.clientSecret,
-      requestTimeoutMs: 2_000,
+      requestTimeoutMs: portalTimeoutMs,
       contactRoleName: 'Contact - Entity Access',
     },
     clientOnline: {
       baseUrl: clientOnline.baseUrl,
       apiKey: clientOnline.apiKey,
-      requestTimeoutMs: 2_000,
+      requestTimeoutMs: portalTimeoutMs,
       sendBsn: options.clientOnlineSendBsn ?? false,
     },
     api: { host: '127.0.0.1', port: 0, token },
@@ -136,6 +145,24 @@ export async function startTestStack(
   });
 
   const stack: TestStack = {
+    async replacementWorker() {
+      const caseware = new CaseWareClient({ baseUrl: simulator.baseUrl, clientId: simulator.clientId, clientSecret: simulator.clientSecret, requestTimeoutMs: portalTimeoutMs });
+      const portalClientOnline = new ClientOnlineClient({ baseUrl: clientOnline.baseUrl, apiKey: clientOnline.apiKey, requestTimeoutMs: portalTimeoutMs });
+      return createWorker({
+        connection: temporal.nativeConnection,
+        namespace,
+        taskQueue,
+        workflowBundle: bundle,
+        dataConverter,
+        db: database.db,
+        caseware,
+        contactRoleName: 'Contact - Entity Access',
+        clientOnline: portalClientOnline,
+        clientOnlineSendBsn: options.clientOnlineSendBsn ?? false,
+        reconcile: { caseware, clientOnline: portalClientOnline },
+        fileRequests: caseware,
+      });
+    },
     database,
     temporal,
     simulator,

@@ -3,9 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { CaseWareClient } from '../../src/portals/caseware/client';
-import { ClientOnlineClient } from '../../src/portals/client-online/client';
 import type { FileRequestSimState } from '../../src/simulators/caseware';
-import { createWorker } from '../../src/worker';
 import { startTestStack, type TestStack } from '../support/stack';
 import { waitFor } from '../support/temporal';
 
@@ -285,21 +283,7 @@ test('a worker stopped in the middle: a new worker sends the reminders that came
   await new Promise((resolve) => setTimeout(resolve, 3_000));
   expect((await fileRequest(id)).status).toBe('open');
 
-  const caseware = new CaseWareClient({ baseUrl: stack.simulator.baseUrl, clientId: stack.simulator.clientId, clientSecret: stack.simulator.clientSecret, requestTimeoutMs: 2_000 });
-  const clientOnline = new ClientOnlineClient({ baseUrl: stack.clientOnline.baseUrl, apiKey: stack.clientOnline.apiKey, requestTimeoutMs: 2_000 });
-  const replacement = await createWorker({
-    connection: stack.temporal.nativeConnection,
-    namespace: stack.temporal.namespace ?? 'default',
-    taskQueue: stack.taskQueue,
-    workflowBundle: stack.bundle,
-    db: stack.database.db,
-    caseware,
-    contactRoleName: 'Contact - Entity Access',
-    clientOnline,
-    clientOnlineSendBsn: false,
-    reconcile: { caseware, clientOnline },
-    fileRequests: caseware,
-  });
+  const replacement = await stack.replacementWorker();
   await replacement.runUntil(async () => {
     await untilStatus(id, 'overdue');
     await waitFor('a reminder after the restart', async () => (await fileRequest(id)).remindersSent >= 1);

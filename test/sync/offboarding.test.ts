@@ -3,9 +3,6 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { createApiToken } from '../../src/api/tokens';
-import { CaseWareClient } from '../../src/portals/caseware/client';
-import { ClientOnlineClient } from '../../src/portals/client-online/client';
-import { createWorker } from '../../src/worker';
 import { assertLoginPrivacy, startTestStack, type TestStack } from '../support/stack';
 import { waitFor } from '../support/temporal';
 
@@ -324,20 +321,7 @@ test('a worker stopped mid-plan: a new worker finishes the same plan, each step 
   // The worker goes; the API and the outbox dispatcher stay (they are other processes in production).
   stack.services.worker.shutdown();
   await waitFor('the worker to stop', async () => stack.services.worker.getState() === 'STOPPED');
-  const caseware = new CaseWareClient({ baseUrl: stack.simulator.baseUrl, clientId: stack.simulator.clientId, clientSecret: stack.simulator.clientSecret, requestTimeoutMs: 2_000 });
-  const clientOnline = new ClientOnlineClient({ baseUrl: stack.clientOnline.baseUrl, apiKey: stack.clientOnline.apiKey, requestTimeoutMs: 2_000 });
-  const replacement = await createWorker({
-    connection: stack.temporal.nativeConnection,
-    namespace: stack.temporal.namespace ?? 'default',
-    taskQueue: stack.taskQueue,
-    workflowBundle: stack.bundle,
-    db: stack.database.db,
-    caseware,
-    contactRoleName: 'Contact - Entity Access',
-    clientOnline,
-    clientOnlineSendBsn: false,
-    reconcile: { caseware, clientOnline },
-  });
+  const replacement = await stack.replacementWorker();
   await replacement.runUntil(async () => {
     await fetch(`${stack.clientOnline.origin}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
     await finished(started.id);
