@@ -25,8 +25,8 @@ import {
   type PortalIdentity,
   type SyncErrorInput,
 } from '../src/sync/ledger';
-import { differingFields, type Drift } from '../src/domain/drift';
-import { driftedRecords, pendingRepairs, settleRepairs } from '../src/sync/repairs';
+import { differingFields } from '../src/domain/drift';
+import { driftedRecords, pendingRepairs, resyncRequested, settleRepairs, type RepairRequest } from '../src/sync/repairs';
 import { toActivityFailure } from './failures';
 import { withHeartbeats, type ActivityProgress } from './heartbeat';
 
@@ -221,7 +221,10 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     // CaseWare itself; every other record trusts the ledger, so a change costs only its writes.
     const repairs = await pendingRepairs(db, portal, clientNumber);
     const drifted = driftedRecords(repairs.drift);
-    const driftOf = (recordType: 'client' | 'contact', recordId: number) => repairs.drift.filter((d) => d.recordType === recordType && d.recordId === recordId);
+    // An operator's resync names the client and has every contact checked as if the reconcile had named it.
+    const resync = resyncRequested(repairs.drift);
+    const contactDrift = (contactId: number) =>
+      repairs.drift.filter((d) => (d.recordType === 'contact' && d.recordId === contactId) || (resync && d.issue === 'resync'));
 
     // A linked contact that cannot be sent keeps what it has in CaseWare; one sent before whose
     // email was deleted can no longer be updated there.
@@ -350,7 +353,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
               ids,
               hasShare,
               errors,
-              drift: driftOf('contact', contact.contactId),
+              drift: contactDrift(contact.contactId),
               // A new entity (made again after it was deleted, or adopted) is shared with nobody yet.
               entityIsNew: entityGuid !== entityIdentity?.remoteId,
             });
@@ -445,8 +448,8 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     ids: ContactIds;
     hasShare: (userId: string) => Promise<boolean>;
     errors: SyncErrorInput[];
-    /** What the reconcile found CaseWare holding otherwise for this contact. */
-    drift: Drift[];
+    /** What the reconcile found CaseWare holding otherwise for this contact, or a resync of its client. */
+    drift: RepairRequest[];
     /** The entity is not the one the ledger knew: no share can be trusted. */
     entityIsNew: boolean;
   }
@@ -588,9 +591,9 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       if (outcome === 'unchanged') outcome = 'updated';
     }
     const groupId = await context.ids.group();
-    // Group membership is not read per contact: set when the contact was not finished before, or
-    // when the reconcile found it missing.
-    if (groupId && (!confirmed(identity) || context.drift.some((d) => d.issue === 'group-missing'))) {
+    // Group membership is not read per contact: set when the contact was not finished before, when
+    // the reconcile found it missing, or on a resync.
+    if (groupId && (!confirmed(identity) || context.drift.some((d) => d.issue === 'group-missing' || d.issue === 'resync'))) {
       await caseware.setGroupMembership(groupId, user.CWGuid, true);
     }
     const userId = user.CWGuid;

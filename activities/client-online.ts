@@ -9,7 +9,7 @@ import type { PortalCallCounter } from '../src/portals/http';
 import { getClient, getContact, isRegistryError, loadClientWithContacts } from '../src/registry/repository';
 import type { Client, Contact } from '../src/registry/schemas';
 import { trackPortalHealth } from '../src/sync/health';
-import { identitiesForClient, markApplied, reportSyncErrors, saveIdentity, type PortalIdentity, type SyncErrorInput } from '../src/sync/ledger';
+import { identitiesForClient, markApplied, noteUnconfirmedRefs, reportSyncErrors, saveIdentity, type PortalIdentity, type SyncErrorInput } from '../src/sync/ledger';
 import { releaseLoginLeases, tryTakeLoginLeases } from '../src/sync/login-leases';
 import type { SyncClientInput } from './caseware';
 import { pendingRepairs, settleRepairs } from '../src/sync/repairs';
@@ -75,12 +75,21 @@ function ledgerCopy(push: ClientOnlinePush): Omit<ClientOnlinePush, 'bsn'> & { b
   return bsn === undefined ? rest : { ...rest, bsnSent: bsn !== null };
 }
 
-/** The logins of the last push Client Online answered for this client (while it still has it there). */
-function lastSentRefs(identity: PortalIdentity | undefined): string[] {
-  if (identity?.access !== 'active') return [];
-  const users = (identity.lastSent as { users?: unknown } | null)?.users;
+/** The logins a push carried, from the ledger's copy of it. */
+function refsOf(copy: unknown): string[] {
+  const users = (copy as { users?: unknown } | null)?.users;
   if (!Array.isArray(users)) return [];
   return users.map((user) => (user as { ref?: unknown }).ref).filter((ref): ref is string => typeof ref === 'string');
+}
+
+/**
+ * The logins Client Online may hold under this client: those of the last push it answered (while
+ * it still has the client there), and those of any push whose answer never came, which it may
+ * have applied all the same.
+ */
+function heldRefs(identity: PortalIdentity | undefined): string[] {
+  const answered = identity?.access === 'active' ? refsOf(identity.lastSent) : [];
+  return [...new Set([...answered, ...(identity?.unconfirmedRefs ?? [])])];
 }
 
 /** What one sync run reads: the registry, what Client Online should hold, and every login it touches. */
@@ -88,13 +97,21 @@ interface ClientOnlineReading {
   clientNumber: string;
   desired: DesiredClientOnlineState;
   identity: PortalIdentity | undefined;
-  /** The logins a push or delete adds, keeps or removes: the desired push's and the last-sent push's. */
+  /** The logins a push or delete adds, keeps or removes: the desired push's and those Client Online may hold. */
   refs: Set<string>;
 }
 
-/** Client Online holds, by the ledger, exactly the push the registry asks for this client. */
+/**
+ * Client Online holds, by the ledger, exactly the push the registry asks for this client: it
+ * answered that push, and no push sent since is unanswered.
+ */
 function holdsItsPush({ desired, identity }: ClientOnlineReading): boolean {
-  return desired.push !== null && identity?.access === 'active' && isDeepStrictEqual(identity.lastSent, ledgerCopy(desired.push));
+  return (
+    desired.push !== null &&
+    identity?.access === 'active' &&
+    identity.unconfirmedRefs === null &&
+    isDeepStrictEqual(identity.lastSent, ledgerCopy(desired.push))
+  );
 }
 
 /**
@@ -105,10 +122,15 @@ function sentAsIs(reading: ClientOnlineReading): boolean {
   return reading.desired.push?.bsn == null && holdsItsPush(reading);
 }
 
-/** The logins the client's last push carried that its next push or delete takes away. */
+/** The registry asks Client Online to hold the client (not to delete it). */
+function hasPush(reading: ClientOnlineReading): reading is ClientOnlineReading & { desired: { push: ClientOnlinePush } } {
+  return reading.desired.push !== null;
+}
+
+/** The logins Client Online may hold under the client that its next push or delete takes away. */
 function removedRefs({ desired, identity }: ClientOnlineReading): string[] {
   const kept = new Set(desired.push?.users.map((u) => u.ref) ?? []);
-  return lastSentRefs(identity).filter((ref) => !kept.has(ref));
+  return heldRefs(identity).filter((ref) => !kept.has(ref));
 }
 
 /**
@@ -164,7 +186,7 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
     const masters = await loadMasters(db, registry.contacts);
     const desired = desiredClientOnlineState(registry.client, registry.contacts, masters, { sendBsn: deps.sendBsn });
     const identity = (await identitiesForClient(db, portal, clientNumber)).find((i) => i.recordType === 'client');
-    const refs = new Set([...(desired.push?.users.map((u) => u.ref) ?? []), ...lastSentRefs(identity)]);
+    const refs = new Set([...(desired.push?.users.map((u) => u.ref) ?? []), ...heldRefs(identity)]);
     return { clientNumber, desired, identity, refs };
   }
 
@@ -268,21 +290,30 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
     const unchanged = (reading: ClientOnlineReading) => repairs.drift.length === 0 && sentAsIs(reading);
 
     /**
+     * Sends a client's push. Its logins are noted in the ledger before the request, since a push
+     * whose answer is lost may have been applied; once Client Online answers, the push is recorded
+     * as what it holds for the client.
+     */
+    async function send(reading: ClientOnlineReading & { desired: { push: ClientOnlinePush } }): Promise<void> {
+      const { desired } = reading;
+      const key = { portal, recordType: 'client', recordId: desired.clientId, clientNumber: reading.clientNumber } as const;
+      await noteUnconfirmedRefs(db, key, desired.push.users.map((user) => user.ref));
+      await portalCalls.pushClient(reading.clientNumber, desired.push, { signal });
+      await saveIdentity(db, key, { remoteId: reading.clientNumber, lastSent: ledgerCopy(desired.push), access: 'active', unconfirmedRefs: null });
+    }
+
+    /**
      * Pushes a client ahead of this one, as its own sync would (which then finds it unchanged). A
      * refusal is left to that sync to report; this one goes on.
      */
     async function pushAhead(reading: ClientOnlineReading): Promise<void> {
-      const { desired } = reading;
-      if (!desired.push || sentAsIs(reading)) return;
+      if (!hasPush(reading) || sentAsIs(reading)) return;
       try {
-        await portalCalls.pushClient(reading.clientNumber, desired.push, { signal });
+        await send(reading);
       } catch (error) {
         if (!(error instanceof ClientOnlineError) || error.retryable) throw error;
         return;
       }
-      await saveIdentity(db, { portal, recordType: 'client', recordId: desired.clientId, clientNumber: reading.clientNumber }, {
-        remoteId: reading.clientNumber, lastSent: ledgerCopy(desired.push), access: 'active',
-      });
       (summary.handedOver ??= []).push(reading.clientNumber);
     }
 
@@ -292,19 +323,19 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
       errors.push(...desired.conflicts);
       const key = { portal, recordType: 'client', recordId: desired.clientId, clientNumber } as const;
       try {
-        if (desired.push && unchanged(reading)) {
+        if (hasPush(reading) && unchanged(reading)) {
           summary.client = 'unchanged';
-        } else if (desired.push) {
-          await portalCalls.pushClient(clientNumber, desired.push, { signal });
-          await saveIdentity(db, key, { remoteId: clientNumber, lastSent: ledgerCopy(desired.push), access: 'active' });
+        } else if (hasPush(reading)) {
+          await send(reading);
           summary.client = 'pushed';
-          summary.users = desired.push.users.length;
-        } else if (identity?.access === 'active' || repairs.drift.some((d) => d.issue === 'extra')) {
+          summary.users = reading.desired.push.users.length;
+        } else if (identity?.access === 'active' || identity?.unconfirmedRefs || repairs.drift.some((d) => d.issue === 'extra')) {
           // Its logins lose access to it; Client Online deletes logins left with no client. One
-          // the reconcile found there although it was removed before is removed again.
+          // the reconcile found there although it was removed before, or that an unanswered push
+          // may have put back, is removed again.
           await portalCalls.deleteClient(clientNumber, { signal });
           // Erasure: nothing of what was sent is kept once the client is gone from Client Online.
-          await saveIdentity(db, key, { access: 'revoked', lastSent: null });
+          await saveIdentity(db, key, { access: 'revoked', lastSent: null, unconfirmedRefs: null });
           summary.client = 'deleted';
         }
       } catch (error) {

@@ -17,6 +17,11 @@ export interface PortalIdentity {
   loginKey: string | null;
   access: 'active' | 'revoked';
   lastSent: unknown;
+  /**
+   * Client Online: the logins of pushes sent and not yet answered (noted before each request), which
+   * the portal may hold under the client or not. Null once an answer said what it holds.
+   */
+  unconfirmedRefs: string[] | null;
   syncedAt: Date | null;
 }
 
@@ -30,6 +35,7 @@ interface IdentityRow {
   pending_login_key?: string | null;
   access: 'active' | 'revoked';
   last_sent: unknown;
+  unconfirmed_refs?: string[] | null;
   synced_at: Date | null;
 }
 
@@ -43,6 +49,7 @@ function toIdentity(row: IdentityRow): PortalIdentity {
     loginKey: row.login_key,
     access: row.access,
     lastSent: row.last_sent,
+    unconfirmedRefs: row.unconfirmed_refs ?? null,
     syncedAt: row.synced_at,
   };
 }
@@ -121,6 +128,8 @@ export interface IdentityUpdate {
   pendingLoginKey?: string | null;
   access?: 'active' | 'revoked';
   lastSent?: unknown;
+  /** Null: the portal has answered, and `lastSent` (or the deletion) is what it holds. */
+  unconfirmedRefs?: null;
 }
 
 /** Records what the portal now holds for a record; creates the ledger row when it is new. */
@@ -131,7 +140,24 @@ export async function saveIdentity(db: Db, key: IdentityKey, update: IdentityUpd
   if (update.pendingLoginKey !== undefined) changes.pending_login_key = update.pendingLoginKey;
   if (update.access !== undefined) changes.access = update.access;
   if (update.lastSent !== undefined) changes.last_sent = update.lastSent === null ? null : JSON.stringify(update.lastSent);
+  if (update.unconfirmedRefs !== undefined) changes.unconfirmed_refs = null;
   await upsertIdentity(db, key, changes);
+}
+
+/**
+ * Notes, before a request, the logins it may leave under the client, added to those of earlier
+ * requests still unanswered: until an answer comes, any of them may be what the portal holds.
+ */
+export async function noteUnconfirmedRefs(db: Db, key: IdentityKey, refs: readonly string[]): Promise<void> {
+  const noted = JSON.stringify([...new Set(refs)].sort());
+  await db('portal_identities')
+    .insert({ portal: key.portal, record_type: key.recordType, record_id: key.recordId, client_number: key.clientNumber, unconfirmed_refs: noted })
+    .onConflict(['portal', 'record_type', 'record_id'])
+    .merge({
+      unconfirmed_refs: db.raw(
+        "(select coalesce(jsonb_agg(distinct ref order by ref), '[]'::jsonb) from jsonb_array_elements_text(coalesce(portal_identities.unconfirmed_refs, '[]'::jsonb) || excluded.unconfirmed_refs) as ref)",
+      ),
+    });
 }
 
 /** Writes columns of a record's ledger row, creating the row when it is new. */

@@ -5,25 +5,36 @@ import type { Portal, SyncErrorInput } from './ledger';
 /**
  * Repairs the reconcile asked for: where it found a portal holding something else than the
  * ledger says, it records the drift here (record ids and field names) and appends a
- * `client.reconcile` event. The client's next sync, the same path every change takes, reads what
+ * `client.reconcile` event. An operator's resync records one too, without a run (src/sync/resync.ts). The client's next sync, the same path every change takes, reads what
  * is pending for it, checks those records against the portal itself instead of trusting the
  * ledger, and settles the repair with what it did.
  */
 
+/**
+ * What a repair asks the sync to check: drift a reconcile found, or an operator's resync, which
+ * names the client and has every record of it checked against the portal, whatever the ledger says.
+ */
+export type RepairRequest = Drift | { recordType: 'client'; recordId: number; issue: 'resync' };
+
 export interface PendingRepairs {
   ids: number[];
-  drift: Drift[];
+  drift: RepairRequest[];
 }
 
 export async function pendingRepairs(db: Db, portal: Portal, clientNumber: string): Promise<PendingRepairs> {
   const rows = await db('reconcile_repairs')
     .where({ portal, client_number: clientNumber, status: 'pending' })
-    .select<{ id: number; drift: Drift[] }[]>('id', 'drift');
+    .select<{ id: number; drift: RepairRequest[] }[]>('id', 'drift');
   return { ids: rows.map((row) => Number(row.id)), drift: rows.flatMap((row) => row.drift) };
 }
 
+/** An operator asked for a resync: every record of the client is checked, not only those named. */
+export function resyncRequested(drift: readonly RepairRequest[]): boolean {
+  return drift.some((d) => d.issue === 'resync');
+}
+
 /** The records a repair names, by `type:id`. */
-export function driftedRecords(drift: readonly Drift[]): Set<string> {
+export function driftedRecords(drift: readonly RepairRequest[]): Set<string> {
   return new Set(drift.map((d) => `${d.recordType}:${d.recordId}`));
 }
 
@@ -39,7 +50,9 @@ export async function settleRepairs(
 ): Promise<void> {
   if (repairs.ids.length === 0) return;
   const drifted = driftedRecords(repairs.drift);
-  const blocking = outcome.errors.filter((error) => drifted.has(`${error.recordType}:${error.recordId}`));
+  const blocking = resyncRequested(repairs.drift)
+    ? outcome.errors
+    : outcome.errors.filter((error) => drifted.has(`${error.recordType}:${error.recordId}`));
   const status = blocking.length > 0 ? 'failed' : outcome.writes > 0 ? 'repaired' : 'no-change';
   const message =
     blocking.length > 0
