@@ -21,6 +21,7 @@ import {
   openSyncError,
   reportSyncErrors,
   saveIdentity,
+  takeRemoteObject,
   type IdentityKey,
   type PortalIdentity,
   type SyncErrorInput,
@@ -563,7 +564,8 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
           held = user;
         }
       }
-      await saveIdentity(db, key, { remoteId: user.CWGuid, loginKey: contact.loginKey });
+      // Found by email, the user may have been a deleted contact's: it is this contact's now.
+      await takeRemoteObject(db, key, { remoteId: user.CWGuid, loginKey: contact.loginKey });
     }
     // An email change: reserve the new login besides the old one; until CaseWare has taken it,
     // the old one stays this contact's, so no other contact can adopt this CaseWare user by the

@@ -12,6 +12,7 @@ import * as outboxNotify from './20261201000004_outbox_notify';
 import * as apiTokens from './20261202000001_api_tokens';
 import * as fileRequests from './20261202000010_file_requests';
 import * as resyncRepairs from './20261204000001_resync_repairs';
+import * as caseWareUserOwner from './20261204000002_caseware_user_owner';
 import * as clientOnlineUnconfirmedRefs from './20261204000003_client_online_unconfirmed_refs';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
@@ -32,6 +33,7 @@ const migrations: Record<string, Migration> = {
   '20261202000001_api_tokens': apiTokens,
   '20261202000010_file_requests': fileRequests,
   '20261204000001_resync_repairs': resyncRepairs,
+  '20261204000002_caseware_user_owner': caseWareUserOwner,
   '20261204000003_client_online_unconfirmed_refs': clientOnlineUnconfirmedRefs,
 };
 

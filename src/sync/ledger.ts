@@ -145,6 +145,22 @@ export async function saveIdentity(db: Db, key: IdentityKey, update: IdentityUpd
 }
 
 /**
+ * Records that the portal object `update.remoteId` is now this record's. One portal object belongs
+ * to one live ledger identity at a time: a revoked identity that still names it (a deleted
+ * contact whose CaseWare user a new contact with the same email has adopted) gives it up, in the
+ * same transaction, so that nothing reads that object's state as its own any more.
+ */
+export async function takeRemoteObject(db: Db, key: IdentityKey, update: IdentityUpdate & { remoteId: string }): Promise<void> {
+  await db.transaction(async (trx) => {
+    await trx('portal_identities')
+      .where({ portal: key.portal, record_type: key.recordType, remote_id: update.remoteId, access: 'revoked' })
+      .whereNot({ record_id: key.recordId })
+      .update({ remote_id: null });
+    await saveIdentity(trx, key, update);
+  });
+}
+
+/**
  * Notes, before a request, the logins it may leave under the client, added to those of earlier
  * requests still unanswered: until an answer comes, any of them may be what the portal holds.
  */
