@@ -323,3 +323,37 @@ test('a worker stopped in the middle: a new worker sends the reminders that came
   // One request in CaseWare Cloud for it, whatever the restart did.
   expect((await fileRequestSim()).fileRequests.filter((r) => r.ExternalRef === workflowId).map((r) => r.CWGuid)).toEqual([held.CWGuid]);
 }, 60_000);
+
+test('a cancel that arrives before the request is created in CaseWare Cloud: nothing is created there and nobody is mailed', async () => {
+  // The worker is stopped (by the test above, or here), so that the workflow's first task meets
+  // the cancel: the request is started and cancelled while no worker runs, then a worker starts.
+  if (stack.services.worker.getState() !== 'STOPPED') {
+    stack.services.worker.shutdown();
+    await waitFor('the worker to stop', async () => stack.services.worker.getState() === 'STOPPED');
+  }
+  const s = await (await stack.replacementWorker()).runUntil(() => company('fr7'));
+  const mailsTo = async (email: string) => (await fileRequestSim()).mails.filter((m) => m.to === email);
+  expect(await mailsTo(s.email('a'))).toEqual([]);
+
+  const started = await as('olga', 'POST', '/file-requests', { clientNumber: s.clientNumber, subject: 'Aangifte', contactIds: [s.a], grantAnswerRole: true });
+  expect(started.status).toBe(202);
+  const { id, workflowId } = started.body;
+  expect((await as('piet', 'POST', `/file-requests/${id}/cancel`)).status).toBe(202);
+  expect((await fileRequest(id)).status).toBe('open');
+
+  const replacement = await stack.replacementWorker();
+  await replacement.runUntil(async () => {
+    await untilStatus(id, 'cancelled');
+    await stack.temporal.client.workflow.getHandle(workflowId).result();
+  });
+  expect(await fileRequest(id)).toMatchObject({ status: 'cancelled', requestedBy: 'olga', cancelledBy: 'piet', remoteId: null });
+  expect(await stage(workflowId)).toBe('cancelled');
+  // Nothing reached CaseWare Cloud: no request, no mail, no answering role shared for it.
+  expect((await fileRequestSim()).fileRequests.filter((r) => r.ExternalRef === workflowId)).toEqual([]);
+  expect(await mailsTo(s.email('a'))).toEqual([]);
+  expect(await cwRoles('fr7', s.email('a'))).toEqual(['Contact - Entity Access']);
+  const history = await stack.temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  const activities = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter((name) => name !== undefined);
+  expect(activities).toEqual(['cancelFileRequestInPortal']);
+  await record('cancelled-before-create', workflowId);
+}, 60_000);
