@@ -92,6 +92,12 @@ export async function fileRequestWorkflow(input: FileRequestInput): Promise<File
   };
 
   if (!input.carried) {
+    // A cancel that came with the first workflow task (staff cancelled at once, or no worker ran
+    // yet) is already here: setHandler hands over the signals that came before it. Nothing is
+    // created in CaseWare Cloud then, so nobody is mailed. One that arrives while the create is in flight
+    // (including its retries while CaseWare is down) is taken right after it: the request is
+    // created, mailed, and cancelled in the loop's first look.
+    if (cancelledBy !== undefined) return finish(await activities.cancelFileRequestInPortal({ fileRequestId, cancelledBy })) ?? progress;
     const created = await activities.createFileRequestInPortal({ fileRequestId });
     const ended = finish(created);
     if (ended) return ended;

@@ -6,6 +6,14 @@ import { clientNumberSchema, storableText } from '../registry/schemas';
 const portalSchema = z.enum(['caseware', 'clientOnline']);
 const contactIdSchema = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
+/**
+ * Planning looks at every company named, so an unbounded list let one request hold the API for
+ * seconds (20,000 entries: 5.7 s). A person is a contact at a handful of companies; 100 is far above
+ * any real case and keeps a plan quick.
+ */
+export const maxCompaniesPerOffboarding = 100;
+const companiesMessage = `companies names at most ${maxCompaniesPerOffboarding} client numbers`;
+
 const common = {
   reason: storableText().max(2000).optional().describe('free text, kept in the record; never sent to a portal or Temporal'),
   execute: z.boolean().optional().describe('true: carry it out; otherwise a dry run that answers the plan and changes nothing'),
@@ -16,13 +24,18 @@ export const offboardingRequestSchema = z
     z.strictObject({
       kind: z.literal('revoke-contact-access'),
       contactId: contactIdSchema,
-      portals: z.array(portalSchema).min(1).optional().describe('default: both'),
+      portals: z.array(portalSchema).min(1).max(2, 'portals names at most the 2 portals, caseware and clientOnline').optional().describe('default: both'),
       ...common,
     }),
     z.strictObject({
       kind: z.literal('person-leaves'),
       clientNumber: clientNumberSchema.describe('the person client'),
-      companies: z.array(clientNumberSchema).min(1).optional().describe('default: every company where a follower of the person is a contact'),
+      companies: z
+        .array(clientNumberSchema)
+        .min(1)
+        .max(maxCompaniesPerOffboarding, companiesMessage)
+        .optional()
+        .describe(`default: every company where a follower of the person is a contact; at most ${maxCompaniesPerOffboarding}`),
       ...common,
     }),
     z.strictObject({ kind: z.literal('person-deceased'), clientNumber: clientNumberSchema.describe('the person client'), ...common }),

@@ -41,15 +41,18 @@ export function temporalUiFromEnv(env: NodeJS.ProcessEnv = process.env): Tempora
   return { url: (TEMPORAL_UI_URL ?? `http://127.0.0.1:${TEMPORAL_UI_PORT}`).replace(/\/+$/, ''), namespace: TEMPORAL_NAMESPACE };
 }
 
-/** The front end's libraries, straight from node_modules: no build step. */
-const vendorFiles: Record<string, string> = {
-  'preact.mjs': require.resolve('preact'),
-  'preact-hooks.mjs': require.resolve('preact/hooks'),
+/**
+ * The front end's libraries, straight from node_modules: no build step. A Map, not an object: the
+ * name comes from the URL, and an object would also answer `constructor`, `toString`, `__proto__`.
+ */
+const vendorFiles: ReadonlyMap<string, string> = new Map([
+  ['preact.mjs', require.resolve('preact')],
+  ['preact-hooks.mjs', require.resolve('preact/hooks')],
   // htm's package main is CommonJS; its ES module sits beside it.
-  'htm.mjs': path.join(path.dirname(require.resolve('htm')), 'htm.mjs'),
-};
+  ['htm.mjs', path.join(path.dirname(require.resolve('htm')), 'htm.mjs')],
+]);
 
-const vendorRoots = new Set(Object.values(vendorFiles).map((file) => path.dirname(file)));
+const vendorRoots = new Set([...vendorFiles.values()].map((file) => path.dirname(file)));
 
 /**
  * The page, with a Content-Security-Policy that allows only this origin's scripts and the page's
@@ -110,7 +113,7 @@ export const consoleRoutes: FastifyPluginAsyncZod<ConsoleOptions> = async (app, 
   });
 
   app.get('/console/vendor/:file', { schema: { ...hidden, params: z.object({ file: z.string() }) } }, (request, reply) => {
-    const file = vendorFiles[request.params.file];
+    const file = vendorFiles.get(request.params.file);
     if (file === undefined) return reply.callNotFound();
     return reply.sendFile(path.basename(file), path.dirname(file), { maxAge: '1h' });
   });

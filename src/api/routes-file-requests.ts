@@ -8,6 +8,7 @@ import { RegistryError } from '../registry/repository';
 import type { fileRequestWorkflow } from '../../workflows/file-request';
 import { cancelFileRequestSignal, fileRequestStageSearchAttribute } from '../../workflows/file-request-definitions';
 import { clientNumberSearchAttribute } from '../../workflows/definitions';
+import { callerOf } from './auth';
 import { errorBody, errorResponses } from './errors';
 import {
   fileRequestCreateSchema,
@@ -26,9 +27,6 @@ export interface FileRequestSettings {
   timings?: FileRequestTimings;
 }
 
-/** Who asked; tokens with names come with the roles of issue 12. */
-const requester = 'api';
-
 export const fileRequestRoutes: FastifyPluginCallbackZod<{ db: Db; fileRequests?: FileRequestSettings }> = (app, { db, fileRequests }, done) => {
   app.post(
     '/file-requests',
@@ -44,7 +42,8 @@ export const fileRequestRoutes: FastifyPluginCallbackZod<{ db: Db; fileRequests?
       if (!fileRequests) {
         return reply.code(503).send(errorBody('unavailable', 'this API runs without a Temporal connection, so it cannot start a file request'));
       }
-      const record = await createFileRequest(db, { ...request.body, requestedBy: requester }, fileRequests.contactRoleName);
+      // The token's name (`api` for the built-in one), as offboardings record it.
+      const record = await createFileRequest(db, { ...request.body, requestedBy: callerOf(request).name }, fileRequests.contactRoleName);
       try {
         await fileRequests.temporal.workflow.start<typeof fileRequestWorkflow>('fileRequestWorkflow', {
           workflowId: record.workflowId,
@@ -108,7 +107,7 @@ export const fileRequestRoutes: FastifyPluginCallbackZod<{ db: Db; fileRequests?
       if (record.closedAt !== null) throw new RegistryError('conflict', `file request ${record.id} is already closed (${record.status})`);
       if (!fileRequests) return reply.code(503).send(errorBody('unavailable', 'this API runs without a Temporal connection'));
       try {
-        await fileRequests.temporal.workflow.getHandle(record.workflowId).signal(cancelFileRequestSignal, { cancelledBy: requester });
+        await fileRequests.temporal.workflow.getHandle(record.workflowId).signal(cancelFileRequestSignal, { cancelledBy: callerOf(request).name });
       } catch (error) {
         if (error instanceof WorkflowNotFoundError) throw new RegistryError('conflict', `file request ${record.id} is no longer followed`);
         request.log.error({ err: error }, 'Temporal did not take the cancel');

@@ -44,6 +44,15 @@ describe('the console routes', () => {
     }
   });
 
+  test("a name an object has of its own (constructor, toString, __proto__) is no library: 404 like any unknown name", async () => {
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf', 'nope.mjs']) {
+      const response = await get(`/console/vendor/${name}`);
+      expect(response.statusCode, name).toBe(404);
+      expect(response.json().error.code, name).toBe('not-found');
+    }
+    expect((await get('/console/vendor/preact.mjs')).statusCode).toBe(200);
+  });
+
   test('its settings (where the Temporal Web UI is) need the token', async () => {
     expect((await get('/console/config')).statusCode).toBe(401);
     const config = await get('/console/config', { authorization: `Bearer ${apiToken}` });

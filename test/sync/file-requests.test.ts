@@ -2,6 +2,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { createApiToken } from '../../src/api/tokens';
 import { CaseWareClient } from '../../src/portals/caseware/client';
 import type { FileRequestSimState } from '../../src/simulators/caseware';
 import { startTestStack, type TestStack } from '../support/stack';
@@ -12,6 +13,8 @@ import { waitFor } from '../support/temporal';
 // "Contact - Entity Staff" (grantAnswerRole), and once given, it is a default recipient.
 
 let stack: TestStack;
+/** Operator tokens with names of their own, besides the built-in one (`api`) that `stack.api` sends. */
+const secrets: Record<'olga' | 'piet', string> = { olga: '', piet: '' };
 
 // Short timings: a look at the portal every 300 ms; one reminder 3 s before the due date, then
 // every 1.5 s after it, at most two; none without a due date. (Reminders that come due together,
@@ -20,6 +23,7 @@ const timings = { pollIntervalMs: 300, remindBeforeDueMs: [3_000], remindAfterDu
 
 beforeAll(async () => {
   stack = await startTestStack({ fileRequestTimings: timings });
+  for (const name of ['olga', 'piet'] as const) secrets[name] = (await createApiToken(stack.database.db, { name, role: 'operator' })).secret;
 }, 120_000);
 afterAll(async () => {
   await stack?.stop();
@@ -46,6 +50,16 @@ async function company(clientNumber: string): Promise<Company> {
   const result = { clientNumber, a: await contact('a', true), b: await contact('b', true), c: await contact('c', false), email };
   await stack.settled(clientNumber);
   return result;
+}
+
+async function as(name: keyof typeof secrets, method: string, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${stack.services.apiUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${secrets[name]}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
 
 async function fileRequestSim(): Promise<FileRequestSimState> {
@@ -270,6 +284,21 @@ test('creating again with the same reference (a retry after a lost answer) finds
   await expect(caseware.createFileRequest({ ...body, Recipients: [viewer], ExternalRef: 'retry-test-2' })).rejects.toMatchObject({ code: 'invalid', retryable: false });
 });
 
+test('the record names the token that asked for a request and the one that cancelled it', async () => {
+  const s = await company('fr6');
+  const started = await as('olga', 'POST', '/file-requests', { clientNumber: s.clientNumber, subject: 'Jaaropgave', contactIds: [s.a], grantAnswerRole: true });
+  expect(started.status).toBe(202);
+  expect(started.body.requestedBy).toBe('olga');
+  const { id } = started.body;
+  await remote(id);
+  expect((await as('piet', 'POST', `/file-requests/${id}/cancel`)).status).toBe(202);
+  const cancelled = await untilStatus(id, 'cancelled');
+  expect(cancelled).toMatchObject({ requestedBy: 'olga', cancelledBy: 'piet' });
+  expect((await remote(id)).Status).toBe('Cancelled');
+  const listed = await stack.api('GET', '/file-requests?clientNumber=fr6');
+  expect(listed.body.fileRequests).toEqual([expect.objectContaining({ id, requestedBy: 'olga', cancelledBy: 'piet' })]);
+}, 60_000);
+
 test('a worker stopped in the middle: a new worker sends the reminders that came due meanwhile and completes the request, created once', async () => {
   const s = await company('fr4');
   const started = await stack.api('POST', '/file-requests', { clientNumber: s.clientNumber, subject: 'Kasboek', dueDate: inSeconds(2), contactIds: [s.a], grantAnswerRole: true });
@@ -293,4 +322,38 @@ test('a worker stopped in the middle: a new worker sends the reminders that came
   });
   // One request in CaseWare Cloud for it, whatever the restart did.
   expect((await fileRequestSim()).fileRequests.filter((r) => r.ExternalRef === workflowId).map((r) => r.CWGuid)).toEqual([held.CWGuid]);
+}, 60_000);
+
+test('a cancel that arrives before the request is created in CaseWare Cloud: nothing is created there and nobody is mailed', async () => {
+  // The worker is stopped (by the test above, or here), so that the workflow's first task meets
+  // the cancel: the request is started and cancelled while no worker runs, then a worker starts.
+  if (stack.services.worker.getState() !== 'STOPPED') {
+    stack.services.worker.shutdown();
+    await waitFor('the worker to stop', async () => stack.services.worker.getState() === 'STOPPED');
+  }
+  const s = await (await stack.replacementWorker()).runUntil(() => company('fr7'));
+  const mailsTo = async (email: string) => (await fileRequestSim()).mails.filter((m) => m.to === email);
+  expect(await mailsTo(s.email('a'))).toEqual([]);
+
+  const started = await as('olga', 'POST', '/file-requests', { clientNumber: s.clientNumber, subject: 'Aangifte', contactIds: [s.a], grantAnswerRole: true });
+  expect(started.status).toBe(202);
+  const { id, workflowId } = started.body;
+  expect((await as('piet', 'POST', `/file-requests/${id}/cancel`)).status).toBe(202);
+  expect((await fileRequest(id)).status).toBe('open');
+
+  const replacement = await stack.replacementWorker();
+  await replacement.runUntil(async () => {
+    await untilStatus(id, 'cancelled');
+    await stack.temporal.client.workflow.getHandle(workflowId).result();
+  });
+  expect(await fileRequest(id)).toMatchObject({ status: 'cancelled', requestedBy: 'olga', cancelledBy: 'piet', remoteId: null });
+  expect(await stage(workflowId)).toBe('cancelled');
+  // Nothing reached CaseWare Cloud: no request, no mail, no answering role shared for it.
+  expect((await fileRequestSim()).fileRequests.filter((r) => r.ExternalRef === workflowId)).toEqual([]);
+  expect(await mailsTo(s.email('a'))).toEqual([]);
+  expect(await cwRoles('fr7', s.email('a'))).toEqual(['Contact - Entity Access']);
+  const history = await stack.temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  const activities = (history.events ?? []).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name).filter((name) => name !== undefined);
+  expect(activities).toEqual(['cancelFileRequestInPortal']);
+  await record('cancelled-before-create', workflowId);
 }, 60_000);
