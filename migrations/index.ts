@@ -11,6 +11,7 @@ import * as rateBuckets from './20261201000003_rate_buckets';
 import * as outboxNotify from './20261201000004_outbox_notify';
 import * as apiTokens from './20261202000001_api_tokens';
 import * as fileRequests from './20261202000010_file_requests';
+import * as offboardingApprovalReason from './20261204000010_offboarding_approval_reason';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -29,6 +30,7 @@ const migrations: Record<string, Migration> = {
   '20261201000004_outbox_notify': outboxNotify,
   '20261202000001_api_tokens': apiTokens,
   '20261202000010_file_requests': fileRequests,
+  '20261204000010_offboarding_approval_reason': offboardingApprovalReason,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

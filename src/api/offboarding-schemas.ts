@@ -34,6 +34,17 @@ export type OffboardingRequestBody = z.infer<typeof offboardingRequestSchema>;
 
 const effectsSchema = z.object({ caseware: z.array(z.string()), clientOnline: z.array(z.string()) });
 
+const removesSchema = z.object({
+  contactAccess: z.number().int().describe('CaseWare Cloud contacts that lose access to a client'),
+  logins: z.number().int().describe('Client Online logins deleted outright'),
+  accessEnded: z
+    .object({
+      caseware: z.number().int().describe('contacts losing a client entity'),
+      clientOnline: z.number().int().describe('(login, client) pairs that end: a login losing a client, deleted or not'),
+    })
+    .describe('every access that ends, per portal; the approval threshold counts their sum'),
+});
+
 const plannedStepSchema = z.object({
   step: z.number().int(),
   action: z.enum(['contact-links-off', 'client-former', 'end-master-link']),
@@ -42,7 +53,7 @@ const plannedStepSchema = z.object({
   portals: z.array(portalSchema).optional(),
   summary: z.string(),
   effects: effectsSchema,
-  removes: z.object({ contactAccess: z.number().int(), logins: z.number().int() }),
+  removes: removesSchema,
   awaitClients: z.array(z.string()),
 });
 
@@ -52,7 +63,7 @@ export const offboardingPlanSchema = z
     steps: z.array(plannedStepSchema),
     clientNumbers: z.array(z.string()),
     contactIds: z.array(z.number().int()),
-    removes: z.object({ contactAccess: z.number().int(), logins: z.number().int() }),
+    removes: removesSchema,
   })
   .meta({ id: 'OffboardingPlan' });
 
@@ -82,6 +93,10 @@ const offboardingSummaryFields = {
   status: offboardingStatusSchema,
   workflowId: z.string(),
   approvalRequired: z.boolean(),
+  approvalReason: z
+    .string()
+    .nullable()
+    .describe("why it waits for approval: its own accesses ended, or those with the same token's recent offboardings that needed none (the rolling budget)"),
   approvedBy: z.string().nullable(),
   approvedAt: z.date().nullable(),
   cancelledBy: z.string().nullable(),
@@ -105,6 +120,7 @@ export const startedResponseSchema = z.object({
   id: z.number().int(),
   workflowId: z.string(),
   status: offboardingStatusSchema,
+  approvalReason: offboardingSummaryFields.approvalReason,
   plan: offboardingPlanSchema,
 });
 

@@ -36,8 +36,10 @@ import {
 export interface OffboardingSettings {
   temporal: Client;
   taskQueue: string;
-  /** Plans that remove more logins or contact accesses than this wait for approval. */
+  /** Plans that end more accesses than this (both portals together) wait for approval. */
   approvalThreshold: number;
+  /** The rolling budget's window: the same token's recent offboardings without approval count too; 0: off. */
+  approvalWindowMs?: number;
   /** How long one wait for the portals lasts in the workflow before it asks again. */
   portalWaitMs?: number;
 }
@@ -99,6 +101,7 @@ export const offboardingRoutes: FastifyPluginCallbackZod<{ db: Db; offboarding?:
         reason: body.reason,
         requestedBy: callerOf(request).name,
         approvalThreshold: offboarding.approvalThreshold,
+        approvalWindowMs: offboarding.approvalWindowMs,
       });
       try {
         await offboarding.temporal.workflow.start<typeof offboardingWorkflow>('offboardingWorkflow', {
@@ -117,7 +120,7 @@ export const offboardingRoutes: FastifyPluginCallbackZod<{ db: Db; offboarding?:
         await setOffboardingStatus(db, record.id, 'failed', { failure: 'the workflow service (Temporal) could not be reached; nothing was changed' });
         return reply.code(503).send(errorBody('unavailable', `offboarding ${record.id} could not be started: the workflow service (Temporal) is unreachable; nothing was changed`));
       }
-      return reply.code(202).send({ id: record.id, workflowId: record.workflowId, status: record.status, plan: record.plan });
+      return reply.code(202).send({ id: record.id, workflowId: record.workflowId, status: record.status, approvalReason: record.approvalReason, plan: record.plan });
     },
   );
 

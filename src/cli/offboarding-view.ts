@@ -39,8 +39,13 @@ function effectLines(effects: Plan['steps'][number]['effects']): string[] {
   );
 }
 
+/** Every access that ends, and per portal what that is. */
 function removesText(removes: Plan['removes']): string {
-  return `${plural(removes.contactAccess, 'contact access', 'contact accesses')} and ${plural(removes.logins, 'login')}`;
+  const { caseware, clientOnline } = removes.accessEnded;
+  return (
+    `ends ${plural(caseware + clientOnline, 'access', 'accesses')}: ${caseware} at CaseWare Cloud (contacts losing a client) and ` +
+    `${clientOnline} at Client Online (logins losing a client; ${plural(removes.logins, 'login')} deleted)`
+  );
 }
 
 /** The dry run's plan as a table: every step, with what each portal will do under it. */
@@ -63,7 +68,9 @@ export function describeDryRun(dryRun: OffboardingDryRun, executeHint: string): 
       })),
     ),
     '',
-    `It removes ${removesText(plan.removes)}. A plan that removes more than OFFBOARDING_APPROVAL_THRESHOLD (default 10) waits for approval.`,
+    `It ${removesText(plan.removes)}.`,
+    'A plan waits for approval when its accesses ended, with those of the same token\'s offboardings that needed no approval in the last ' +
+      'OFFBOARDING_APPROVAL_WINDOW_HOURS (default 24), are more than OFFBOARDING_APPROVAL_THRESHOLD (default 10).',
     `To carry it out: ${executeHint}`,
   ];
 }
@@ -98,8 +105,9 @@ function headline(offboarding: Offboarding): string {
 
 /** Why it waits, and what to do: three sentences, one line each on a terminal. */
 function approvalHint(offboarding: Offboarding): [string, string, string] {
+  const reason = offboarding.approvalReason ?? `it ${removesText(offboarding.plan.removes)}, more than the approval threshold`;
   return [
-    `It removes ${removesText(offboarding.plan.removes)}, more than the approval threshold`,
+    `${reason.charAt(0).toUpperCase()}${reason.slice(1)}`,
     `Approve it with \`portal-sync approve ${offboarding.id}\`, or cancel it with \`portal-sync cancel ${offboarding.id}\``,
     `Four eyes: token "${offboarding.requestedBy}" asked for it, so a second operator token approves it (--token or API_TOKEN)`,
   ];

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db';
 import {
+  accessesEnded,
   offboardingPlan,
   OffboardingRequestError,
   type OffboardingPlan,
@@ -47,6 +48,8 @@ export interface OffboardingRecord {
   status: OffboardingStatus;
   workflowId: string;
   approvalRequired: boolean;
+  /** Why it waits for approval, in words; null when it did not need approval. */
+  approvalReason: string | null;
   approvedBy: string | null;
   approvedAt: Date | null;
   cancelledBy: string | null;
@@ -143,8 +146,64 @@ export interface NewOffboarding {
   request: OffboardingRequest;
   reason?: string;
   requestedBy: string;
-  /** Plans that remove more logins or contact accesses than this wait for approval. */
+  /** Plans that end more accesses than this (both portals together) wait for approval. */
   approvalThreshold: number;
+  /**
+   * The rolling budget: the accesses ended by the same token's offboardings that needed no approval
+   * in this many milliseconds before count towards the threshold too, so that a plan split into
+   * small requests still meets four eyes. 0 or absent: each plan is measured on its own.
+   */
+  approvalWindowMs?: number;
+}
+
+/** An offboarding of the rolling budget: asked for by the same token, without approval, lately. */
+interface BudgetEntry {
+  id: number;
+  ended: number;
+}
+
+/**
+ * Why this plan must wait for approval, or undefined when it need not: its own accesses ended pass
+ * the threshold, or they do together with those of the token's offboardings that needed no approval
+ * within the window. Ones that finished (failed, cancelled) without changing anything do not count.
+ * Serialized per token, so two requests at once cannot both stay under the budget.
+ */
+async function approvalReasonFor(trx: Knex.Transaction, input: NewOffboarding, plan: OffboardingPlan): Promise<string | undefined> {
+  const ended = accessesEnded(plan.removes);
+  const threshold = input.approvalThreshold;
+  const own = `it ends ${ended} ${ended === 1 ? 'access' : 'accesses'} (CaseWare Cloud ${plan.removes.accessEnded.caseware}, Client Online ${plan.removes.accessEnded.clientOnline})`;
+  if (ended > threshold) return `${own}, more than the approval threshold (${threshold})`;
+  const windowMs = input.approvalWindowMs ?? 0;
+  if (windowMs <= 0 || ended === 0) return undefined;
+  await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`offboarding-approval-budget:${input.requestedBy}`]);
+  const { rows: earlier } = await trx.raw<{ rows: BudgetEntry[] }>(
+    `select o.id,
+            coalesce((o.plan->'removes'->'accessEnded'->>'caseware')::int + (o.plan->'removes'->'accessEnded'->>'clientOnline')::int,
+                     (o.plan->'removes'->>'contactAccess')::int + (o.plan->'removes'->>'logins')::int, 0) as ended
+       from offboardings o
+      where o.requested_by = :requestedBy
+        and not o.approval_required
+        and o.created_at > now() - (:windowMs * interval '1 millisecond')
+        and not (o.status in ('failed', 'cancelled')
+                 and not exists (select 1 from offboarding_steps s where s.offboarding_id = o.id and s.applied_at is not null))
+      order by o.id`,
+    { requestedBy: input.requestedBy, windowMs },
+  );
+  const before = earlier.reduce((sum, entry) => sum + Number(entry.ended), 0);
+  if (ended + before <= threshold) return undefined;
+  const ids = earlier.map((entry) => entry.id);
+  const named = ids.length > 10 ? `${ids.slice(0, 10).join(', ')} and ${ids.length - 10} more` : ids.join(', ');
+  return (
+    `${own}; with the ${before} ended by offboarding${ids.length === 1 ? '' : 's'} ${named}, which token "${input.requestedBy}" asked for ` +
+    `without approval in the last ${windowText(windowMs)}, that is ${ended + before}, more than the approval threshold (${threshold})`
+  );
+}
+
+function windowText(ms: number): string {
+  const hours = ms / 3_600_000;
+  if (Number.isInteger(hours)) return hours === 1 ? 'hour' : `${hours} hours`;
+  const minutes = Math.max(1, Math.round(ms / 60_000));
+  return minutes === 1 ? 'minute' : `${minutes} minutes`;
 }
 
 /**
@@ -162,7 +221,8 @@ export async function createOffboarding(db: Db, input: NewOffboarding): Promise<
     const records = recordsOf(plan);
     const holder = await unfinishedOffboardingHolding(trx, records);
     if (holder) throw new RegistryError('conflict', holder);
-    const approvalRequired = plan.removes.contactAccess + plan.removes.logins > input.approvalThreshold;
+    const approvalReason = await approvalReasonFor(trx, input, plan);
+    const approvalRequired = approvalReason !== undefined;
     const [row] = await trx('offboardings')
       .insert({
         kind: input.request.kind,
@@ -172,6 +232,7 @@ export async function createOffboarding(db: Db, input: NewOffboarding): Promise<
         status: approvalRequired ? 'awaiting-approval' : 'running',
         plan: JSON.stringify(plan),
         approval_required: approvalRequired,
+        approval_reason: approvalReason ?? null,
       })
       .returning<{ id: number }[]>('id');
     const offboardingId = row?.id;
@@ -220,6 +281,7 @@ interface OffboardingRow {
   workflow_id: string;
   plan: OffboardingPlan;
   approval_required: boolean;
+  approval_reason: string | null;
   approved_by: string | null;
   approved_at: Date | null;
   cancelled_by: string | null;
@@ -262,6 +324,13 @@ function toStep(row: StepRow): OffboardingStepRecord {
   };
 }
 
+/** A plan stored before plans counted the accesses they end per portal: counted as they were then. */
+function withAccessEnded(plan: OffboardingPlan): OffboardingPlan {
+  const fill = <T extends { removes: OffboardingPlan['removes'] }>(part: T): T =>
+    part.removes.accessEnded ? part : { ...part, removes: { ...part.removes, accessEnded: { caseware: part.removes.contactAccess, clientOnline: part.removes.logins } } };
+  return fill({ ...plan, steps: plan.steps.map(fill) });
+}
+
 function toOffboarding(row: OffboardingRow, steps: StepRow[]): OffboardingRecord {
   return {
     id: row.id,
@@ -272,11 +341,12 @@ function toOffboarding(row: OffboardingRow, steps: StepRow[]): OffboardingRecord
     status: row.status,
     workflowId: row.workflow_id,
     approvalRequired: row.approval_required,
+    approvalReason: row.approval_reason,
     approvedBy: row.approved_by,
     approvedAt: row.approved_at,
     cancelledBy: row.cancelled_by,
     failure: row.failure,
-    plan: row.plan,
+    plan: withAccessEnded(row.plan),
     steps: steps.map(toStep),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
