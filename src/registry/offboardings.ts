@@ -133,11 +133,24 @@ export async function planOffboarding(db: Db, request: OffboardingRequest): Prom
 
 // --- The guard (offboarding-guard.ts checks it) ---
 
-/** Records a plan changes: the contacts of its contact steps and the clients of its client steps. */
+/**
+ * Records a plan holds: the contacts of its contact steps and the clients of its client steps, and
+ * for a person leaving or deceased his person client even when no step changes it (already a former
+ * client): no new follower may take over his login meanwhile.
+ */
 export function recordsOf(plan: OffboardingPlan): GuardedRecord[] {
-  return plan.steps.map((step) =>
+  const records: GuardedRecord[] = plan.steps.map((step) =>
     step.action === 'client-former' ? { type: 'client', key: step.clientNumber } : { type: 'contact', key: step.contactId },
   );
+  const { request } = plan;
+  if (request.kind === 'person-leaves' || request.kind === 'person-deceased') records.push({ type: 'client', key: request.clientNumber });
+  return records;
+}
+
+/** The clients whose rows are locked while an offboarding is stored: its steps' clients and the clients it holds. */
+function clientsToLock(plan: OffboardingPlan): string[] {
+  const held = recordsOf(plan).flatMap((record) => (record.type === 'client' ? [String(record.key)] : []));
+  return [...new Set([...plan.clientNumbers, ...held])];
 }
 
 // --- Stored offboardings ---
@@ -214,10 +227,10 @@ function windowText(ms: number): string {
 export async function createOffboarding(db: Db, input: NewOffboarding): Promise<OffboardingRecord> {
   const id = await db.transaction(async (trx) => {
     const first = await planOffboarding(trx, input.request);
-    await lockClients(trx, first.clientNumbers);
+    await lockClients(trx, clientsToLock(first));
     // Planned again under the locks: what was read before them may have changed.
     const plan = await planOffboarding(trx, input.request);
-    await lockClients(trx, plan.clientNumbers);
+    await lockClients(trx, clientsToLock(plan));
     const records = recordsOf(plan);
     const holder = await unfinishedOffboardingHolding(trx, records);
     if (holder) throw new RegistryError('conflict', holder);

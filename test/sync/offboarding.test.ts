@@ -284,6 +284,56 @@ describe('while an offboarding holds its records', () => {
     expect((await stack.api('PUT', `/contacts/${contacts[0]}/links`, { caseware: true })).status).toBe(200);
   });
 
+  test('a follower tried for a deceased person while his offboarding waits for approval: no access of his remains anywhere', async () => {
+    const s = await situation('h');
+    // P follows at three more companies, so that his plan ends 11 accesses, more than the threshold (10): it waits.
+    const companies = ['hC', 'hD', 'hE', 'hF'];
+    for (const company of companies) {
+      expect((await stack.api('POST', '/clients', { clientNumber: company, kind: 'company', name: `Company ${company}`, links: both })).status).toBe(201);
+    }
+    const followers = [s.pA, s.pB];
+    for (const company of ['hC', 'hD', 'hE']) {
+      const response = await stack.api('POST', `/clients/${company}/contacts`, { email: `p@${company}.work.test`.toLowerCase(), links: both, master: { clientNumber: s.P } });
+      expect(response.status).toBe(201);
+      followers.push(response.body.id);
+    }
+    // Company F has a contact of its own, who follows nobody.
+    const atF = await stack.api('POST', '/clients/hF/contacts', { email: 'x@hf.work.test', links: both });
+    expect(atF.status).toBe(201);
+    for (const n of companies) await stack.settled(n);
+    const mails = await mailCount();
+
+    const started = await offboard({ kind: 'person-deceased', clientNumber: s.P });
+    expect(started.status).toBe('awaiting-approval');
+    // Meanwhile the registry is asked for a new follower of P at F, and to link F's contact to P.
+    const added = await stack.api('POST', '/clients/hF/contacts', { email: 'late@hf.work.test', links: both, master: { clientNumber: s.P } });
+    const linked = await stack.api('PUT', `/contacts/${atF.body.id}/master`, { clientNumber: s.P });
+
+    const { secret } = await createApiToken(stack.database.db, { name: 'approver-h', role: 'operator' });
+    expect((await apiAs(secret, 'POST', `/offboardings/${started.id}/approve`)).status).toBe(200);
+    expectEveryStepRecorded(await finished(started.id));
+    for (const n of [s.P, s.A, s.B, ...companies]) await stack.settled(n);
+
+    // Nobody follows P any more, and no access of P remains at either portal.
+    expect((await stack.api('GET', `/clients/${s.P}/followers`)).body.followers).toEqual([]);
+    expect(await coLogin(`p-${s.ids.P}`)).toBeUndefined();
+    const cw = await stack.simState();
+    const hfEntity = cw.entities.find((e) => e.EntityNo === 'hF');
+    for (const email of ['pa@h.work.test', 'pb@h.work.test', 'p@hc.work.test', 'p@hd.work.test', 'p@he.work.test', 'late@hf.work.test']) {
+      const user = cw.users.find((u) => u.Email === email);
+      expect(user === undefined || user.Type === 'I', email).toBe(true);
+    }
+    // F keeps its own contact, with a login of his own.
+    expect(hfEntity).toBeDefined();
+    expect(await cwHasAccess('x@hf.work.test', 'hF')).toBe(true);
+    expect((await coLogin(`c-${atF.body.id}`))?.clients).toEqual(['hF']);
+    // Both attempts were refused, naming the offboarding; nobody got a mail.
+    expect(added.status).toBe(409);
+    expect(added.body.error.message).toContain(`offboarding ${started.id}`);
+    expect(linked.status).toBe(409);
+    expect(await mailCount()).toBe(mails);
+  });
+
   test('cancel stops before the next step; the steps done stay done', async () => {
     const big = 'g2';
     expect((await stack.api('POST', '/clients', { clientNumber: big, kind: 'company', name: 'Big', links: both })).status).toBe(201);
