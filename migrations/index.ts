@@ -12,6 +12,7 @@ import * as outboxNotify from './20261201000004_outbox_notify';
 import * as apiTokens from './20261202000001_api_tokens';
 import * as fileRequests from './20261202000010_file_requests';
 import * as offboardingApprovalReason from './20261204000010_offboarding_approval_reason';
+import * as offboardingStepRefusal from './20261204000011_offboarding_step_refusal';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -31,6 +32,7 @@ const migrations: Record<string, Migration> = {
   '20261202000001_api_tokens': apiTokens,
   '20261202000010_file_requests': fileRequests,
   '20261204000010_offboarding_approval_reason': offboardingApprovalReason,
+  '20261204000011_offboarding_step_refusal': offboardingStepRefusal,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

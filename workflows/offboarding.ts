@@ -109,10 +109,21 @@ export async function offboardingWorkflow(input: OffboardingInput): Promise<Offb
         const maxWaitMs = round === 0 ? Math.min(firstPortalWaitMs, portalWaitMs) : portalWaitMs;
         const wait = await awaitOffboardingStep({ offboardingId, step: step.step, clientNumber: step.clientNumber, maxWaitMs });
         if (wait.caughtUp) break;
-        setCurrentDetails(
-          `step ${step.step} of ${steps.length}: waiting for ${wait.behind.map((p) => portalLabels[p]).join(' and ')} ` +
-            `to apply the change to client ${step.clientNumber}`,
-        );
+        if (wait.refused.length > 0) {
+          // Refused is not done: the access is still there. It waits for a later sync to get it through.
+          const refusals = [...new Set(wait.refused.map((r) => `${portalLabels[r.portal]} (${r.code}, ${r.recordType} ${r.recordId})`))];
+          setCurrentDetails(
+            `step ${step.step} of ${steps.length}: refused by ${refusals.join(' and ')}; waiting for a later sync of client ` +
+              `${step.clientNumber} to get the change through (GET /offboardings/${offboardingId})`,
+          );
+        } else {
+          setCurrentDetails(
+            `step ${step.step} of ${steps.length}: waiting for ${wait.behind.map((p) => portalLabels[p]).join(' and ')} ` +
+              `to apply the change to client ${step.clientNumber}`,
+          );
+        }
+        // A cancel ends the wait: a step a portal keeps refusing must not hold the offboarding for ever.
+        if (cancelledBy !== undefined) break;
       }
     }
   } catch (error) {

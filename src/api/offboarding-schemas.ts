@@ -79,6 +79,10 @@ const stepRecordSchema = z.object({
   effects: effectsSchema,
   status: z.enum(['pending', 'applying', 'waiting-for-portals', 'done', 'not-run']),
   changed: z.record(z.string(), z.unknown()).nullable().describe('what the registry change did; {} when it found nothing to change'),
+  refusal: z
+    .string()
+    .nullable()
+    .describe('what a portal refused of the change (its sync errors, ids only) while the step waits for a later sync to get it through; null otherwise'),
   startedAt: z.date().nullable(),
   appliedAt: z.date().nullable().describe('when the registry change was made'),
   completedAt: z.date().nullable().describe('when every affected portal had applied it'),

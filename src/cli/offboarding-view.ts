@@ -83,6 +83,11 @@ const stepStatusText: Record<Step['status'], string> = {
   'not-run': 'not run',
 };
 
+/** A step's status in words; a refused one says so (it waits for a later sync to get the change through). */
+function stepState(step: Step): string {
+  return step.refusal && step.status === 'waiting-for-portals' ? 'refused, waiting' : stepStatusText[step.status];
+}
+
 function stepMark(step: Step, spinner: string): string {
   if (step.status === 'done') return '✔';
   if (step.status === 'not-run') return '✖';
@@ -116,8 +121,13 @@ function approvalHint(offboarding: Offboarding): [string, string, string] {
 function stepRows(offboarding: Offboarding, spinner: string): string[] {
   return table(
     ['', 'step', 'action', 'record', 'status', 'what'],
-    offboarding.steps.map((step) => [stepMark(step, spinner), String(step.step), step.action, recordText(step), stepStatusText[step.status], step.summary]),
+    offboarding.steps.map((step) => [stepMark(step, spinner), String(step.step), step.action, recordText(step), stepState(step), step.summary]),
   );
+}
+
+/** What a portal refused of a step, a line each, under the step list. */
+function refusalLines(offboarding: Offboarding): string[] {
+  return offboarding.steps.flatMap((step) => (step.refusal ? [`  step ${step.step} refused: ${step.refusal}`] : []));
 }
 
 /** One offboarding, as `portal-sync offboarding <id>` shows it. */
@@ -138,6 +148,7 @@ export function describeOffboarding(offboarding: Offboarding): string[] {
     ...(offboarding.status === 'awaiting-approval' ? [`  waiting     ${approvalHint(offboarding).join('. ')}.`] : []),
     '',
     ...stepRows(offboarding, '…'),
+    ...refusalLines(offboarding),
   ];
 }
 
@@ -181,14 +192,16 @@ export function followOffboarding(api: PortalSyncApi, id: number, out: Output): 
         );
       }
       for (const step of offboarding.steps) {
-        if (reported.steps.get(step.step) === step.status) continue;
-        reported.steps.set(step.step, step.status);
-        view.change(`step ${step.step} of ${offboarding.steps.length}, ${step.action} ${recordText(step)}: ${stepStatusText[step.status]}`);
+        const state = stepState(step);
+        if (reported.steps.get(step.step) === state) continue;
+        reported.steps.set(step.step, state);
+        view.change(`step ${step.step} of ${offboarding.steps.length}, ${step.action} ${recordText(step)}: ${state}${step.refusal ? `. ${step.refusal}` : ''}`);
       }
       view.frame((spinner) => [
         headline(offboarding),
         ...(offboarding.status === 'awaiting-approval' ? approvalHint(offboarding).map((line, index) => `  ${index === 0 ? 'Waiting for approval. ' : ''}${line}.`) : []),
         ...stepRows(offboarding, spinner),
+        ...refusalLines(offboarding),
       ]);
     },
   });

@@ -34,6 +34,8 @@ export interface OffboardingStepRecord {
   effects: OffboardingStep['effects'];
   status: OffboardingStepStatus;
   changed: Record<string, unknown> | null;
+  /** What a portal refused of the step's change, while the step waits for a later sync to get it through. */
+  refusal: string | null;
   startedAt: Date | null;
   appliedAt: Date | null;
   completedAt: Date | null;
@@ -315,6 +317,7 @@ interface StepRow {
   effects: OffboardingStep['effects'];
   status: OffboardingStepStatus;
   changed: Record<string, unknown> | null;
+  refusal: string | null;
   started_at: Date | null;
   applied_at: Date | null;
   completed_at: Date | null;
@@ -331,6 +334,7 @@ function toStep(row: StepRow): OffboardingStepRecord {
     effects: row.effects,
     status: row.status,
     changed: row.changed,
+    refusal: row.refusal,
     startedAt: row.started_at,
     appliedAt: row.applied_at,
     completedAt: row.completed_at,

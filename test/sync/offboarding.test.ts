@@ -351,6 +351,40 @@ describe('while an offboarding holds its records', () => {
   });
 });
 
+test('a step CaseWare refuses holds the offboarding, which says so; it completes once a later sync gets the change through', async () => {
+  expect((await stack.api('POST', '/clients', { clientNumber: 'x1', kind: 'company', name: 'Refusing', links: both })).status).toBe(201);
+  const contact = (await stack.api('POST', '/clients/x1/contacts', { email: 'ria@x1.test', links: both })).body.id as number;
+  await stack.settled('x1');
+  const script = (rules: unknown[]) =>
+    fetch(`${stack.simulator.origin}/_sim/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rules }) });
+  // CaseWare refuses taking the share away.
+  expect((await script([{ method: 'PATCH', path: 'role-assignments', status: 422 }])).status).toBe(204);
+  const started = await offboard({ kind: 'revoke-contact-access', contactId: contact });
+  const refused = await waitFor('the step to show the refusal', async () => {
+    const response = await stack.api('GET', `/offboardings/${started.id}`);
+    return response.body.steps[0].refusal ? response.body : undefined;
+  });
+  expect(refused.status).toBe('running');
+  expect(refused.steps[0]).toMatchObject({ status: 'waiting-for-portals', completedAt: null });
+  expect(refused.steps[0].refusal).toContain(`CaseWare Cloud refused it (caseware-invalid): contact ${contact} at client x1`);
+  const handle = stack.temporal.client.workflow.getHandle(started.workflowId);
+  await waitFor('the workflow to say the step was refused', async () => {
+    const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    return metadata.currentDetails?.includes(`step 1 of 1: refused by CaseWare Cloud (caseware-invalid, contact ${contact})`);
+  });
+  expect(await cwHasAccess('ria@x1.test', 'x1')).toBe(true);
+  expect((await stack.api('GET', `/offboardings/${started.id}`)).body.status).toBe('running');
+
+  // CaseWare accepts again; an ordinary edit of the client makes a later sync, which gets it through.
+  expect((await script([])).status).toBe(204);
+  expect((await stack.api('PATCH', '/clients/x1', { phone: '030-2' })).status).toBe(200);
+  const done = await finished(started.id);
+  expectEveryStepRecorded(done);
+  expect(done.steps[0].refusal).toBeNull();
+  expect(await cwHasAccess('ria@x1.test', 'x1')).toBe(false);
+  expect((await cwUser('ria@x1.test'))?.Type).toBe('I');
+});
+
 test('a worker stopped mid-plan: a new worker finishes the same plan, each step once, no mail', async () => {
   const s = await situation('k');
   const mails = await mailCount();

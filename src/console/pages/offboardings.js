@@ -89,9 +89,10 @@ function Steps({ steps, records, contactIds }) {
           ${record ? html`<${StatusBadge} status=${record.status} words=${stepStatuses} />` : null}
         </div>
         <${Effects} effects=${step.effects} />
-        ${record && (record.startedAt || record.changed)
+        ${record && (record.startedAt || record.changed || record.refusal)
           ? html`<div class="step-progress">
               ${record.changed ? html`<p class="step-changed">${changedText(record.changed)}.</p>` : null}
+              ${record.refusal ? html`<${Notice} tone="bad"><strong>Refused, so not done:</strong> ${record.refusal}.<//>` : null}
               <dl class="facts inline step-times">
                 <dt>Started</dt><dd><${When} at=${record.startedAt} /></dd>
                 <dt>Registry changed</dt><dd><${When} at=${record.appliedAt} /></dd>
@@ -351,7 +352,7 @@ export function OffboardingPage({ route, config }) {
       </dl>
       ${offboarding.failure ? html`<${Notice} tone="bad"><strong>It failed:</strong> ${offboarding.failure}<//>` : null}
       ${offboarding.status === 'running' && !finished(offboarding)
-        ? html`<p class="quiet live">Following it live: this page refreshes every second. A step waits until every portal has applied it; a portal that is down holds the step until it is back.</p>`
+        ? html`<p class="quiet live">Following it live: this page refreshes every second. A step waits until every portal has applied it; a portal that is down holds the step until it is back, and one that refuses the change holds it until a later sync gets the change through.</p>`
         : null}
       <${Decisions} offboarding=${offboarding} onDecided=${() => void resource.reload()} />
     </section>
