@@ -4,6 +4,7 @@ import { offboardingPortals, type OffboardingPortal, type PortalEffects } from '
 import { getOffboarding, setOffboardingStatus, type OffboardingStatus } from '../src/registry/offboardings';
 import { endContactMaster, getClient, getContact, isRegistryError, setContactLinks, updateClient } from '../src/registry/repository';
 import { clientSyncStatus, type SyncError } from '../src/registry/sync-status';
+import { offboardingFinishedFailure } from '../workflows/offboarding-definitions';
 import { withHeartbeats } from './heartbeat';
 
 export interface OffboardingStepRef {
@@ -25,6 +26,12 @@ export interface StepRefusal {
   recordId: number;
   code: string;
   message: string;
+}
+
+export interface OffboardingSteps {
+  /** The status of an offboarding that has finished already (failed, cancelled, completed); null while it has not. */
+  finished: OffboardingStatus | null;
+  steps: OffboardingStepOutline[];
 }
 
 export interface PortalWait {
@@ -72,10 +79,17 @@ function refusalText(refused: readonly StepRefusal[]): string {
 
 export function createOffboardingActivities({ db, pollIntervalMs = 250 }: OffboardingActivityOptions) {
   return {
-    /** The plan's steps as stored when the offboarding was requested. */
-    async loadOffboardingSteps({ offboardingId }: { offboardingId: number }): Promise<OffboardingStepOutline[]> {
+    /**
+     * The plan's steps as stored when the offboarding was requested, and whether the offboarding has
+     * finished already: the API marks it failed when it could not tell that Temporal started it,
+     * and a workflow that starts all the same must then change nothing.
+     */
+    async loadOffboardingSteps({ offboardingId }: { offboardingId: number }): Promise<OffboardingSteps> {
       const offboarding = await getOffboarding(db, offboardingId);
-      return offboarding.steps.map((s) => ({ step: s.step, clientNumber: s.clientNumber, summary: s.summary }));
+      return {
+        finished: offboarding.finishedAt === null ? null : offboarding.status,
+        steps: offboarding.steps.map((s) => ({ step: s.step, clientNumber: s.clientNumber, summary: s.summary })),
+      };
     },
 
     /**
@@ -85,6 +99,20 @@ export function createOffboardingActivities({ db, pollIntervalMs = 250 }: Offboa
      */
     async applyOffboardingStep({ offboardingId, step }: OffboardingStepRef): Promise<{ changed: boolean }> {
       return db.transaction(async (trx) => {
+        // The offboarding's row first, then the step's (the order setOffboardingStatus locks them
+        // in): a step of an offboarding that has finished meanwhile is not applied.
+        const offboardingRow = await trx('offboardings')
+          .where({ id: offboardingId })
+          .forUpdate()
+          .first<{ status: OffboardingStatus; finished_at: Date | null } | undefined>('status', 'finished_at');
+        if (offboardingRow?.finished_at) {
+          throw ApplicationFailure.create({
+            message: `offboarding ${offboardingId} has finished (${offboardingRow.status}); its step ${step} is not carried out`,
+            type: offboardingFinishedFailure,
+            nonRetryable: true,
+            details: [offboardingRow.status],
+          });
+        }
         const row = await trx('offboarding_steps')
           .where({ offboarding_id: offboardingId, step })
           .forUpdate()

@@ -1,5 +1,6 @@
 import {
   ActivityFailure,
+  ApplicationFailure,
   condition,
   proxyActivities,
   setCurrentDetails,
@@ -10,6 +11,7 @@ import type { OffboardingActivities } from '../activities/offboarding';
 import {
   approveOffboardingUpdate,
   cancelOffboardingUpdate,
+  offboardingFinishedFailure,
   offboardingProgressQuery,
   offboardingStageSearchAttribute,
   type OffboardingProgress,
@@ -89,8 +91,14 @@ export async function offboardingWorkflow(input: OffboardingInput): Promise<Offb
     },
   );
 
-  const steps = await loadOffboardingSteps({ offboardingId });
+  const { finished, steps } = await loadOffboardingSteps({ offboardingId });
   progress.steps = steps.length;
+  if (finished !== null) {
+    // The API marked it finished (failed) before this run began, not knowing that Temporal had
+    // started it: nothing is done, and the record stays as it is.
+    enter(finished, `offboarding ${offboardingId} had already finished (${finished}) when its workflow began; nothing was done`);
+    return progress;
+  }
   if (input.approvalRequired) {
     enter('awaiting-approval', `waiting for a person to approve: the plan removes more than the threshold allows`);
     await condition(() => progress.stage === 'running' || cancelledBy !== undefined);
@@ -127,6 +135,12 @@ export async function offboardingWorkflow(input: OffboardingInput): Promise<Offb
       }
     }
   } catch (error) {
+    if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === offboardingFinishedFailure) {
+      // Finished elsewhere meanwhile (the API marked it failed): the record stays as it is.
+      const status = (error.cause.details?.[0] as OffboardingStage | undefined) ?? 'failed';
+      enter(status, `offboarding ${offboardingId} was finished elsewhere (${status}) before step ${progress.step}; nothing more was done`);
+      return progress;
+    }
     // A step no retry can carry out: the offboarding stops where it is, and says so; its records are released.
     const failure = error instanceof ActivityFailure ? (error.cause?.message ?? error.message) : String(error);
     await markOffboardingStatus({ offboardingId, status: 'failed', failure: `step ${progress.step} of ${steps.length}: ${failure}` });

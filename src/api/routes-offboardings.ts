@@ -5,10 +5,10 @@ import type { Db } from '../db';
 import { planPortals, type OffboardingRequest } from '../domain/offboarding';
 import {
   createOffboarding,
+  failUnstartedOffboarding,
   getOffboarding,
   listOffboardings,
   planOffboarding,
-  setOffboardingStatus,
   type OffboardingRecord,
 } from '../registry/offboardings';
 import { RegistryError } from '../registry/repository';
@@ -58,6 +58,16 @@ function fourEyesRefusal(record: OffboardingRecord, approver: ApiCaller): string
     `offboarding ${record.id} was asked for by ${asker}; another token with the operator role must approve it (four eyes). ` +
     'A second person approves it with a token of their own; make one with `portal-sync tokens create --name <name> --role operator`'
   );
+}
+
+/** Whether a workflow with this id exists; false also when Temporal cannot be asked. */
+async function workflowExists(temporal: Client, workflowId: string): Promise<boolean> {
+  try {
+    await temporal.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function requestOf(body: OffboardingRequestBody): OffboardingRequest {
@@ -116,9 +126,17 @@ export const offboardingRoutes: FastifyPluginCallbackZod<{ db: Db; offboarding?:
           staticSummary: `offboarding ${record.id}: ${record.kind}, ${record.plan.steps.length} steps`,
         });
       } catch (error) {
-        request.log.error({ err: error }, 'Temporal did not take the offboarding');
-        await setOffboardingStatus(db, record.id, 'failed', { failure: 'the workflow service (Temporal) could not be reached; nothing was changed' });
-        return reply.code(503).send(errorBody('unavailable', `offboarding ${record.id} could not be started: the workflow service (Temporal) is unreachable; nothing was changed`));
+        // The answer may have been lost although Temporal started it: its workflow id tells.
+        const started = await workflowExists(offboarding.temporal, record.workflowId);
+        if (!started) {
+          request.log.error({ err: error }, 'Temporal did not take the offboarding');
+          // Its workflow, should it start after all, finds the record failed and changes nothing.
+          const failed = await failUnstartedOffboarding(db, record.id, 'the workflow service (Temporal) could not be reached; nothing was changed');
+          if (failed) {
+            return reply.code(503).send(errorBody('unavailable', `offboarding ${record.id} could not be started: the workflow service (Temporal) is unreachable; nothing was changed`));
+          }
+        }
+        request.log.warn({ err: error }, `the answer to starting offboarding ${record.id} was lost, but its workflow runs`);
       }
       return reply.code(202).send({ id: record.id, workflowId: record.workflowId, status: record.status, approvalReason: record.approvalReason, plan: record.plan });
     },

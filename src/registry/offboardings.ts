@@ -155,6 +155,21 @@ function clientsToLock(plan: OffboardingPlan): string[] {
   return [...new Set([...plan.clientNumbers, ...held])];
 }
 
+/**
+ * Marks an offboarding failed because its workflow could not be started, unless a step of it has
+ * started meanwhile: then its workflow runs after all (the answer to starting it was lost) and
+ * false is answered. Under the offboarding's row lock, which applying a step takes too.
+ */
+export async function failUnstartedOffboarding(db: Db, id: number, failure: string): Promise<boolean> {
+  return db.transaction(async (trx) => {
+    await trx('offboardings').where({ id }).forUpdate().select('id');
+    const started = await trx('offboarding_steps').where({ offboarding_id: id }).whereNotNull('started_at').first<{ step: number } | undefined>('step');
+    if (started) return false;
+    await setOffboardingStatus(trx, id, 'failed', { failure });
+    return true;
+  });
+}
+
 // --- Stored offboardings ---
 
 export interface NewOffboarding {
@@ -399,10 +414,11 @@ export async function setOffboardingStatus(
 ): Promise<void> {
   await db.transaction(async (trx) => {
     const finished = !unfinished.includes(status);
-    // A finished offboarding stays finished: an unfinished status written at the same time (a
-    // cancel's own record, scheduled beside the workflow's final one) keeps only its details.
+    // A finished offboarding stays as it finished: an unfinished status written at the same time (a
+    // cancel's own record, scheduled beside the workflow's final one) keeps only its details, and a
+    // workflow that ran after the API had marked it failed does not make it completed.
     const current = await trx('offboardings').where({ id }).forUpdate().first<{ finished_at: Date | null } | undefined>('finished_at');
-    if (!finished && current?.finished_at) {
+    if (current?.finished_at) {
       if (details.cancelledBy) await trx('offboardings').where({ id }).update({ cancelled_by: details.cancelledBy });
       return;
     }

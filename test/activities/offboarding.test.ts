@@ -1,9 +1,10 @@
+import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createCaseWareActivities } from '../../activities/caseware';
 import { createOffboardingActivities } from '../../activities/offboarding';
 import { CaseWareClient } from '../../src/portals/caseware/client';
-import { createOffboarding, getOffboarding } from '../../src/registry/offboardings';
-import { createClient, createContact } from '../../src/registry/repository';
+import { createOffboarding, failUnstartedOffboarding, getOffboarding } from '../../src/registry/offboardings';
+import { createClient, createContact, getContact } from '../../src/registry/repository';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
@@ -90,4 +91,39 @@ test("another record's sync error at the client does not hold a contact's step",
   await offboarding.applyOffboardingStep({ offboardingId: record.id, step: 1 });
   expect((await syncCaseWare('8102')).syncErrors).toBe(1);
   expect(await offboarding.awaitOffboardingStep({ offboardingId: record.id, step: 1, clientNumber: '8102', maxWaitMs: 300 })).toMatchObject({ caughtUp: true });
+});
+
+test('a workflow that starts after the API marked its offboarding failed changes nothing, and the record stays failed', async () => {
+  const { db } = database;
+  const both = { caseware: true, clientOnline: true };
+  await createClient(db, { clientNumber: '8201', kind: 'company', status: 'client', name: 'Z B.V.', links: both });
+  const contact = await createContact(db, '8201', { email: 'c@z.test', links: both });
+  const record = await createOffboarding(db, { request: { kind: 'revoke-contact-access', contactId: contact.id }, requestedBy: 'alice', approvalThreshold: 10 });
+  // POST /offboardings: start() threw and Temporal did not know the workflow yet.
+  expect(await failUnstartedOffboarding(db, record.id, 'the workflow service (Temporal) could not be reached; nothing was changed')).toBe(true);
+
+  // The workflow starts all the same and does what it would.
+  const offboarding = createOffboardingActivities({ db });
+  const loaded = await offboarding.loadOffboardingSteps({ offboardingId: record.id });
+  expect(loaded.finished).toBe('failed');
+  const refusal = await offboarding.applyOffboardingStep({ offboardingId: record.id, step: 1 }).catch((error: unknown) => error);
+  expect(refusal).toBeInstanceOf(ApplicationFailure);
+  expect(refusal).toMatchObject({ type: 'OffboardingFinished', nonRetryable: true, details: ['failed'] });
+  await offboarding.markOffboardingStatus({ offboardingId: record.id, status: 'completed' });
+
+  const after = await getOffboarding(db, record.id);
+  expect(after).toMatchObject({ status: 'failed', failure: 'the workflow service (Temporal) could not be reached; nothing was changed' });
+  expect(after.steps.map((step) => [step.status, step.changed])).toEqual([['not-run', null]]);
+  expect((await getContact(db, contact.id)).links).toEqual(both);
+});
+
+test('once a step has started, the API does not mark the offboarding failed: its workflow runs', async () => {
+  const { db } = database;
+  const both = { caseware: true, clientOnline: true };
+  await createClient(db, { clientNumber: '8202', kind: 'company', status: 'client', name: 'W B.V.', links: both });
+  const contact = await createContact(db, '8202', { email: 'c@w.test', links: both });
+  const record = await createOffboarding(db, { request: { kind: 'revoke-contact-access', contactId: contact.id }, requestedBy: 'alice', approvalThreshold: 10 });
+  await createOffboardingActivities({ db }).applyOffboardingStep({ offboardingId: record.id, step: 1 });
+  expect(await failUnstartedOffboarding(db, record.id, 'unreachable')).toBe(false);
+  expect((await getOffboarding(db, record.id)).status).toBe('running');
 });

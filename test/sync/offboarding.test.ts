@@ -2,7 +2,11 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { buildApi } from '../../src/api/server';
 import { createApiToken } from '../../src/api/tokens';
+import { createOffboarding, failUnstartedOffboarding, getOffboarding } from '../../src/registry/offboardings';
+import type { offboardingWorkflow } from '../../workflows/offboarding';
 import { assertLoginPrivacy, startTestStack, type TestStack } from '../support/stack';
 import { waitFor } from '../support/temporal';
 
@@ -383,6 +387,80 @@ test('a step CaseWare refuses holds the offboarding, which says so; it completes
   expect(done.steps[0].refusal).toBeNull();
   expect(await cwHasAccess('ria@x1.test', 'x1')).toBe(false);
   expect((await cwUser('ria@x1.test'))?.Type).toBe('I');
+  await record('refused-step', started.workflowId);
+});
+
+describe('starting an offboarding whose answer is lost', () => {
+  /** The stack's Temporal client, but its workflow.start() throws: after starting the workflow (the answer lost), or instead. */
+  function lossy(answer: 'lost' | 'refused'): Client {
+    const real = stack.temporal.client;
+    const workflow = new Proxy(real.workflow, {
+      get(target, property) {
+        if (property === 'start') {
+          return async (...args: Parameters<typeof target.start>) => {
+            if (answer === 'lost') await target.start(...args);
+            throw new Error('14 UNAVAILABLE: the connection dropped before the answer');
+          };
+        }
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    return new Proxy(real, { get: (target, property) => (property === 'workflow' ? workflow : Reflect.get(target, property)) });
+  }
+
+  async function startThrough(temporal: Client, body: Record<string, unknown>) {
+    const api = await buildApi({ db: stack.database.db, apiToken: stack.apiToken, logger: false, offboarding: { temporal, taskQueue: stack.taskQueue, approvalThreshold: 10 } });
+    try {
+      const response = await api.inject({ method: 'POST', url: '/offboardings', headers: { authorization: `Bearer ${stack.apiToken}` }, payload: body });
+      return { status: response.statusCode, body: response.json<{ id: number; status: string }>() };
+    } finally {
+      await api.close();
+    }
+  }
+
+  async function companyWithContact(clientNumber: string): Promise<number> {
+    expect((await stack.api('POST', '/clients', { clientNumber, kind: 'company', name: `Company ${clientNumber}`, links: both })).status).toBe(201);
+    const contact = (await stack.api('POST', `/clients/${clientNumber}/contacts`, { email: `c@${clientNumber}.test`, links: both })).body.id as number;
+    await stack.settled(clientNumber);
+    return contact;
+  }
+
+  test('start() threw although Temporal started the workflow: 202, and the offboarding completes', async () => {
+    const contact = await companyWithContact('y1');
+    const started = await startThrough(lossy('lost'), { kind: 'revoke-contact-access', contactId: contact, execute: true });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    expect(started.body.status).toBe('running');
+    expectEveryStepRecorded(await finished(started.body.id));
+    expect(await cwHasAccess('c@y1.test', 'y1')).toBe(false);
+  });
+
+  test('start() threw and no workflow started: 503, and the record says failed, nothing changed', async () => {
+    const contact = await companyWithContact('y2');
+    const refused = await startThrough(lossy('refused'), { kind: 'revoke-contact-access', contactId: contact, execute: true });
+    expect(refused.status).toBe(503);
+    const [record] = (await stack.api('GET', '/offboardings?status=failed')).body.offboardings.filter((o: { request: { contactId?: number } }) => o.request.contactId === contact);
+    expect(record).toMatchObject({ status: 'failed', failure: 'the workflow service (Temporal) could not be reached; nothing was changed' });
+  });
+
+  test('a workflow that starts after its offboarding was marked failed ends without changing anything', async () => {
+    const contact = await companyWithContact('y3');
+    const { db } = stack.database;
+    const stored = await createOffboarding(db, { request: { kind: 'revoke-contact-access', contactId: contact }, requestedBy: 'api', approvalThreshold: 10 });
+    expect(await failUnstartedOffboarding(db, stored.id, 'the workflow service (Temporal) could not be reached; nothing was changed')).toBe(true);
+    const result = await stack.temporal.client.workflow.execute<typeof offboardingWorkflow>('offboardingWorkflow', {
+      workflowId: stored.workflowId,
+      taskQueue: stack.taskQueue,
+      args: [{ offboardingId: stored.id, approvalRequired: false }],
+    });
+    expect(result.stage).toBe('failed');
+    const after = await getOffboarding(db, stored.id);
+    expect(after).toMatchObject({ status: 'failed', failure: 'the workflow service (Temporal) could not be reached; nothing was changed' });
+    expect(after.steps.map((step) => step.status)).toEqual(['not-run']);
+    expect((await stack.api('GET', `/contacts/${contact}`)).body.links).toEqual(both);
+    expect(await cwHasAccess('c@y3.test', 'y3')).toBe(true);
+    await record('finished-before-start', stored.workflowId);
+  });
 });
 
 test('a worker stopped mid-plan: a new worker finishes the same plan, each step once, no mail', async () => {
