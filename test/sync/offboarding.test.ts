@@ -3,10 +3,12 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import type { Client } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
 import { buildApi } from '../../src/api/server';
 import { createApiToken } from '../../src/api/tokens';
 import { createOffboarding, failUnstartedOffboarding, getOffboarding } from '../../src/registry/offboardings';
 import type { offboardingWorkflow } from '../../workflows/offboarding';
+import { approveOffboardingUpdate, offboardingClientsSearchAttribute, offboardingProgressQuery } from '../../workflows/offboarding-definitions';
 import { assertLoginPrivacy, startTestStack, type TestStack } from '../support/stack';
 import { waitFor } from '../support/temporal';
 
@@ -115,10 +117,10 @@ async function apiAs(token: string, method: string, route: string): Promise<{ st
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
 
-/** RECORD_HISTORIES=1 keeps the run's history for test/workflows/replay.test.ts. */
-async function record(name: string, workflowId: string) {
+/** RECORD_HISTORIES=1 keeps the run's history (the newest run, or `runId`) for test/workflows/replay.test.ts. */
+async function record(name: string, workflowId: string, runId?: string) {
   if (!process.env.RECORD_HISTORIES) return;
-  const history = await stack.temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  const history = await stack.temporal.client.workflow.getHandle(workflowId, runId).fetchHistory();
   const dir = path.join(__dirname, '..', 'fixtures', 'histories');
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, `offboarding-${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
@@ -460,6 +462,79 @@ describe('starting an offboarding whose answer is lost', () => {
     expect((await stack.api('GET', `/contacts/${contact}`)).body.links).toEqual(both);
     expect(await cwHasAccess('c@y3.test', 'y3')).toBe(true);
     await record('finished-before-start', stored.workflowId);
+  });
+});
+
+describe('a portal down for long: the workflow continues as new while it waits', () => {
+  const clientOnlineFaults = (errorRate?: number) =>
+    fetch(`${stack.clientOnline.origin}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(errorRate === undefined ? {} : { errorRate }) });
+  afterEach(async () => {
+    await clientOnlineFaults();
+  });
+
+  /** Client Online down, a person leaving (5 steps), the workflow started with a tiny round cap; until it has continued as new. */
+  async function leavingWhileDown(prefix: string) {
+    const s = await situation(prefix);
+    const mails = await mailCount();
+    expect((await clientOnlineFaults(1)).status).toBeLessThan(300);
+    const { db } = stack.database;
+    const stored = await createOffboarding(db, { request: { kind: 'person-leaves', clientNumber: s.Q }, requestedBy: 'api', approvalThreshold: 10 });
+    const handle = await stack.temporal.client.workflow.start<typeof offboardingWorkflow>('offboardingWorkflow', {
+      workflowId: stored.workflowId,
+      taskQueue: stack.taskQueue,
+      args: [{ offboardingId: stored.id, approvalRequired: false, portalWaitMs: 200, roundsPerRun: 2 }],
+      typedSearchAttributes: new TypedSearchAttributes([{ key: offboardingClientsSearchAttribute, value: stored.plan.clientNumbers }]),
+    });
+    const latest = stack.temporal.client.workflow.getHandle(stored.workflowId);
+    const continued = await waitFor('the workflow to continue as new twice', async () => {
+      const description = await latest.describe();
+      const runs = stack.temporal.client.workflow.list({ query: `WorkflowId = '${stored.workflowId}'` });
+      let count = 0;
+      for await (const _run of runs) count += 1;
+      return count >= 3 ? description : undefined;
+    });
+    expect(continued.runId).not.toBe(handle.firstExecutionRunId);
+    // The new run keeps what the Temporal UI finds it by.
+    expect(continued.searchAttributes.OffboardingClients).toEqual(stored.plan.clientNumbers);
+    return { s, mails, stored, handle, latest };
+  }
+
+  test('it completes the plan correctly when the portal is back, each step once, no mail', async () => {
+    const { s, mails, stored, handle, latest } = await leavingWhileDown('w');
+    // Still on the first step: its change was made once, and the portal has not applied it yet.
+    expect((await stack.api('GET', `/offboardings/${stored.id}`)).body.steps.map((step: { status: string }) => step.status)).toEqual([
+      'waiting-for-portals', 'pending', 'pending', 'pending', 'pending',
+    ]);
+    expect(await latest.query(offboardingProgressQuery)).toMatchObject({ stage: 'running', step: 1 });
+    // An approve is refused in the new run as in the first: it is not awaiting approval.
+    await expect(latest.executeUpdate(approveOffboardingUpdate, { args: [{ approvedBy: 'bob' }] })).rejects.toMatchObject({
+      cause: { message: expect.stringContaining('is not awaiting approval (it is running)') },
+    });
+
+    expect((await clientOnlineFaults()).status).toBeLessThan(300);
+    const done = await finished(stored.id);
+    expectEveryStepRecorded(done);
+    expect(await latest.result()).toMatchObject({ stage: 'completed', step: 5, steps: 5 });
+    for (const n of [s.A, s.B, s.Q]) await stack.settled(n);
+    expect(await coLogin(`p-${s.ids.Q}`)).toBeUndefined();
+    expect((await coLogin(`p-${s.ids.P}`))?.clients.sort()).toEqual([s.A, s.B, s.P].sort());
+    expect(await cwHasAccess('qa@w.work.test', s.A)).toBe(false);
+    for (const id of [s.qA, s.qB]) {
+      const events = await stack.database.db('outbox_events').where({ record_type: 'contact', record_id: id, kind: 'contact.links-changed' });
+      expect(events).toHaveLength(1);
+    }
+    expect(await mailCount()).toBe(mails);
+    await record('continued-as-new', stored.workflowId, handle.firstExecutionRunId);
+  });
+
+  test('a cancel reaches the run it meets: the offboarding stops before its next step', async () => {
+    const { stored, latest } = await leavingWhileDown('v');
+    const cancelled = await stack.api('POST', `/offboardings/${stored.id}/cancel`);
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    const done = await finished(stored.id, 'cancelled');
+    expect(done.cancelledBy).toBe('api');
+    expect(done.steps.map((step: { status: string }) => step.status)).toEqual(['waiting-for-portals', 'not-run', 'not-run', 'not-run', 'not-run']);
+    expect(await latest.result()).toMatchObject({ stage: 'cancelled', step: 1 });
   });
 });
 
