@@ -109,10 +109,9 @@ function Steps({ steps, records, contactIds }) {
 function Removes({ removes }) {
   const { caseware, clientOnline } = removes.accessEnded;
   const total = caseware + clientOnline;
+  // One line each: htm drops whitespace that holds a line break.
   return html`<p class="removes">
-    This plan ends <strong>${total}</strong> ${total === 1 ? 'access' : 'accesses'}:
-    <strong>${caseware}</strong> at CaseWare Cloud (contacts losing a client) and
-    <strong>${clientOnline}</strong> at Client Online (logins losing a client; ${removes.logins} ${removes.logins === 1 ? 'login is' : 'logins are'} deleted).
+    This plan ends <strong>${total}</strong> ${total === 1 ? 'access' : 'accesses'}: <strong>${caseware}</strong> at CaseWare Cloud (contacts losing a client) and <strong>${clientOnline}</strong> at Client Online (logins losing a client; ${removes.logins} ${removes.logins === 1 ? 'login is' : 'logins are'} deleted).
   </p>`;
 }
 
