@@ -58,7 +58,7 @@ const portalsOf: Record<OffboardingPortal, 'caseware' | 'clientOnline'> = { case
  * conflicts (such as "no client user left"), which do not stop a push. A client step: any open
  * error of the client; once it is a former client nothing else is sent for it.
  */
-function refusalsOf(step: { action: string; record_type: string; record_id: number }, portal: OffboardingPortal, errors: readonly SyncError[]): StepRefusal[] {
+function refusalsOf(step: { record_type: string; record_id: number }, portal: OffboardingPortal, errors: readonly SyncError[]): StepRefusal[] {
   const refusing = errors.filter((error) => {
     if (step.record_type === 'client') return true;
     if (error.recordType === 'contact') return error.recordId === step.record_id;
@@ -174,8 +174,7 @@ export function createOffboardingActivities({ db, pollIntervalMs = 250 }: Offboa
     async awaitOffboardingStep({ offboardingId, step, clientNumber, maxWaitMs }: OffboardingStepRef & { clientNumber: string; maxWaitMs: number }): Promise<PortalWait> {
       const row = await db('offboarding_steps')
         .where({ offboarding_id: offboardingId, step })
-        .first<{ action: string; record_type: string; record_id: number; effects: PortalEffects; refusal: string | null } | undefined>(
-          'action',
+        .first<{ record_type: string; record_id: number; effects: PortalEffects; refusal: string | null } | undefined>(
           'record_type',
           'record_id',
           'effects',
