@@ -97,10 +97,10 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
 
 async function run(stack: ChaosStack, options: ChaosOptions, random: () => number, started: number): Promise<ChaosReport> {
   const { log } = options;
-  const api = async (method: string, path: string, body?: unknown) => {
+  const apiAs = (token: string) => async (method: string, path: string, body?: unknown) => {
     const response = await fetch(`${stack.apiUrl}${path}`, {
       method,
-      headers: { authorization: `Bearer ${stack.token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
       signal: AbortSignal.timeout(60_000),
     });
@@ -114,7 +114,8 @@ async function run(stack: ChaosStack, options: ChaosOptions, random: () => numbe
     return { status: response.status, body: parsed };
   };
   const origins = { caseware: stack.simulators.caseware.origin, clientOnline: stack.simulators.clientOnline.origin };
-  const workload = new Workload(api, options.seed, options.size, log);
+  const api = apiAs(stack.token);
+  const workload = new Workload(api, apiAs(stack.approverToken), options.seed, options.size, log);
   const crashes = { worker: 0, temporal: 0, databaseDrops: 0, databaseConnectionsTerminated: 0 };
   let tokenExpiries = 0;
   let faultWindows = 0;

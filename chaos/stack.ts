@@ -13,6 +13,7 @@ import {
   type SimulatorProcesses,
   type TemporalProcess,
 } from '../bench/infra';
+import { createApiToken } from '../src/api/tokens';
 
 // The chaos run's stack: every part in a process of its own, so that each can be killed alone and
 // what the others hold survives it. The portal simulators keep the portals' state, the Temporal dev
@@ -29,6 +30,8 @@ export interface ChaosStack {
   temporal(): TemporalProcess;
   apiUrl: string;
   token: string;
+  /** A second operator token: a held offboarding is approved by another token than the one that asked (four eyes). */
+  approverToken: string;
   taskQueue: string;
   /** SIGKILLs the worker process (worker and dispatcher) and starts a new one. */
   killWorker(pauseMs: number): Promise<void>;
@@ -72,6 +75,7 @@ export async function startChaosStack(options: { adminUrl: string; log: (line: s
 
     const taskQueue = `portal-sync-chaos-${randomBytes(3).toString('hex')}`;
     const token = randomBytes(24).toString('base64url');
+    const approver = await createApiToken(database.db, { name: 'chaos-approver', role: 'operator' });
     const common = {
       TEMPORAL_ADDRESS: temporal.address,
       TEMPORAL_TASK_QUEUE: taskQueue,
@@ -140,6 +144,7 @@ export async function startChaosStack(options: { adminUrl: string; log: (line: s
       temporal: () => temporal,
       apiUrl: api.announced.apiUrl,
       token,
+      approverToken: approver.secret,
       taskQueue,
       unexpectedWorkerExits,
       async killWorker(pauseMs) {

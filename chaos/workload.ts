@@ -95,6 +95,8 @@ export class Workload {
 
   constructor(
     private readonly api: Api,
+    /** The same API with a second operator token: four eyes refuses an approval by the token that asked. */
+    private readonly approverApi: Api,
     seed: number,
     private readonly size: WorkloadSize,
     private readonly log: (line: string) => void,
@@ -508,7 +510,7 @@ export class Workload {
       if (answer.status !== 200) continue;
       const status = (answer.body as { status: string }).status;
       if (status === 'awaiting-approval') {
-        const approved = await this.call('POST', `/offboardings/${id}/approve`, {});
+        const approved = await this.approverApi('POST', `/offboardings/${id}/approve`, {}).catch((error: unknown) => ({ status: 0, body: { error: String(error) } }));
         if (approved.status < 300) this.figures.approvals += 1;
         continue;
       }

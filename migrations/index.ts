@@ -14,6 +14,8 @@ import * as fileRequests from './20261202000010_file_requests';
 import * as resyncRepairs from './20261204000001_resync_repairs';
 import * as caseWareUserOwner from './20261204000002_caseware_user_owner';
 import * as clientOnlineUnconfirmedRefs from './20261204000003_client_online_unconfirmed_refs';
+import * as offboardingApprovalReason from './20261204000010_offboarding_approval_reason';
+import * as offboardingStepRefusal from './20261204000011_offboarding_step_refusal';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -35,6 +37,8 @@ const migrations: Record<string, Migration> = {
   '20261204000001_resync_repairs': resyncRepairs,
   '20261204000002_caseware_user_owner': caseWareUserOwner,
   '20261204000003_client_online_unconfirmed_refs': clientOnlineUnconfirmedRefs,
+  '20261204000010_offboarding_approval_reason': offboardingApprovalReason,
+  '20261204000011_offboarding_step_refusal': offboardingStepRefusal,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

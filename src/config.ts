@@ -62,7 +62,9 @@ export const configSchema = z.object({
   CLIENT_ONLINE_SIMULATOR_PORT: port.default(4020),
   OUTBOX_POLL_INTERVAL_MS: positiveMs.default(250),
   OFFBOARDING_APPROVAL_THRESHOLD: z.coerce.number().int().min(0).default(10)
-    .describe('offboardings that would remove more logins or contact accesses than this wait for approval'),
+    .describe('offboardings that would end more accesses than this (contacts losing a CaseWare entity, Client Online logins losing a client) wait for approval'),
+  OFFBOARDING_APPROVAL_WINDOW_HOURS: z.coerce.number().min(0).default(24)
+    .describe("the rolling budget: accesses ended by the same token's offboardings without approval in this many hours count towards the threshold too; 0: off"),
   OUTBOX_RETENTION_DAYS: positiveDays.default(7).describe('delivered outbox events older than this are deleted once every portal has passed them'),
   SYNC_ERROR_RETENTION_DAYS: positiveDays.default(90).describe('resolved sync errors older than this are deleted'),
   RETENTION_INTERVAL_MS: positiveMs.default(300_000).describe('how often the dispatcher applies the retention'),

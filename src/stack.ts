@@ -62,8 +62,10 @@ export interface ServicesOptions<R extends ServiceRole = ServiceRole> {
   workflowBundle?: WorkflowBundleWithSourceMap;
   outboxPollIntervalMs?: number;
   workflowIdleTimeoutMs?: number;
-  /** Offboarding plans that remove more logins or contact accesses than this wait for approval. */
+  /** Offboarding plans that end more accesses than this (both portals together) wait for approval. */
   offboardingApprovalThreshold?: number;
+  /** The rolling budget's window (OFFBOARDING_APPROVAL_WINDOW_HOURS); default 24 hours, 0: off. */
+  offboardingApprovalWindowMs?: number;
   /** How long an offboarding step waits for the portals before the workflow asks again (tests: short). */
   offboardingPortalWaitMs?: number;
   /** File requests: the reminder rhythm (tests: short), and the contact role when this process has no CaseWare settings. */
@@ -195,6 +197,7 @@ async function startApi(options: ServicesOptions<ServiceRole>): Promise<{ api: F
       temporal: temporal.client,
       taskQueue,
       approvalThreshold: options.offboardingApprovalThreshold ?? 10,
+      approvalWindowMs: options.offboardingApprovalWindowMs ?? 24 * 3_600_000,
       portalWaitMs: options.offboardingPortalWaitMs,
     },
     reconcile: { temporal: temporal.client, taskQueue, repairWaitMs: options.reconcileRepairWaitMs },
@@ -279,6 +282,7 @@ export function serviceTuningFrom(config: Config) {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     outboxPollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
     offboardingApprovalThreshold: config.OFFBOARDING_APPROVAL_THRESHOLD,
+    offboardingApprovalWindowMs: config.OFFBOARDING_APPROVAL_WINDOW_HOURS * 3_600_000,
     fileRequests: { timings: fileRequestTimingsFrom(config) },
     retention: {
       outboxRetentionDays: config.OUTBOX_RETENTION_DAYS,

@@ -22,6 +22,12 @@ export const offboardingClientsSearchAttribute = defineSearchAttributeKey('Offbo
 /** The portals where the plan ends access: `caseware`, `clientOnline`. Set when it starts. */
 export const offboardingPortalsSearchAttribute = defineSearchAttributeKey('OffboardingPortals', 'KEYWORD_LIST');
 
+/**
+ * The failure type with which applying a step is refused because the offboarding has finished
+ * meanwhile (the API marked it failed); its details hold the status. The workflow then ends as is.
+ */
+export const offboardingFinishedFailure = 'OffboardingFinished';
+
 export function offboardingWorkflowId(id: number): string {
   return `offboard-${id}`;
 }

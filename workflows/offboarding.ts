@@ -1,15 +1,20 @@
 import {
   ActivityFailure,
+  allHandlersFinished,
+  ApplicationFailure,
   condition,
+  continueAsNew,
   proxyActivities,
   setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
+  workflowInfo,
 } from '@temporalio/workflow';
 import type { OffboardingActivities } from '../activities/offboarding';
 import {
   approveOffboardingUpdate,
   cancelOffboardingUpdate,
+  offboardingFinishedFailure,
   offboardingProgressQuery,
   offboardingStageSearchAttribute,
   type OffboardingProgress,
@@ -22,6 +27,21 @@ export interface OffboardingInput {
   approvalRequired: boolean;
   /** How long one wait for the portals lasts before the workflow asks again; default 5 minutes. */
   portalWaitMs?: number;
+  /** Waits for the portals in one run before it continues as new (sooner when Temporal suggests it); default 500. */
+  roundsPerRun?: number;
+  /** What a run hands the next at continue-as-new; absent on the first run. */
+  carried?: OffboardingCarried;
+}
+
+/**
+ * A run continues as new only while it carries out the plan, so the next run is past approval
+ * (given, or not needed). It goes on with the step it was waiting for: applying that step again
+ * changes nothing (the activity sees it applied), and it waits for the portals as before.
+ */
+export interface OffboardingCarried {
+  step: number;
+  /** A cancel that arrived just before the run continued: the next run stops before its next step. */
+  cancelledBy?: string;
 }
 
 const retry = { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '30 seconds' } as const;
@@ -37,20 +57,27 @@ const { awaitOffboardingStep } = proxyActivities<OffboardingActivities>({
 
 const portalLabels = { caseware: 'CaseWare Cloud', clientOnline: 'Client Online' } as const;
 const firstPortalWaitMs = 5_000;
+/** A few events per wait: far from Temporal's history limits however long a portal stays down. */
+const defaultRoundsPerRun = 500;
 
 /**
  * One offboarding (id `offboard-<id>`): the bottom-up plan's steps, one at a time. Each step makes
  * its registry change and waits until every affected portal has applied it before the next one
  * starts, so Client Online never meets a login it does not know. A portal that is down holds the
- * step, and the workflow says so; it goes on when the portal is back. The plan itself stays in the
- * registry: this history carries offboarding and step numbers only.
+ * step, and the workflow says so; it goes on when the portal is back, continuing as new while it
+ * waits so that weeks of waiting never fill its history. The plan itself stays in the registry:
+ * this history carries offboarding and step numbers only.
  */
 export async function offboardingWorkflow(input: OffboardingInput): Promise<OffboardingProgress> {
-  const { offboardingId } = input;
+  const { offboardingId, carried } = input;
   const portalWaitMs = input.portalWaitMs ?? 5 * 60_000;
   // Handlers first: an approve or cancel may arrive with the workflow's very first task.
-  const progress: OffboardingProgress = { stage: input.approvalRequired ? 'awaiting-approval' : 'running', step: 0, steps: 0 };
-  let cancelledBy: string | undefined;
+  const progress: OffboardingProgress = {
+    stage: input.approvalRequired && !carried ? 'awaiting-approval' : 'running',
+    step: carried?.step ?? 0,
+    steps: 0,
+  };
+  let cancelledBy = carried?.cancelledBy;
 
   const enter = (stage: OffboardingStage, details: string) => {
     progress.stage = stage;
@@ -89,17 +116,30 @@ export async function offboardingWorkflow(input: OffboardingInput): Promise<Offb
     },
   );
 
-  const steps = await loadOffboardingSteps({ offboardingId });
+  const { finished, steps } = await loadOffboardingSteps({ offboardingId });
   progress.steps = steps.length;
-  if (input.approvalRequired) {
-    enter('awaiting-approval', `waiting for a person to approve: the plan removes more than the threshold allows`);
+  if (finished !== null) {
+    // The API marked it finished (failed) before this run began, not knowing that Temporal had
+    // started it: nothing is done, and the record stays as it is.
+    enter(finished, `offboarding ${offboardingId} had already finished (${finished}) when its workflow began; nothing was done`);
+    return progress;
+  }
+  if (carried) {
+    setCurrentDetails(`continued at step ${carried.step} of ${steps.length}`);
+  } else if (input.approvalRequired) {
+    enter('awaiting-approval', `waiting for a person to approve (GET /offboardings/${offboardingId} says why)`);
     await condition(() => progress.stage === 'running' || cancelledBy !== undefined);
   } else {
     enter('running', `carrying out ${steps.length} steps`);
   }
 
-  try {
+  let rounds = 0;
+  const historyFull = () => workflowInfo().continueAsNewSuggested || rounds >= (input.roundsPerRun ?? defaultRoundsPerRun);
+
+  /** The steps from `first` on; the step to go on with in a new run when this one's history is full. */
+  const carryOut = async (first: number): Promise<{ continueAt?: number }> => {
     for (const step of steps) {
+      if (step.step < first) continue;
       if (cancelledBy !== undefined) break;
       progress.step = step.step;
       setCurrentDetails(`step ${step.step} of ${steps.length}: ${step.summary}`);
@@ -108,19 +148,50 @@ export async function offboardingWorkflow(input: OffboardingInput): Promise<Offb
         // The first wait is short, so that a portal that is down is named within seconds.
         const maxWaitMs = round === 0 ? Math.min(firstPortalWaitMs, portalWaitMs) : portalWaitMs;
         const wait = await awaitOffboardingStep({ offboardingId, step: step.step, clientNumber: step.clientNumber, maxWaitMs });
+        rounds += 1;
         if (wait.caughtUp) break;
-        setCurrentDetails(
-          `step ${step.step} of ${steps.length}: waiting for ${wait.behind.map((p) => portalLabels[p]).join(' and ')} ` +
-            `to apply the change to client ${step.clientNumber}`,
-        );
+        if (wait.refused.length > 0) {
+          // Refused is not done: the access is still there. It waits for a later sync to get it through.
+          const refusals = [...new Set(wait.refused.map((r) => `${portalLabels[r.portal]} (${r.code}, ${r.recordType} ${r.recordId})`))];
+          setCurrentDetails(
+            `step ${step.step} of ${steps.length}: refused by ${refusals.join(' and ')}; waiting for a later sync of client ` +
+              `${step.clientNumber} to get the change through (GET /offboardings/${offboardingId})`,
+          );
+        } else {
+          setCurrentDetails(
+            `step ${step.step} of ${steps.length}: waiting for ${wait.behind.map((p) => portalLabels[p]).join(' and ')} ` +
+              `to apply the change to client ${step.clientNumber}`,
+          );
+        }
+        // A cancel ends the wait: a step a portal keeps refusing must not hold the offboarding for ever.
+        if (cancelledBy !== undefined) break;
+        if (historyFull()) return { continueAt: step.step };
       }
     }
+    return {};
+  };
+
+  let continueAt: number | undefined;
+  try {
+    ({ continueAt } = await carryOut(carried?.step ?? 1));
   } catch (error) {
+    if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === offboardingFinishedFailure) {
+      // Finished elsewhere meanwhile (the API marked it failed): the record stays as it is.
+      const status = (error.cause.details?.[0] as OffboardingStage | undefined) ?? 'failed';
+      enter(status, `offboarding ${offboardingId} was finished elsewhere (${status}) before step ${progress.step}; nothing more was done`);
+      return progress;
+    }
     // A step no retry can carry out: the offboarding stops where it is, and says so; its records are released.
     const failure = error instanceof ActivityFailure ? (error.cause?.message ?? error.message) : String(error);
     await markOffboardingStatus({ offboardingId, status: 'failed', failure: `step ${progress.step} of ${steps.length}: ${failure}` });
     enter('failed', `failed at step ${progress.step} of ${steps.length}`);
     return progress;
+  }
+
+  if (continueAt !== undefined) {
+    // An approve or cancel under way finishes in this run (a cancel is carried over).
+    await condition(allHandlersFinished);
+    return continueAsNew<typeof offboardingWorkflow>({ ...input, carried: { step: continueAt, ...(cancelledBy !== undefined ? { cancelledBy } : {}) } });
   }
 
   const finalStage: OffboardingStage = cancelledBy !== undefined ? 'cancelled' : 'completed';

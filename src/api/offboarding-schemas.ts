@@ -47,6 +47,17 @@ export type OffboardingRequestBody = z.infer<typeof offboardingRequestSchema>;
 
 const effectsSchema = z.object({ caseware: z.array(z.string()), clientOnline: z.array(z.string()) });
 
+const removesSchema = z.object({
+  contactAccess: z.number().int().describe('CaseWare Cloud contacts that lose access to a client'),
+  logins: z.number().int().describe('Client Online logins deleted outright'),
+  accessEnded: z
+    .object({
+      caseware: z.number().int().describe('contacts losing a client entity'),
+      clientOnline: z.number().int().describe('(login, client) pairs that end: a login losing a client, deleted or not'),
+    })
+    .describe('every access that ends, per portal; the approval threshold counts their sum'),
+});
+
 const plannedStepSchema = z.object({
   step: z.number().int(),
   action: z.enum(['contact-links-off', 'client-former', 'end-master-link']),
@@ -55,7 +66,7 @@ const plannedStepSchema = z.object({
   portals: z.array(portalSchema).optional(),
   summary: z.string(),
   effects: effectsSchema,
-  removes: z.object({ contactAccess: z.number().int(), logins: z.number().int() }),
+  removes: removesSchema,
   awaitClients: z.array(z.string()),
 });
 
@@ -65,7 +76,7 @@ export const offboardingPlanSchema = z
     steps: z.array(plannedStepSchema),
     clientNumbers: z.array(z.string()),
     contactIds: z.array(z.number().int()),
-    removes: z.object({ contactAccess: z.number().int(), logins: z.number().int() }),
+    removes: removesSchema,
   })
   .meta({ id: 'OffboardingPlan' });
 
@@ -81,6 +92,10 @@ const stepRecordSchema = z.object({
   effects: effectsSchema,
   status: z.enum(['pending', 'applying', 'waiting-for-portals', 'done', 'not-run']),
   changed: z.record(z.string(), z.unknown()).nullable().describe('what the registry change did; {} when it found nothing to change'),
+  refusal: z
+    .string()
+    .nullable()
+    .describe('what a portal refused of the change (its sync errors, ids only) while the step waits for a later sync to get it through; null otherwise'),
   startedAt: z.date().nullable(),
   appliedAt: z.date().nullable().describe('when the registry change was made'),
   completedAt: z.date().nullable().describe('when every affected portal had applied it'),
@@ -95,6 +110,10 @@ const offboardingSummaryFields = {
   status: offboardingStatusSchema,
   workflowId: z.string(),
   approvalRequired: z.boolean(),
+  approvalReason: z
+    .string()
+    .nullable()
+    .describe("why it waits for approval: its own accesses ended, or those with the same token's recent offboardings that needed none (the rolling budget)"),
   approvedBy: z.string().nullable(),
   approvedAt: z.date().nullable(),
   cancelledBy: z.string().nullable(),
@@ -118,6 +137,7 @@ export const startedResponseSchema = z.object({
   id: z.number().int(),
   workflowId: z.string(),
   status: offboardingStatusSchema,
+  approvalReason: offboardingSummaryFields.approvalReason,
   plan: offboardingPlanSchema,
 });
 

@@ -5,10 +5,10 @@ import type { Db } from '../db';
 import { planPortals, type OffboardingRequest } from '../domain/offboarding';
 import {
   createOffboarding,
+  failUnstartedOffboarding,
   getOffboarding,
   listOffboardings,
   planOffboarding,
-  setOffboardingStatus,
   type OffboardingRecord,
 } from '../registry/offboardings';
 import { RegistryError } from '../registry/repository';
@@ -36,8 +36,10 @@ import {
 export interface OffboardingSettings {
   temporal: Client;
   taskQueue: string;
-  /** Plans that remove more logins or contact accesses than this wait for approval. */
+  /** Plans that end more accesses than this (both portals together) wait for approval. */
   approvalThreshold: number;
+  /** The rolling budget's window: the same token's recent offboardings without approval count too; 0: off. */
+  approvalWindowMs?: number;
   /** How long one wait for the portals lasts in the workflow before it asks again. */
   portalWaitMs?: number;
 }
@@ -56,6 +58,16 @@ function fourEyesRefusal(record: OffboardingRecord, approver: ApiCaller): string
     `offboarding ${record.id} was asked for by ${asker}; another token with the operator role must approve it (four eyes). ` +
     'A second person approves it with a token of their own; make one with `portal-sync tokens create --name <name> --role operator`'
   );
+}
+
+/** Whether a workflow with this id exists; false also when Temporal cannot be asked. */
+async function workflowExists(temporal: Client, workflowId: string): Promise<boolean> {
+  try {
+    await temporal.workflow.getHandle(workflowId).describe();
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function requestOf(body: OffboardingRequestBody): OffboardingRequest {
@@ -99,6 +111,7 @@ export const offboardingRoutes: FastifyPluginCallbackZod<{ db: Db; offboarding?:
         reason: body.reason,
         requestedBy: callerOf(request).name,
         approvalThreshold: offboarding.approvalThreshold,
+        approvalWindowMs: offboarding.approvalWindowMs,
       });
       try {
         await offboarding.temporal.workflow.start<typeof offboardingWorkflow>('offboardingWorkflow', {
@@ -113,11 +126,19 @@ export const offboardingRoutes: FastifyPluginCallbackZod<{ db: Db; offboarding?:
           staticSummary: `offboarding ${record.id}: ${record.kind}, ${record.plan.steps.length} steps`,
         });
       } catch (error) {
-        request.log.error({ err: error }, 'Temporal did not take the offboarding');
-        await setOffboardingStatus(db, record.id, 'failed', { failure: 'the workflow service (Temporal) could not be reached; nothing was changed' });
-        return reply.code(503).send(errorBody('unavailable', `offboarding ${record.id} could not be started: the workflow service (Temporal) is unreachable; nothing was changed`));
+        // The answer may have been lost although Temporal started it: its workflow id tells.
+        const started = await workflowExists(offboarding.temporal, record.workflowId);
+        if (!started) {
+          request.log.error({ err: error }, 'Temporal did not take the offboarding');
+          // Its workflow, should it start after all, finds the record failed and changes nothing.
+          const failed = await failUnstartedOffboarding(db, record.id, 'the workflow service (Temporal) could not be reached; nothing was changed');
+          if (failed) {
+            return reply.code(503).send(errorBody('unavailable', `offboarding ${record.id} could not be started: the workflow service (Temporal) is unreachable; nothing was changed`));
+          }
+        }
+        request.log.warn({ err: error }, `the answer to starting offboarding ${record.id} was lost, but its workflow runs`);
       }
-      return reply.code(202).send({ id: record.id, workflowId: record.workflowId, status: record.status, plan: record.plan });
+      return reply.code(202).send({ id: record.id, workflowId: record.workflowId, status: record.status, approvalReason: record.approvalReason, plan: record.plan });
     },
   );
 

@@ -39,8 +39,13 @@ function effectLines(effects: Plan['steps'][number]['effects']): string[] {
   );
 }
 
+/** Every access that ends, and per portal what that is. */
 function removesText(removes: Plan['removes']): string {
-  return `${plural(removes.contactAccess, 'contact access', 'contact accesses')} and ${plural(removes.logins, 'login')}`;
+  const { caseware, clientOnline } = removes.accessEnded;
+  return (
+    `ends ${plural(caseware + clientOnline, 'access', 'accesses')}: ${caseware} at CaseWare Cloud (contacts losing a client) and ` +
+    `${clientOnline} at Client Online (logins losing a client; ${plural(removes.logins, 'login')} deleted)`
+  );
 }
 
 /** The dry run's plan as a table: every step, with what each portal will do under it. */
@@ -63,7 +68,9 @@ export function describeDryRun(dryRun: OffboardingDryRun, executeHint: string): 
       })),
     ),
     '',
-    `It removes ${removesText(plan.removes)}. A plan that removes more than OFFBOARDING_APPROVAL_THRESHOLD (default 10) waits for approval.`,
+    `It ${removesText(plan.removes)}.`,
+    'A plan waits for approval when its accesses ended, with those of the same token\'s offboardings that needed no approval in the last ' +
+      'OFFBOARDING_APPROVAL_WINDOW_HOURS (default 24), are more than OFFBOARDING_APPROVAL_THRESHOLD (default 10).',
     `To carry it out: ${executeHint}`,
   ];
 }
@@ -75,6 +82,11 @@ const stepStatusText: Record<Step['status'], string> = {
   done: 'done',
   'not-run': 'not run',
 };
+
+/** A step's status in words; a refused one says so (it waits for a later sync to get the change through). */
+function stepState(step: Step): string {
+  return step.refusal && step.status === 'waiting-for-portals' ? 'refused, waiting' : stepStatusText[step.status];
+}
 
 function stepMark(step: Step, spinner: string): string {
   if (step.status === 'done') return '✔';
@@ -98,8 +110,9 @@ function headline(offboarding: Offboarding): string {
 
 /** Why it waits, and what to do: three sentences, one line each on a terminal. */
 function approvalHint(offboarding: Offboarding): [string, string, string] {
+  const reason = offboarding.approvalReason ?? `it ${removesText(offboarding.plan.removes)}, more than the approval threshold`;
   return [
-    `It removes ${removesText(offboarding.plan.removes)}, more than the approval threshold`,
+    `${reason.charAt(0).toUpperCase()}${reason.slice(1)}`,
     `Approve it with \`portal-sync approve ${offboarding.id}\`, or cancel it with \`portal-sync cancel ${offboarding.id}\``,
     `Four eyes: token "${offboarding.requestedBy}" asked for it, so a second operator token approves it (--token or API_TOKEN)`,
   ];
@@ -108,8 +121,13 @@ function approvalHint(offboarding: Offboarding): [string, string, string] {
 function stepRows(offboarding: Offboarding, spinner: string): string[] {
   return table(
     ['', 'step', 'action', 'record', 'status', 'what'],
-    offboarding.steps.map((step) => [stepMark(step, spinner), String(step.step), step.action, recordText(step), stepStatusText[step.status], step.summary]),
+    offboarding.steps.map((step) => [stepMark(step, spinner), String(step.step), step.action, recordText(step), stepState(step), step.summary]),
   );
+}
+
+/** What a portal refused of a step, a line each, under the step list. */
+function refusalLines(offboarding: Offboarding): string[] {
+  return offboarding.steps.flatMap((step) => (step.refusal ? [`  step ${step.step} refused: ${step.refusal}`] : []));
 }
 
 /** One offboarding, as `portal-sync offboarding <id>` shows it. */
@@ -130,6 +148,7 @@ export function describeOffboarding(offboarding: Offboarding): string[] {
     ...(offboarding.status === 'awaiting-approval' ? [`  waiting     ${approvalHint(offboarding).join('. ')}.`] : []),
     '',
     ...stepRows(offboarding, '…'),
+    ...refusalLines(offboarding),
   ];
 }
 
@@ -173,14 +192,16 @@ export function followOffboarding(api: PortalSyncApi, id: number, out: Output): 
         );
       }
       for (const step of offboarding.steps) {
-        if (reported.steps.get(step.step) === step.status) continue;
-        reported.steps.set(step.step, step.status);
-        view.change(`step ${step.step} of ${offboarding.steps.length}, ${step.action} ${recordText(step)}: ${stepStatusText[step.status]}`);
+        const state = stepState(step);
+        if (reported.steps.get(step.step) === state) continue;
+        reported.steps.set(step.step, state);
+        view.change(`step ${step.step} of ${offboarding.steps.length}, ${step.action} ${recordText(step)}: ${state}${step.refusal ? `. ${step.refusal}` : ''}`);
       }
       view.frame((spinner) => [
         headline(offboarding),
         ...(offboarding.status === 'awaiting-approval' ? approvalHint(offboarding).map((line, index) => `  ${index === 0 ? 'Waiting for approval. ' : ''}${line}.`) : []),
         ...stepRows(offboarding, spinner),
+        ...refusalLines(offboarding),
       ]);
     },
   });

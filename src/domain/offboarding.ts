@@ -33,6 +33,26 @@ export interface PortalEffects {
   clientOnline: string[];
 }
 
+/**
+ * What a step or plan takes away. `accessEnded` counts every access that ends, per portal: a
+ * CaseWare contact losing its client's entity, a Client Online login losing a client (deleted or
+ * not). The approval threshold is measured against their sum. `contactAccess` (CaseWare contacts
+ * losing access) and `logins` (Client Online logins deleted outright) say the same in the words
+ * operators used first; they stay in the API as they were.
+ */
+export interface Removes {
+  contactAccess: number;
+  logins: number;
+  accessEnded: Record<OffboardingPortal, number>;
+}
+
+/** Every access a plan (or step) ends, over both portals: what the approval threshold counts. */
+export function accessesEnded(removes: Pick<Removes, 'accessEnded'>): number {
+  return removes.accessEnded.caseware + removes.accessEnded.clientOnline;
+}
+
+const noRemovals = (): Removes => ({ contactAccess: 0, logins: 0, accessEnded: { caseware: 0, clientOnline: 0 } });
+
 export type OffboardingStep = OffboardingAction & {
   /** 1-based position in the plan. */
   step: number;
@@ -41,7 +61,7 @@ export type OffboardingStep = OffboardingAction & {
   /** What each portal will do because of it. */
   effects: PortalEffects;
   /** What it takes away. */
-  removes: { contactAccess: number; logins: number };
+  removes: Removes;
   /** The clients whose portal syncs must have applied the change before the next step. */
   awaitClients: string[];
 };
@@ -53,8 +73,8 @@ export interface OffboardingPlan {
   clientNumbers: string[];
   /** Every contact the plan changes. */
   contactIds: number[];
-  /** What the plan takes away: held for approval above the firm's threshold. */
-  removes: { contactAccess: number; logins: number };
+  /** What the plan takes away: held for approval when its accesses ended pass the firm's threshold. */
+  removes: Removes;
 }
 
 /** The portals where a plan ends access: those where one of its steps has an effect. */
@@ -87,10 +107,11 @@ export class OffboardingRequestError extends Error {
 /** The ordered, bottom-up plan for `request`; OffboardingRequestError when the request does not fit the registry. */
 export function offboardingPlan(slice: RegistrySlice, request: OffboardingRequest): OffboardingPlan {
   const steps = stepsFor(slice, plannedActions(slice, request));
-  const removes = { contactAccess: 0, logins: 0 };
+  const removes = noRemovals();
   for (const step of steps) {
     removes.contactAccess += step.removes.contactAccess;
     removes.logins += step.removes.logins;
+    for (const portal of offboardingPortals) removes.accessEnded[portal] += step.removes.accessEnded[portal];
   }
   const clientNumbers = [...new Set(steps.map((s) => s.clientNumber))].sort();
   const contactIds = [...new Set(steps.flatMap((s) => ('contactId' in s ? [s.contactId] : [])))].sort((a, b) => a - b);
@@ -109,7 +130,11 @@ export function stepsFor(slice: RegistrySlice, actions: readonly OffboardingActi
       step: index + 1,
       summary: summaryOf(action),
       effects: { caseware: effects.caseware, clientOnline: effects.clientOnline },
-      removes: { contactAccess: effects.contactsLosingAccess, logins: effects.loginsDeleted },
+      removes: {
+        contactAccess: effects.contactsLosingAccess,
+        logins: effects.loginsDeleted,
+        accessEnded: { caseware: effects.contactsLosingAccess, clientOnline: effects.clientOnlineAccessEnded },
+      },
       awaitClients: [action.clientNumber],
     };
   });
@@ -287,6 +312,8 @@ function describeEffects(before: PortalView, after: PortalView) {
   const clientOnline: string[] = [];
   let contactsLosingAccess = 0;
   let loginsDeleted = 0;
+  /** (login, client) pairs that end: a login losing a client, whether or not it is deleted. */
+  let clientOnlineAccessEnded = 0;
 
   for (const [clientNumber, contactIds] of before.caseware) {
     const remaining = after.caseware.get(clientNumber);
@@ -305,6 +332,7 @@ function describeEffects(before: PortalView, after: PortalView) {
     const remaining = after.logins.get(ref) ?? new Set<string>();
     const lost = [...clients].filter((n) => !remaining.has(n)).sort();
     if (lost.length === 0) continue;
+    clientOnlineAccessEnded += lost.length;
     if (remaining.size === 0) {
       clientOnline.push(`login ${ref} loses ${lost.map((n) => `client ${n}`).join(', ')} and is deleted`);
       loginsDeleted += 1;
@@ -317,5 +345,5 @@ function describeEffects(before: PortalView, after: PortalView) {
     if (!before.logins.has(ref)) clientOnline.push(`NEW login ${ref} for ${[...clients].sort().map((n) => `client ${n}`).join(', ')}: Client Online would mail new credentials`);
   }
   const orNoChange = (lines: string[]) => (lines.length > 0 ? lines : ['no change']);
-  return { caseware: orNoChange(caseware), clientOnline: orNoChange(clientOnline), contactsLosingAccess, loginsDeleted };
+  return { caseware: orNoChange(caseware), clientOnline: orNoChange(clientOnline), contactsLosingAccess, loginsDeleted, clientOnlineAccessEnded };
 }

@@ -14,16 +14,19 @@ export interface GuardedRecord {
   key: string | number;
 }
 
+/** An unfinished offboarding that holds one of the records asked about, and which record. */
+export interface Holding {
+  offboardingId: number;
+  /** "client 1001" or "contact 12". */
+  record: string;
+}
+
 /**
- * The refusal to give when an unfinished offboarding (other than `self`) holds one of `records`,
- * naming it; undefined when none does. Call it in the transaction of the write it guards, after
- * locking the client row the write belongs to: an offboarding is stored under that lock too.
+ * The unfinished offboarding (other than `self`) that holds one of `records`, if any. Call it in the
+ * transaction of the write it guards, after locking the client row the write belongs to: an
+ * offboarding is stored under that lock too.
  */
-export async function unfinishedOffboardingHolding(
-  db: Db,
-  records: readonly GuardedRecord[],
-  self?: number,
-): Promise<string | undefined> {
+export async function offboardingHolding(db: Db, records: readonly GuardedRecord[], self?: number): Promise<Holding | undefined> {
   if (records.length === 0) return undefined;
   const row = await db('offboarding_records as r')
     .join('offboardings as o', 'o.id', 'r.offboarding_id')
@@ -36,9 +39,22 @@ export async function unfinishedOffboardingHolding(
     })
     .first<{ id: number; record_type: string; record_key: string } | undefined>('o.id', 'r.record_type', 'r.record_key');
   if (!row) return undefined;
-  const record = row.record_type === 'client' ? `client ${row.record_key}` : `contact ${row.record_key}`;
+  return { offboardingId: row.id, record: row.record_type === 'client' ? `client ${row.record_key}` : `contact ${row.record_key}` };
+}
+
+/**
+ * The refusal to give when an unfinished offboarding (other than `self`) holds one of `records`,
+ * naming it; undefined when none does. Same locking as `offboardingHolding`.
+ */
+export async function unfinishedOffboardingHolding(
+  db: Db,
+  records: readonly GuardedRecord[],
+  self?: number,
+): Promise<string | undefined> {
+  const holding = await offboardingHolding(db, records, self);
+  if (!holding) return undefined;
   return (
-    `${record} is being offboarded by offboarding ${row.id} (GET /offboardings/${row.id}); its links, master link and ` +
+    `${holding.record} is being offboarded by offboarding ${holding.offboardingId} (GET /offboardings/${holding.offboardingId}); its links, master link and ` +
     'status cannot change until that offboarding has finished or is cancelled'
   );
 }

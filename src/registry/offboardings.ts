@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db';
 import {
+  accessesEnded,
   offboardingPlan,
   OffboardingRequestError,
   type OffboardingPlan,
@@ -33,6 +34,8 @@ export interface OffboardingStepRecord {
   effects: OffboardingStep['effects'];
   status: OffboardingStepStatus;
   changed: Record<string, unknown> | null;
+  /** What a portal refused of the step's change, while the step waits for a later sync to get it through. */
+  refusal: string | null;
   startedAt: Date | null;
   appliedAt: Date | null;
   completedAt: Date | null;
@@ -47,6 +50,8 @@ export interface OffboardingRecord {
   status: OffboardingStatus;
   workflowId: string;
   approvalRequired: boolean;
+  /** Why it waits for approval, in words; null when it did not need approval. */
+  approvalReason: string | null;
   approvedBy: string | null;
   approvedAt: Date | null;
   cancelledBy: string | null;
@@ -130,11 +135,39 @@ export async function planOffboarding(db: Db, request: OffboardingRequest): Prom
 
 // --- The guard (offboarding-guard.ts checks it) ---
 
-/** Records a plan changes: the contacts of its contact steps and the clients of its client steps. */
+/**
+ * Records a plan holds: the contacts of its contact steps and the clients of its client steps, and
+ * for a person leaving or deceased his person client even when no step changes it (already a former
+ * client): no new follower may take over his login meanwhile.
+ */
 export function recordsOf(plan: OffboardingPlan): GuardedRecord[] {
-  return plan.steps.map((step) =>
+  const records: GuardedRecord[] = plan.steps.map((step) =>
     step.action === 'client-former' ? { type: 'client', key: step.clientNumber } : { type: 'contact', key: step.contactId },
   );
+  const { request } = plan;
+  if (request.kind === 'person-leaves' || request.kind === 'person-deceased') records.push({ type: 'client', key: request.clientNumber });
+  return records;
+}
+
+/** The clients whose rows are locked while an offboarding is stored: its steps' clients and the clients it holds. */
+function clientsToLock(plan: OffboardingPlan): string[] {
+  const held = recordsOf(plan).flatMap((record) => (record.type === 'client' ? [String(record.key)] : []));
+  return [...new Set([...plan.clientNumbers, ...held])];
+}
+
+/**
+ * Marks an offboarding failed because its workflow could not be started, unless a step of it has
+ * started meanwhile: then its workflow runs after all (the answer to starting it was lost) and
+ * false is answered. Under the offboarding's row lock, which applying a step takes too.
+ */
+export async function failUnstartedOffboarding(db: Db, id: number, failure: string): Promise<boolean> {
+  return db.transaction(async (trx) => {
+    await trx('offboardings').where({ id }).forUpdate().select('id');
+    const started = await trx('offboarding_steps').where({ offboarding_id: id }).whereNotNull('started_at').first<{ step: number } | undefined>('step');
+    if (started) return false;
+    await setOffboardingStatus(trx, id, 'failed', { failure });
+    return true;
+  });
 }
 
 // --- Stored offboardings ---
@@ -143,8 +176,64 @@ export interface NewOffboarding {
   request: OffboardingRequest;
   reason?: string;
   requestedBy: string;
-  /** Plans that remove more logins or contact accesses than this wait for approval. */
+  /** Plans that end more accesses than this (both portals together) wait for approval. */
   approvalThreshold: number;
+  /**
+   * The rolling budget: the accesses ended by the same token's offboardings that needed no approval
+   * in this many milliseconds before count towards the threshold too, so that a plan split into
+   * small requests still meets four eyes. 0 or absent: each plan is measured on its own.
+   */
+  approvalWindowMs?: number;
+}
+
+/** An offboarding of the rolling budget: asked for by the same token, without approval, lately. */
+interface BudgetEntry {
+  id: number;
+  ended: number;
+}
+
+/**
+ * Why this plan must wait for approval, or undefined when it need not: its own accesses ended pass
+ * the threshold, or they do together with those of the token's offboardings that needed no approval
+ * within the window. Ones that finished (failed, cancelled) without changing anything do not count.
+ * Serialized per token, so two requests at once cannot both stay under the budget.
+ */
+async function approvalReasonFor(trx: Knex.Transaction, input: NewOffboarding, plan: OffboardingPlan): Promise<string | undefined> {
+  const ended = accessesEnded(plan.removes);
+  const threshold = input.approvalThreshold;
+  const own = `it ends ${ended} ${ended === 1 ? 'access' : 'accesses'} (CaseWare Cloud ${plan.removes.accessEnded.caseware}, Client Online ${plan.removes.accessEnded.clientOnline})`;
+  if (ended > threshold) return `${own}, more than the approval threshold (${threshold})`;
+  const windowMs = input.approvalWindowMs ?? 0;
+  if (windowMs <= 0 || ended === 0) return undefined;
+  await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`offboarding-approval-budget:${input.requestedBy}`]);
+  const { rows: earlier } = await trx.raw<{ rows: BudgetEntry[] }>(
+    `select o.id,
+            coalesce((o.plan->'removes'->'accessEnded'->>'caseware')::int + (o.plan->'removes'->'accessEnded'->>'clientOnline')::int,
+                     (o.plan->'removes'->>'contactAccess')::int + (o.plan->'removes'->>'logins')::int, 0) as ended
+       from offboardings o
+      where o.requested_by = :requestedBy
+        and not o.approval_required
+        and o.created_at > now() - (:windowMs * interval '1 millisecond')
+        and not (o.status in ('failed', 'cancelled')
+                 and not exists (select 1 from offboarding_steps s where s.offboarding_id = o.id and s.applied_at is not null))
+      order by o.id`,
+    { requestedBy: input.requestedBy, windowMs },
+  );
+  const before = earlier.reduce((sum, entry) => sum + Number(entry.ended), 0);
+  if (ended + before <= threshold) return undefined;
+  const ids = earlier.map((entry) => entry.id);
+  const named = ids.length > 10 ? `${ids.slice(0, 10).join(', ')} and ${ids.length - 10} more` : ids.join(', ');
+  return (
+    `${own}; with the ${before} ended by offboarding${ids.length === 1 ? '' : 's'} ${named}, which token "${input.requestedBy}" asked for ` +
+    `without approval in the last ${windowText(windowMs)}, that is ${ended + before}, more than the approval threshold (${threshold})`
+  );
+}
+
+function windowText(ms: number): string {
+  const hours = ms / 3_600_000;
+  if (Number.isInteger(hours)) return hours === 1 ? 'hour' : `${hours} hours`;
+  const minutes = Math.max(1, Math.round(ms / 60_000));
+  return minutes === 1 ? 'minute' : `${minutes} minutes`;
 }
 
 /**
@@ -155,14 +244,15 @@ export interface NewOffboarding {
 export async function createOffboarding(db: Db, input: NewOffboarding): Promise<OffboardingRecord> {
   const id = await db.transaction(async (trx) => {
     const first = await planOffboarding(trx, input.request);
-    await lockClients(trx, first.clientNumbers);
+    await lockClients(trx, clientsToLock(first));
     // Planned again under the locks: what was read before them may have changed.
     const plan = await planOffboarding(trx, input.request);
-    await lockClients(trx, plan.clientNumbers);
+    await lockClients(trx, clientsToLock(plan));
     const records = recordsOf(plan);
     const holder = await unfinishedOffboardingHolding(trx, records);
     if (holder) throw new RegistryError('conflict', holder);
-    const approvalRequired = plan.removes.contactAccess + plan.removes.logins > input.approvalThreshold;
+    const approvalReason = await approvalReasonFor(trx, input, plan);
+    const approvalRequired = approvalReason !== undefined;
     const [row] = await trx('offboardings')
       .insert({
         kind: input.request.kind,
@@ -172,6 +262,7 @@ export async function createOffboarding(db: Db, input: NewOffboarding): Promise<
         status: approvalRequired ? 'awaiting-approval' : 'running',
         plan: JSON.stringify(plan),
         approval_required: approvalRequired,
+        approval_reason: approvalReason ?? null,
       })
       .returning<{ id: number }[]>('id');
     const offboardingId = row?.id;
@@ -220,6 +311,7 @@ interface OffboardingRow {
   workflow_id: string;
   plan: OffboardingPlan;
   approval_required: boolean;
+  approval_reason: string | null;
   approved_by: string | null;
   approved_at: Date | null;
   cancelled_by: string | null;
@@ -240,6 +332,7 @@ interface StepRow {
   effects: OffboardingStep['effects'];
   status: OffboardingStepStatus;
   changed: Record<string, unknown> | null;
+  refusal: string | null;
   started_at: Date | null;
   applied_at: Date | null;
   completed_at: Date | null;
@@ -256,10 +349,18 @@ function toStep(row: StepRow): OffboardingStepRecord {
     effects: row.effects,
     status: row.status,
     changed: row.changed,
+    refusal: row.refusal,
     startedAt: row.started_at,
     appliedAt: row.applied_at,
     completedAt: row.completed_at,
   };
+}
+
+/** A plan stored before plans counted the accesses they end per portal: counted as they were then. */
+function withAccessEnded(plan: OffboardingPlan): OffboardingPlan {
+  const fill = <T extends { removes: OffboardingPlan['removes'] }>(part: T): T =>
+    part.removes.accessEnded ? part : { ...part, removes: { ...part.removes, accessEnded: { caseware: part.removes.contactAccess, clientOnline: part.removes.logins } } };
+  return fill({ ...plan, steps: plan.steps.map(fill) });
 }
 
 function toOffboarding(row: OffboardingRow, steps: StepRow[]): OffboardingRecord {
@@ -272,11 +373,12 @@ function toOffboarding(row: OffboardingRow, steps: StepRow[]): OffboardingRecord
     status: row.status,
     workflowId: row.workflow_id,
     approvalRequired: row.approval_required,
+    approvalReason: row.approval_reason,
     approvedBy: row.approved_by,
     approvedAt: row.approved_at,
     cancelledBy: row.cancelled_by,
     failure: row.failure,
-    plan: row.plan,
+    plan: withAccessEnded(row.plan),
     steps: steps.map(toStep),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
@@ -312,10 +414,11 @@ export async function setOffboardingStatus(
 ): Promise<void> {
   await db.transaction(async (trx) => {
     const finished = !unfinished.includes(status);
-    // A finished offboarding stays finished: an unfinished status written at the same time (a
-    // cancel's own record, scheduled beside the workflow's final one) keeps only its details.
+    // A finished offboarding stays as it finished: an unfinished status written at the same time (a
+    // cancel's own record, scheduled beside the workflow's final one) keeps only its details, and a
+    // workflow that ran after the API had marked it failed does not make it completed.
     const current = await trx('offboardings').where({ id }).forUpdate().first<{ finished_at: Date | null } | undefined>('finished_at');
-    if (!finished && current?.finished_at) {
+    if (current?.finished_at) {
       if (details.cancelledBy) await trx('offboardings').where({ id }).update({ cancelled_by: details.cancelledBy });
       return;
     }

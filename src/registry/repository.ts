@@ -10,7 +10,7 @@ import {
   type MasterRef,
 } from '../domain/masters';
 import { appendOutboxEvent, type OutboxEventKind } from '../outbox/store';
-import { unfinishedOffboardingHolding, type GuardedRecord } from './offboarding-guard';
+import { offboardingHolding, unfinishedOffboardingHolding, type GuardedRecord } from './offboarding-guard';
 import { portalsBehind } from './sync-status';
 import type {
   Client,
@@ -237,6 +237,14 @@ async function refuseWhileOffboarding(trx: Knex.Transaction, record: GuardedReco
   if (holder) throw new RegistryError('conflict', holder);
 }
 
+/**
+ * Share-locks client rows in client-number order, the order an offboarding locks them in (for
+ * update) when it is stored, so that a write that needs two of them never deadlocks with it.
+ */
+async function lockClientRowsInOrder(trx: Knex.Transaction, clientNumbers: readonly string[]): Promise<void> {
+  await trx('clients').whereIn('client_number', [...new Set(clientNumbers)]).orderBy('client_number').forShare().select('id');
+}
+
 // --- Clients ---
 
 export async function createClient(db: Db, input: ClientCreate): Promise<Client> {
@@ -347,8 +355,10 @@ export async function loadClientWithContacts(
 export async function createContact(db: Db, clientNumber: string, input: ContactCreate): Promise<Contact> {
   return db.transaction(async (trx) => {
     if (input.master) {
-      // "Create linked contact": filled from the master at once, in the same transaction.
+      // "Create linked contact": filled from the master at once, in the same transaction. The two
+      // client rows are locked (in order) before the insert locks the company's row on its own.
       const { master, ...fields } = input;
+      await lockClientRowsInOrder(trx, [clientNumber, await masterClientNumberOf(trx, master)]);
       const created = await createContact(trx, clientNumber, fields);
       return setContactMaster(trx, created.id, master);
     }
@@ -516,8 +526,23 @@ async function loadMaster(db: Db, master: MasterRef, lock = false): Promise<Clie
  */
 export async function setContactMaster(db: Db, id: number, link: MasterLink, options: WriteOptions = {}): Promise<Contact> {
   return db.transaction(async (trx) => {
-    await refuseWhileOffboarding(trx, { type: 'contact', key: id }, options);
     const contact = toContact(await requireContactRow(trx, id));
+    // Neither the contact nor its new master may be held by an offboarding: a new follower of a
+    // person being offboarded would share his login, and keep it after the plan (made without it)
+    // has ended every access it knew of. Both client rows are locked, as an offboarding locks them.
+    const masterRecord: GuardedRecord = 'clientNumber' in link ? { type: 'client', key: link.clientNumber } : { type: 'contact', key: link.contactId };
+    await lockClientRowsInOrder(trx, [contact.clientNumber, await masterClientNumberOf(trx, link)]);
+    const holder = await unfinishedOffboardingHolding(trx, [{ type: 'contact', key: id }], options.offboardingId);
+    if (holder) throw new RegistryError('conflict', holder);
+    const masterHeld = await offboardingHolding(trx, [masterRecord], options.offboardingId);
+    if (masterHeld) {
+      const { offboardingId, record } = masterHeld;
+      throw new RegistryError(
+        'conflict',
+        `${record} is being offboarded by offboarding ${offboardingId} (GET /offboardings/${offboardingId}); no contact can be linked to it ` +
+          'as a new follower until that offboarding has finished or is cancelled',
+      );
+    }
     const followers = await listFollowers(trx, { type: 'contact', id });
     if (followers.length > 0) {
       throw new RegistryError(
@@ -572,6 +597,11 @@ export async function setContactMaster(db: Db, id: number, link: MasterLink, opt
       'contact.master-changed',
     );
   });
+}
+
+/** The number of the client a master belongs to: the person client's own, or the master contact's company's. */
+async function masterClientNumberOf(db: Db, link: MasterLink): Promise<string> {
+  return 'clientNumber' in link ? link.clientNumber : toContact(await requireContactRow(db, link.contactId)).clientNumber;
 }
 
 /** A person client that is the same real person as this contact (same BSN or private email). */

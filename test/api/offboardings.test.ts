@@ -29,7 +29,7 @@ describe('POST /offboardings', () => {
     const { plan } = response.json<{ plan: { steps: { action: string; summary: string }[]; removes: unknown } }>();
     expect(plan.steps.map((s) => s.action)).toEqual(['contact-links-off', 'client-former', 'end-master-link']);
     expect(plan.steps[0]?.summary).toBe(`switch the CaseWare Cloud and Client Online link of contact ${contactAtA} at client 1001 off`);
-    expect(plan.removes).toEqual({ contactAccess: 1, logins: 1 });
+    expect(plan.removes).toEqual({ contactAccess: 1, logins: 1, accessEnded: { caseware: 1, clientOnline: 2 } });
     expect(await registryCounts(api.db)).toEqual(before);
     expect(await offboardingCount()).toBe(0);
   });

@@ -138,7 +138,7 @@ describe('offboarding', () => {
     expect(dryRun.stdout).toMatch(/^ {2}3 +client-former +client ob1 +ob1 +\S/m);
     expect(dryRun.stdout).toMatch(/^ {8}CaseWare Cloud: .+/m);
     expect(dryRun.stdout).toMatch(/^ {8}Client Online: .+/m);
-    expect(dryRun.stdout).toContain('It removes 2 contact accesses and ');
+    expect(dryRun.stdout).toContain('It ends 4 accesses: 2 at CaseWare Cloud (contacts losing a client) and 2 at Client Online (logins losing a client; 2 logins deleted).');
     expect(dryRun.stdout).toContain('To carry it out: portal-sync offboard client-leaves --client ob1 --execute');
     expect((await stack.api('GET', '/clients/ob1')).body.status).toBe('client');
     expect((await stack.api('GET', '/offboardings')).body.offboardings).toHaveLength(0);
@@ -178,7 +178,7 @@ describe('offboarding', () => {
   test('approve: a plan above the threshold waits; the follower sees it wait, approve carries it out', async () => {
     // The same client as above, offboarded again now that the cancelled plan has let go of it.
     const follower = spawnCli(['offboard', 'client-leaves', '--client', 'ap1', '--execute'], env);
-    const waiting = await follower.waitForOutput(/^offboarding (\d+): awaiting approval\. It removes \d+ contact access(?:es)? and \d+ logins?, more than the approval threshold\. Approve it with `portal-sync approve (\d+)`/m);
+    const waiting = await follower.waitForOutput(/^offboarding (\d+): awaiting approval\. It ends 22 accesses \(CaseWare Cloud 11, Client Online 11\), more than the approval threshold \(10\)\. Approve it with `portal-sync approve (\d+)`/m);
     const id = Number(waiting[1]);
     expect(Number(waiting[2])).toBe(id);
     await follower.waitForOutput(/Four eyes: token "api" asked for it, so a second operator token approves it \(--token or API_TOKEN\)\./);

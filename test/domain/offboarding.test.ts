@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { offboardingPlan, OffboardingRequestError, stepsFor, type OffboardingRequest, type RegistrySlice } from '../../src/domain/offboarding';
+import { accessesEnded, offboardingPlan, OffboardingRequestError, stepsFor, type OffboardingRequest, type RegistrySlice } from '../../src/domain/offboarding';
 import { aClient, aContact } from '../support/registry-fixtures';
 
 // Seed article 004's situation: persons P and Q, each a person client and a linked contact (a
@@ -33,7 +33,7 @@ describe('the bottom-up plan for each kind', () => {
         clientOnline: ['login p-2 loses client 1002; keeps client 1001, client 2002'],
       },
     });
-    expect(plan.removes).toEqual({ contactAccess: 1, logins: 0 });
+    expect(plan.removes).toEqual({ contactAccess: 1, logins: 0, accessEnded: { caseware: 1, clientOnline: 1 } });
   });
 
   test('revoke-contact-access on one portal only leaves the other alone', () => {
@@ -51,7 +51,8 @@ describe('the bottom-up plan for each kind', () => {
     ]);
     const plan = offboardingPlan(slice, { kind: 'person-leaves', clientNumber: '2002' });
     expect(plan.steps[2]?.effects.clientOnline).toEqual(['client 2002 is deleted from Client Online', 'login p-2 loses client 2002 and is deleted']);
-    expect(plan.removes).toEqual({ contactAccess: 2, logins: 1 });
+    // Q's login loses 1001, 1002 and his own 2002: three Client Online accesses, one login deleted.
+    expect(plan.removes).toEqual({ contactAccess: 2, logins: 1, accessEnded: { caseware: 2, clientOnline: 3 } });
     expect(plan.clientNumbers).toEqual(['1001', '1002', '2002']);
     expect(plan.contactIds).toEqual([22, 24]);
   });
@@ -71,7 +72,7 @@ describe('the bottom-up plan for each kind', () => {
     expect(plan.steps.map((s) => s.clientNumber)).toEqual(['1001', '1002', '2001', '1001', '1002']);
     const everything = plan.steps.flatMap((s) => [...s.effects.caseware, ...s.effects.clientOnline]).join('\n');
     expect(everything).not.toMatch(/p-2|contact 22|contact 24|client 2002/);
-    expect(plan.removes).toEqual({ contactAccess: 2, logins: 1 });
+    expect(plan.removes).toEqual({ contactAccess: 2, logins: 1, accessEnded: { caseware: 2, clientOnline: 3 } });
   });
 
   test('client-leaves: its contacts lose it, a person keeps his own client and his other company', () => {
@@ -96,6 +97,37 @@ describe('the bottom-up plan for each kind', () => {
     for (const request of requests) {
       for (const step of offboardingPlan(slice, request).steps) expect(step.effects.clientOnline.join('\n')).not.toContain('NEW login');
     }
+  });
+});
+
+describe('what a plan counts against the approval threshold: every access that ends, per portal', () => {
+  // Company X with 15 contacts, each a follower of his own person client, linked to Client Online only.
+  const X = aClient({ id: 30, clientNumber: '1030', links: { caseware: false, clientOnline: true } });
+  const persons = Array.from({ length: 15 }, (_, i) =>
+    aClient({ id: 100 + i, clientNumber: String(3000 + i), kind: 'person', name: `P${i}`, email: `p${i}@home.test`, links: { caseware: false, clientOnline: true } }),
+  );
+  const followers = persons.map((person, i) =>
+    aContact({ id: 500 + i, clientId: X.id, clientNumber: X.clientNumber, masterClientId: person.id, links: { caseware: false, clientOnline: true } }),
+  );
+  const onlineOnly: RegistrySlice = { clients: [X, ...persons], contacts: followers };
+
+  test('client-leaves of a company with 15 Client Online-only followers ends 15 accesses, though no login is deleted', () => {
+    const plan = offboardingPlan(onlineOnly, { kind: 'client-leaves', clientNumber: '1030' });
+    expect(plan.removes).toEqual({ contactAccess: 0, logins: 0, accessEnded: { caseware: 0, clientOnline: 15 } });
+    expect(plan.steps[0]?.removes.accessEnded).toEqual({ caseware: 0, clientOnline: 1 });
+    expect(plan.steps[0]?.effects.clientOnline).toEqual(['login p-100 loses client 1030; keeps client 3000']);
+  });
+
+  test('a follower losing one company at Client Online is one access ended', () => {
+    const plan = offboardingPlan(onlineOnly, { kind: 'revoke-contact-access', contactId: 500, portals: ['clientOnline'] });
+    expect(plan.removes).toEqual({ contactAccess: 0, logins: 0, accessEnded: { caseware: 0, clientOnline: 1 } });
+  });
+
+  test('the sum over both portals is what the threshold measures', () => {
+    const plan = offboardingPlan(slice, { kind: 'client-leaves', clientNumber: '1001' });
+    // P and Q each lose A at CaseWare (their contacts) and at Client Online (their logins).
+    expect(plan.removes.accessEnded).toEqual({ caseware: 2, clientOnline: 2 });
+    expect(accessesEnded(plan.removes)).toBe(4);
   });
 });
 

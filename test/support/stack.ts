@@ -85,6 +85,12 @@ export async function startTestStack(
     encryptionKey?: EncryptionKey;
     /** The simulators keep every request body (`GET /_sim/requests`). */
     recordRequests?: boolean;
+    /**
+     * The offboarding approval budget's window; default 0 (off): a test file's offboardings are all
+     * asked for by the one built-in token, and would otherwise add up to held plans. The budget has
+     * its own tests (test/registry/offboarding-approval.test.ts).
+     */
+    offboardingApprovalWindowMs?: number;
   } = {},
 ): Promise<TestStack> {
   const uiPort = options.temporalUiPort;
@@ -141,6 +147,7 @@ export async function startTestStack(
     log: options.log ?? pino({ level: 'silent' }),
     workflowBundle: bundle,
     outboxPollIntervalMs: 50,
+    offboardingApprovalWindowMs: options.offboardingApprovalWindowMs ?? 0,
     fileRequests: { timings: options.fileRequestTimings },
   });
 

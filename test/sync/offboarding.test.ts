@@ -2,7 +2,13 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
+import type { Client } from '@temporalio/client';
+import { TypedSearchAttributes } from '@temporalio/common';
+import { buildApi } from '../../src/api/server';
 import { createApiToken } from '../../src/api/tokens';
+import { createOffboarding, failUnstartedOffboarding, getOffboarding } from '../../src/registry/offboardings';
+import type { offboardingWorkflow } from '../../workflows/offboarding';
+import { approveOffboardingUpdate, offboardingClientsSearchAttribute, offboardingProgressQuery } from '../../workflows/offboarding-definitions';
 import { assertLoginPrivacy, startTestStack, type TestStack } from '../support/stack';
 import { waitFor } from '../support/temporal';
 
@@ -111,10 +117,10 @@ async function apiAs(token: string, method: string, route: string): Promise<{ st
   return { status: response.status, body: text ? JSON.parse(text) : undefined };
 }
 
-/** RECORD_HISTORIES=1 keeps the run's history for test/workflows/replay.test.ts. */
-async function record(name: string, workflowId: string) {
+/** RECORD_HISTORIES=1 keeps the run's history (the newest run, or `runId`) for test/workflows/replay.test.ts. */
+async function record(name: string, workflowId: string, runId?: string) {
   if (!process.env.RECORD_HISTORIES) return;
-  const history = await stack.temporal.client.workflow.getHandle(workflowId).fetchHistory();
+  const history = await stack.temporal.client.workflow.getHandle(workflowId, runId).fetchHistory();
   const dir = path.join(__dirname, '..', 'fixtures', 'histories');
   mkdirSync(dir, { recursive: true });
   writeFileSync(path.join(dir, `offboarding-${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
@@ -284,6 +290,56 @@ describe('while an offboarding holds its records', () => {
     expect((await stack.api('PUT', `/contacts/${contacts[0]}/links`, { caseware: true })).status).toBe(200);
   });
 
+  test('a follower tried for a deceased person while his offboarding waits for approval: no access of his remains anywhere', async () => {
+    const s = await situation('h');
+    // P follows at three more companies, so that his plan ends 11 accesses, more than the threshold (10): it waits.
+    const companies = ['hC', 'hD', 'hE', 'hF'];
+    for (const company of companies) {
+      expect((await stack.api('POST', '/clients', { clientNumber: company, kind: 'company', name: `Company ${company}`, links: both })).status).toBe(201);
+    }
+    const followers = [s.pA, s.pB];
+    for (const company of ['hC', 'hD', 'hE']) {
+      const response = await stack.api('POST', `/clients/${company}/contacts`, { email: `p@${company}.work.test`.toLowerCase(), links: both, master: { clientNumber: s.P } });
+      expect(response.status).toBe(201);
+      followers.push(response.body.id);
+    }
+    // Company F has a contact of its own, who follows nobody.
+    const atF = await stack.api('POST', '/clients/hF/contacts', { email: 'x@hf.work.test', links: both });
+    expect(atF.status).toBe(201);
+    for (const n of companies) await stack.settled(n);
+    const mails = await mailCount();
+
+    const started = await offboard({ kind: 'person-deceased', clientNumber: s.P });
+    expect(started.status).toBe('awaiting-approval');
+    // Meanwhile the registry is asked for a new follower of P at F, and to link F's contact to P.
+    const added = await stack.api('POST', '/clients/hF/contacts', { email: 'late@hf.work.test', links: both, master: { clientNumber: s.P } });
+    const linked = await stack.api('PUT', `/contacts/${atF.body.id}/master`, { clientNumber: s.P });
+
+    const { secret } = await createApiToken(stack.database.db, { name: 'approver-h', role: 'operator' });
+    expect((await apiAs(secret, 'POST', `/offboardings/${started.id}/approve`)).status).toBe(200);
+    expectEveryStepRecorded(await finished(started.id));
+    for (const n of [s.P, s.A, s.B, ...companies]) await stack.settled(n);
+
+    // Nobody follows P any more, and no access of P remains at either portal.
+    expect((await stack.api('GET', `/clients/${s.P}/followers`)).body.followers).toEqual([]);
+    expect(await coLogin(`p-${s.ids.P}`)).toBeUndefined();
+    const cw = await stack.simState();
+    const hfEntity = cw.entities.find((e) => e.EntityNo === 'hF');
+    for (const email of ['pa@h.work.test', 'pb@h.work.test', 'p@hc.work.test', 'p@hd.work.test', 'p@he.work.test', 'late@hf.work.test']) {
+      const user = cw.users.find((u) => u.Email === email);
+      expect(user === undefined || user.Type === 'I', email).toBe(true);
+    }
+    // F keeps its own contact, with a login of his own.
+    expect(hfEntity).toBeDefined();
+    expect(await cwHasAccess('x@hf.work.test', 'hF')).toBe(true);
+    expect((await coLogin(`c-${atF.body.id}`))?.clients).toEqual(['hF']);
+    // Both attempts were refused, naming the offboarding; nobody got a mail.
+    expect(added.status).toBe(409);
+    expect(added.body.error.message).toContain(`offboarding ${started.id}`);
+    expect(linked.status).toBe(409);
+    expect(await mailCount()).toBe(mails);
+  });
+
   test('cancel stops before the next step; the steps done stay done', async () => {
     const big = 'g2';
     expect((await stack.api('POST', '/clients', { clientNumber: big, kind: 'company', name: 'Big', links: both })).status).toBe(201);
@@ -298,6 +354,187 @@ describe('while an offboarding holds its records', () => {
     expect(done.steps.every((s: { status: string }) => s.status === 'not-run')).toBe(true);
     expect((await stack.api('GET', `/clients/${big}`)).body.status).toBe('client');
     await record('cancelled', started.workflowId);
+  });
+});
+
+test('a step CaseWare refuses holds the offboarding, which says so; it completes once a later sync gets the change through', async () => {
+  expect((await stack.api('POST', '/clients', { clientNumber: 'x1', kind: 'company', name: 'Refusing', links: both })).status).toBe(201);
+  const contact = (await stack.api('POST', '/clients/x1/contacts', { email: 'ria@x1.test', links: both })).body.id as number;
+  await stack.settled('x1');
+  const script = (rules: unknown[]) =>
+    fetch(`${stack.simulator.origin}/_sim/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rules }) });
+  // CaseWare refuses taking the share away.
+  expect((await script([{ method: 'PATCH', path: 'role-assignments', status: 422 }])).status).toBe(204);
+  const started = await offboard({ kind: 'revoke-contact-access', contactId: contact });
+  const refused = await waitFor('the step to show the refusal', async () => {
+    const response = await stack.api('GET', `/offboardings/${started.id}`);
+    return response.body.steps[0].refusal ? response.body : undefined;
+  });
+  expect(refused.status).toBe('running');
+  expect(refused.steps[0]).toMatchObject({ status: 'waiting-for-portals', completedAt: null });
+  expect(refused.steps[0].refusal).toContain(`CaseWare Cloud refused it (caseware-invalid): contact ${contact} at client x1`);
+  const handle = stack.temporal.client.workflow.getHandle(started.workflowId);
+  await waitFor('the workflow to say the step was refused', async () => {
+    const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    return metadata.currentDetails?.includes(`step 1 of 1: refused by CaseWare Cloud (caseware-invalid, contact ${contact})`);
+  });
+  expect(await cwHasAccess('ria@x1.test', 'x1')).toBe(true);
+  expect((await stack.api('GET', `/offboardings/${started.id}`)).body.status).toBe('running');
+
+  // CaseWare accepts again; an ordinary edit of the client makes a later sync, which gets it through.
+  expect((await script([])).status).toBe(204);
+  expect((await stack.api('PATCH', '/clients/x1', { phone: '030-2' })).status).toBe(200);
+  const done = await finished(started.id);
+  expectEveryStepRecorded(done);
+  expect(done.steps[0].refusal).toBeNull();
+  expect(await cwHasAccess('ria@x1.test', 'x1')).toBe(false);
+  expect((await cwUser('ria@x1.test'))?.Type).toBe('I');
+  await record('refused-step', started.workflowId);
+});
+
+describe('starting an offboarding whose answer is lost', () => {
+  /** The stack's Temporal client, but its workflow.start() throws: after starting the workflow (the answer lost), or instead. */
+  function lossy(answer: 'lost' | 'refused'): Client {
+    const real = stack.temporal.client;
+    const workflow = new Proxy(real.workflow, {
+      get(target, property) {
+        if (property === 'start') {
+          return async (...args: Parameters<typeof target.start>) => {
+            if (answer === 'lost') await target.start(...args);
+            throw new Error('14 UNAVAILABLE: the connection dropped before the answer');
+          };
+        }
+        const value: unknown = Reflect.get(target, property);
+        return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    return new Proxy(real, { get: (target, property) => (property === 'workflow' ? workflow : Reflect.get(target, property)) });
+  }
+
+  async function startThrough(temporal: Client, body: Record<string, unknown>) {
+    const api = await buildApi({ db: stack.database.db, apiToken: stack.apiToken, logger: false, offboarding: { temporal, taskQueue: stack.taskQueue, approvalThreshold: 10 } });
+    try {
+      const response = await api.inject({ method: 'POST', url: '/offboardings', headers: { authorization: `Bearer ${stack.apiToken}` }, payload: body });
+      return { status: response.statusCode, body: response.json<{ id: number; status: string }>() };
+    } finally {
+      await api.close();
+    }
+  }
+
+  async function companyWithContact(clientNumber: string): Promise<number> {
+    expect((await stack.api('POST', '/clients', { clientNumber, kind: 'company', name: `Company ${clientNumber}`, links: both })).status).toBe(201);
+    const contact = (await stack.api('POST', `/clients/${clientNumber}/contacts`, { email: `c@${clientNumber}.test`, links: both })).body.id as number;
+    await stack.settled(clientNumber);
+    return contact;
+  }
+
+  test('start() threw although Temporal started the workflow: 202, and the offboarding completes', async () => {
+    const contact = await companyWithContact('y1');
+    const started = await startThrough(lossy('lost'), { kind: 'revoke-contact-access', contactId: contact, execute: true });
+    expect(started.status, JSON.stringify(started.body)).toBe(202);
+    expect(started.body.status).toBe('running');
+    expectEveryStepRecorded(await finished(started.body.id));
+    expect(await cwHasAccess('c@y1.test', 'y1')).toBe(false);
+  });
+
+  test('start() threw and no workflow started: 503, and the record says failed, nothing changed', async () => {
+    const contact = await companyWithContact('y2');
+    const refused = await startThrough(lossy('refused'), { kind: 'revoke-contact-access', contactId: contact, execute: true });
+    expect(refused.status).toBe(503);
+    const [record] = (await stack.api('GET', '/offboardings?status=failed')).body.offboardings.filter((o: { request: { contactId?: number } }) => o.request.contactId === contact);
+    expect(record).toMatchObject({ status: 'failed', failure: 'the workflow service (Temporal) could not be reached; nothing was changed' });
+  });
+
+  test('a workflow that starts after its offboarding was marked failed ends without changing anything', async () => {
+    const contact = await companyWithContact('y3');
+    const { db } = stack.database;
+    const stored = await createOffboarding(db, { request: { kind: 'revoke-contact-access', contactId: contact }, requestedBy: 'api', approvalThreshold: 10 });
+    expect(await failUnstartedOffboarding(db, stored.id, 'the workflow service (Temporal) could not be reached; nothing was changed')).toBe(true);
+    const result = await stack.temporal.client.workflow.execute<typeof offboardingWorkflow>('offboardingWorkflow', {
+      workflowId: stored.workflowId,
+      taskQueue: stack.taskQueue,
+      args: [{ offboardingId: stored.id, approvalRequired: false }],
+    });
+    expect(result.stage).toBe('failed');
+    const after = await getOffboarding(db, stored.id);
+    expect(after).toMatchObject({ status: 'failed', failure: 'the workflow service (Temporal) could not be reached; nothing was changed' });
+    expect(after.steps.map((step) => step.status)).toEqual(['not-run']);
+    expect((await stack.api('GET', `/contacts/${contact}`)).body.links).toEqual(both);
+    expect(await cwHasAccess('c@y3.test', 'y3')).toBe(true);
+    await record('finished-before-start', stored.workflowId);
+  });
+});
+
+describe('a portal down for long: the workflow continues as new while it waits', () => {
+  const clientOnlineFaults = (errorRate?: number) =>
+    fetch(`${stack.clientOnline.origin}/_sim/faults`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(errorRate === undefined ? {} : { errorRate }) });
+  afterEach(async () => {
+    await clientOnlineFaults();
+  });
+
+  /** Client Online down, a person leaving (5 steps), the workflow started with a tiny round cap; until it has continued as new. */
+  async function leavingWhileDown(prefix: string) {
+    const s = await situation(prefix);
+    const mails = await mailCount();
+    expect((await clientOnlineFaults(1)).status).toBeLessThan(300);
+    const { db } = stack.database;
+    const stored = await createOffboarding(db, { request: { kind: 'person-leaves', clientNumber: s.Q }, requestedBy: 'api', approvalThreshold: 10 });
+    const handle = await stack.temporal.client.workflow.start<typeof offboardingWorkflow>('offboardingWorkflow', {
+      workflowId: stored.workflowId,
+      taskQueue: stack.taskQueue,
+      args: [{ offboardingId: stored.id, approvalRequired: false, portalWaitMs: 200, roundsPerRun: 2 }],
+      typedSearchAttributes: new TypedSearchAttributes([{ key: offboardingClientsSearchAttribute, value: stored.plan.clientNumbers }]),
+    });
+    const latest = stack.temporal.client.workflow.getHandle(stored.workflowId);
+    const continued = await waitFor('the workflow to continue as new twice', async () => {
+      const description = await latest.describe();
+      const runs = stack.temporal.client.workflow.list({ query: `WorkflowId = '${stored.workflowId}'` });
+      let count = 0;
+      for await (const _run of runs) count += 1;
+      return count >= 3 ? description : undefined;
+    });
+    expect(continued.runId).not.toBe(handle.firstExecutionRunId);
+    // The new run keeps what the Temporal UI finds it by.
+    expect(continued.searchAttributes.OffboardingClients).toEqual(stored.plan.clientNumbers);
+    return { s, mails, stored, handle, latest };
+  }
+
+  test('it completes the plan correctly when the portal is back, each step once, no mail', async () => {
+    const { s, mails, stored, handle, latest } = await leavingWhileDown('w');
+    // Still on the first step: its change was made once, and the portal has not applied it yet.
+    expect((await stack.api('GET', `/offboardings/${stored.id}`)).body.steps.map((step: { status: string }) => step.status)).toEqual([
+      'waiting-for-portals', 'pending', 'pending', 'pending', 'pending',
+    ]);
+    expect(await latest.query(offboardingProgressQuery)).toMatchObject({ stage: 'running', step: 1 });
+    // An approve is refused in the new run as in the first: it is not awaiting approval.
+    await expect(latest.executeUpdate(approveOffboardingUpdate, { args: [{ approvedBy: 'bob' }] })).rejects.toMatchObject({
+      cause: { message: expect.stringContaining('is not awaiting approval (it is running)') },
+    });
+
+    expect((await clientOnlineFaults()).status).toBeLessThan(300);
+    const done = await finished(stored.id);
+    expectEveryStepRecorded(done);
+    expect(await latest.result()).toMatchObject({ stage: 'completed', step: 5, steps: 5 });
+    for (const n of [s.A, s.B, s.Q]) await stack.settled(n);
+    expect(await coLogin(`p-${s.ids.Q}`)).toBeUndefined();
+    expect((await coLogin(`p-${s.ids.P}`))?.clients.sort()).toEqual([s.A, s.B, s.P].sort());
+    expect(await cwHasAccess('qa@w.work.test', s.A)).toBe(false);
+    for (const id of [s.qA, s.qB]) {
+      const events = await stack.database.db('outbox_events').where({ record_type: 'contact', record_id: id, kind: 'contact.links-changed' });
+      expect(events).toHaveLength(1);
+    }
+    expect(await mailCount()).toBe(mails);
+    await record('continued-as-new', stored.workflowId, handle.firstExecutionRunId);
+  });
+
+  test('a cancel reaches the run it meets: the offboarding stops before its next step', async () => {
+    const { stored, latest } = await leavingWhileDown('v');
+    const cancelled = await stack.api('POST', `/offboardings/${stored.id}/cancel`);
+    expect(cancelled.status, JSON.stringify(cancelled.body)).toBe(200);
+    const done = await finished(stored.id, 'cancelled');
+    expect(done.cancelledBy).toBe('api');
+    expect(done.steps.map((step: { status: string }) => step.status)).toEqual(['waiting-for-portals', 'not-run', 'not-run', 'not-run', 'not-run']);
+    expect(await latest.result()).toMatchObject({ stage: 'cancelled', step: 1 });
   });
 });
 

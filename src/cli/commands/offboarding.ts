@@ -134,7 +134,8 @@ export function registerOffboardingCommands(program: Command): void {
   decision(
     'approve',
     'approve an offboarding that waits for approval',
-    'approve an offboarding that waits for approval (its plan removes more logins or contact accesses than OFFBOARDING_APPROVAL_THRESHOLD) ' +
+    'approve an offboarding that waits for approval (its plan ends more accesses than OFFBOARDING_APPROVAL_THRESHOLD, alone or with ' +
+      "the same token's recent offboardings that needed none; `portal-sync offboarding <id>` says which) " +
       '(POST /offboardings/:id/approve), then follow it to the end: exit 0 when it completed, 1 when it failed or was cancelled. ' +
       'Four eyes: it takes another token than the one that asked for it, the built-in API_TOKEN included (that one gets exit 2, refused (403)): ' +
       'give your own operator token with --token or API_TOKEN (make one with `portal-sync tokens create --name <name> --role operator`)',

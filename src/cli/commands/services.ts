@@ -109,6 +109,7 @@ export function registerServiceCommands(program: Command): void {
         'API_TOKEN',
         'DATA_DIR',
         'OFFBOARDING_APPROVAL_THRESHOLD',
+        'OFFBOARDING_APPROVAL_WINDOW_HOURS',
         'LOG_LEVEL',
       ]) + examples('DATABASE_URL=postgres://portal_sync@db/portal_sync TEMPORAL_ADDRESS=temporal:7233 API_HOST=0.0.0.0 API_TOKEN=... portal-sync api'),
     )

@@ -89,9 +89,10 @@ function Steps({ steps, records, contactIds }) {
           ${record ? html`<${StatusBadge} status=${record.status} words=${stepStatuses} />` : null}
         </div>
         <${Effects} effects=${step.effects} />
-        ${record && (record.startedAt || record.changed)
+        ${record && (record.startedAt || record.changed || record.refusal)
           ? html`<div class="step-progress">
               ${record.changed ? html`<p class="step-changed">${changedText(record.changed)}.</p>` : null}
+              ${record.refusal ? html`<${Notice} tone="bad"><strong>Refused, so not done:</strong> ${record.refusal}.<//>` : null}
               <dl class="facts inline step-times">
                 <dt>Started</dt><dd><${When} at=${record.startedAt} /></dd>
                 <dt>Registry changed</dt><dd><${When} at=${record.appliedAt} /></dd>
@@ -104,10 +105,13 @@ function Steps({ steps, records, contactIds }) {
   </ol>`;
 }
 
+/** Every access the plan ends, per portal: what the approval threshold counts. */
 function Removes({ removes }) {
+  const { caseware, clientOnline } = removes.accessEnded;
+  const total = caseware + clientOnline;
+  // One line each: htm drops whitespace that holds a line break.
   return html`<p class="removes">
-    This plan removes <strong>${removes.contactAccess}</strong> contact ${removes.contactAccess === 1 ? 'access' : 'accesses'} and
-    <strong> ${removes.logins}</strong> Client Online ${removes.logins === 1 ? 'login' : 'logins'}.
+    This plan ends <strong>${total}</strong> ${total === 1 ? 'access' : 'accesses'}: <strong>${caseware}</strong> at CaseWare Cloud (contacts losing a client) and <strong>${clientOnline}</strong> at Client Online (logins losing a client; ${removes.logins} ${removes.logins === 1 ? 'login is' : 'logins are'} deleted).
   </p>`;
 }
 
@@ -265,7 +269,7 @@ export function NewOffboardingPage({ route }) {
       ? html`<${Section} title="The plan" intro="The steps, in this order. Each waits until every portal has applied the one before.">
           <${Removes} removes=${plan.plan.removes} />
           ${plan.plan.steps.length === 0 ? html`<${Empty}>Nothing to do: these records have no access to remove.<//>` : html`<${Steps} steps=${plan.plan.steps} contactIds=${plan.plan.contactIds} />`}
-          <${Notice}>A plan that removes many logins or contact accesses waits for a person's approval before it changes anything.<//>
+          <${Notice}>A plan that ends many accesses (alone, or with the same token's recent offboardings that needed no approval) waits for a person's approval before it changes anything.<//>
           <div class="form-buttons">
             <button type="button" class="danger" disabled=${busy || plan.plan.steps.length === 0} onClick=${execute}>Carry it out</button>
           </div>
@@ -300,7 +304,7 @@ function Decisions({ offboarding, onDecided }) {
     ${offboarding.status === 'awaiting-approval'
       ? html`<${Notice} tone="warn">
           <strong>This offboarding waits for approval.</strong>
-          ${` Its plan removes ${offboarding.plan.removes.contactAccess} contact accesses and ${offboarding.plan.removes.logins} logins; nothing has changed yet. `}
+          ${` ${sentence(offboarding.approvalReason ?? 'its plan ends more accesses than the approval threshold')}; nothing has changed yet. `}
           Read the steps below, then approve or cancel it.
           ${` Four eyes: token “${offboarding.requestedBy}” asked for it, so another token with the operator role must approve it; `}
           whoever approves signs in with their own token.
@@ -347,7 +351,7 @@ export function OffboardingPage({ route, config }) {
       </dl>
       ${offboarding.failure ? html`<${Notice} tone="bad"><strong>It failed:</strong> ${offboarding.failure}<//>` : null}
       ${offboarding.status === 'running' && !finished(offboarding)
-        ? html`<p class="quiet live">Following it live: this page refreshes every second. A step waits until every portal has applied it; a portal that is down holds the step until it is back.</p>`
+        ? html`<p class="quiet live">Following it live: this page refreshes every second. A step waits until every portal has applied it; a portal that is down holds the step until it is back, and one that refuses the change holds it until a later sync gets the change through.</p>`
         : null}
       <${Decisions} offboarding=${offboarding} onDecided=${() => void resource.reload()} />
     </section>
