@@ -57,6 +57,21 @@ export interface JsonTarget {
   errors: TransportErrors;
 }
 
+/**
+ * What aborts a request: its timeout, or `signal` (an activity attempt Temporal cancelled).
+ *
+ * AbortSignal.any holds its sources weakly, and AbortSignal.timeout's timer holds its signal weakly
+ * too, so on Node 20 the timeout can be garbage-collected before it fires: the request then hangs
+ * until undici's own header timeout, five minutes (the chaos run met it: syncs and the offboarding
+ * steps waiting on them stood still). A timer of our own keeps the timeout alive until it has fired.
+ */
+export function requestSignal(signal: AbortSignal | undefined, timeoutMs: number): AbortSignal {
+  const timeout = AbortSignal.timeout(timeoutMs);
+  if (!signal) return timeout;
+  setTimeout(() => void timeout, timeoutMs + 1_000).unref();
+  return AbortSignal.any([signal, timeout]);
+}
+
 /** Sends one request; a failure of fetch itself (no HTTP answer) is thrown as the portal's error. */
 export async function sendJson(target: JsonTarget, request: JsonRequest): Promise<Response> {
   const url = new URL(`${target.baseUrl}${request.path}`);
@@ -80,7 +95,7 @@ export async function sendJson(target: JsonTarget, request: JsonRequest): Promis
       method: request.method,
       headers,
       body: request.body === undefined ? undefined : JSON.stringify(request.body),
-      signal: request.signal ? AbortSignal.any([request.signal, AbortSignal.timeout(target.timeoutMs)]) : AbortSignal.timeout(target.timeoutMs),
+      signal: requestSignal(request.signal, target.timeoutMs),
     });
     reportPortalCall(target, request, response, startedAt);
     return response;
