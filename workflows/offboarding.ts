@@ -127,7 +127,8 @@ export async function offboardingWorkflow(input: OffboardingInput): Promise<Offb
   if (carried) {
     setCurrentDetails(`continued at step ${carried.step} of ${steps.length}`);
   } else if (input.approvalRequired) {
-    enter('awaiting-approval', `waiting for a person to approve (GET /offboardings/${offboardingId} says why)`);
+    // An approve that came with the first task may have been carried out while the steps loaded.
+    if (progress.stage === 'awaiting-approval') enter('awaiting-approval', `waiting for a person to approve (GET /offboardings/${offboardingId} says why)`);
     await condition(() => progress.stage === 'running' || cancelledBy !== undefined);
   } else {
     enter('running', `carrying out ${steps.length} steps`);
