@@ -47,7 +47,7 @@ export function printReport(report: ChaosReport, print: (line: string) => void =
   print(`answers refused or unknown (5xx during a crash, 409 by an offboarding's lock): ${total(f.refusedOrUnknown)} ${JSON.stringify(f.refusedOrUnknown)}`);
   print(`faults injected: ${JSON.stringify(f.faultsInjected)} (in ${f.faultWindows} fault windows)`);
   print(`crashes survived: worker ${f.crashesSurvived.worker}, Temporal ${f.crashesSurvived.temporal}, DB drops ${f.crashesSurvived.databaseDrops} (${f.crashesSurvived.databaseConnectionsTerminated} connections terminated); worker exits on its own ${f.unexpectedWorkerExits}`);
-  print(`offboardings ${f.offboardings} (approved ${f.approvals}), reconcile runs ${f.reconcileRuns}`);
+  print(`offboardings ${f.offboardings} (approved ${f.approvals}; steps made to be refused ${f.refusalsInjected}, refusals read and resynced ${f.refusalsSeen}), reconcile runs ${f.reconcileRuns}`);
   print(`quiet ${Math.round(f.quietAfterMs / 1000)} s after the storm; duration ${Math.round(f.durationMs / 1000)} s`);
   print(`machine: ${f.machine}`);
   for (const { check, violation } of report.violations.slice(0, 200)) print(`VIOLATION [${check}] ${violation}`);

@@ -12,7 +12,7 @@ import {
   type CheckResult,
 } from './checks';
 import { startChaosStack, type ChaosStack } from './stack';
-import { Workload, type WorkloadSize } from './workload';
+import { Workload, type RefuseNext, type WorkloadSize } from './workload';
 import { portalDifferences } from '../test/support/convergence';
 
 // The chaos run: the workload of chaos/workload.ts on the stack of chaos/stack.ts while, at seeded
@@ -51,6 +51,9 @@ export interface ChaosReport {
     unexpectedWorkerExits: number;
     offboardings: number;
     approvals: number;
+    /** Offboarding steps a portal was made to refuse once; refusals the follower read on a step (and resynced). */
+    refusalsInjected: number;
+    refusalsSeen: number;
     reconcileRuns: number;
     quietAfterMs: number;
     durationMs: number;
@@ -115,7 +118,15 @@ async function run(stack: ChaosStack, options: ChaosOptions, random: () => numbe
   };
   const origins = { caseware: stack.simulators.caseware.origin, clientOnline: stack.simulators.clientOnline.origin };
   const api = apiAs(stack.token);
-  const workload = new Workload(api, apiAs(stack.approverToken), options.seed, options.size, log);
+  const refuseNext: RefuseNext = async (portal, call) => {
+    const response = await fetch(`${origins[portal]}/_sim/script`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ rules: [{ ...call, status: 422, times: 1 }] }),
+    });
+    if (!response.ok) throw new Error(`/_sim/script answered ${response.status}`);
+  };
+  const workload = new Workload(api, apiAs(stack.approverToken), options.seed, options.size, log, refuseNext);
   const crashes = { worker: 0, temporal: 0, databaseDrops: 0, databaseConnectionsTerminated: 0 };
   let tokenExpiries = 0;
   let faultWindows = 0;
@@ -246,6 +257,8 @@ async function run(stack: ChaosStack, options: ChaosOptions, random: () => numbe
       unexpectedWorkerExits: stack.unexpectedWorkerExits.length,
       offboardings: workload.figures.offboardings.length,
       approvals: workload.figures.approvals,
+      refusalsInjected: workload.figures.refusalsInjected,
+      refusalsSeen: workload.figures.refusalsSeen,
       reconcileRuns: workload.figures.reconcileRuns.length,
       quietAfterMs,
       durationMs: Date.now() - started,

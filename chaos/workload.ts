@@ -3,7 +3,9 @@ import { mulberry32 } from '../src/simulators/caseware';
 // The chaos run's workload, through the HTTP API only: a firm of linked companies with contacts on
 // both portals, persons followed at several companies, contacts that are the master of contacts
 // elsewhere; then, until the run's end, field edits, master edits, link switches, new and deleted
-// contacts, offboardings of every kind and reconcile runs, several at once.
+// contacts, contacts registered again with a deleted contact's email, followers asked for a person
+// an offboarding holds (refused), resyncs, offboardings of every kind (some with a step a portal is
+// made to refuse once) and reconcile runs, several at once.
 //
 // What it keeps is a model of the registry that is just enough to know that no Client Online login
 // may ever be created twice: a login (`ref`) is deleted when no client carries it any more, and a
@@ -17,6 +19,9 @@ export interface ApiAnswer {
   body: unknown;
 }
 export type Api = (method: string, path: string, body?: unknown) => Promise<ApiAnswer>;
+
+/** A scripted refusal at a portal's simulator (its `/_sim/script`): the next matching call is answered 422. */
+export type RefuseNext = (portal: 'caseware' | 'clientOnline', call: { method: 'PATCH' | 'DELETE'; path: string }) => Promise<void>;
 
 type Links = { caseware: boolean; clientOnline: boolean };
 type Status = 'client' | 'suspect' | 'former';
@@ -42,6 +47,9 @@ interface ModelContact {
   deleted: boolean;
   /** Registered without email, a conflict for both portals on purpose. */
   noEmail: boolean;
+  email: string | null;
+  /** Deleted, and registered again since with its email (at most once). */
+  reRegistered?: boolean;
   locked: boolean;
   frozen: boolean;
 }
@@ -75,6 +83,9 @@ export interface WorkloadFigures {
   unexpected: string[];
   offboardings: OffboardingStarted[];
   approvals: number;
+  /** Offboarding steps a portal was made to refuse, and resyncs an operator asked for after reading the refusal. */
+  refusalsInjected: number;
+  refusalsSeen: number;
   reconcileRuns: number[];
 }
 
@@ -85,13 +96,16 @@ export class Workload {
   readonly contacts = new Map<number, ModelContact>();
   /** Logins an offboarding touched, or that were left with no client: never given a client again. */
   private readonly closedRefs = new Set<string>();
-  readonly figures: WorkloadFigures = { changes: {}, refused: {}, unexpected: [], offboardings: [], approvals: 0, reconcileRuns: [] };
+  readonly figures: WorkloadFigures = {
+    changes: {}, refused: {}, unexpected: [], offboardings: [], approvals: 0, refusalsInjected: 0, refusalsSeen: 0, reconcileRuns: [],
+  };
   private readonly random: () => number;
   private unique = 0;
   private membership: Promise<unknown> = Promise.resolve();
   private readonly running = new Set<number>();
   private lastReconcileAt = 0;
   private lastOffboardingAt = 0;
+  private lastFullResyncAt = 0;
 
   constructor(
     private readonly api: Api,
@@ -100,6 +114,7 @@ export class Workload {
     seed: number,
     private readonly size: WorkloadSize,
     private readonly log: (line: string) => void,
+    private readonly refuseNext?: RefuseNext,
   ) {
     this.random = mulberry32(seed);
   }
@@ -221,13 +236,13 @@ export class Workload {
     const id = await this.create('new contact', `/clients/${clientNumber}/contacts`, {
       firstName: `Voor${n}`, lastName: `Achter${n}`, ...(email ? { email } : {}), phone: `030-${n}`, links: both,
     }, () => this.contactByEmail(clientNumber, email));
-    this.contacts.set(id, { id, clientNumber, masterClientId: null, masterContactId: null, links: { ...both }, deleted: false, noEmail, locked: false, frozen: false });
+    this.contacts.set(id, { id, clientNumber, masterClientId: null, masterContactId: null, links: { ...both }, deleted: false, noEmail, email: email ?? null, locked: false, frozen: false });
   }
 
   private async newFollower(company: string, master: Record<string, unknown>, masters: { masterClientId: number | null; masterContactId: number | null }): Promise<void> {
     const email = `follower${this.fresh()}@chaos.test`;
     const id = await this.create('new follower', `/clients/${company}/contacts`, { master, email, links: both }, () => this.contactByEmail(company, email));
-    this.contacts.set(id, { id, clientNumber: company, ...masters, links: { ...both }, deleted: false, noEmail: false, locked: false, frozen: false });
+    this.contacts.set(id, { id, clientNumber: company, ...masters, links: { ...both }, deleted: false, noEmail: false, email, locked: false, frozen: false });
   }
 
   // ----- which login a record carries --------------------------------------------------------
@@ -283,14 +298,18 @@ export class Workload {
   private async reread(clientNumber: string): Promise<void> {
     const answer = await this.call('GET', `/clients/${clientNumber}`);
     if (answer.status !== 200) return;
-    const body = answer.body as { status: Status; links: Links; contacts: { id: number; links: Links; masterClientId: number | null; masterContactId: number | null }[] };
+    const body = answer.body as {
+      status: Status;
+      links: Links;
+      contacts: { id: number; links: Links; email: string | null; masterClientId: number | null; masterContactId: number | null }[];
+    };
     const client = this.clients.get(clientNumber);
     if (client) Object.assign(client, { status: body.status, links: body.links });
     const live = new Set<number>();
     for (const read of body.contacts) {
       live.add(read.id);
       const contact = this.contacts.get(read.id);
-      if (contact) Object.assign(contact, { links: read.links, masterClientId: read.masterClientId, masterContactId: read.masterContactId });
+      if (contact) Object.assign(contact, { links: read.links, email: read.email, masterClientId: read.masterClientId, masterContactId: read.masterContactId });
     }
     for (const contact of this.contacts.values()) if (contact.clientNumber === clientNumber && !live.has(contact.id)) contact.deleted = true;
   }
@@ -325,12 +344,12 @@ export class Workload {
     const n = this.fresh();
     const clients = [...this.clients.values()];
     const contacts = [...this.contacts.values()].filter((c) => !c.deleted);
-    if (roll < 0.22) {
+    if (roll < 0.19) {
       const client = this.pick(clients);
       if (!client) return;
       const patch = client.kind === 'company' ? { city: `Stad${n}`, phone: `038-${n}` } : { phone: `038-${n}` };
       this.outcome('client fields', await this.call('PATCH', `/clients/${client.clientNumber}`, patch), [200]);
-    } else if (roll < 0.44) {
+    } else if (roll < 0.41) {
       const contact = this.pick(contacts);
       if (!contact) return;
       const follows = contact.masterClientId !== null || contact.masterContactId !== null;
@@ -339,27 +358,37 @@ export class Workload {
         : follows
           ? this.pick([{ mobile: `06-${n}` }, { email: `follower${n}@chaos.test` }, { phone: `030-${n}` }])
           : this.pick([{ lastName: `Achter${n}` }, { mobile: `06-${n}` }, { email: `contact${n}@chaos.test` }, { firstName: `Voor${n}`, phone: `030-${n}` }]);
-      this.outcome('contact fields', await this.call('PATCH', `/contacts/${contact.id}`, patch), [200]);
-    } else if (roll < 0.54) {
+      const result = this.outcome('contact fields', await this.call('PATCH', `/contacts/${contact.id}`, patch), [200]);
+      if (patch && 'email' in patch) {
+        if (result === 'ok') contact.email = patch.email ?? null;
+        if (result === 'unknown') await this.reread(contact.clientNumber);
+      }
+    } else if (roll < 0.51) {
       const person = this.pick(clients.filter((c) => c.kind === 'person'));
       if (!person) return;
       const patch = this.pick([{ lastName: `Oon${n}` }, { firstName: `Pers${n}`, privateMobile: `06-${n}` }, { residentialCity: `Woonplaats${n}` }, { privateEmail: `person${n}@home.test` }]);
       this.outcome('master edit (person)', await this.call('PATCH', `/clients/${person.clientNumber}`, patch), [200]);
-    } else if (roll < 0.58) {
+    } else if (roll < 0.55) {
       const masters = contacts.filter((c) => contacts.some((f) => f.masterContactId === c.id));
       const master = this.pick(masters);
       if (!master) return;
       this.outcome('master edit (contact)', await this.call('PATCH', `/contacts/${master.id}`, this.pick([{ lastName: `Meester${n}` }, { firstName: `Voor${n}` }])), [200]);
-    } else if (roll < 0.76) {
+    } else if (roll < 0.73) {
       await this.membershipEdit(() => this.switchContact());
-    } else if (roll < 0.82) {
+    } else if (roll < 0.79) {
       await this.membershipEdit(() => this.switchClient());
-    } else if (roll < 0.86) {
+    } else if (roll < 0.83) {
       const company = this.pick(clients.filter((c) => c.kind === 'company' && c.status === 'client' && !c.frozen));
       if (company) await this.newContact(company.clientNumber, this.random() < 0.05);
-    } else if (roll < 0.88) {
+    } else if (roll < 0.85) {
       await this.membershipEdit(() => this.deleteContact());
-    } else if (roll < 0.96) {
+    } else if (roll < 0.865) {
+      await this.reRegister();
+    } else if (roll < 0.88) {
+      await this.followHeldPerson();
+    } else if (roll < 0.89) {
+      await this.resync();
+    } else if (roll < 0.97) {
       await this.membershipEdit(() => this.offboard());
     } else {
       await this.reconcile();
@@ -419,6 +448,65 @@ export class Workload {
     const result = this.outcome('contact deleted', answer, [200, 204]);
     if (result === 'ok') contact.deleted = true;
     if (result === 'unknown') await this.reread(contact.clientNumber);
+  }
+
+  /**
+   * The same person registered again after his contact was deleted: a new contact, at another
+   * company, with the deleted contact's email, once the deletion has reached CaseWare (until then
+   * the address is still the deleted contact's login there, and the new one a conflict). CaseWare
+   * only: the new contact adopts the old CaseWare user and reactivates it, which the reconcile must
+   * not take for the deleted contact's and deactivate. (On Client Online the new contact is a new
+   * login with its own mail; the model keeps such logins out of the way of the mail count.)
+   */
+  private async reRegister(): Promise<void> {
+    const gone = this.pick([...this.contacts.values()].filter((c) => c.deleted && !c.reRegistered && c.email !== null));
+    if (!gone?.email) return;
+    const status = await this.call('GET', `/sync/clients/${gone.clientNumber}`);
+    if (status.status !== 200 || (status.body as { caseware: { state: string } }).caseware.state === 'pending') return;
+    const company = this.pick([...this.clients.values()].filter((c) => c.kind === 'company' && c.status === 'client' && !c.frozen && c.clientNumber !== gone.clientNumber));
+    if (!company) return;
+    gone.reRegistered = true;
+    const email = gone.email;
+    const links = { caseware: true, clientOnline: false };
+    const id = await this.create('contact registered again (same email)', `/clients/${company.clientNumber}/contacts`, {
+      firstName: `Terug${this.fresh()}`, lastName: 'Weer', email, links,
+    }, () => this.contactByEmail(company.clientNumber, email));
+    this.contacts.set(id, { id, clientNumber: company.clientNumber, masterClientId: null, masterContactId: null, links, deleted: false, noEmail: false, email, locked: false, frozen: false });
+  }
+
+  /**
+   * A follower of a person an offboarding holds (awaiting approval, or running): refused with a
+   * 409 that names the offboarding, or the person would keep access the offboarding ends.
+   */
+  private async followHeldPerson(): Promise<void> {
+    const person = this.pick([...this.clients.values()].filter((c) => c.kind === 'person' && c.locked));
+    const company = this.pick([...this.clients.values()].filter((c) => c.kind === 'company' && c.status === 'client' && !c.frozen));
+    if (!person || !company) return;
+    const email = `late${this.fresh()}@chaos.test`;
+    const answer = await this.call('POST', `/clients/${company.clientNumber}/contacts`, { master: { clientNumber: person.clientNumber }, email, links: both });
+    if (answer.status === 409 && /offboarding/i.test(JSON.stringify(answer.body))) {
+      this.count(this.figures.changes, 'new follower of a held person refused');
+      return;
+    }
+    if (answer.status === 201) {
+      // Still held? Then the guard let it through; if the offboarding has just finished, it was free to.
+      const id = (answer.body as { id: number }).id;
+      this.contacts.set(id, { id, clientNumber: company.clientNumber, masterClientId: person.id, masterContactId: null, links: { ...both }, deleted: false, noEmail: false, email, locked: false, frozen: true });
+      if (person.locked) this.figures.unexpected.push(`a new follower (contact ${id}) of person client ${person.clientNumber} was accepted while an offboarding held the person`);
+      return;
+    }
+    this.outcome('new follower of a held person', answer, [409]);
+  }
+
+  /** An operator's resync: of one client, now and then of every client. */
+  private async resync(): Promise<void> {
+    if (this.random() < 0.1 && Date.now() - this.lastFullResyncAt > 60_000) {
+      this.lastFullResyncAt = Date.now();
+      this.outcome('resync of every client', await this.call('POST', '/sync/resync'), [202]);
+      return;
+    }
+    const client = this.pick([...this.clients.values()]);
+    if (client) this.outcome('resync of a client', await this.call('POST', `/sync/clients/${client.clientNumber}/resync`), [202]);
   }
 
   // ----- offboardings and reconcile ----------------------------------------------------------
@@ -481,7 +569,47 @@ export class Workload {
     const id = (started.body as { id: number }).id;
     this.figures.offboardings.push({ id, kind: String(request.kind), steps: plan.steps.length });
     this.running.add(id);
+    if (this.random() < 0.5) await this.refuseAStep(request);
     void this.follow(id, plan.clientNumbers, touched.records);
+  }
+
+  /**
+   * Has a portal refuse one change of the offboarding just started, once: CaseWare the deactivation
+   * of the user whose access a revoke-contact-access ends, Client Online the deletion of a company
+   * that leaves. The step must then wait, naming the refusal, until a later sync gets the change
+   * through (the follower reads the refusal and resyncs the client, as an operator would), and
+   * never read done while the access is still there.
+   */
+  private async refuseAStep(request: Record<string, unknown>): Promise<void> {
+    if (!this.refuseNext || this.refusing) return;
+    if (request.kind === 'revoke-contact-access') {
+      const contact = this.contacts.get(Number(request.contactId));
+      const portals = (request.portals as string[] | undefined) ?? ['caseware', 'clientOnline'];
+      if (!contact || !contact.links.caseware || !portals.includes('caseware')) return;
+      const status = await this.call('GET', `/sync/clients/${contact.clientNumber}`);
+      const remote = (status.body as { caseware?: { remote: { recordType: string; recordId: number; remoteId: string | null; access: string }[] } }).caseware?.remote ?? [];
+      const user = remote.find((r) => r.recordType === 'contact' && r.recordId === contact.id && r.access === 'active' && r.remoteId);
+      if (status.status !== 200 || !user?.remoteId) return;
+      await this.refuse('caseware', { method: 'PATCH', path: `^/users/${user.remoteId}$` });
+    } else if (request.kind === 'client-leaves') {
+      const company = this.clients.get(String(request.clientNumber));
+      if (!company?.links.clientOnline) return;
+      await this.refuse('clientOnline', { method: 'DELETE', path: `/clients/${company.clientNumber}$` });
+    }
+  }
+
+  private refusing = false;
+
+  private async refuse(portal: 'caseware' | 'clientOnline', call: { method: 'PATCH' | 'DELETE'; path: string }): Promise<void> {
+    this.refusing = true;
+    try {
+      await this.refuseNext?.(portal, call);
+      this.figures.refusalsInjected += 1;
+    } catch (error) {
+      this.log(`refusal not injected: ${String(error)}`);
+    } finally {
+      this.refusing = false;
+    }
   }
 
   private touched(clientNumbers: readonly string[], contactIds: readonly number[]): { records: (ModelClient | ModelContact)[]; refs: Set<string> } {
@@ -504,11 +632,21 @@ export class Workload {
 
   /** Follows an offboarding to its end (approving a held one), then reads its records back. */
   private async follow(id: number, clientNumbers: readonly string[], records: (ModelClient | ModelContact)[]): Promise<void> {
+    const resynced = new Set<string>();
     for (;;) {
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       const answer = await this.call('GET', `/offboardings/${id}`);
       if (answer.status !== 200) continue;
-      const status = (answer.body as { status: string }).status;
+      const { status, steps } = answer.body as { status: string; steps: { clientNumber: string; refusal?: string | null }[] };
+      const refused = steps.find((step) => step.refusal);
+      if (refused && !resynced.has(refused.clientNumber)) {
+        // What an operator does on reading the refusal: fix the cause (the scripted refusal was for
+        // one call), then resync the client so that a sync tries the change again.
+        resynced.add(refused.clientNumber);
+        this.figures.refusalsSeen += 1;
+        this.outcome('resync after a refused step', await this.call('POST', `/sync/clients/${refused.clientNumber}/resync`), [202]);
+        continue;
+      }
       if (status === 'awaiting-approval') {
         const approved = await this.approverApi('POST', `/offboardings/${id}/approve`, {}).catch((error: unknown) => ({ status: 0, body: { error: String(error) } }));
         if (approved.status < 300) this.figures.approvals += 1;
