@@ -106,6 +106,7 @@ export class Workload {
   private lastReconcileAt = 0;
   private lastOffboardingAt = 0;
   private lastFullResyncAt = 0;
+  private resyncs = 0;
 
   constructor(
     private readonly api: Api,
@@ -498,9 +499,10 @@ export class Workload {
     this.outcome('new follower of a held person', answer, [409]);
   }
 
-  /** An operator's resync: of one client, now and then of every client. */
+  /** An operator's resync: of one client, and every fourth time (at most once in 90 s) of every client. */
   private async resync(): Promise<void> {
-    if (this.random() < 0.1 && Date.now() - this.lastFullResyncAt > 60_000) {
+    this.resyncs += 1;
+    if (this.resyncs % 4 === 0 && Date.now() - this.lastFullResyncAt > 90_000) {
       this.lastFullResyncAt = Date.now();
       this.outcome('resync of every client', await this.call('POST', '/sync/resync'), [202]);
       return;
@@ -569,12 +571,12 @@ export class Workload {
     const id = (started.body as { id: number }).id;
     this.figures.offboardings.push({ id, kind: String(request.kind), steps: plan.steps.length });
     this.running.add(id);
-    if (this.random() < 0.5) await this.refuseAStep(request);
+    await this.refuseAStep(request);
     void this.follow(id, plan.clientNumbers, touched.records);
   }
 
   /**
-   * Has a portal refuse one change of the offboarding just started, once: CaseWare the deactivation
+   * Has a portal refuse one change of the offboarding just started (when none is being refused), once: CaseWare the deactivation
    * of the user whose access a revoke-contact-access ends, Client Online the deletion of a company
    * that leaves. The step must then wait, naming the refusal, until a later sync gets the change
    * through (the follower reads the refusal and resyncs the client, as an operator would), and
