@@ -3,7 +3,16 @@ import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from '../src/db';
-import { contactRef, desiredClientOnlineState, type ClientOnlinePush, type DesiredClientOnlineState } from '../src/domain/client-online';
+import {
+  contactRef,
+  desiredClientOnlineState,
+  type ClientOnlineLogin,
+  type ClientOnlinePush,
+  type ClientOnlineUser,
+  type DesiredClientOnlineState,
+} from '../src/domain/client-online';
+import { correlateLogins, type ExistingLogin } from '../src/domain/login-adoption';
+import type { CoClient } from '../src/portals/client-online/api';
 import { ClientOnlineError } from '../src/portals/client-online/errors';
 import type { PortalCallCounter } from '../src/portals/http';
 import { getClient, getContact, isRegistryError, loadClientWithContacts } from '../src/registry/repository';
@@ -11,6 +20,18 @@ import type { Client, Contact } from '../src/registry/schemas';
 import { trackPortalHealth } from '../src/sync/health';
 import { identitiesForClient, markApplied, noteUnconfirmedRefs, reportSyncErrors, saveIdentity, type PortalIdentity, type SyncErrorInput } from '../src/sync/ledger';
 import { releaseLoginLeases, tryTakeLoginLeases } from '../src/sync/login-leases';
+import {
+  adoptedRefs,
+  claimedRefs,
+  directoryLogins,
+  forgetCreatedLogins,
+  keepUsers,
+  keptUsers,
+  personKeyOfRef,
+  personLogins,
+  recordPersonLogins,
+  replaceDirectory,
+} from '../src/sync/login-refs';
 import type { SyncClientInput } from './caseware';
 import { pendingRepairs, settleRepairs } from '../src/sync/repairs';
 import { toActivityFailure } from './failures';
@@ -20,6 +41,10 @@ import { withHeartbeats } from './heartbeat';
 export interface ClientOnlinePort {
   pushClient(clientNumber: string, body: ClientOnlinePush, options?: { signal?: AbortSignal }): Promise<unknown>;
   deleteClient(clientNumber: string, options?: { signal?: AbortSignal }): Promise<boolean>;
+  /** The client as Client Online holds it, or undefined: read before portal-sync first pushes a client. */
+  getClient(clientNumber: string, options?: { signal?: AbortSignal }): Promise<CoClient | undefined>;
+  /** Every client with its users: the bulk read that finds existing logins by username. */
+  listClients(options?: { signal?: AbortSignal }): Promise<CoClient[]>;
   /** How long one request may take; a login's lease outlasts it by a grace period. */
   readonly requestTimeoutMs: number;
   /** How long one call may wait out rate limits before its request is answered (0 or absent: never). */
@@ -35,11 +60,18 @@ export interface ClientOnlineActivityDeps {
 }
 
 export interface ClientOnlineSyncSummary {
-  client: 'pushed' | 'unchanged' | 'deleted' | 'absent';
+  /** `adopted`: Client Online held the client before portal-sync first pushed it. */
+  client: 'pushed' | 'adopted' | 'unchanged' | 'deleted' | 'absent';
   users: number;
   syncErrors: number;
   /** Other clients pushed first, so a login this one lets go of is never left with no client. */
   handedOver?: string[];
+  /** Persons met for the first time whose existing login was adopted (no mail). */
+  loginsAdopted?: number;
+  /** Persons met for the first time for whom Client Online created a login (and mailed credentials). */
+  loginsCreated?: number;
+  /** Users the client held that the registry does not give access to it, kept in its pushes. */
+  usersKept?: number;
 }
 
 const portal = 'client_online' as const;
@@ -99,6 +131,15 @@ interface ClientOnlineReading {
   identity: PortalIdentity | undefined;
   /** The logins a push or delete adds, keeps or removes: the desired push's and those Client Online may hold. */
   refs: Set<string>;
+  /** The persons of the push portal-sync has never met: their logins are looked for before any is created. */
+  unmet: ClientOnlineLogin[];
+  /** Users kept in the push from before portal-sync's first push (src/sync/login-refs.ts). */
+  kept: ClientOnlineUser[];
+}
+
+/** Portal-sync has not pushed this client before: Client Online may hold it from an earlier link. */
+function firstPush({ identity }: ClientOnlineReading): boolean {
+  return !identity || (identity.lastSent === null && identity.unconfirmedRefs === null);
 }
 
 /**
@@ -146,15 +187,16 @@ interface ClientOnlinePlan {
 /** How deep a chain of hand-overs may go (each one a client whose own push takes a login away). */
 const maxHandoverDepth = 4;
 
-/** The registry clients whose push may carry a login: its own client and the companies of its followers. */
+/** The registry clients whose push may carry a login: its person's own client and the companies of its followers. */
 async function clientsThatMayCarry(db: Db, ref: string): Promise<string[]> {
-  const id = Number(ref.slice(2));
-  if (!Number.isSafeInteger(id)) return [];
-  const ownClient = ref.startsWith('p-')
+  const key = await personKeyOfRef(db, ref);
+  const id = Number(key.slice(2));
+  if (!/^[pc]-/.test(key) || !Number.isSafeInteger(id)) return [];
+  const ownClient = key.startsWith('p-')
     ? db('clients').where({ id }).select('client_number')
     : db('contacts').join('clients', 'clients.id', 'contacts.client_id').where('contacts.id', id).select('clients.client_number');
   const followers = db('contacts').join('clients', 'clients.id', 'contacts.client_id')
-    .where(ref.startsWith('p-') ? 'contacts.master_client_id' : 'contacts.master_contact_id', id)
+    .where(key.startsWith('p-') ? 'contacts.master_client_id' : 'contacts.master_contact_id', id)
     .select('clients.client_number');
   const rows = await ownClient.union(followers) as { client_number: string }[];
   return [...new Set(rows.map((row) => row.client_number))].sort();
@@ -184,10 +226,66 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
       throw error;
     });
     const masters = await loadMasters(db, registry.contacts);
-    const desired = desiredClientOnlineState(registry.client, registry.contacts, masters, { sendBsn: deps.sendBsn });
+    const byKey = desiredClientOnlineState(registry.client, registry.contacts, masters, { sendBsn: deps.sendBsn });
+    const logins = await personLogins(db, byKey.logins.map((login) => login.personKey));
+    const loginRefs = adoptedRefs(logins);
+    const desired = loginRefs.size === 0 ? byKey : desiredClientOnlineState(registry.client, registry.contacts, masters, { sendBsn: deps.sendBsn, loginRefs });
+    const kept = desired.push ? await keptUsers(db, clientNumber) : [];
+    if (desired.push && kept.length > 0) {
+      const pushed = new Set(desired.push.users.map((user) => user.ref));
+      desired.push.users.push(...kept.filter((user) => !pushed.has(user.ref)));
+    }
     const identity = (await identitiesForClient(db, portal, clientNumber)).find((i) => i.recordType === 'client');
     const refs = new Set([...(desired.push?.users.map((u) => u.ref) ?? []), ...heldRefs(identity)]);
-    return { clientNumber, desired, identity, refs };
+    const unmet = desired.logins.filter((login) => !logins.has(login.personKey));
+    return { clientNumber, desired, identity, refs, unmet, kept };
+  }
+
+  /**
+   * Meets the persons of the client's push that portal-sync has never met, before any push could
+   * make Client Online create a login for them (and mail credentials): each one's existing login is
+   * looked for by username among the client's users (on the client's first push, as Client Online
+   * holds it; else the users kept from then), then among every login the last bulk read found
+   * (correlateLogins). An existing login is adopted: the person's pushes carry its ref from now on.
+   * On a client's first push, users Client Online holds there that the registry does not give
+   * access to it are kept in its pushes, so going live removes nobody. Answers the conflicts that
+   * stop the client's push (nothing of it is touched), and what it found.
+   */
+  async function meetPersons(
+    reading: ClientOnlineReading,
+    portalCalls: ClientOnlinePort,
+    signal: AbortSignal | undefined,
+  ): Promise<{ conflicts: SyncErrorInput[]; adopted: number; kept: number; clientHeld: boolean }> {
+    const met = { conflicts: [] as SyncErrorInput[], adopted: 0, kept: 0, clientHeld: false };
+    const { desired, clientNumber } = reading;
+    const first = firstPush(reading);
+    if (!desired.push || (reading.unmet.length === 0 && !first)) return met;
+    const held = first ? await portalCalls.getClient(clientNumber, { signal }) : undefined;
+    met.clientHeld = held !== undefined;
+    const clientUsers: ExistingLogin[] = (held?.users ?? reading.kept).map((user) => ({ ref: user.ref, email: user.email.trim().toLowerCase() }));
+    const everywhere = await directoryLogins(db, reading.unmet.flatMap((login) => login.emails));
+    const claimed = await claimedRefs(db, [...clientUsers, ...everywhere].map((login) => login.ref));
+    const correlations = correlateLogins(reading.unmet, clientUsers, everywhere, claimed);
+    const loginOf = new Map(reading.unmet.map((login) => [login.personKey, login]));
+    const conflict = (personKey: string, code: string, message: string) => {
+      const login = loginOf.get(personKey);
+      if (login) met.conflicts.push({ recordType: login.recordType, recordId: login.recordId, code: `client-online-${code}`, message: `client ${clientNumber}: ${message}` });
+    };
+    const adoptions = correlations.flatMap((c) => (c.outcome === 'adopt' ? [{ personKey: c.personKey, ref: c.ref, origin: 'adopted' as const }] : []));
+    for (const c of correlations) if (c.outcome === 'conflict') conflict(c.personKey, c.code, c.message);
+    const { refused } = await recordPersonLogins(db, adoptions);
+    for (const personKey of refused) {
+      conflict(personKey, 'login-shared', 'its existing Client Online login was adopted for another registry person meanwhile; portal-sync touches neither and mails nobody');
+    }
+    met.adopted = adoptions.length - refused.length;
+    if (held && met.conflicts.length === 0) {
+      // Access the registry does not grant, which the client had before: kept, not removed.
+      const adoptedRefs = new Set([...adoptions.map((a) => a.ref), ...desired.push.users.map((u) => u.ref)]);
+      const foreign = held.users.filter((user) => !adoptedRefs.has(user.ref));
+      await keepUsers(db, clientNumber, foreign.map(({ ref, firstName, infix, lastName, initials, email, mobile }) => ({ ref, firstName, infix, lastName, initials, email, mobile })));
+      met.kept = foreign.length;
+    }
+    return met;
   }
 
   /**
@@ -276,6 +374,16 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
     }
   }
 
+  /**
+   * Client Online refused a new login's username: a login with it was made since the last bulk read
+   * (by hand, or by an earlier link). The directory is read again; true when one of these persons'
+   * addresses is a login there now, so that the next attempt adopts it instead.
+   */
+  async function foundByUsername(unmet: readonly ClientOnlineLogin[]): Promise<boolean> {
+    await replaceDirectory(db, await clientOnline.listClients());
+    return (await directoryLogins(db, unmet.flatMap((login) => login.emails))).length > 0;
+  }
+
   async function syncClient(input: SyncClientInput, signal: AbortSignal | undefined): Promise<ClientOnlineSyncSummary> {
     const { clientNumber } = input;
     const errors: SyncErrorInput[] = [];
@@ -308,6 +416,8 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
      */
     async function pushAhead(reading: ClientOnlineReading): Promise<void> {
       if (!hasPush(reading) || sentAsIs(reading)) return;
+      // Persons never met, or a client Client Online may hold from before: its own sync meets them first.
+      if (reading.unmet.length > 0 || firstPush(reading)) return;
       try {
         await send(reading);
       } catch (error) {
@@ -317,17 +427,31 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
       (summary.handedOver ??= []).push(reading.clientNumber);
     }
 
+    // Persons met for the first time: their existing logins are found before anything is pushed.
+    const met = await meetPersons(await read(clientNumber), portalCalls, signal);
+    if (met.adopted > 0) summary.loginsAdopted = met.adopted;
+    if (met.kept > 0) summary.usersKept = met.kept;
+
     await withLoginLeases(clientNumber, signal, async ({ handovers, own: reading }) => {
-      for (const handover of handovers) await pushAhead(handover);
       const { desired, identity } = reading;
       errors.push(...desired.conflicts);
+      if (met.conflicts.length > 0) {
+        // Ambiguous logins: nothing of this client is touched, nobody is mailed, and the administrator is told.
+        errors.push(...met.conflicts);
+        return;
+      }
+      for (const handover of handovers) await pushAhead(handover);
       const key = { portal, recordType: 'client', recordId: desired.clientId, clientNumber } as const;
       try {
         if (hasPush(reading) && unchanged(reading)) {
           summary.client = 'unchanged';
         } else if (hasPush(reading)) {
+          // Whoever is still unmet has no login: this push creates one (Client Online mails
+          // credentials). Recorded first: a push whose answer is lost may have created it.
+          await recordPersonLogins(db, reading.unmet.map((login) => ({ personKey: login.personKey, ref: login.ref, origin: 'created' as const })));
           await send(reading);
-          summary.client = 'pushed';
+          if (reading.unmet.length > 0) summary.loginsCreated = reading.unmet.length;
+          summary.client = met.clientHeld ? 'adopted' : 'pushed';
           summary.users = reading.desired.push.users.length;
         } else if (identity?.access === 'active' || identity?.unconfirmedRefs || repairs.drift.some((d) => d.issue === 'extra')) {
           // Its logins lose access to it; Client Online deletes logins left with no client. One
@@ -339,7 +463,15 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
           summary.client = 'deleted';
         }
       } catch (error) {
+        // Answered, and refused: no login was created.
+        if (error instanceof ClientOnlineError && !unanswered(error)) await forgetCreatedLogins(db, reading.unmet.map((login) => login.personKey));
         if (!(error instanceof ClientOnlineError) || error.retryable) throw error;
+        if (error.code === 'username-taken' && reading.unmet.length > 0 && (await foundByUsername(reading.unmet))) {
+          throw ApplicationFailure.retryable(
+            `client ${clientNumber}: a person met for the first time has a Client Online login already (made since the last bulk read); it is adopted on the next attempt`,
+            'ClientOnline:login-found',
+          );
+        }
         errors.push({
           recordType: 'client',
           recordId: desired.clientId,

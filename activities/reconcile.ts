@@ -3,7 +3,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Db } from '../src/db';
 import { desiredCaseWareState } from '../src/domain/caseware';
-import { contactRef, desiredClientOnlineState, type ClientOnlineMasters } from '../src/domain/client-online';
+import { contactRef, desiredClientOnlineState, personClientRef, type ClientOnlineMasters, type ClientOnlineUser } from '../src/domain/client-online';
 import {
   caseWareDrift,
   caseWareOrphans,
@@ -21,6 +21,7 @@ import type { CoClient } from '../src/portals/client-online/api';
 import { loadClientsPage, loadMasters } from '../src/registry/repository';
 import type { Client, Contact } from '../src/registry/schemas';
 import type { Portal } from '../src/sync/ledger';
+import { adoptedRefs, keptUsersOf, personLogins, replaceDirectory } from '../src/sync/login-refs';
 import type { PortalReconcileCounts, ReconcilePortal, ReconcileReport } from '../src/registry/reconcile-runs';
 import type { PortalCallCounter } from '../src/portals/http';
 import { toActivityFailure } from './failures';
@@ -79,6 +80,9 @@ export interface Batch {
   withErrors: Map<string, Set<number>>;
   /** Per client number, whether an open error is the portal refusing the client's push. */
   refused: Set<string>;
+  /** Client Online: the refs of adopted logins, by person key, and the users kept per client. */
+  loginRefs: Map<string, string>;
+  kept: Map<string, ClientOnlineUser[]>;
 }
 
 /** How a portal takes part in the reconcile: read in bulk, compare one client, name orphans. */
@@ -94,6 +98,8 @@ export interface KnownRecords {
   remoteIds: Set<string>;
   sentClientNumbers: Set<string>;
   registryClientNumbers: Set<string>;
+  /** Client Online users kept from before go-live. */
+  keptUsers: { clientNumber: string; ref: string }[];
 }
 
 export function createReconcileActivities(deps: ReconcileActivityDeps) {
@@ -146,10 +152,17 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
   const clientOnline: ReconcileAdapter<ClientOnlineSnapshot> = {
     async read(counter) {
       const clients = await deps.clientOnline.withCallCounter(counter).listClients();
+      // The logins by username, for the syncs that meet a person for the first time (src/sync/login-refs.ts).
+      await replaceDirectory(db, clients);
       return { clientsByNumber: new Map(clients.map((c) => [c.clientNumber, c])) };
     },
     drift({ client, contacts }, batch, snapshot, masters) {
-      const desired = desiredClientOnlineState(client, contacts, masters, { sendBsn: deps.sendBsn });
+      const desired = desiredClientOnlineState(client, contacts, masters, { sendBsn: deps.sendBsn, loginRefs: batch.loginRefs });
+      const kept = batch.kept.get(client.clientNumber) ?? [];
+      if (desired.push && kept.length > 0) {
+        const pushed = new Set(desired.push.users.map((user) => user.ref));
+        desired.push.users.push(...kept.filter((user) => !pushed.has(user.ref)));
+      }
       const sent = (batch.ledger.get(client.clientNumber) ?? []).some((i) => i.recordType === 'client');
       return clientOnlineDrift(desired, sent, snapshot, batch.refused.has(client.clientNumber));
     },
@@ -189,7 +202,13 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
       withErrors.set(row.client_number, (withErrors.get(row.client_number) ?? new Set()).add(row.record_id));
       if (row.record_type === 'client' && row.code.startsWith('client-online-')) refused.add(row.client_number);
     }
-    return { clients, ledger, withErrors, refused };
+    if (portal !== 'client_online') return { clients, ledger, withErrors, refused, loginRefs: new Map(), kept: new Map() };
+    const personKeys = clients.flatMap(({ client, contacts }) => [
+      ...(client.kind === 'person' ? [personClientRef(client)] : []),
+      ...contacts.map((contact) => contactRef(contact)),
+    ]);
+    const loginRefs = adoptedRefs(await personLogins(db, personKeys));
+    return { clients, ledger, withErrors, refused, loginRefs, kept: await keptUsersOf(db, numbers) };
   }
 
   /** The masters a batch's followers follow, by login ref (Client Online carries the master's login). */
@@ -289,10 +308,12 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
       'remote_id',
     );
     const clients = await db('clients').select<{ client_number: string }[]>('client_number');
+    const kept = portal === 'client_online' ? await db('client_online_kept_users').orderBy(['client_number', 'ref']).select<{ client_number: string; ref: string }[]>('client_number', 'ref') : [];
     return {
       remoteIds: new Set(identities.flatMap((i) => (i.remote_id ? [i.remote_id] : []))),
       sentClientNumbers: new Set(identities.filter((i) => i.record_type === 'client').map((i) => i.client_number)),
       registryClientNumbers: new Set(clients.map((c) => c.client_number)),
+      keptUsers: kept.map((row) => ({ clientNumber: row.client_number, ref: row.ref })),
     };
   }
 

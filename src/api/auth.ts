@@ -114,6 +114,8 @@ export const routeAccess: Readonly<Record<string, RouteAccess>> = {
   'GET /sync/health': viewer,
   'POST /sync/clients/:number/resync': operator,
   'POST /sync/resync': operator,
+  'GET /sync/clients/:number/kept-users': viewer,
+  'DELETE /sync/clients/:number/kept-users': operator,
 
   // A dry run too: planning an offboarding is the operator's work, and its answer is his plan.
   'POST /offboardings': operator,

@@ -22,6 +22,7 @@ import { masterRoutes } from './routes-masters';
 import { metricsRoutes, type MetricsSettings } from './routes-metrics';
 import { offboardingRoutes, type OffboardingSettings } from './routes-offboardings';
 import { reconcileRoutes, type ReconcileSettings } from './routes-reconcile';
+import { keptUserRoutes } from './routes-kept-users';
 import { syncRoutes } from './routes-sync';
 
 export interface ApiOptions {
@@ -189,6 +190,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     void api.register(contactRoutes, { db: options.db });
     void api.register(masterRoutes, { db: options.db });
     void api.register(syncRoutes, { db: options.db });
+    void api.register(keptUserRoutes, { db: options.db });
     void api.register(offboardingRoutes, { db: options.db, offboarding: options.offboarding });
     void api.register(reconcileRoutes, { db: options.db, reconcile: options.reconcile });
     void api.register(fileRequestRoutes, { db: options.db, fileRequests: options.fileRequests });

@@ -6,8 +6,12 @@ import type { Client, Contact } from '../registry/schemas';
  *
  * A login's identity is its `ref`. One real person must have one ref everywhere, or Client Online
  * sees a new login and mails a second set of credentials. So a contact that follows a master uses
- * the master's ref and the master's details (a master contact's as much as a person client's);
+ * the master's login and the master's details (a master contact's as much as a person client's);
  * a person client uses its own.
+ *
+ * A person is known here by a key (`p-<person client id>`, `c-<contact id>`); the login's ref is
+ * that key, unless the person's login was adopted (go-live): then it keeps the ref Client Online
+ * already knew it by, and the caller passes it in `loginRefs`.
  */
 
 export interface ClientOnlineUser {
@@ -43,6 +47,19 @@ export interface ClientOnlineConflict {
   message: string;
 }
 
+/** Whose login a pushed user is: never sent, for the sync to find and adopt existing logins. */
+export interface ClientOnlineLogin {
+  /** The person's key: `p-<person client id>` or `c-<contact id>`. */
+  personKey: string;
+  /** The ref it is pushed with. */
+  ref: string;
+  /** The record the person's private data lives in (the master). */
+  recordType: 'client' | 'contact';
+  recordId: number;
+  /** Every address the person is known by, lower case, the login's own first. */
+  emails: string[];
+}
+
 export interface DesiredClientOnlineState {
   clientNumber: string;
   clientId: number;
@@ -50,17 +67,23 @@ export interface DesiredClientOnlineState {
   push: ClientOnlinePush | null;
   exclusion: ClientOnlineExclusion | null;
   conflicts: ClientOnlineConflict[];
+  /** The push's users' persons, in push order. */
+  logins: ClientOnlineLogin[];
 }
 
 export interface ClientOnlineOptions {
   /** Send person clients' BSN (domain.md, "Personal data"): off unless the firm switches it on. */
   sendBsn: boolean;
+  /** A login's ref where it is not its person's key (adopted at go-live), by person key. */
+  loginRefs?: ReadonlyMap<string, string>;
 }
 
+/** A person client's key (and its login's ref, unless adopted). */
 export function personClientRef(client: Pick<Client, 'id'>): string {
   return `p-${client.id}`;
 }
 
+/** The key of the person a contact is (its master's when it follows one). */
 export function contactRef(contact: Pick<Contact, 'id' | 'masterClientId' | 'masterContactId'>): string {
   if (contact.masterClientId !== null) return `p-${contact.masterClientId}`;
   if (contact.masterContactId !== null) return `c-${contact.masterContactId}`;
@@ -83,27 +106,29 @@ function loginEmail(person: Person, businessEmail: string | null): string | null
     : businessEmail ?? person.privateEmail;
 }
 
-function userOf(person: Person, ref: string, businessEmail: string | null, mobile: string | null): ClientOnlineUser | null {
-  const email = loginEmail(person, businessEmail);
-  if (!email) return null;
-  return {
-    ref,
-    firstName: person.firstName,
-    infix: person.infix,
-    lastName: person.lastName,
-    initials: person.initials,
-    email: email.trim().toLowerCase(),
-    mobile,
-  };
-}
+const normalEmail = (email: string) => email.trim().toLowerCase();
 
 /**
  * The login a record makes of its own: a person client's, or a contact's that follows no master.
  * A follower carries its master's, so every push of that person's login says the same.
  */
-function ownLogin(record: Client | Contact): ClientOnlineUser | null {
-  if ('kind' in record) return userOf(record, personClientRef(record), record.email, record.privateMobile);
-  return userOf(record, `c-${record.id}`, record.email, record.mobile ?? record.privateMobile);
+function ownLogin(record: Client | Contact, loginRefs: ReadonlyMap<string, string> | undefined): { user: ClientOnlineUser; login: ClientOnlineLogin } | null {
+  const person = 'kind' in record;
+  const personKey = person ? personClientRef(record) : `c-${record.id}`;
+  const email = loginEmail(record, record.email);
+  if (!email) return null;
+  const ref = loginRefs?.get(personKey) ?? personKey;
+  const user: ClientOnlineUser = {
+    ref,
+    firstName: record.firstName,
+    infix: record.infix,
+    lastName: record.lastName,
+    initials: record.initials,
+    email: normalEmail(email),
+    mobile: person ? record.privateMobile : (record.mobile ?? record.privateMobile),
+  };
+  const emails = [...new Set([email, record.privateEmail, record.email].filter((e): e is string => !!e).map(normalEmail))];
+  return { user, login: { personKey, ref, recordType: person ? 'client' : 'contact', recordId: record.id, emails } };
 }
 
 function missingEmail(recordType: 'client' | 'contact', recordId: number, clientNumber: string, ownLogin: boolean): ClientOnlineConflict {
@@ -132,11 +157,12 @@ export function desiredClientOnlineState(
 ): DesiredClientOnlineState {
   const base = { clientNumber: client.clientNumber, clientId: client.id };
   const exclusion = clientExclusion(client);
-  if (exclusion) return { ...base, push: null, exclusion, conflicts: [] };
+  if (exclusion) return { ...base, push: null, exclusion, conflicts: [], logins: [] };
 
   const conflicts: ClientOnlineConflict[] = [];
   const users: ClientOnlineUser[] = [];
-  const add = (user: ClientOnlineUser, recordType: 'client' | 'contact', recordId: number) => {
+  const logins: ClientOnlineLogin[] = [];
+  const add = ({ user, login }: { user: ClientOnlineUser; login: ClientOnlineLogin }, recordType: 'client' | 'contact', recordId: number) => {
     // Two contacts of one person (both following the same master) are one login here.
     if (users.some((u) => u.ref === user.ref)) return;
     const sameEmail = users.find((u) => u.email === user.email);
@@ -152,11 +178,12 @@ export function desiredClientOnlineState(
       return;
     }
     users.push(user);
+    logins.push(login);
   };
 
   if (client.kind === 'person') {
     // A person client is its own client user (seed 004: "Klant-Persoon P ook als Cliënt-gebruiker P").
-    const self = ownLogin(client);
+    const self = ownLogin(client, options.loginRefs);
     if (self) add(self, 'client', client.id);
     else conflicts.push(missingEmail('client', client.id, client.clientNumber, true));
   }
@@ -169,7 +196,9 @@ export function desiredClientOnlineState(
     const master = following ? masters.get(contactRef(contact)) : undefined;
     // Falling back to the contact's own details would make the master's login flip with each push.
     if (following && !master) throw new Error(`contact ${contact.id} follows ${contactRef(contact)}, which the caller did not load`);
-    const user = ownLogin(master ?? contact);
+    const user = ownLogin(master ?? contact, options.loginRefs);
+    // A follower's business address at this client may be what an earlier link made the login with.
+    if (user && master && contact.email) user.login.emails = [...new Set([...user.login.emails, normalEmail(contact.email)])];
     if (user) add(user, 'contact', contact.id);
     else conflicts.push(missingEmail('contact', contact.id, client.clientNumber, !master));
   }
@@ -198,5 +227,5 @@ export function desiredClientOnlineState(
     ...(person && options.sendBsn ? { bsn: client.bsn } : {}),
     users,
   };
-  return { ...base, push, exclusion: null, conflicts };
+  return { ...base, push, exclusion: null, conflicts, logins };
 }

@@ -36,7 +36,8 @@ export interface Drift {
 
 /** A portal object no registry record accounts for: reported, never deleted. */
 export interface Orphan {
-  kind: 'entity' | 'contact-user' | 'client';
+  /** `kept-user`: a Client Online user a client had before go-live, kept although the registry does not give it access. */
+  kind: 'entity' | 'contact-user' | 'client' | 'kept-user';
   /** The portal's own id (a CWGuid, a client number), never personal data. */
   remoteId: string;
   /** Why it counts as an orphan, in words an administrator can act on. */
@@ -208,9 +209,23 @@ export function clientOnlineDrift(
 
 export function clientOnlineOrphans(
   snapshot: ClientOnlineSnapshot,
-  known: { sentClientNumbers: ReadonlySet<string>; registryClientNumbers: ReadonlySet<string> },
+  known: {
+    sentClientNumbers: ReadonlySet<string>;
+    registryClientNumbers: ReadonlySet<string>;
+    keptUsers?: readonly { clientNumber: string; ref: string }[];
+  },
 ): Orphan[] {
   const orphans: Orphan[] = [];
+  for (const { clientNumber, ref } of known.keptUsers ?? []) {
+    if (!snapshot.clientsByNumber.get(clientNumber)?.users.some((user) => user.ref === ref)) continue;
+    orphans.push({
+      kind: 'kept-user',
+      remoteId: `${clientNumber}/${ref}`,
+      reason:
+        `login ${ref} has had access to client ${clientNumber} since before portal-sync first pushed it, and the registry does not give it that access; ` +
+        `kept, not removed (DELETE /sync/clients/${clientNumber}/kept-users lets it go)`,
+    });
+  }
   for (const client of snapshot.clientsByNumber.values()) {
     if (known.sentClientNumbers.has(client.clientNumber)) continue;
     orphans.push({

@@ -14,7 +14,9 @@ export type OutboxEventKind =
   | 'master.updated'
   | 'client.resync'
   /** The reconcile found the portals holding something else; the client's sync repairs it (src/sync/repairs.ts). */
-  | 'client.reconcile';
+  | 'client.reconcile'
+  /** An operator let go of the Client Online users kept from before go-live (src/api/routes-kept-users.ts). */
+  | 'client.kept-users-released';
 
 export interface OutboxEventInput {
   clientNumber: string;

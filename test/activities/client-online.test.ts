@@ -75,6 +75,8 @@ test("a push that waited for another push of the same login sends the registry a
   const port: ClientOnlinePort = {
     requestTimeoutMs: clientOnline.requestTimeoutMs,
     deleteClient: (n, options) => clientOnline.deleteClient(n, options),
+    getClient: (n, options) => clientOnline.getClient(n, options),
+    listClients: (options) => clientOnline.listClients(options),
     async pushClient(n, body, options) {
       syncOf6102 = sync(clientOnline, '6102');
       const answer = await clientOnline.pushClient(n, body, options);

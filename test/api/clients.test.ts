@@ -64,6 +64,7 @@ describe('public routes', () => {
         '/reconcile/runs/{id}',
         '/reconcile/schedule',
         '/sync/clients/{number}',
+        '/sync/clients/{number}/kept-users',
         '/sync/clients/{number}/resync',
         '/sync/errors',
         '/sync/health',
