@@ -388,7 +388,16 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     }
 
     await reportSyncErrors(db, portal, clientNumber, errors);
-    await settleRepairs(db, repairs, { errors, writes: calls.writes });
+    await settleRepairs(db, repairs, {
+      errors,
+      writes: calls.writes,
+      did: {
+        adopt: 0,
+        create: (summary.entity === 'created' ? 1 : 0) + summary.contactsCreated,
+        update: (summary.entity === 'updated' ? 1 : 0) + summary.contactsUpdated,
+        credentialsMails: summary.contactsCreated,
+      },
+    });
     await markApplied(db, portal, input);
     summary.syncErrors = errors.length;
     return summary;

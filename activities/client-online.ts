@@ -33,7 +33,7 @@ import {
   replaceDirectory,
 } from '../src/sync/login-refs';
 import type { SyncClientInput } from './caseware';
-import { pendingRepairs, settleRepairs } from '../src/sync/repairs';
+import { pendingRepairs, settleRepairs, type SyncDid } from '../src/sync/repairs';
 import { toActivityFailure } from './failures';
 import { withHeartbeats } from './heartbeat';
 
@@ -210,6 +210,17 @@ async function clientsThatMayCarry(db: Db, ref: string): Promise<string[]> {
 function unanswered(error: unknown): boolean {
   if (!(error instanceof ClientOnlineError)) return false;
   return error.code === 'timeout' || error.code === 'network' || error.status === 502 || error.status === 504;
+}
+
+/** What a sync did, in the go-live preview's words. */
+function clientOnlineDid(summary: ClientOnlineSyncSummary): SyncDid {
+  const adoptedClient = summary.client === 'adopted' ? 1 : 0;
+  return {
+    adopt: adoptedClient + (summary.loginsAdopted ?? 0),
+    create: summary.loginsCreated ?? 0,
+    update: summary.client === 'pushed' ? 1 : 0,
+    credentialsMails: summary.loginsCreated ?? 0,
+  };
 }
 
 export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
@@ -486,7 +497,7 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
     });
 
     await reportSyncErrors(db, portal, clientNumber, errors);
-    await settleRepairs(db, repairs, { errors, writes: calls.writes });
+    await settleRepairs(db, repairs, { errors, writes: calls.writes, did: clientOnlineDid(summary) });
     await markApplied(db, portal, input);
     summary.syncErrors = errors.length;
     return summary;

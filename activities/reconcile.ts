@@ -17,12 +17,14 @@ import {
   type Orphan,
 } from '../src/domain/drift';
 import type { CwEntity, CwUser } from '../src/portals/caseware/api';
+import type { ExistingLogin } from '../src/domain/login-adoption';
+import { caseWareOutlook, clientOnlineOutlook, countOutlook, type OutlookCounts, type OutlookItem } from '../src/domain/outlook';
 import type { CoClient } from '../src/portals/client-online/api';
 import { loadClientsPage, loadMasters } from '../src/registry/repository';
 import type { Client, Contact } from '../src/registry/schemas';
 import type { Portal } from '../src/sync/ledger';
 import { adoptedRefs, keptUsersOf, personLogins, replaceDirectory } from '../src/sync/login-refs';
-import type { PortalReconcileCounts, ReconcilePortal, ReconcileReport } from '../src/registry/reconcile-runs';
+import type { PortalReconcileCounts, PortalReconcileReport, ReconcilePortal, ReconcileReport } from '../src/registry/reconcile-runs';
 import type { PortalCallCounter } from '../src/portals/http';
 import { toActivityFailure } from './failures';
 import { withHeartbeats } from './heartbeat';
@@ -80,7 +82,8 @@ export interface Batch {
   withErrors: Map<string, Set<number>>;
   /** Per client number, whether an open error is the portal refusing the client's push. */
   refused: Set<string>;
-  /** Client Online: the refs of adopted logins, by person key, and the users kept per client. */
+  /** Client Online: the persons met (created or adopted), the refs of adopted logins by person key, and the users kept per client. */
+  met: Set<string>;
   loginRefs: Map<string, string>;
   kept: Map<string, ClientOnlineUser[]>;
 }
@@ -92,6 +95,16 @@ export interface ReconcileAdapter<Snapshot> {
   /** Whether the portal holds, or should hold, anything of this client. */
   concerns(entry: { client: Client; contacts: Contact[] }, batch: Batch): boolean;
   orphans(snapshot: Snapshot, known: KnownRecords): Orphan[];
+  /** What the next syncs of the client would do here (the go-live preview, src/domain/outlook.ts). */
+  outlook(entry: { client: Client; contacts: Contact[] }, batch: Batch, snapshot: Snapshot, masters: ClientOnlineMasters, run: RunLookups): OutlookItem[];
+}
+
+/** What the outlook needs of the whole ledger, read once per run. */
+export interface RunLookups {
+  /** CaseWare: contact users the ledger gives to a contact, by CWGuid → that contact's id. */
+  userHolders: Map<string, number>;
+  /** Client Online: refs persons' logins have, ref → person key. */
+  claimed: Map<string, string>;
 }
 
 export interface KnownRecords {
@@ -100,6 +113,44 @@ export interface KnownRecords {
   registryClientNumbers: Set<string>;
   /** Client Online users kept from before go-live. */
   keptUsers: { clientNumber: string; ref: string }[];
+}
+
+function doneOf(row: { adopt: string; create: string; update: string; mails: string } | undefined): PortalReconcileReport['done'] {
+  return { adopt: Number(row?.adopt ?? 0), create: Number(row?.create ?? 0), update: Number(row?.update ?? 0), credentialsMails: Number(row?.mails ?? 0) };
+}
+
+function addCounts(a: OutlookCounts, b: OutlookCounts): OutlookCounts {
+  return {
+    adopt: a.adopt + b.adopt,
+    create: a.create + b.create,
+    update: a.update + b.update,
+    keep: a.keep + b.keep,
+    conflicts: a.conflicts + b.conflicts,
+    credentialsMails: a.credentialsMails + b.credentialsMails,
+  };
+}
+
+const contactUsersByEmail = new WeakMap<CaseWareSnapshot, Map<string, CwUser>>();
+/** CaseWare's contact users by email (lower case), from one bulk read. */
+function usersByEmail(snapshot: CaseWareSnapshot): Map<string, CwUser> {
+  let byEmail = contactUsersByEmail.get(snapshot);
+  if (!byEmail) {
+    byEmail = new Map([...snapshot.usersByGuid.values()].map((user) => [user.Email.trim().toLowerCase(), user]));
+    contactUsersByEmail.set(snapshot, byEmail);
+  }
+  return byEmail;
+}
+
+const loginsOfSnapshot = new WeakMap<ClientOnlineSnapshot, Map<string, ExistingLogin>>();
+/** Every login Client Online holds, by ref, from one bulk read. */
+function loginsByRef(snapshot: ClientOnlineSnapshot): Map<string, ExistingLogin> {
+  let logins = loginsOfSnapshot.get(snapshot);
+  if (!logins) {
+    logins = new Map();
+    for (const client of snapshot.clientsByNumber.values()) for (const user of client.users) logins.set(user.ref, { ref: user.ref, email: user.email.trim().toLowerCase() });
+    loginsOfSnapshot.set(snapshot, logins);
+  }
+  return logins;
 }
 
 export function createReconcileActivities(deps: ReconcileActivityDeps) {
@@ -147,6 +198,13 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
       return desiredCaseWareState(client, contacts).entity !== null || (batch.ledger.get(client.clientNumber) ?? []).length > 0;
     },
     orphans: (snapshot, known) => caseWareOrphans(snapshot, known),
+    outlook({ client, contacts }, batch, snapshot, _masters, run) {
+      const heldByOthers = (contactId: number, userGuid: string) => {
+        const holder = run.userHolders.get(userGuid);
+        return holder !== undefined && holder !== contactId;
+      };
+      return caseWareOutlook(desiredCaseWareState(client, contacts), batch.ledger.get(client.clientNumber) ?? [], snapshot, usersByEmail(snapshot), heldByOthers);
+    },
   };
 
   const clientOnline: ReconcileAdapter<ClientOnlineSnapshot> = {
@@ -170,6 +228,16 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
       return client.links.clientOnline || (batch.ledger.get(client.clientNumber) ?? []).length > 0;
     },
     orphans: (snapshot, known) => clientOnlineOrphans(snapshot, known),
+    outlook({ client, contacts }, batch, snapshot, masters, run) {
+      const desired = desiredClientOnlineState(client, contacts, masters, { sendBsn: deps.sendBsn, loginRefs: batch.loginRefs });
+      const kept = batch.kept.get(client.clientNumber) ?? [];
+      if (desired.push && kept.length > 0) {
+        const pushed = new Set(desired.push.users.map((user) => user.ref));
+        desired.push.users.push(...kept.filter((user) => !pushed.has(user.ref)));
+      }
+      const sent = (batch.ledger.get(client.clientNumber) ?? []).some((identity) => identity.recordType === 'client' && identity.sent);
+      return clientOnlineOutlook(desired, sent, batch.met, snapshot, loginsByRef(snapshot), run.claimed);
+    },
   };
 
   const adapters = { caseware, clientOnline } as Record<ReconcilePortal, ReconcileAdapter<unknown>>;
@@ -179,16 +247,17 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
     const identities = await db('portal_identities')
       .where({ portal })
       .whereIn('client_number', numbers)
-      .select<{ client_number: string; record_type: 'client' | 'contact'; record_id: number; remote_id: string | null; access: 'active' | 'revoked' }[]>(
+      .select<{ client_number: string; record_type: 'client' | 'contact'; record_id: number; remote_id: string | null; access: 'active' | 'revoked'; sent: boolean }[]>(
         'client_number',
         'record_type',
         'record_id',
         'remote_id',
         'access',
+        db.raw('(last_sent is not null or unconfirmed_refs is not null) as sent'),
       );
     const ledger = new Map<string, LedgerView[]>();
     for (const row of identities) {
-      const view: LedgerView = { recordType: row.record_type, recordId: row.record_id, remoteId: row.remote_id, access: row.access };
+      const view: LedgerView = { recordType: row.record_type, recordId: row.record_id, remoteId: row.remote_id, access: row.access, sent: row.sent };
       ledger.set(row.client_number, [...(ledger.get(row.client_number) ?? []), view]);
     }
     const errors = await db('sync_errors')
@@ -202,13 +271,13 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
       withErrors.set(row.client_number, (withErrors.get(row.client_number) ?? new Set()).add(row.record_id));
       if (row.record_type === 'client' && row.code.startsWith('client-online-')) refused.add(row.client_number);
     }
-    if (portal !== 'client_online') return { clients, ledger, withErrors, refused, loginRefs: new Map(), kept: new Map() };
+    if (portal !== 'client_online') return { clients, ledger, withErrors, refused, met: new Set(), loginRefs: new Map(), kept: new Map() };
     const personKeys = clients.flatMap(({ client, contacts }) => [
       ...(client.kind === 'person' ? [personClientRef(client)] : []),
       ...contacts.map((contact) => contactRef(contact)),
     ]);
-    const loginRefs = adoptedRefs(await personLogins(db, personKeys));
-    return { clients, ledger, withErrors, refused, loginRefs, kept: await keptUsersOf(db, numbers) };
+    const logins = await personLogins(db, personKeys);
+    return { clients, ledger, withErrors, refused, met: new Set(logins.keys()), loginRefs: adoptedRefs(logins), kept: await keptUsersOf(db, numbers) };
   }
 
   /** The masters a batch's followers follow, by login ref (Client Online carries the master's login). */
@@ -260,29 +329,72 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
     counts: Omit<PortalReconcileCounts, 'portal' | 'orphans' | 'reads'>;
   }
 
+  /** Records what the next syncs of a batch's clients would do at the portal (each item once per run). */
+  async function recordOutlook(runId: number, portal: Portal, outlooks: { client: Client; items: OutlookItem[] }[]): Promise<void> {
+    const rows = outlooks.flatMap(({ client, items }) =>
+      items.map((item) => ({
+        run_id: runId,
+        portal,
+        client_number: client.clientNumber,
+        action: item.action,
+        object: item.object,
+        record_type: item.recordType,
+        record_id: item.recordId,
+        credentials_mails: item.credentialsMails,
+        detail: item.detail ?? null,
+      })),
+    );
+    // A retried attempt redoes the batch it was in: its rows are written again, once.
+    const numbers = outlooks.map(({ client }) => client.clientNumber);
+    await db.transaction(async (trx) => {
+      if (numbers.length > 0) await trx('reconcile_outlook').where({ run_id: runId, portal }).whereIn('client_number', numbers).delete();
+      for (let i = 0; i < rows.length; i += 1000) await trx('reconcile_outlook').insert(rows.slice(i, i + 1000));
+    });
+  }
+
+  async function runLookups(portal: Portal): Promise<RunLookups> {
+    if (portal === 'caseware') {
+      const rows = await db('portal_identities')
+        .where({ portal, record_type: 'contact', access: 'active' })
+        .whereNotNull('remote_id')
+        .select<{ remote_id: string; record_id: number }[]>('remote_id', 'record_id');
+      return { userHolders: new Map(rows.map((row) => [row.remote_id, Number(row.record_id)])), claimed: new Map() };
+    }
+    const rows = await db('client_online_logins').select<{ person_key: string; ref: string }[]>('person_key', 'ref');
+    return { userHolders: new Map(), claimed: new Map(rows.map((row) => [row.ref, row.person_key])) };
+  }
+
   async function reconcilePortal(input: ReconcilePortalInput): Promise<PortalReconcileCounts> {
     const portal = ledgerName[input.portal];
     const adapter = adapters[input.portal];
     return withHeartbeats<Progress, PortalReconcileCounts>(async (progress) => {
       const counter: PortalCallCounter = { reads: 0, writes: 0 };
       const snapshot = await adapter.read(counter);
+      const lookups = await runLookups(portal);
       // A retry reads the portal again (it may have changed) and goes on after the last batch done.
-      let { afterId, counts } = progress.resumeFrom ?? { afterId: 0, counts: { checked: 0, inSync: 0, drifted: 0, knownErrors: 0 } };
+      let { afterId, counts } = progress.resumeFrom ?? { afterId: 0, counts: { checked: 0, inSync: 0, drifted: 0, knownErrors: 0, outlook: countOutlook([]) } };
       for (;;) {
         const clients = await loadClientsPage(db, afterId, batchSize);
         if (clients.length === 0) break;
         const batch = await loadBatch(portal, clients);
         const masters = input.portal === 'clientOnline' ? await mastersOf(clients) : new Map();
         const drifted: { client: Client; drift: Drift[] }[] = [];
+        const outlooks: { client: Client; items: OutlookItem[] }[] = [];
         for (const entry of clients) {
           if (!adapter.concerns(entry, batch)) continue;
           counts = { ...counts, checked: counts.checked + 1 };
+          const items = adapter.outlook(entry, batch, snapshot, masters, lookups);
+          if (items.length > 0) {
+            outlooks.push({ client: entry.client, items });
+            counts = { ...counts, outlook: addCounts(counts.outlook, countOutlook(items)) };
+          }
           const drift = adapter.drift(entry, batch, snapshot, masters);
           if (drift.length > 0) drifted.push({ client: entry.client, drift });
           else if (batch.withErrors.has(entry.client.clientNumber)) counts = { ...counts, knownErrors: counts.knownErrors + 1 };
           else counts = { ...counts, inSync: counts.inSync + 1 };
         }
         await recordDrift(input.runId, portal, input.dryRun, drifted);
+        await recordOutlook(input.runId, portal, outlooks);
         counts = { ...counts, drifted: counts.drifted + drifted.length };
         afterId = clients[clients.length - 1]!.client.id;
         progress.report({ afterId, counts });
@@ -347,6 +459,18 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
       .where({ run_id: input.runId })
       .groupBy('portal', 'status')
       .select<{ portal: Portal; status: string; clients: string; writes: string }[]>('portal', 'status', db.raw('count(*) as clients'), db.raw('sum(writes) as writes'));
+    // What the repairs' syncs did, in the preview's words.
+    const did = await db('reconcile_repairs')
+      .where({ run_id: input.runId })
+      .whereNotNull('did')
+      .groupBy('portal')
+      .select<{ portal: Portal; adopt: string; create: string; update: string; mails: string }[]>(
+        'portal',
+        db.raw("sum((did->>'adopt')::int) as adopt"),
+        db.raw("sum((did->>'create')::int) as \"create\""),
+        db.raw("sum((did->>'update')::int) as \"update\""),
+        db.raw("sum((did->>'credentialsMails')::int) as mails"),
+      );
     const run = await db('reconcile_runs').where({ id: input.runId }).first<{ started_at: Date; dry_run: boolean }>('started_at', 'dry_run');
     const finishedAt = new Date();
     const tally = (portal: Portal, statuses: string[]) =>
@@ -365,6 +489,7 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
           failed: tally(portal, ['failed']),
           unfinished: tally(portal, ['pending']),
           writes: repairs.filter((r) => r.portal === portal).reduce((sum, r) => sum + Number(r.writes ?? 0), 0),
+          done: doneOf(did.find((row) => row.portal === portal)),
         };
       }),
       ...(input.failure ? { failure: input.failure } : {}),

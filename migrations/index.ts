@@ -17,6 +17,7 @@ import * as clientOnlineUnconfirmedRefs from './20261204000003_client_online_unc
 import * as offboardingApprovalReason from './20261204000010_offboarding_approval_reason';
 import * as offboardingStepRefusal from './20261204000011_offboarding_step_refusal';
 import * as clientOnlineLogins from './20261204000020_client_online_logins';
+import * as reconcileOutlook from './20261204000021_reconcile_outlook';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -41,6 +42,7 @@ const migrations: Record<string, Migration> = {
   '20261204000010_offboarding_approval_reason': offboardingApprovalReason,
   '20261204000011_offboarding_step_refusal': offboardingStepRefusal,
   '20261204000020_client_online_logins': clientOnlineLogins,
+  '20261204000021_reconcile_outlook': reconcileOutlook,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -25,6 +25,21 @@ const portalReportSchema = z.object({
   orphans: z.number().int().describe('portal objects no registry record accounts for; reported, never deleted'),
   reads: z.number().int().describe('portal requests of the bulk read'),
   writes: z.number().int().describe('portal writes of the repairs'),
+  outlook: z
+    .object({
+      adopt: z.number().int().describe('objects the portal holds already that the next syncs would take over (never mailed)'),
+      create: z.number().int().describe('objects the next syncs would create'),
+      update: z.number().int().describe('objects the next syncs would bring to the registry\'s values'),
+      keep: z.number().int().describe("access the registry does not grant that the next syncs would keep, not remove"),
+      conflicts: z.number().int().describe('ambiguities that stop a client\'s sync (nothing of it is touched)'),
+      credentialsMails: z.number().int().describe('credentials mails the next syncs would cause (new logins)'),
+    })
+    .optional()
+    .describe('what the next syncs would do here, as the run found the portal: the go-live preview (absent in reports of runs from before it)'),
+  done: z
+    .object({ adopt: z.number().int(), create: z.number().int(), update: z.number().int(), credentialsMails: z.number().int() })
+    .optional()
+    .describe("what the repairs' syncs did, in the outlook's words (all 0 in a dry run; absent in reports of runs from before it)"),
 });
 
 export const reconcileReportSchema = z
@@ -73,6 +88,20 @@ export const reconcileRunDetailsSchema = reconcileRunSchema
       }),
     ),
     orphans: z.array(z.object({ portal: portalSchema, kind: z.string(), remoteId: z.string(), reason: z.string() })),
+    outlook: z
+      .array(
+        z.object({
+          portal: portalSchema,
+          clientNumber: z.string(),
+          action: z.enum(['adopt', 'create', 'update', 'keep', 'conflict']),
+          object: z.enum(['entity', 'contact-user', 'client', 'login', 'user']),
+          recordType: z.enum(['client', 'contact']),
+          recordId: z.number().int(),
+          credentialsMails: z.number().int(),
+          detail: z.string().nullable().describe("a conflict's code, or a kept user's Client Online ref"),
+        }),
+      )
+      .describe('the records behind the outlook counts (at most 5 000)'),
   })
   .meta({ id: 'ReconcileRunDetails' });
 

@@ -50,6 +50,8 @@ export interface LedgerView {
   recordId: number;
   remoteId: string | null;
   access: 'active' | 'revoked';
+  /** Portal-sync has sent the record (a last-sent copy, or a push not yet answered). */
+  sent?: boolean;
 }
 
 /** Names of the fields whose values differ between what should be and what is. */

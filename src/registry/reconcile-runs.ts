@@ -1,5 +1,6 @@
 import type { Db } from '../db';
 import type { Drift } from '../domain/drift';
+import type { OutlookCounts, OutlookItem } from '../domain/outlook';
 import { portalFromColumn, type Portal } from './sync-status';
 import { RegistryError } from './repository';
 
@@ -18,6 +19,8 @@ export interface PortalReconcileCounts {
   orphans: number;
   /** HTTP requests of the bulk read. */
   reads: number;
+  /** What the next syncs would do here, as the run found the portal (the go-live preview): adopt, create, update, keep, conflicts, credentialsMails. */
+  outlook: OutlookCounts;
 }
 
 export interface PortalReconcileReport extends PortalReconcileCounts {
@@ -29,6 +32,8 @@ export interface PortalReconcileReport extends PortalReconcileCounts {
   unfinished: number;
   /** Portal writes the repairs made. */
   writes: number;
+  /** What the repairs' syncs did, in the outlook's words: adopted, created, updated, credentials mails caused. */
+  done: { adopt: number; create: number; update: number; credentialsMails: number };
 }
 
 export interface ReconcileReport {
@@ -71,10 +76,27 @@ export interface ReconcileOrphanRecord {
   reason: string;
 }
 
+/** One object the next syncs would adopt, create, update or keep, or a conflict that stops them. */
+export interface ReconcileOutlookRecord {
+  portal: Portal;
+  clientNumber: string;
+  action: OutlookItem['action'];
+  object: OutlookItem['object'];
+  recordType: 'client' | 'contact';
+  recordId: number;
+  credentialsMails: number;
+  detail: string | null;
+}
+
 export interface ReconcileRunDetails extends ReconcileRunSummary {
   repairs: ReconcileRepairRecord[];
   orphans: ReconcileOrphanRecord[];
+  /** The records behind the outlook's counts (at most `outlookLimit`, by portal, action and client). */
+  outlook: ReconcileOutlookRecord[];
 }
+
+/** How many outlook records a run's details show; the counts in its report cover them all. */
+export const outlookLimit = 5_000;
 
 interface RunRow {
   id: string;
@@ -141,6 +163,11 @@ export async function getReconcileRun(db: Db, id: number): Promise<ReconcileRunD
     .where({ run_id: id })
     .orderBy('id')
     .select<{ portal: string; kind: string; remote_id: string; reason: string }[]>('*');
+  const outlook = await db('reconcile_outlook')
+    .where({ run_id: id })
+    .orderBy(['portal', 'action', 'client_number', 'id'])
+    .limit(outlookLimit)
+    .select<{ portal: string; client_number: string; action: OutlookItem['action']; object: OutlookItem['object']; record_type: 'client' | 'contact'; record_id: string; credentials_mails: number; detail: string | null }[]>('*');
   return {
     ...toSummary(row),
     repairs: repairs.map((r) => ({
@@ -154,5 +181,15 @@ export async function getReconcileRun(db: Db, id: number): Promise<ReconcileRunD
       settledAt: r.settled_at,
     })),
     orphans: orphans.map((o) => ({ portal: portalFromColumn(o.portal), kind: o.kind, remoteId: o.remote_id, reason: o.reason })),
+    outlook: outlook.map((o) => ({
+      portal: portalFromColumn(o.portal),
+      clientNumber: o.client_number,
+      action: o.action,
+      object: o.object,
+      recordType: o.record_type,
+      recordId: Number(o.record_id),
+      credentialsMails: o.credentials_mails,
+      detail: o.detail,
+    })),
   };
 }

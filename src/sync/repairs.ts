@@ -43,10 +43,18 @@ export function driftedRecords(drift: readonly RepairRequest[]): Set<string> {
  * message names the codes), else `repaired`, or `no-change` when the sync found nothing to write
  * (a change in flight had fixed it already).
  */
+/** What a sync did at a portal, in the go-live preview's words (src/domain/outlook.ts). */
+export interface SyncDid {
+  adopt: number;
+  create: number;
+  update: number;
+  credentialsMails: number;
+}
+
 export async function settleRepairs(
   db: Db,
   repairs: PendingRepairs,
-  outcome: { errors: readonly SyncErrorInput[]; writes: number },
+  outcome: { errors: readonly SyncErrorInput[]; writes: number; did?: SyncDid },
 ): Promise<void> {
   if (repairs.ids.length === 0) return;
   const drifted = driftedRecords(repairs.drift);
@@ -61,5 +69,5 @@ export async function settleRepairs(
   await db('reconcile_repairs')
     .whereIn('id', repairs.ids)
     .where({ status: 'pending' })
-    .update({ status, writes: outcome.writes, message, settled_at: db.fn.now() });
+    .update({ status, writes: outcome.writes, message, settled_at: db.fn.now(), ...(outcome.did ? { did: JSON.stringify(outcome.did) } : {}) });
 }

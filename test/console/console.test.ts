@@ -296,6 +296,16 @@ describe('the console, in a browser', () => {
     await page.getByRole('link', { name: '← All runs' }).click();
     await page.locator('table tbody tr', { hasText: 'Asked for (run now)' }).waitFor();
     await screenshot('12-reconcile');
+
+    // Compare only: the go-live preview reads as a plan, per portal.
+    await page.getByRole('button', { name: 'Compare only' }).click();
+    await page.getByRole('heading', { name: /^Reconcile run \d+ \(compare only\)$/ }).waitFor();
+    await page.locator('.page-header').getByText('Completed').waitFor({ timeout: 60_000 });
+    await page.getByRole('heading', { name: 'What the next syncs would do' }).waitFor();
+    for (const portal of ['CaseWare Cloud', 'Client Online']) await page.locator('table.outlook tbody tr', { hasText: portal }).waitFor();
+    expect(await page.locator('table.outlook thead').textContent()).toContain('Credentials mails');
+    await screenshot('13-reconcile-outlook');
+    await page.getByRole('link', { name: '← All runs' }).click();
   });
 
   test('no personal data and no token in any URL the console opened or called', async () => {

@@ -84,6 +84,25 @@ function describeReport(details: ReconcileRunDetails): string[] {
       ]),
     ),
   ];
+  const outlooks = report.portals.filter((portal) => portal.outlook);
+  if (outlooks.length > 0) {
+    lines.push('', report.dryRun ? 'What the next syncs would do (the go-live preview):' : 'What the repairs were to do, and did:');
+    lines.push(
+      ...table(
+        ['portal', 'adopt', 'create', 'update', 'keep', 'conflicts', 'credentials mails', ...(report.dryRun ? [] : ['done'])],
+        outlooks.map((portal) => {
+          const o = portal.outlook!;
+          const done = portal.done ? `adopted ${portal.done.adopt}, created ${portal.done.create}, updated ${portal.done.update}, ${portal.done.credentialsMails} mails` : '';
+          return [portalName(portal.portal), ...[o.adopt, o.create, o.update, o.keep, o.conflicts, o.credentialsMails].map(String), ...(report.dryRun ? [] : [done])];
+        }),
+      ),
+    );
+    const conflicts = details.outlook.filter((item) => item.action === 'conflict');
+    if (conflicts.length > 0) {
+      lines.push('', 'Conflicts (that client is not touched until they are resolved):');
+      lines.push(...table(['portal', 'client', 'record', 'why'], conflicts.map((c) => [portalName(c.portal), c.clientNumber, `${c.recordType} ${c.recordId}`, c.detail ?? ''])));
+    }
+  }
   if (details.repairs.length > 0) {
     lines.push('', 'Drifted clients:');
     lines.push(

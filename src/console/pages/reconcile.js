@@ -31,9 +31,67 @@ function ReportTable({ report }) {
   </table></div>`;
 }
 
+const outlookActions = [
+  ['adopt', 'Adopt', 'already in the portal: taken over as it is, brought to the registry\'s values, never mailed'],
+  ['create', 'Create', 'not in the portal yet: created'],
+  ['update', 'Update', 'in the portal with other values: brought to the registry\'s'],
+  ['keep', 'Keep', 'access the registry does not grant, kept as it was (not removed)'],
+  ['conflicts', 'Conflicts', 'ambiguous: that client is not touched until it is resolved'],
+  ['credentialsMails', 'Credentials mails', 'new logins: each person mailed once'],
+];
+const objectWords = { entity: 'client entity', 'contact-user': 'contact user', client: 'client', login: 'login', user: 'client user' };
+const actionWords = { adopt: 'adopt', create: 'create', update: 'update', keep: 'keep', conflict: 'conflict' };
+
+/**
+ * The go-live preview: what the next syncs would do at each portal, as the run found it. A person
+ * reads it as a plan: per portal, the counts; under them, the records behind each count.
+ */
+function Outlook({ run }) {
+  const portals = (run.report?.portals ?? []).filter((p) => p.outlook);
+  if (portals.length === 0) return null;
+  const items = run.outlook ?? [];
+  const nothing = portals.every((p) => outlookActions.every(([key]) => p.outlook[key] === 0));
+  return html`<${Section}
+    title=${run.dryRun ? 'What the next syncs would do' : 'What the repairs were to do, and did'}
+    intro="Worked out from one read of each portal with the rules the syncs follow: what they would adopt, create, update and keep, the conflicts that stop them, and how many people get a credentials mail. Use it before going live (hold the portals, compare only, fix the conflicts, release)."
+  >
+    <div class="table-wrap"><table class="outlook">
+      <thead><tr><th>Portal</th>${outlookActions.map(([, label, title]) => html`<th title=${title}>${label}</th>`)}${run.dryRun ? null : html`<th title="what the repairs' syncs did">Done</th>`}</tr></thead>
+      <tbody>${portals.map((portal) => html`<tr>
+        <td>${portalNames[portal.portal]}</td>
+        ${outlookActions.map(([key]) => html`<td class=${`number ${portal.outlook[key] > 0 && ['conflicts', 'credentialsMails'].includes(key) ? 'attention' : ''}`}>${portal.outlook[key]}</td>`)}
+        ${run.dryRun ? null : html`<td class="brief">${portal.done ? `adopted ${portal.done.adopt}, created ${portal.done.create}, updated ${portal.done.update}, ${portal.done.credentialsMails} mails` : '—'}</td>`}
+      </tr>`)}</tbody>
+    </table></div>
+    ${nothing
+      ? html`<${Empty}>Nothing: both portals hold what the registry says.<//>`
+      : html`<details class="outlook-items"><summary>The records behind the counts (${items.length})</summary>
+          <div class="table-wrap"><table>
+            <thead><tr><th>Portal</th><th>Action</th><th>What</th><th>Client</th><th>Record</th><th>Mails</th><th>Note</th></tr></thead>
+            <tbody>${items.map((item) => html`<tr>
+              <td>${portalNames[item.portal]}</td>
+              <td>${item.action === 'conflict' ? html`<${Badge} tone="bad">conflict<//>` : actionWords[item.action]}</td>
+              <td>${objectWords[item.object] ?? item.object}</td>
+              <td><a href=${href('clients', item.clientNumber)}>${item.clientNumber}</a></td>
+              <td>${item.recordType} ${item.recordId}</td>
+              <td class="number">${item.credentialsMails || ''}</td>
+              <td>${item.detail ? html`<code>${item.detail}</code>` : ''}</td>
+            </tr>`)}</tbody>
+          </table></div>
+        </details>`}
+  <//>`;
+}
+
 function briefReport(run) {
   if (!run.report) return run.status === 'running' ? 'comparing…' : '—';
-  return run.report.portals.map((p) => `${portalNames[p.portal]}: ${p.checked} checked, ${p.drifted} drifted, ${p.repaired} repaired, ${p.orphans} orphans`).join(' · ');
+  return run.report.portals
+    .map((p) => {
+      const outlook = p.outlook && (p.outlook.adopt || p.outlook.create || p.outlook.conflicts || p.outlook.credentialsMails)
+        ? `; would adopt ${p.outlook.adopt}, create ${p.outlook.create}, ${p.outlook.credentialsMails} mails, ${p.outlook.conflicts} conflicts`
+        : '';
+      return `${portalNames[p.portal]}: ${p.checked} checked, ${p.drifted} drifted, ${p.repaired} repaired, ${p.orphans} orphans${outlook}`;
+    })
+    .join(' · ');
 }
 
 function Schedule({ schedule }) {
@@ -146,6 +204,7 @@ export function ReconcileRunPage({ route, config }) {
       ${run.status === 'running' ? html`<p class="quiet live">Comparing and repairing; this page refreshes by itself.</p>` : null}
       ${run.report ? html`<${ReportTable} report=${run.report} />` : null}
     </section>
+    <${Outlook} run=${run} />
     <${Section} title="Drifted clients" intro="Clients where a portal held something other than the registry says, and what became of each repair.">
       ${run.repairs.length === 0
         ? html`<${Empty}>${run.status === 'running' ? 'None found so far.' : 'None: both portals held what the registry says.'}<//>`
