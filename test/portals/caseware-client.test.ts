@@ -387,11 +387,17 @@ describe('errors', () => {
     expect(error.message).not.toMatch(/@/);
   });
 
-  test('a duplicate entity number is invalid, not duplicate-email', async () => {
+  test('a taken entity number is duplicate-number, on create and on update, and the message names no value', async () => {
     const client = clientFor(sim);
     await client.createEntity(entityFields('1'));
-    const error = await failure(client.createEntity(entityFields('1')));
-    expect(error).toMatchObject({ code: 'invalid', status: 409, retryable: false });
+    const created = await failure(client.createEntity(entityFields('1')));
+    expect(created).toMatchObject({ code: 'duplicate-number', status: 409, retryable: false });
+    expect(created.message).toBe(
+      'CaseWare Cloud refused POST /entities (409 duplicate-number): another CaseWare Cloud entity already has this entity number',
+    );
+    const other = await client.createEntity(entityFields('2'));
+    const updated = await failure(client.updateEntity(other.CWGuid, { EntityNo: '1' }));
+    expect(updated).toMatchObject({ code: 'duplicate-number', status: 409, retryable: false });
   });
 
   test('a 429 whose Retry-After is past the wait bound is rate-limited and retryable, thrown without waiting', async () => {

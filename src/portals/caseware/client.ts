@@ -40,7 +40,7 @@ import {
   type CwUserCreateBody,
   type CwUserPatchBody,
 } from './api';
-import { caseWareErrors, caseWareHttpError, CaseWareError } from './errors';
+import { caseWareErrors, caseWareHttpError, CaseWareError, conflictOn, type CaseWareConflict } from './errors';
 import {
   cwFileRequestSchema,
   type CwFileRequest,
@@ -348,7 +348,7 @@ export class CaseWareClient {
 
   private async request<T>(spec: RequestSpec<T>, budget = this.rateLimitBudget()): Promise<T | undefined> {
     const response = await sendWaitingOutRateLimits(spec, caseWareErrors, budget, this.signal, () => this.sendAuthorized(spec));
-    return this.read(spec, response, { conflictIsEmail: spec.path.startsWith('/users') });
+    return this.read(spec, response, { conflict: conflictOn(spec.path) });
   }
 
   private rateLimitBudget(): RateLimitBudget {
@@ -368,7 +368,7 @@ export class CaseWareClient {
   private async read<T>(
     spec: RequestSpec<T>,
     response: Response,
-    context: { conflictIsEmail: boolean },
+    context: { conflict: CaseWareConflict },
   ): Promise<T | undefined> {
     if (!response.ok) {
       await discardBody(response);
@@ -414,7 +414,7 @@ export class CaseWareClient {
         await discardBody(response);
         throw caseWareErrors.refusedService(spec, response.status, 'unauthorized');
       }
-      const answer = await this.read(spec, response, { conflictIsEmail: false });
+      const answer = await this.read(spec, response, { conflict: 'other' });
       if (answer === undefined) throw caseWareErrors.badResponse(spec, response.status, 'empty answer');
       return answer.Token;
     })();
