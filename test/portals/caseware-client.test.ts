@@ -62,6 +62,19 @@ const contactFields = (email: string, extra: Partial<CwContactFields> = {}): CwC
 });
 
 describe('entities and contacts', () => {
+  test('a search on a unique value stops at the page that holds it: found is one call, not found one (the empty page)', async () => {
+    const client = clientFor(sim);
+    await client.createEntity(entityFields('1201'));
+    await client.createContact(contactFields('uniek@example.nl'));
+    const before = await calls();
+    expect(await client.findEntityByNumber('1201')).toMatchObject({ EntityNo: '1201' });
+    expect(await client.findUserByEmail('UNIEK@example.nl')).toMatchObject({ Email: 'uniek@example.nl' });
+    expect(await client.findEntityByNumber('1202')).toBeUndefined();
+    const after = await calls();
+    expect((after['GET /entities'] ?? 0) - (before['GET /entities'] ?? 0)).toBe(2);
+    expect((after['GET /users'] ?? 0) - (before['GET /users'] ?? 0)).toBe(1);
+  });
+
   test('create, find and update an entity', async () => {
     const client = clientFor(sim);
     expect(await client.findEntityByNumber('1001')).toBeUndefined();
