@@ -26,7 +26,7 @@ import {
   type PortalIdentity,
   type SyncErrorInput,
 } from '../src/sync/ledger';
-import { differingFields } from '../src/domain/drift';
+import { differingValues } from '../src/domain/drift';
 import { driftedRecords, pendingRepairs, resyncRequested, settleRepairs, type RepairRequest } from '../src/sync/repairs';
 import { toActivityFailure } from './failures';
 import { withHeartbeats, type ActivityProgress } from './heartbeat';
@@ -38,11 +38,11 @@ export interface CaseWarePort {
   getEntity(guid: string): Promise<({ CWGuid: string } & Partial<CaseWareEntityFields>) | undefined>;
   findEntityByNumber(entityNo: string): Promise<({ CWGuid: string } & Partial<CaseWareEntityFields>) | undefined>;
   createEntity(fields: CaseWareEntityFields): Promise<{ CWGuid: string }>;
-  updateEntity(guid: string, fields: CaseWareEntityFields): Promise<{ CWGuid: string }>;
+  updateEntity(guid: string, fields: Partial<CaseWareEntityFields>): Promise<{ CWGuid: string }>;
   getUser(guid: string): Promise<CaseWareUserRef | undefined>;
   findUserByEmail(email: string): Promise<CaseWareUserRef | undefined>;
   createContact(fields: CaseWareContactFields): Promise<CaseWareUserRef>;
-  updateContact(guid: string, fields: CaseWareContactFields): Promise<unknown>;
+  updateContact(guid: string, fields: Partial<CaseWareContactFields>): Promise<unknown>;
   deactivateUser(guid: string, date: string): Promise<unknown>;
   reactivateUser(guid: string): Promise<unknown>;
   findRoleByName(name: string): Promise<{ CWGuid: string } | undefined>;
@@ -74,10 +74,16 @@ export interface SyncClientInput {
   horizon?: number;
 }
 
-/** What a run did, in counts: workflow histories carry no personal data. */
+/**
+ * What a run did, in counts: workflow histories carry no personal data. `adopted`: CaseWare held
+ * the object already (found by entity number or email, made by hand, by an old link, or by an
+ * attempt that died before recording it) and the ledger takes it over; only the fields that
+ * differed were written, nobody was mailed.
+ */
 export interface CaseWareSyncSummary {
-  entity: 'created' | 'updated' | 'unchanged' | 'absent';
+  entity: 'created' | 'adopted' | 'updated' | 'unchanged' | 'absent';
   contactsCreated: number;
+  contactsAdopted: number;
   contactsUpdated: number;
   contactsRevoked: number;
   syncErrors: number;
@@ -212,7 +218,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       throw error;
     });
     const desired = desiredCaseWareState(registry.client, registry.contacts);
-    const summary: CaseWareSyncSummary = { entity: 'absent', contactsCreated: 0, contactsUpdated: 0, contactsRevoked: 0, syncErrors: 0 };
+    const summary: CaseWareSyncSummary = { entity: 'absent', contactsCreated: 0, contactsAdopted: 0, contactsUpdated: 0, contactsRevoked: 0, syncErrors: 0 };
     const errors: SyncErrorInput[] = [];
     const identities = await identitiesForClient(db, portal, clientNumber);
     const entityIdentity = identities.find((i) => i.recordType === 'client');
@@ -256,33 +262,35 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       await forRecord(errors, { recordType: 'client', recordId: registry.client.id }, `client ${clientNumber}`, async () => {
         const verify = drifted.has(`client:${registry.client.id}`) || !confirmed(entityIdentity);
         let entity: { CWGuid: string } | undefined;
+        // The entity the ledger knows, until CaseWare answers that it is gone.
+        let knownGuid = entityGuid;
         if (!verify && entityIdentity?.remoteId) {
           // The ledger knows what CaseWare holds: send only a change.
           entity = { CWGuid: entityIdentity.remoteId };
           summary.entity = 'unchanged';
           if (!isDeepStrictEqual(entityIdentity.lastSent, fields)) {
             entity = await caseware.updateEntity(entityIdentity.remoteId, fields).catch((error: unknown) => {
-              // Deleted in CaseWare: found again or created below, as on the verify path.
-              if (error instanceof CaseWareError && error.code === 'not-found') return undefined;
+              // Deleted in CaseWare: created (or adopted) again below.
+              if (error instanceof CaseWareError && error.code === 'not-found') {
+                knownGuid = null;
+                return undefined;
+              }
               throw error;
             });
             summary.entity = 'updated';
           }
         }
         if (!entity) {
-          let actual: ({ CWGuid: string } & Partial<CaseWareEntityFields>) | undefined = entityGuid ? await caseware.getEntity(entityGuid) : undefined;
-          // Found by number: created by a run that failed before recording it, or by hand.
-          const adopted = actual ? false : (actual = await caseware.findEntityByNumber(fields.EntityNo)) !== undefined;
-          if (!actual) {
-            actual = await caseware.createEntity(fields);
-            summary.entity = 'created';
-          } else if (adopted || differingFields(fields, actual).length > 0) {
-            actual = await caseware.updateEntity(actual.CWGuid, fields);
-            summary.entity = 'updated';
+          const held = knownGuid ? await caseware.getEntity(knownGuid) : undefined;
+          if (held) {
+            const changes = differingValues(fields, held);
+            entity = Object.keys(changes).length > 0 ? await caseware.updateEntity(held.CWGuid, changes) : held;
+            summary.entity = Object.keys(changes).length > 0 ? 'updated' : 'unchanged';
           } else {
-            summary.entity = 'unchanged';
+            const made = await createOrAdoptEntity(caseware, fields);
+            entity = made;
+            summary.entity = made.adopted ? 'adopted' : 'created';
           }
-          entity = actual;
         }
         entityGuid = entity.CWGuid;
         await saveIdentity(db, entityKey, { remoteId: entity.CWGuid, lastSent: fields, access: 'active' });
@@ -320,6 +328,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     if (desired.entity && entityGuid) {
       const counted = (outcome: ContactOutcome) => {
         if (outcome === 'created') summary.contactsCreated += 1;
+        if (outcome === 'adopted') summary.contactsAdopted += 1;
         if (outcome === 'updated') summary.contactsUpdated += 1;
       };
       // Contacts whose user is ready but not yet shared with the entity: shared in one call.
@@ -403,6 +412,27 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     return summary;
   }
 
+  /**
+   * Creates the client's entity; when CaseWare answers that the number is taken, the entity with
+   * that number is the client's (made by hand or by an old link before go-live, or by an attempt
+   * that died before the ledger recorded it) and is adopted: only the fields that differ from the
+   * registry are written. The entity number is unique in CaseWare and creating an entity mails
+   * nobody, so creating first can never make a second entity, and a new client costs no look-up.
+   */
+  async function createOrAdoptEntity(caseware: CaseWarePort, fields: CaseWareEntityFields): Promise<{ CWGuid: string; adopted: boolean }> {
+    try {
+      return { ...(await caseware.createEntity(fields)), adopted: false };
+    } catch (error) {
+      if (!(error instanceof CaseWareError && error.code === 'duplicate-number')) throw error;
+      const existing = await caseware.findEntityByNumber(fields.EntityNo);
+      // Taken, yet not found by its number (deleted meanwhile): the refusal stands for this sync.
+      if (!existing) throw error;
+      const changes = differingValues(fields, existing);
+      if (Object.keys(changes).length > 0) await caseware.updateEntity(existing.CWGuid, changes);
+      return { CWGuid: existing.CWGuid, adopted: true };
+    }
+  }
+
   /** The role and group ids, looked up the first time a call needs them (and cached per worker). */
   function lazyIds(caseware: CaseWarePort): ContactIds {
     let role: Promise<string> | undefined;
@@ -439,7 +469,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     await caseware.deactivateUser(remoteId, today()).catch(ignoreMissing);
   }
 
-  type ContactOutcome = 'created' | 'updated' | 'unchanged' | 'conflict';
+  type ContactOutcome = 'created' | 'adopted' | 'updated' | 'unchanged' | 'conflict';
 
   /**
    * A contact whose user is ready in CaseWare but not yet shared with the entity: the caller shares
@@ -448,7 +478,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
    */
   interface PendingShare {
     userId: string;
-    outcome: 'created' | 'updated' | 'unchanged';
+    outcome: Exclude<ContactOutcome, 'conflict'>;
     complete: () => Promise<void>;
   }
 
@@ -523,7 +553,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
         ? await caseware.getUser(identity.remoteId)
         : undefined;
     const knownUser = user !== undefined;
-    let outcome: 'created' | 'updated' | 'unchanged' = 'unchanged';
+    let outcome: Exclude<ContactOutcome, 'conflict'> = 'unchanged';
     // A user this attempt created has no shares yet.
     let created = false;
     // What CaseWare holds for this user, to compare with what it should hold.
@@ -573,6 +603,8 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
           held = user;
         }
       }
+      // Found by email rather than made: adopted, and never mailed.
+      if (!created) outcome = 'adopted';
       // Found by email, the user may have been a deleted contact's: it is this contact's now.
       await takeRemoteObject(db, key, { remoteId: user.CWGuid, loginKey: contact.loginKey });
     }
@@ -585,16 +617,18 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       if (!claim.claimed) return conflict(claim.owner);
     }
 
-    if (held === undefined || differingFields(contact.fields, held as Partial<CaseWareContactFields>).length > 0) {
+    // Only what CaseWare holds otherwise is written (an adopted user keeps the rest as it is).
+    const changes = held === undefined ? contact.fields : differingValues(contact.fields, held as Partial<CaseWareContactFields>);
+    if (Object.keys(changes).length > 0) {
       try {
-        await caseware.updateContact(user.CWGuid, contact.fields);
+        await caseware.updateContact(user.CWGuid, changes);
       } catch (error) {
         // Refused: the new address stays free for others. Not answered (a timeout): CaseWare may
         // have taken it, so it stays reserved and the retry finds out.
         if (changingEmail && error instanceof CaseWareError && !error.retryable) await saveIdentity(db, key, { pendingLoginKey: null });
         throw error;
       }
-      outcome = 'updated';
+      if (outcome !== 'adopted') outcome = 'updated';
     }
     await beforeGivingAccess();
     if (user.Type === 'I') {

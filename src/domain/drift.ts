@@ -59,6 +59,13 @@ export function differingFields<T extends object>(wanted: T, actual: Partial<Rec
   return (Object.keys(wanted) as (keyof T & string)[]).filter((field) => (wanted[field] ?? null) !== (actual[field] ?? null));
 }
 
+/** The wanted values of the fields that differ: all a PATCH needs to carry to bring `actual` to `wanted`. */
+export function differingValues<T extends object>(wanted: T, actual: Partial<Record<keyof T, unknown>>): Partial<T> {
+  const changes: Partial<T> = {};
+  for (const field of differingFields(wanted, actual) as (keyof T & string)[]) changes[field] = wanted[field];
+  return changes;
+}
+
 // ----- CaseWare Cloud ----------------------------------------------------------------------------
 
 /** What CaseWare Cloud holds, read in bulk: every entity, every contact user, every share. */

@@ -7,7 +7,9 @@ import { z } from 'zod';
  * A scripted answer for the API calls whose method and path (below the API root, e.g. `/users/x`)
  * match: after `delayMs` it answers `status` with `body` (raw text; the service's error body when
  * absent) and `headers` (e.g. Retry-After with a 429), or, without a status, lets the call
- * through. It meets the next `times` matching calls (default: all of them).
+ * through; with `loseAnswer` as well, the service does the work and then drops the connection
+ * instead of answering (the caller never learns what it made). It meets the next `times` matching
+ * calls (default: all of them).
  */
 export const scriptRuleSchema = z.strictObject({
   method: z.enum(['GET', 'POST', 'PUT', 'PATCH', 'DELETE']),
@@ -17,6 +19,7 @@ export const scriptRuleSchema = z.strictObject({
   status: z.number().int().min(200).max(599).optional(),
   body: z.string().optional(),
   headers: z.record(z.string(), z.string()).optional(),
+  loseAnswer: z.boolean().optional(),
 });
 export const scriptSchema = z.strictObject({ rules: z.array(scriptRuleSchema) });
 export type ScriptRule = z.infer<typeof scriptRuleSchema>;

@@ -203,18 +203,32 @@ export class SimulatorServer {
 
   /** Scripted answers (see ./script) set with `POST /_sim/script`; they meet calls where this hook is added. */
   addScriptHook(options: ScriptHookOptions): void {
+    // Calls let through whose answer is to be lost: the connection is cut where the answer would go.
+    const losing = new WeakSet<FastifyRequest>();
     this.app.addHook('onRequest', async (request, reply) => {
       if (!options.scripted(request)) return;
       const rule = this.script.take(request.method, pathOf(request).slice(options.apiRoot.length));
       if (!rule) return;
       if (rule.delayMs) await this.wait(rule.delayMs);
-      if (rule.status === undefined) return;
+      if (rule.status === undefined) {
+        if (rule.loseAnswer) losing.add(request);
+        return;
+      }
       // Returning the reply tells Fastify the hook answered.
       return reply
         .code(rule.status)
         .headers(rule.headers ?? {})
         .type('application/json')
         .send(rule.body ?? JSON.stringify(options.errorBody(rule.status)));
+    });
+    this.app.addHook('onSend', (request, reply, payload, done) => {
+      if (!losing.has(request)) {
+        done(null, payload);
+        return;
+      }
+      reply.hijack();
+      request.raw.socket.destroy();
+      done(null, payload);
     });
     this.app.post('/_sim/script', (request, reply) => {
       const refused = this.script.replace(request.body);

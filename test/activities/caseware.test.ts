@@ -59,7 +59,7 @@ test('a run that created the entity and contact but died before recording them a
 
   await db('portal_identities').where({ client_number: '6002' }).del();
   const again = await activities.syncClientToCaseWare({ clientNumber: '6002', uptoEventId: 2 });
-  expect(again).toMatchObject({ entity: 'updated', contactsCreated: 0 });
+  expect(again).toMatchObject({ entity: 'adopted', contactsCreated: 0, contactsAdopted: 1 });
   const state = await simState();
   expect(state.entities.filter((e) => e.EntityNo === '6002')).toHaveLength(1);
   expect(state.users.filter((u) => u.Email === 'sam@c6002.test')).toHaveLength(1);
@@ -87,7 +87,7 @@ test('a contact CaseWare created although our request timed out is adopted when 
   });
   const activities = createCaseWareActivities({ db, caseware: lagging, contactRoleName: 'Contact - Entity Access' });
   const summary = await activities.syncClientToCaseWare({ clientNumber: '6003', uptoEventId: 1 });
-  expect(summary).toMatchObject({ contactsCreated: 0, syncErrors: 0 });
+  expect(summary).toMatchObject({ contactsCreated: 0, contactsAdopted: 1, syncErrors: 0 });
   const state = await simState();
   expect(state.users.filter((u) => u.Email === 'tim@c6003.test')).toHaveLength(1);
   expect(state.mails.filter((m) => m.to === 'tim@c6003.test')).toHaveLength(1);
@@ -188,8 +188,8 @@ describe('a failure that is not about the record (credentials, permissions, unre
     new CaseWareClient({ baseUrl: simulator.baseUrl, clientId: simulator.clientId, clientSecret: 'wrong', requestTimeoutMs: 2_000 });
   const cases = [
     { name: 'a wrong secret', code: 'unauthorized', numbers: ['6011', '6012'], client: wrongSecret, rules: [] },
-    { name: 'a missing permission (403)', code: 'forbidden', numbers: ['6013', '6014'], client: () => caseware, rules: [{ method: 'GET', path: '^/entities', status: 403 }] },
-    { name: 'an answer that is not JSON', code: 'bad-response', numbers: ['6015', '6016'], client: () => caseware, rules: [{ method: 'GET', path: '^/entities', status: 200, body: 'not json' }] },
+    { name: 'a missing permission (403)', code: 'forbidden', numbers: ['6013', '6014'], client: () => caseware, rules: [{ method: 'POST', path: '^/entities$', status: 403 }] },
+    { name: 'an answer that is not JSON', code: 'bad-response', numbers: ['6015', '6016'], client: () => caseware, rules: [{ method: 'POST', path: '^/entities$', status: 200, body: 'not json' }] },
   ];
   for (const { name, code, numbers, client, rules } of cases) {
     test(`${name} leaves the clients pending, opens no sync error, makes CaseWare unhealthy once, and heals by itself`, async () => {

@@ -62,6 +62,19 @@ const contactFields = (email: string, extra: Partial<CwContactFields> = {}): CwC
 });
 
 describe('entities and contacts', () => {
+  test('a search on a unique value stops at the page that holds it: found is one call, not found one (the empty page)', async () => {
+    const client = clientFor(sim);
+    await client.createEntity(entityFields('1201'));
+    await client.createContact(contactFields('uniek@example.nl'));
+    const before = await calls();
+    expect(await client.findEntityByNumber('1201')).toMatchObject({ EntityNo: '1201' });
+    expect(await client.findUserByEmail('UNIEK@example.nl')).toMatchObject({ Email: 'uniek@example.nl' });
+    expect(await client.findEntityByNumber('1202')).toBeUndefined();
+    const after = await calls();
+    expect((after['GET /entities'] ?? 0) - (before['GET /entities'] ?? 0)).toBe(2);
+    expect((after['GET /users'] ?? 0) - (before['GET /users'] ?? 0)).toBe(1);
+  });
+
   test('create, find and update an entity', async () => {
     const client = clientFor(sim);
     expect(await client.findEntityByNumber('1001')).toBeUndefined();
@@ -387,11 +400,17 @@ describe('errors', () => {
     expect(error.message).not.toMatch(/@/);
   });
 
-  test('a duplicate entity number is invalid, not duplicate-email', async () => {
+  test('a taken entity number is duplicate-number, on create and on update, and the message names no value', async () => {
     const client = clientFor(sim);
     await client.createEntity(entityFields('1'));
-    const error = await failure(client.createEntity(entityFields('1')));
-    expect(error).toMatchObject({ code: 'invalid', status: 409, retryable: false });
+    const created = await failure(client.createEntity(entityFields('1')));
+    expect(created).toMatchObject({ code: 'duplicate-number', status: 409, retryable: false });
+    expect(created.message).toBe(
+      'CaseWare Cloud refused POST /entities (409 duplicate-number): another CaseWare Cloud entity already has this entity number',
+    );
+    const other = await client.createEntity(entityFields('2'));
+    const updated = await failure(client.updateEntity(other.CWGuid, { EntityNo: '1' }));
+    expect(updated).toMatchObject({ code: 'duplicate-number', status: 409, retryable: false });
   });
 
   test('a 429 whose Retry-After is past the wait bound is rate-limited and retryable, thrown without waiting', async () => {

@@ -435,6 +435,13 @@ describe('test hooks', () => {
     expect(await raw.hook('GET', 'calls')).toMatchObject({ 'PATCH /users/:guid': 2, 'GET /roles': 2 });
   });
 
+  test('a script can lose the answer: the call is carried out, the connection is cut instead of answering', async () => {
+    expect((await callHook(sim.origin, 'POST', 'script', { rules: [{ method: 'POST', path: '^/entities$', times: 1, loseAnswer: true }] })).status).toBe(204);
+    await expect(raw.call('POST', '/entities', entity('7'))).rejects.toThrow();
+    expect((await raw.state()).entities.map((e) => e.EntityNo)).toEqual(['7']);
+    expect((await raw.call('POST', '/entities', entity('7'))).status).toBe(409);
+  });
+
   test('a script that does not validate is refused with the errors body; reset clears a script', async () => {
     const bad = await callHook(sim.origin, 'POST', 'script', { rules: [{ method: 'GET', path: '(' }] });
     expect(bad.status).toBe(400);

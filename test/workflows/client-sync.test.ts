@@ -54,7 +54,7 @@ const activities: CaseWareActivities & ClientOnlineActivities & MasterActivities
   },
   async syncClientToCaseWare(input) {
     await recordCall('caseware', input);
-    return { entity: 'unchanged', contactsCreated: 0, contactsUpdated: 0, contactsRevoked: 0, syncErrors: 0 };
+    return { entity: 'unchanged', contactsCreated: 0, contactsAdopted: 0, contactsUpdated: 0, contactsRevoked: 0, syncErrors: 0 };
   },
   async syncClientToClientOnline(input) {
     await recordCall('clientOnline', input);

@@ -28,7 +28,7 @@ const activities: CaseWareActivities & ClientOnlineActivities & MasterActivities
   },
   async syncClientToCaseWare(input) {
     synced.push({ ...input, portal: 'caseware' });
-    return { entity: 'unchanged', contactsCreated: 0, contactsUpdated: 0, contactsRevoked: 0, syncErrors: 0 };
+    return { entity: 'unchanged', contactsCreated: 0, contactsAdopted: 0, contactsUpdated: 0, contactsRevoked: 0, syncErrors: 0 };
   },
   async syncClientToClientOnline(input) {
     synced.push({ ...input, portal: 'clientOnline' });

@@ -40,7 +40,7 @@ import {
   type CwUserCreateBody,
   type CwUserPatchBody,
 } from './api';
-import { caseWareErrors, caseWareHttpError, CaseWareError } from './errors';
+import { caseWareErrors, caseWareHttpError, CaseWareError, conflictOn, type CaseWareConflict } from './errors';
 import {
   cwFileRequestSchema,
   type CwFileRequest,
@@ -147,9 +147,8 @@ export class CaseWareClient {
 
   async findEntityByNumber(entityNo: string): Promise<CwEntity | undefined> {
     // [assumed] The service compares strings case-insensitively; so do we, on what it answers.
-    const found = await this.list('/entities', cwEntitySchema, cwSearch('EntityNo', '=', entityNo));
     const wanted = entityNo.toLowerCase();
-    return found.find((entity) => entity.EntityNo.toLowerCase() === wanted);
+    return this.findUnique('/entities', cwEntitySchema, cwSearch('EntityNo', '=', entityNo), (entity) => entity.EntityNo.toLowerCase() === wanted);
   }
 
   getEntity(guid: string): Promise<CwEntity | undefined> {
@@ -182,9 +181,8 @@ export class CaseWareClient {
   // ----- users ---------------------------------------------------------------------------------
 
   async findUserByEmail(email: string): Promise<CwUser | undefined> {
-    const found = await this.list('/users', cwUserSchema, cwSearch('Email', '=', email));
     const wanted = email.toLowerCase();
-    return found.find((user) => user.Email.toLowerCase() === wanted);
+    return this.findUnique('/users', cwUserSchema, cwSearch('Email', '=', email), (user) => user.Email.toLowerCase() === wanted);
   }
 
   /** Every contact login (OwnerType Contact; no staff), page by page. */
@@ -340,6 +338,23 @@ export class CaseWareClient {
     throw caseWareErrors.badResponse({ method: 'GET', path }, 200, `more than ${maxPages} pages`);
   }
 
+  /**
+   * The one item of a search on a unique value (an entity number, an email) that `matches`: the
+   * pages stop at the first match, since no second one can exist; without one, at the empty page
+   * that ends the list. Found, it costs one call instead of two.
+   */
+  private async findUnique<T>(path: string, item: z.ZodType<T>, search: string, matches: (item: T) => boolean): Promise<T | undefined> {
+    const page = z.array(item);
+    const budget = this.rateLimitBudget();
+    for (let number = CW_FIRST_PAGE; number < CW_FIRST_PAGE + maxPages; number += 1) {
+      const items = await this.required({ method: 'GET', path, query: { page: number, pageSize: this.pageSize, search }, schema: page }, budget);
+      if (items.length === 0) return undefined;
+      const found = items.find(matches);
+      if (found !== undefined) return found;
+    }
+    throw caseWareErrors.badResponse({ method: 'GET', path }, 200, `more than ${maxPages} pages`);
+  }
+
   private async required<T>(spec: RequestSpec<T>, budget?: RateLimitBudget): Promise<T> {
     const answer = await this.request(spec, budget);
     if (answer === undefined) throw caseWareErrors.badResponse(spec, 200, 'empty answer');
@@ -348,7 +363,7 @@ export class CaseWareClient {
 
   private async request<T>(spec: RequestSpec<T>, budget = this.rateLimitBudget()): Promise<T | undefined> {
     const response = await sendWaitingOutRateLimits(spec, caseWareErrors, budget, this.signal, () => this.sendAuthorized(spec));
-    return this.read(spec, response, { conflictIsEmail: spec.path.startsWith('/users') });
+    return this.read(spec, response, { conflict: conflictOn(spec.path) });
   }
 
   private rateLimitBudget(): RateLimitBudget {
@@ -368,7 +383,7 @@ export class CaseWareClient {
   private async read<T>(
     spec: RequestSpec<T>,
     response: Response,
-    context: { conflictIsEmail: boolean },
+    context: { conflict: CaseWareConflict },
   ): Promise<T | undefined> {
     if (!response.ok) {
       await discardBody(response);
@@ -414,7 +429,7 @@ export class CaseWareClient {
         await discardBody(response);
         throw caseWareErrors.refusedService(spec, response.status, 'unauthorized');
       }
-      const answer = await this.read(spec, response, { conflictIsEmail: false });
+      const answer = await this.read(spec, response, { conflict: 'other' });
       if (answer === undefined) throw caseWareErrors.badResponse(spec, response.status, 'empty answer');
       return answer.Token;
     })();

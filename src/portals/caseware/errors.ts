@@ -6,7 +6,7 @@ import { PortalError, PortalErrors, type PortalOperation, type SharedPortalError
 export { retryAfterFrom } from '../http-errors';
 
 /** The codes every portal has, and this one's own. */
-export type CaseWareErrorCode = SharedPortalErrorCode | 'duplicate-email' | 'forbidden';
+export type CaseWareErrorCode = SharedPortalErrorCode | 'duplicate-email' | 'duplicate-number' | 'forbidden';
 
 export class CaseWareError extends PortalError<CaseWareErrorCode> {
   override readonly name = 'CaseWareError';
@@ -19,6 +19,7 @@ export const caseWareErrors = new PortalErrors<CaseWareErrorCode, CaseWareError>
   label: 'CaseWare Cloud',
   hints: {
     'duplicate-email': 'another CaseWare Cloud user already has this email as login',
+    'duplicate-number': 'another CaseWare Cloud entity already has this entity number',
     'not-found': 'the record does not exist (any more) in CaseWare Cloud',
     unauthorized: 'check the configured CaseWare Cloud client id and secret',
     forbidden: 'the API client lacks the CaseWare Cloud permission for this',
@@ -27,16 +28,30 @@ export const caseWareErrors = new PortalErrors<CaseWareErrorCode, CaseWareError>
   forbidden: 'forbidden',
 });
 
+/** What a 409 on a request means: the unique value it is about. */
+export type CaseWareConflict = 'email' | 'entity-number' | 'other';
+
 /** Maps an HTTP error status (after any token refresh) to an error. */
 export function caseWareHttpError(
   operation: CaseWareOperation,
   status: number,
   headers: Headers,
-  context: { conflictIsEmail: boolean },
+  context: { conflict: CaseWareConflict },
 ): CaseWareError {
-  // A conflict is a duplicate login on /users; elsewhere (an entity number) it is invalid data.
-  const conflict = context.conflictIsEmail
-    ? { code: 'duplicate-email' as const }
-    : { code: 'invalid' as const, hint: 'another CaseWare Cloud record already has this unique value' };
+  // A conflict is a duplicate login on /users and a taken entity number on an entity; elsewhere it
+  // is invalid data.
+  const conflict =
+    context.conflict === 'email'
+      ? { code: 'duplicate-email' as const }
+      : context.conflict === 'entity-number'
+        ? { code: 'duplicate-number' as const }
+        : { code: 'invalid' as const, hint: 'another CaseWare Cloud record already has this unique value' };
   return caseWareErrors.http(operation, status, headers, conflict);
+}
+
+/** The unique value a 409 on `path` is about: `/users...` an email, an entity (not its shares) its number. */
+export function conflictOn(path: string): CaseWareConflict {
+  if (path.startsWith('/users')) return 'email';
+  if (/^\/entities(\/[^/]+)?$/.test(path)) return 'entity-number';
+  return 'other';
 }
