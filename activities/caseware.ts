@@ -401,7 +401,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       errors,
       writes: calls.writes,
       did: {
-        adopt: 0,
+        adopt: (summary.entity === 'adopted' ? 1 : 0) + summary.contactsAdopted,
         create: (summary.entity === 'created' ? 1 : 0) + summary.contactsCreated,
         update: (summary.entity === 'updated' ? 1 : 0) + summary.contactsUpdated,
         credentialsMails: summary.contactsCreated,

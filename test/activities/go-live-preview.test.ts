@@ -135,3 +135,21 @@ test('an executed run reports what its repairs did in the same words', async () 
   expect(report.portals[0]?.done).toEqual({ adopt: 2, create: 0, update: 0, credentialsMails: 0 });
   expect((await coState()).mails.filter((mail) => mail.ref === 'old-4')).toEqual([]);
 });
+
+test('an executed run reports what its CaseWare repairs did: an entity and a contact user adopted, one created with a mail', async () => {
+  const { db } = database;
+  await load(cw.origin, { entities: [{ Name: 'Oud 3005', EntityNo: '3005' }], users: [{ OwnerType: 'Contact', Email: 'eef@3005.test', FirstName: 'E.' }] });
+  await createClient(db, { clientNumber: '3005', kind: 'company', status: 'client', name: 'Echo 3005 B.V.', links: { caseware: true } });
+  await createContact(db, '3005', { firstName: 'Eef', email: 'eef@3005.test', links: { caseware: true } });
+  await createContact(db, '3005', { firstName: 'Fem', email: 'fem@3005.test', links: { caseware: true } });
+  const mails = (await cwState()).mails.length;
+
+  const reconcile = createReconcileActivities({ db, caseware, clientOnline, contactRoleName: role, sendBsn: false });
+  const run = await createReconcileRun(db, { workflowId: 'go-live-executed-caseware', dryRun: false });
+  const counts = await reconcile.reconcilePortal({ runId: run.id, portal: 'caseware', dryRun: false });
+  expect(counts.outlook).toMatchObject({ adopt: 2, create: 1, credentialsMails: 1 });
+  await createCaseWareActivities({ db, caseware, contactRoleName: role }).syncClientToCaseWare({ clientNumber: '3005', uptoEventId: 2 });
+  const report = await reconcile.finishReconcileRun({ runId: run.id, portals: [counts] });
+  expect(report.portals[0]?.done).toEqual({ adopt: 2, create: 1, update: 0, credentialsMails: 1 });
+  expect((await cwState()).mails.length - mails).toBe(1);
+});
