@@ -13,6 +13,7 @@ import { CaseWareError } from '../src/portals/caseware/errors';
 import type { PortalCallCounter } from '../src/portals/http';
 import { isRegistryError, loadClientWithContacts } from '../src/registry/repository';
 import { trackPortalHealth } from '../src/sync/health';
+import { syncMeetsHold, type SyncHold } from '../src/sync/portal-holds';
 import {
   claimLogin,
   identitiesForClient,
@@ -76,12 +77,17 @@ export interface SyncClientInput {
 
 /** What a run did, in counts: workflow histories carry no personal data. */
 export interface CaseWareSyncSummary {
-  entity: 'created' | 'updated' | 'unchanged' | 'absent';
+  entity: 'created' | 'updated' | 'unchanged' | 'absent' | 'held';
   contactsCreated: number;
   contactsUpdated: number;
   contactsRevoked: number;
   syncErrors: number;
+  /** The sync met a hold and did not bring CaseWare to the registry; it is not marked applied. */
+  held?: SyncHold;
 }
+
+/** A sync of a portal an operator holds: nothing written, nothing marked applied. */
+const heldByOperator: CaseWareSyncSummary = { entity: 'held', contactsCreated: 0, contactsUpdated: 0, contactsRevoked: 0, syncErrors: 0, held: 'portal' };
 
 const portal = 'caseware' as const;
 
@@ -172,6 +178,8 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
   }
 
   async function syncClientToCaseWare(input: SyncClientInput): Promise<CaseWareSyncSummary> {
+    // An operator holds CaseWare Cloud: nothing is written, the client waits for the release.
+    if (await syncMeetsHold(db, portal, input.clientNumber)) return heldByOperator;
     try {
       // A failure no record is to blame for (credentials, permissions, unreadable answers) is
       // retried and shown once as the portal's health, never as a sync error of every client.

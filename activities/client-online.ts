@@ -9,6 +9,7 @@ import type { PortalCallCounter } from '../src/portals/http';
 import { getClient, getContact, isRegistryError, loadClientWithContacts } from '../src/registry/repository';
 import type { Client, Contact } from '../src/registry/schemas';
 import { trackPortalHealth } from '../src/sync/health';
+import { syncMeetsHold, type SyncHold } from '../src/sync/portal-holds';
 import { identitiesForClient, markApplied, noteUnconfirmedRefs, reportSyncErrors, saveIdentity, type PortalIdentity, type SyncErrorInput } from '../src/sync/ledger';
 import { releaseLoginLeases, tryTakeLoginLeases } from '../src/sync/login-leases';
 import type { SyncClientInput } from './caseware';
@@ -35,11 +36,13 @@ export interface ClientOnlineActivityDeps {
 }
 
 export interface ClientOnlineSyncSummary {
-  client: 'pushed' | 'unchanged' | 'deleted' | 'absent';
+  client: 'pushed' | 'unchanged' | 'deleted' | 'absent' | 'held';
   users: number;
   syncErrors: number;
   /** Other clients pushed first, so a login this one lets go of is never left with no client. */
   handedOver?: string[];
+  /** The sync met a hold and did not bring Client Online to the registry; it is not marked applied. */
+  held?: SyncHold;
 }
 
 const portal = 'client_online' as const;
@@ -361,6 +364,8 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
   }
 
   async function syncClientToClientOnline(input: SyncClientInput): Promise<ClientOnlineSyncSummary> {
+    // An operator holds Client Online: nothing is pushed (nor handed over), the client waits for the release.
+    if (await syncMeetsHold(db, portal, input.clientNumber)) return { client: 'held', users: 0, syncErrors: 0, held: 'portal' };
     try {
       return await trackPortalHealth(db, portal, () => withHeartbeats(({ signal }) => syncClient(input, signal)));
     } catch (error) {

@@ -16,6 +16,7 @@ import * as caseWareUserOwner from './20261204000002_caseware_user_owner';
 import * as clientOnlineUnconfirmedRefs from './20261204000003_client_online_unconfirmed_refs';
 import * as offboardingApprovalReason from './20261204000010_offboarding_approval_reason';
 import * as offboardingStepRefusal from './20261204000011_offboarding_step_refusal';
+import * as portalHolds from './20261205000020_portal_holds';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -39,6 +40,7 @@ const migrations: Record<string, Migration> = {
   '20261204000003_client_online_unconfirmed_refs': clientOnlineUnconfirmedRefs,
   '20261204000010_offboarding_approval_reason': offboardingApprovalReason,
   '20261204000011_offboarding_step_refusal': offboardingStepRefusal,
+  '20261205000020_portal_holds': portalHolds,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -3,9 +3,11 @@ import { z } from 'zod';
 import type { Db } from '../db';
 import { clientSyncStatus, portalColumnValue, portalFromColumn, portals, type Portal } from '../registry/sync-status';
 import { portalHealth } from '../sync/health';
+import { portalHolds } from '../sync/portal-holds';
 import { listSyncErrorRecords } from '../sync/ledger';
 import { requestResync } from '../sync/resync';
 import { errorResponses } from './errors';
+import { portalHoldSchema } from './portal-schemas';
 import { clientParamsSchema, syncErrorsQuerySchema } from './request-schemas';
 import {
   clientSyncStatusResponseSchema,
@@ -14,8 +16,14 @@ import {
   type unhealthyPortalSchema,
 } from './responses';
 
+const portalStatusSchema = portalHealthSchema
+  .extend({
+    hold: portalHoldSchema.nullable().describe('set while an operator holds the portal (PUT /sync/portals/:portal/hold): nothing is written to it'),
+  })
+  .meta({ id: 'PortalStatus' });
+
 const syncHealthResponseSchema = z
-  .object({ caseware: portalHealthSchema, clientOnline: portalHealthSchema })
+  .object({ caseware: portalStatusSchema, clientOnline: portalStatusSchema })
   .meta({ id: 'SyncHealth' });
 
 const resyncResponseSchema = z
@@ -88,13 +96,23 @@ export const syncRoutes: FastifyPluginCallbackZod<{ db: Db }> = (app, { db }, do
     {
       schema: {
         tags: ['sync'],
-        summary: 'Whether each portal can be used: credentials, permissions and readable answers',
+        summary: 'Whether each portal can be used (credentials, permissions, readable answers) and whether an operator holds it',
         response: { 200: syncHealthResponseSchema, ...errorResponses(401) },
       },
     },
     async () => {
-      const health = await portalHealth(db);
-      return { caseware: health.caseware, clientOnline: health.client_online };
+      // One snapshot: a hold and the clients it holds are read at the same moment.
+      return db.transaction(
+        async (trx) => {
+          const health = await portalHealth(trx);
+          const holds = await portalHolds(trx);
+          return {
+            caseware: { ...health.caseware, hold: holds.caseware },
+            clientOnline: { ...health.client_online, hold: holds.client_online },
+          };
+        },
+        { isolationLevel: 'repeatable read', readOnly: true },
+      );
     },
   );
 

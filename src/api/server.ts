@@ -21,6 +21,7 @@ import { fileRequestRoutes, type FileRequestSettings } from './routes-file-reque
 import { masterRoutes } from './routes-masters';
 import { metricsRoutes, type MetricsSettings } from './routes-metrics';
 import { offboardingRoutes, type OffboardingSettings } from './routes-offboardings';
+import { portalRoutes } from './routes-portals';
 import { reconcileRoutes, type ReconcileSettings } from './routes-reconcile';
 import { syncRoutes } from './routes-sync';
 
@@ -105,7 +106,7 @@ function loggerOptions({ log, logger }: Pick<ApiOptions, 'log' | 'logger'>): Pic
 const securityDescription = [
   'A bearer token: `Authorization: Bearer <token>`. Each token has a name and a role:',
   '`viewer` may read everything; `registry` (the CRM integration) may also write clients, contacts, links and master links;',
-  '`operator` may also offboard (plan, execute, approve, cancel), resync and run or pause the reconcile.',
+  '`operator` may also offboard (plan, execute, approve, cancel), resync, run or pause the reconcile and hold or release a portal.',
   'The built-in token (API_TOKEN) has every role. A missing, wrong or revoked token gets 401, always with the same body;',
   'a valid token without the role a route needs gets 403, naming the role.',
   'An offboarding that waits for approval must be approved by another token than the one that asked for it, the built-in token included (four eyes).',
@@ -189,6 +190,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     void api.register(contactRoutes, { db: options.db });
     void api.register(masterRoutes, { db: options.db });
     void api.register(syncRoutes, { db: options.db });
+    void api.register(portalRoutes, { db: options.db });
     void api.register(offboardingRoutes, { db: options.db, offboarding: options.offboarding });
     void api.register(reconcileRoutes, { db: options.db, reconcile: options.reconcile });
     void api.register(fileRequestRoutes, { db: options.db, fileRequests: options.fileRequests });

@@ -14,7 +14,9 @@ export type OutboxEventKind =
   | 'master.updated'
   | 'client.resync'
   /** The reconcile found the portals holding something else; the client's sync repairs it (src/sync/repairs.ts). */
-  | 'client.reconcile';
+  | 'client.reconcile'
+  /** A held portal was released and this client's sync had met the hold: it syncs now (src/sync/portal-holds.ts). */
+  | 'portal.released';
 
 export interface OutboxEventInput {
   clientNumber: string;
