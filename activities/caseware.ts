@@ -13,6 +13,7 @@ import { CaseWareError } from '../src/portals/caseware/errors';
 import type { PortalCallCounter } from '../src/portals/http';
 import { isRegistryError, loadClientWithContacts } from '../src/registry/repository';
 import { trackPortalHealth } from '../src/sync/health';
+import { guardCredentialsMail, withdrawCredentialsMail, type MailGuardSettings } from '../src/sync/mail-guard';
 import { syncMeetsHold, type SyncHold } from '../src/sync/portal-holds';
 import {
   claimLogin,
@@ -65,6 +66,8 @@ export interface CaseWareActivityDeps {
   contactRoleName: string;
   /** Optional contact group every linked contact joins. */
   contactGroupName?: string;
+  /** The credentials-mail guard's threshold (src/sync/mail-guard.ts); default 20 per 10 minutes. */
+  credentialsMailGuard?: MailGuardSettings;
 }
 
 export interface SyncClientInput {
@@ -82,6 +85,8 @@ export interface CaseWareSyncSummary {
   contactsUpdated: number;
   contactsRevoked: number;
   syncErrors: number;
+  /** Contacts whose creation (and credentials mail) waits for approval (src/sync/mail-guard.ts). */
+  contactsHeld?: number;
   /** The sync met a hold and did not bring CaseWare to the registry; it is not marked applied. */
   held?: SyncHold;
 }
@@ -329,6 +334,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       const counted = (outcome: ContactOutcome) => {
         if (outcome === 'created') summary.contactsCreated += 1;
         if (outcome === 'updated') summary.contactsUpdated += 1;
+        if (outcome === 'held') summary.contactsHeld = (summary.contactsHeld ?? 0) + 1;
       };
       // Contacts whose user is ready but not yet shared with the entity: shared in one call.
       const unshared: { contactId: number; label: string; share: PendingShare }[] = [];
@@ -372,7 +378,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
             }
             counted(result);
             // A contact with a sync error is tried again by a retry, so that the error stays reported.
-            if (result !== 'conflict') finished(contact.contactId);
+            if (result !== 'conflict' && result !== 'held') finished(contact.contactId);
           });
         }
       };
@@ -397,7 +403,10 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
 
     await reportSyncErrors(db, portal, clientNumber, errors);
     await settleRepairs(db, repairs, { errors, writes: calls.writes });
-    await markApplied(db, portal, input);
+    // A contact whose creation waits for approval has not reached CaseWare: the client stays
+    // pending until the approval's event syncs it again.
+    if (summary.contactsHeld) summary.held = 'credentials-mails';
+    else await markApplied(db, portal, input);
     summary.syncErrors = errors.length;
     return summary;
   }
@@ -438,7 +447,8 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     await caseware.deactivateUser(remoteId, today()).catch(ignoreMissing);
   }
 
-  type ContactOutcome = 'created' | 'updated' | 'unchanged' | 'conflict';
+  /** `held`: its creation waits for the approval of the credentials-mail guard; nothing was written for it. */
+  type ContactOutcome = 'created' | 'updated' | 'unchanged' | 'conflict' | 'held';
 
   /**
    * A contact whose user is ready in CaseWare but not yet shared with the entity: the caller shares
@@ -558,6 +568,9 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
         held = user;
       }
       if (!user) {
+        // Creating the user mails it credentials: beyond the guard's threshold it waits for approval.
+        const creation = { clientNumber: context.clientNumber, recordType: 'contact', recordId: contact.contactId } as const;
+        if (!(await guardCredentialsMail(db, portal, creation, deps.credentialsMailGuard)).allowed) return 'held';
         try {
           await beforeGivingAccess();
           user = await caseware.createContact(contact.fields);
@@ -565,6 +578,8 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
           held = contact.fields;
           created = true;
         } catch (error) {
+          // Refused (a duplicate email is adopted below): nobody was mailed.
+          if (error instanceof CaseWareError && !error.retryable) await withdrawCredentialsMail(db, portal, creation);
           if (!(error instanceof CaseWareError && error.code === 'duplicate-email')) throw error;
           user = await caseware.findUserByEmail(contact.fields.Email);
           if (!user) throw error;

@@ -9,6 +9,7 @@ import type { PortalCallCounter } from '../src/portals/http';
 import { getClient, getContact, isRegistryError, loadClientWithContacts } from '../src/registry/repository';
 import type { Client, Contact } from '../src/registry/schemas';
 import { trackPortalHealth } from '../src/sync/health';
+import type { MailGuardSettings } from '../src/sync/mail-guard';
 import { syncMeetsHold, type SyncHold } from '../src/sync/portal-holds';
 import { identitiesForClient, markApplied, noteUnconfirmedRefs, reportSyncErrors, saveIdentity, type PortalIdentity, type SyncErrorInput } from '../src/sync/ledger';
 import { releaseLoginLeases, tryTakeLoginLeases } from '../src/sync/login-leases';
@@ -33,6 +34,8 @@ export interface ClientOnlineActivityDeps {
   db: Db;
   clientOnline: ClientOnlinePort;
   sendBsn: boolean;
+  /** The credentials-mail guard's threshold (src/sync/mail-guard.ts): ask `guardCredentialsMail` before a push creates a login. */
+  credentialsMailGuard?: MailGuardSettings;
 }
 
 export interface ClientOnlineSyncSummary {

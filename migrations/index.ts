@@ -17,6 +17,7 @@ import * as clientOnlineUnconfirmedRefs from './20261204000003_client_online_unc
 import * as offboardingApprovalReason from './20261204000010_offboarding_approval_reason';
 import * as offboardingStepRefusal from './20261204000011_offboarding_step_refusal';
 import * as portalHolds from './20261205000020_portal_holds';
+import * as credentialsMailGuard from './20261205000021_credentials_mail_guard';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -41,6 +42,7 @@ const migrations: Record<string, Migration> = {
   '20261204000010_offboarding_approval_reason': offboardingApprovalReason,
   '20261204000011_offboarding_step_refusal': offboardingStepRefusal,
   '20261205000020_portal_holds': portalHolds,
+  '20261205000021_credentials_mail_guard': credentialsMailGuard,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

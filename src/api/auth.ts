@@ -117,6 +117,8 @@ export const routeAccess: Readonly<Record<string, RouteAccess>> = {
   // Holding a portal stops every write to it, for every client: the operator's.
   'PUT /sync/portals/:portal/hold': operator,
   'DELETE /sync/portals/:portal/hold': operator,
+  // Letting held credentials mails go: the operator's, by two different tokens (src/sync/mail-guard.ts).
+  'POST /sync/portals/:portal/approve-mails': operator,
 
   // A dry run too: planning an offboarding is the operator's work, and its answer is his plan.
   'POST /offboardings': operator,

@@ -16,7 +16,9 @@ export type OutboxEventKind =
   /** The reconcile found the portals holding something else; the client's sync repairs it (src/sync/repairs.ts). */
   | 'client.reconcile'
   /** A held portal was released and this client's sync had met the hold: it syncs now (src/sync/portal-holds.ts). */
-  | 'portal.released';
+  | 'portal.released'
+  /** Two operators approved the credentials mails held for this client: its sync creates those logins now (src/sync/mail-guard.ts). */
+  | 'credentials-mails.approved';
 
 export interface OutboxEventInput {
   clientNumber: string;

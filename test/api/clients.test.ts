@@ -67,6 +67,7 @@ describe('public routes', () => {
         '/sync/clients/{number}/resync',
         '/sync/errors',
         '/sync/health',
+        '/sync/portals/{portal}/approve-mails',
         '/sync/portals/{portal}/hold',
         '/sync/resync',
       ].sort(),
