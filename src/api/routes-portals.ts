@@ -18,6 +18,7 @@ import {
 // the guard holds. The operator's; README, "Holding a portal" and "Credentials-mail guard".
 
 const portalLabels: Record<Portal, string> = { caseware: 'CaseWare Cloud', clientOnline: 'Client Online' };
+const logins = (count: number) => (count === 1 ? '1 new login' : `${count} new logins`);
 
 /** Four eyes, worded as for an offboarding (src/api/routes-offboardings.ts). */
 function fourEyesRefusal(portal: Portal, caller: ApiCaller): string {
@@ -103,7 +104,7 @@ export const portalRoutes: FastifyPluginCallbackZod<{ db: Db }> = (app, { db }, 
             portal,
             status: 'awaiting-second-approval' as const,
             message:
-              `approved by "${caller.name}": ${result.approval.covers} held new logins of ${label}; another token with the operator role must approve them too (four eyes)`,
+              `approved by "${caller.name}": ${logins(result.approval.covers)} of ${label} held for approval; another token with the operator role must approve them too (four eyes)`,
             firstApprover: caller.name,
             secondApprover: null,
             released: 0,
@@ -116,8 +117,8 @@ export const portalRoutes: FastifyPluginCallbackZod<{ db: Db }> = (app, { db }, 
             portal,
             status: 'released' as const,
             message:
-              `approved by "${result.firstApprover}" and "${result.secondApprover}": ${result.released} new logins of ${label} are created now, ` +
-              `each mailed once` + (result.stillHeld > 0 ? `; ${result.stillHeld} held since the first approval wait for the next two` : ''),
+              `approved by "${result.firstApprover}" and "${result.secondApprover}": ${logins(result.released)} of ${label} created now, ` +
+              `each mailed once` + (result.stillHeld > 0 ? `; ${logins(result.stillHeld)} held since the first approval wait for the next two` : ''),
             firstApprover: result.firstApprover,
             secondApprover: result.secondApprover,
             released: result.released,
