@@ -66,9 +66,14 @@ export async function guardCredentialsMail(
   settings: MailGuardSettings = defaultMailGuard,
 ): Promise<MailGuardDecision> {
   const windowMs = settings.windowMs ?? defaultWindowMs;
+  const key = { portal, record_type: creation.recordType, record_id: creation.recordId };
+  if (settings.threshold <= 0) {
+    // Off: nothing is counted (one statement, no lock); a creation held before it was switched off goes, once.
+    await db('credentials_mails').where(key).whereNot({ status: 'sent' }).update({ status: 'sent', decided_at: db.fn.now() });
+    return { allowed: true };
+  }
   return db.transaction(async (trx) => {
     await lockPortal(trx, portal);
-    const key = { portal, record_type: creation.recordType, record_id: creation.recordId };
     const row = await trx('credentials_mails')
       .where(key)
       .first<MailRow | undefined>('id', 'status', trx.raw('decided_at > now() - make_interval(secs => ?) as recent', [windowMs / 1000]));
@@ -81,10 +86,6 @@ export async function guardCredentialsMail(
     };
     if (row?.status === 'approved') {
       await note('sent', { approved: true });
-      return { allowed: true };
-    }
-    if (settings.threshold <= 0) {
-      await note('sent');
       return { allowed: true };
     }
     if (row?.status === 'held') return { allowed: false };
