@@ -13,6 +13,8 @@ import { CaseWareError } from '../src/portals/caseware/errors';
 import type { PortalCallCounter } from '../src/portals/http';
 import { isRegistryError, loadClientWithContacts } from '../src/registry/repository';
 import { trackPortalHealth } from '../src/sync/health';
+import { guardCredentialsMail, withdrawCredentialsMail, type MailGuardSettings } from '../src/sync/mail-guard';
+import { syncMeetsHold, type SyncHold } from '../src/sync/portal-holds';
 import {
   claimLogin,
   identitiesForClient,
@@ -64,6 +66,8 @@ export interface CaseWareActivityDeps {
   contactRoleName: string;
   /** Optional contact group every linked contact joins. */
   contactGroupName?: string;
+  /** The credentials-mail guard's threshold (src/sync/mail-guard.ts); default 20 per 10 minutes. */
+  credentialsMailGuard?: MailGuardSettings;
 }
 
 export interface SyncClientInput {
@@ -81,13 +85,20 @@ export interface SyncClientInput {
  * differed were written, nobody was mailed.
  */
 export interface CaseWareSyncSummary {
-  entity: 'created' | 'adopted' | 'updated' | 'unchanged' | 'absent';
+  entity: 'created' | 'adopted' | 'updated' | 'unchanged' | 'absent' | 'held';
   contactsCreated: number;
   contactsAdopted: number;
   contactsUpdated: number;
   contactsRevoked: number;
   syncErrors: number;
+  /** Contacts whose creation (and credentials mail) waits for approval (src/sync/mail-guard.ts). */
+  contactsHeld?: number;
+  /** The sync met a hold and did not bring CaseWare to the registry; it is not marked applied. */
+  held?: SyncHold;
 }
+
+/** A sync of a portal an operator holds: nothing written, nothing marked applied. */
+const heldByOperator: CaseWareSyncSummary = { entity: 'held', contactsCreated: 0, contactsAdopted: 0, contactsUpdated: 0, contactsRevoked: 0, syncErrors: 0, held: 'portal' };
 
 const portal = 'caseware' as const;
 
@@ -178,6 +189,8 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
   }
 
   async function syncClientToCaseWare(input: SyncClientInput): Promise<CaseWareSyncSummary> {
+    // An operator holds CaseWare Cloud: nothing is written, the client waits for the release.
+    if (await syncMeetsHold(db, portal, input.clientNumber)) return heldByOperator;
     try {
       // A failure no record is to blame for (credentials, permissions, unreadable answers) is
       // retried and shown once as the portal's health, never as a sync error of every client.
@@ -330,6 +343,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
         if (outcome === 'created') summary.contactsCreated += 1;
         if (outcome === 'adopted') summary.contactsAdopted += 1;
         if (outcome === 'updated') summary.contactsUpdated += 1;
+        if (outcome === 'held') summary.contactsHeld = (summary.contactsHeld ?? 0) + 1;
       };
       // Contacts whose user is ready but not yet shared with the entity: shared in one call.
       const unshared: { contactId: number; label: string; share: PendingShare }[] = [];
@@ -373,7 +387,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
             }
             counted(result);
             // A contact with a sync error is tried again by a retry, so that the error stays reported.
-            if (result !== 'conflict') finished(contact.contactId);
+            if (result !== 'conflict' && result !== 'held') finished(contact.contactId);
           });
         }
       };
@@ -407,7 +421,10 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
         credentialsMails: summary.contactsCreated,
       },
     });
-    await markApplied(db, portal, input);
+    // A contact whose creation waits for approval has not reached CaseWare: the client stays
+    // pending until the approval's event syncs it again.
+    if (summary.contactsHeld) summary.held = 'credentials-mails';
+    else await markApplied(db, portal, input);
     summary.syncErrors = errors.length;
     return summary;
   }
@@ -469,7 +486,8 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     await caseware.deactivateUser(remoteId, today()).catch(ignoreMissing);
   }
 
-  type ContactOutcome = 'created' | 'adopted' | 'updated' | 'unchanged' | 'conflict';
+  /** `held`: its creation waits for the approval of the credentials-mail guard; nothing was written for it. */
+  type ContactOutcome = 'created' | 'adopted' | 'updated' | 'unchanged' | 'conflict' | 'held';
 
   /**
    * A contact whose user is ready in CaseWare but not yet shared with the entity: the caller shares
@@ -589,6 +607,9 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
         held = user;
       }
       if (!user) {
+        // Creating the user mails it credentials: beyond the guard's threshold it waits for approval.
+        const creation = { clientNumber: context.clientNumber, recordType: 'contact', recordId: contact.contactId } as const;
+        if (!(await guardCredentialsMail(db, portal, creation, deps.credentialsMailGuard)).allowed) return 'held';
         try {
           await beforeGivingAccess();
           user = await caseware.createContact(contact.fields);
@@ -596,6 +617,8 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
           held = contact.fields;
           created = true;
         } catch (error) {
+          // Refused (a duplicate email is adopted below): nobody was mailed.
+          if (error instanceof CaseWareError && !error.retryable) await withdrawCredentialsMail(db, portal, creation);
           if (!(error instanceof CaseWareError && error.code === 'duplicate-email')) throw error;
           user = await caseware.findUserByEmail(contact.fields.Email);
           if (!user) throw error;

@@ -18,6 +18,8 @@ import type { PortalCallCounter } from '../src/portals/http';
 import { getClient, getContact, isRegistryError, loadClientWithContacts } from '../src/registry/repository';
 import type { Client, Contact } from '../src/registry/schemas';
 import { trackPortalHealth } from '../src/sync/health';
+import { guardCredentialsMail, withdrawCredentialsMail, type CredentialsMailCreation, type MailGuardSettings } from '../src/sync/mail-guard';
+import { syncMeetsHold, type SyncHold } from '../src/sync/portal-holds';
 import { identitiesForClient, markApplied, noteUnconfirmedRefs, reportSyncErrors, saveIdentity, type PortalIdentity, type SyncErrorInput } from '../src/sync/ledger';
 import { releaseLoginLeases, tryTakeLoginLeases } from '../src/sync/login-leases';
 import {
@@ -57,11 +59,13 @@ export interface ClientOnlineActivityDeps {
   db: Db;
   clientOnline: ClientOnlinePort;
   sendBsn: boolean;
+  /** The credentials-mail guard's threshold (src/sync/mail-guard.ts): ask `guardCredentialsMail` before a push creates a login. */
+  credentialsMailGuard?: MailGuardSettings;
 }
 
 export interface ClientOnlineSyncSummary {
   /** `adopted`: Client Online held the client before portal-sync first pushed it. */
-  client: 'pushed' | 'adopted' | 'unchanged' | 'deleted' | 'absent';
+  client: 'pushed' | 'adopted' | 'unchanged' | 'deleted' | 'absent' | 'held';
   users: number;
   syncErrors: number;
   /** Other clients pushed first, so a login this one lets go of is never left with no client. */
@@ -72,6 +76,8 @@ export interface ClientOnlineSyncSummary {
   loginsCreated?: number;
   /** Users the client held that the registry does not give access to it, kept in its pushes. */
   usersKept?: number;
+  /** The sync met a hold and did not bring Client Online to the registry; it is not marked applied. */
+  held?: SyncHold;
 }
 
 const portal = 'client_online' as const;
@@ -210,6 +216,11 @@ async function clientsThatMayCarry(db: Db, ref: string): Promise<string[]> {
 function unanswered(error: unknown): boolean {
   if (!(error instanceof ClientOnlineError)) return false;
   return error.code === 'timeout' || error.code === 'network' || error.status === 502 || error.status === 504;
+}
+
+/** A new login, as the credentials-mail guard counts it: by the person's record. */
+function creationOf(clientNumber: string, login: ClientOnlineLogin): CredentialsMailCreation {
+  return { clientNumber, recordType: login.recordType, recordId: login.recordId };
 }
 
 /** What a sync did, in the go-live preview's words. */
@@ -457,8 +468,20 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
         if (hasPush(reading) && unchanged(reading)) {
           summary.client = 'unchanged';
         } else if (hasPush(reading)) {
-          // Whoever is still unmet has no login: this push creates one (Client Online mails
-          // credentials). Recorded first: a push whose answer is lost may have created it.
+          // Whoever is still unmet has no login: this push creates one, and Client Online mails
+          // credentials. Beyond the guard's threshold a new login waits for approval, left out of
+          // the push (it is no user of the client yet, so leaving it out takes nothing away).
+          const withheld = new Set<string>();
+          for (const login of reading.unmet) {
+            if (!(await guardCredentialsMail(db, portal, creationOf(clientNumber, login), deps.credentialsMailGuard)).allowed) withheld.add(login.personKey);
+          }
+          if (withheld.size > 0) {
+            const refs = new Set(reading.unmet.filter((login) => withheld.has(login.personKey)).map((login) => login.ref));
+            reading.desired.push.users = reading.desired.push.users.filter((user) => !refs.has(user.ref));
+            reading.unmet = reading.unmet.filter((login) => !withheld.has(login.personKey));
+            summary.held = 'credentials-mails';
+          }
+          // Recorded first: a push whose answer is lost may have created them.
           await recordPersonLogins(db, reading.unmet.map((login) => ({ personKey: login.personKey, ref: login.ref, origin: 'created' as const })));
           await send(reading);
           if (reading.unmet.length > 0) summary.loginsCreated = reading.unmet.length;
@@ -474,8 +497,11 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
           summary.client = 'deleted';
         }
       } catch (error) {
-        // Answered, and refused: no login was created.
-        if (error instanceof ClientOnlineError && !unanswered(error)) await forgetCreatedLogins(db, reading.unmet.map((login) => login.personKey));
+        // Answered, and refused: no login was created, and nobody was mailed.
+        if (error instanceof ClientOnlineError && !unanswered(error)) {
+          await forgetCreatedLogins(db, reading.unmet.map((login) => login.personKey));
+          for (const login of reading.unmet) await withdrawCredentialsMail(db, portal, creationOf(clientNumber, login));
+        }
         if (!(error instanceof ClientOnlineError) || error.retryable) throw error;
         if (error.code === 'username-taken' && reading.unmet.length > 0 && (await foundByUsername(reading.unmet))) {
           throw ApplicationFailure.retryable(
@@ -498,12 +524,16 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
 
     await reportSyncErrors(db, portal, clientNumber, errors);
     await settleRepairs(db, repairs, { errors, writes: calls.writes, did: clientOnlineDid(summary) });
-    await markApplied(db, portal, input);
+    // A login whose creation waits for approval has not reached Client Online: the client stays
+    // pending until the approval's event syncs it again.
+    if (summary.held !== 'credentials-mails') await markApplied(db, portal, input);
     summary.syncErrors = errors.length;
     return summary;
   }
 
   async function syncClientToClientOnline(input: SyncClientInput): Promise<ClientOnlineSyncSummary> {
+    // An operator holds Client Online: nothing is pushed (nor handed over), the client waits for the release.
+    if (await syncMeetsHold(db, portal, input.clientNumber)) return { client: 'held', users: 0, syncErrors: 0, held: 'portal' };
     try {
       return await trackPortalHealth(db, portal, () => withHeartbeats(({ signal }) => syncClient(input, signal)));
     } catch (error) {

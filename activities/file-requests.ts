@@ -6,6 +6,7 @@ import type { CwFileRequest, CwFileRequestCreateBody } from '../src/portals/case
 import { recipientFacts, setFileRequestStatus } from '../src/registry/file-requests';
 import { isRegistryError } from '../src/registry/repository';
 import { identitiesForClient } from '../src/sync/ledger';
+import { isPortalHeld } from '../src/sync/portal-holds';
 import { toActivityFailure } from './failures';
 
 /** The CaseWare Cloud calls a file request needs; `CaseWareClient` provides them over HTTP. */
@@ -132,6 +133,19 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
     return identities.find((i) => i.recordType === 'contact' && i.remoteId === userId)?.recordId ?? null;
   }
 
+  /**
+   * While an operator holds CaseWare Cloud nothing is written to it, file requests included: the
+   * activity fails retryably (type `PortalHeld`) and Temporal tries it again, at most a minute
+   * apart, until the portal is released. Reading the request's state goes on.
+   */
+  async function waitWhileHeld(fileRequestId: number, what: string): Promise<void> {
+    if (!(await isPortalHeld(db, 'caseware'))) return;
+    throw ApplicationFailure.retryable(
+      `CaseWare Cloud is held (PUT /sync/portals/caseware/hold): ${what} of file request ${fileRequestId} waits until it is released`,
+      'PortalHeld',
+    );
+  }
+
   async function classified<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
@@ -151,6 +165,7 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
       return classified(async () => {
         const row = await load(fileRequestId);
         if (row.closed_at) return { outcome: closedOutcome[row.status] ?? 'cancelled', recipients: 0, removed: 0 };
+        await waitWhileHeld(row.id, 'the creation');
         const { keep, lost, entityGuid } = await recipientsOf(row);
         await removeRecipients(entityGuid, lost, row.id);
         if (!entityGuid) {
@@ -207,6 +222,7 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
           return { outcome: 'cancelled', recipients: keep.length, removed: 0 };
         }
         if (lost.length === 0) return { outcome: 'open', recipients: keep.length, removed: 0 };
+        await waitWhileHeld(row.id, 'taking off the recipients who lost access');
         if (keep.length === 0) {
           await removeRecipients(entityGuid, lost, row.id);
           return { ...(await closeWithoutRecipients(row)), removed: lost.length };
@@ -223,6 +239,7 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
       return classified(async () => {
         const row = await load(fileRequestId);
         if (row.closed_at || !row.remote_id) return { sent: false };
+        await waitWhileHeld(row.id, 'the reminder');
         try {
           await caseware.remindFileRequest(row.remote_id);
         } catch (error) {
@@ -247,6 +264,7 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
         const row = await load(fileRequestId);
         if (row.closed_at) return { outcome: closedOutcome[row.status] ?? 'cancelled', recipients: 0, removed: 0 };
         if (row.remote_id) {
+          await waitWhileHeld(row.id, 'the cancellation');
           const remote = await caseware.cancelFileRequest(row.remote_id).catch((error: unknown) => {
             ignoreNotFound(error);
             return undefined;

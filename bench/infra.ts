@@ -133,6 +133,8 @@ async function serviceEnv(settings: ServiceSettings, token: string): Promise<Nod
     CASEWARE_CLIENT_SECRET: caseware.clientSecret,
     CLIENT_ONLINE_BASE_URL: clientOnline.baseUrl,
     CLIENT_ONLINE_API_KEY: clientOnline.apiKey,
+    // Provisioning creates thousands of logins in minutes: that is the load measured, not a bad import.
+    CREDENTIALS_MAIL_THRESHOLD: '0',
     LOG_LEVEL: 'warn',
   };
 }

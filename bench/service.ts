@@ -45,6 +45,7 @@ async function main(): Promise<void> {
     outboxPollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
     offboardingApprovalThreshold: config.OFFBOARDING_APPROVAL_THRESHOLD,
     offboardingApprovalWindowMs: config.OFFBOARDING_APPROVAL_WINDOW_HOURS * 3_600_000,
+    credentialsMailThreshold: config.CREDENTIALS_MAIL_THRESHOLD,
     retention: {
       outboxRetentionDays: config.OUTBOX_RETENTION_DAYS,
       syncErrorRetentionDays: config.SYNC_ERROR_RETENTION_DAYS,

@@ -18,6 +18,8 @@ import * as offboardingApprovalReason from './20261204000010_offboarding_approva
 import * as offboardingStepRefusal from './20261204000011_offboarding_step_refusal';
 import * as clientOnlineLogins from './20261204000020_client_online_logins';
 import * as reconcileOutlook from './20261204000021_reconcile_outlook';
+import * as portalHolds from './20261205000020_portal_holds';
+import * as credentialsMailGuard from './20261205000021_credentials_mail_guard';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -43,6 +45,8 @@ const migrations: Record<string, Migration> = {
   '20261204000011_offboarding_step_refusal': offboardingStepRefusal,
   '20261204000020_client_online_logins': clientOnlineLogins,
   '20261204000021_reconcile_outlook': reconcileOutlook,
+  '20261205000020_portal_holds': portalHolds,
+  '20261205000021_credentials_mail_guard': credentialsMailGuard,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

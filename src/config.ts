@@ -65,6 +65,8 @@ export const configSchema = z.object({
     .describe('offboardings that would end more accesses than this (contacts losing a CaseWare entity, Client Online logins losing a client) wait for approval'),
   OFFBOARDING_APPROVAL_WINDOW_HOURS: z.coerce.number().min(0).default(24)
     .describe("the rolling budget: accesses ended by the same token's offboardings without approval in this many hours count towards the threshold too; 0: off"),
+  CREDENTIALS_MAIL_THRESHOLD: z.coerce.number().int().min(0).default(20)
+    .describe('more new logins than this per portal within 10 minutes (each mails credentials) wait for the approval of two operator tokens; 0: off'),
   OUTBOX_RETENTION_DAYS: positiveDays.default(7).describe('delivered outbox events older than this are deleted once every portal has passed them'),
   SYNC_ERROR_RETENTION_DAYS: positiveDays.default(90).describe('resolved sync errors older than this are deleted'),
   RETENTION_INTERVAL_MS: positiveMs.default(300_000).describe('how often the dispatcher applies the retention'),

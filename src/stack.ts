@@ -12,6 +12,7 @@ import { OutboxDispatcher } from './outbox/dispatcher';
 import { CaseWareClient } from './portals/caseware/client';
 import { ClientOnlineClient } from './portals/client-online/client';
 import { ensureReconcileSchedule } from './reconcile-schedule';
+import { defaultMailGuard, type MailGuardSettings } from './sync/mail-guard';
 import { postgresRateGate, type RateLimit } from './sync/rate-gate';
 import { createWorker } from './worker';
 
@@ -68,6 +69,8 @@ export interface ServicesOptions<R extends ServiceRole = ServiceRole> {
   offboardingApprovalWindowMs?: number;
   /** How long an offboarding step waits for the portals before the workflow asks again (tests: short). */
   offboardingPortalWaitMs?: number;
+  /** More new logins than this per portal in 10 minutes wait for approval (src/sync/mail-guard.ts); 0: off; default 20. */
+  credentialsMailThreshold?: number;
   /** File requests: the reminder rhythm (tests: short), and the contact role when this process has no CaseWare settings. */
   fileRequests?: { timings?: FileRequestTimings; contactRoleName?: string };
   /** Clients the reconcile compares per batch; default 500. */
@@ -93,6 +96,10 @@ export interface Services<R extends ServiceRole = ServiceRole> {
    */
   workerStopped: Promise<void>;
   stop(): Promise<void>;
+}
+
+function mailGuardOf(options: ServicesOptions<ServiceRole>): MailGuardSettings {
+  return { threshold: options.credentialsMailThreshold ?? defaultMailGuard.threshold };
 }
 
 function needed<T>(value: T | undefined, what: string, role: ServiceRole): T {
@@ -156,6 +163,7 @@ async function startWorker(options: ServicesOptions<ServiceRole>): Promise<Worke
   });
   return createWorker({
     connection: needed(temporal.connection, 'a Temporal native connection', 'worker'),
+    credentialsMailGuard: mailGuardOf(options),
     namespace: temporal.namespace,
     taskQueue,
     workflowBundle: options.workflowBundle,
@@ -209,6 +217,7 @@ async function startApi(options: ServicesOptions<ServiceRole>): Promise<{ api: F
     },
     codec: options.codec,
     metrics: { token: options.metricsToken },
+    credentialsMailGuard: mailGuardOf(options),
   });
   try {
     return { api, apiUrl: await api.listen({ host: listen.host, port: listen.port }) };
@@ -283,6 +292,7 @@ export function serviceTuningFrom(config: Config) {
     outboxPollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
     offboardingApprovalThreshold: config.OFFBOARDING_APPROVAL_THRESHOLD,
     offboardingApprovalWindowMs: config.OFFBOARDING_APPROVAL_WINDOW_HOURS * 3_600_000,
+    credentialsMailThreshold: config.CREDENTIALS_MAIL_THRESHOLD,
     fileRequests: { timings: fileRequestTimingsFrom(config) },
     retention: {
       outboxRetentionDays: config.OUTBOX_RETENTION_DAYS,

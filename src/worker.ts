@@ -43,7 +43,7 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
       (await bundleWorkflowCode({ workflowsPath, failureConverterPath: dataConverter?.failureConverterPath, logger: new DefaultLogger('WARN') })),
     activities: {
       ...createCaseWareActivities(caseWareDeps),
-      ...createClientOnlineActivities({ db: caseWareDeps.db, clientOnline, sendBsn: clientOnlineSendBsn }),
+      ...createClientOnlineActivities({ db: caseWareDeps.db, clientOnline, sendBsn: clientOnlineSendBsn, credentialsMailGuard: caseWareDeps.credentialsMailGuard }),
       ...createMasterActivities({ db: caseWareDeps.db }),
       ...createOffboardingActivities({ db: caseWareDeps.db }),
       ...(fileRequests ? createFileRequestActivities({ db: caseWareDeps.db, caseware: fileRequests }) : {}),

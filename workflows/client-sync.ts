@@ -14,6 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { CaseWareActivities, SyncClientInput } from '../activities/caseware';
 import type { ClientOnlineActivities } from '../activities/client-online';
+import type { SyncHold } from '../src/sync/portal-holds';
 import { registryChangedSignal } from './definitions';
 
 export interface ClientSyncInput {
@@ -72,10 +73,19 @@ const { syncClientToClientOnline } = proxyActivities<ClientOnlineActivities>({
   summary: "pushes the client's state to Client Online when it changed",
 });
 
-const portalSyncs: Record<PortalName, { label: string; sync: (input: SyncClientInput) => Promise<unknown> }> = {
+const portalSyncs: Record<PortalName, { label: string; sync: (input: SyncClientInput) => Promise<{ held?: SyncHold }> }> = {
   caseware: { label: 'CaseWare Cloud', sync: syncClientToCaseWare },
   clientOnline: { label: 'Client Online', sync: syncClientToClientOnline },
 };
+
+/**
+ * A sync that met a hold (an operator holds the portal; or creations wait for the approval of the
+ * credentials-mail guard) did not bring the portal to the registry: the portal keeps its applied
+ * horizon, so the client stays pending there, and the event that ends the hold syncs it again.
+ */
+function metAHold(summary: { held?: SyncHold } | undefined): boolean {
+  return summary?.held !== undefined;
+}
 
 function failureMessage(error: unknown): string {
   return (error instanceof ActivityFailure ? error.cause?.message : undefined) ?? String(error);
@@ -120,15 +130,14 @@ async function horizonLoops(input: ClientSyncInput): Promise<void> {
   });
 
   const inFlight: Partial<Record<PortalName, CancellationScope>> = {};
+  /** The portal's last sync met a hold: its changes wait for the release (or the approval). */
+  const held: Partial<Record<PortalName, boolean>> = {};
   let syncs = 0;
   let handingOver = false;
   // What the Temporal Web UI shows as the workflow's current details.
-  const tell = () =>
-    setCurrentDetails(
-      portalNames
-        .map((portal) => `${portalSyncs[portal].label}: ${inFlight[portal] ? 'syncing' : progress[portal].dirty ? 'a change waits' : 'up to date'}`)
-        .join('; '),
-    );
+  const portalState = (portal: PortalName) =>
+    inFlight[portal] ? 'syncing' : progress[portal].dirty ? 'a change waits' : held[portal] ? 'held; the changes wait until the hold ends' : 'up to date';
+  const tell = () => setCurrentDetails(portalNames.map((portal) => `${portalSyncs[portal].label}: ${portalState(portal)}`).join('; '));
 
   const portalLoop = async (portal: PortalName) => {
     const own = progress[portal];
@@ -141,8 +150,9 @@ async function horizonLoops(input: ClientSyncInput): Promise<void> {
       const scope = new CancellationScope();
       inFlight[portal] = scope;
       tell();
+      held[portal] = false;
       try {
-        await scope.run(() => portalSyncs[portal].sync(run));
+        held[portal] = metAHold(await scope.run(() => portalSyncs[portal].sync(run)));
       } catch (error) {
         if (isCancellation(error)) {
           // Cancelled by the hand-over: the next run syncs this portal again.
@@ -155,7 +165,7 @@ async function horizonLoops(input: ClientSyncInput): Promise<void> {
       } finally {
         delete inFlight[portal];
       }
-      own.appliedHorizon = Math.max(own.appliedHorizon, run.horizon ?? 0);
+      if (!held[portal]) own.appliedHorizon = Math.max(own.appliedHorizon, run.horizon ?? 0);
       tell();
       syncs += 1;
     }

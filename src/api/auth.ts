@@ -66,8 +66,8 @@ const operator = { role: 'operator' } as const;
 
 /**
  * Every route, by `METHOD /pattern` as fastify registers it. HEAD goes by the GET entry. Reads are
- * `viewer`; the registry's writes (the firm's CRM integration) `registry`; offboarding, resyncs and
- * the reconcile `operator`.
+ * `viewer`; the registry's writes (the firm's CRM integration) `registry`; offboarding, resyncs,
+ * the reconcile and holding a portal `operator`.
  */
 export const routeAccess: Readonly<Record<string, RouteAccess>> = {
   'GET /health': 'public',
@@ -116,6 +116,11 @@ export const routeAccess: Readonly<Record<string, RouteAccess>> = {
   'POST /sync/resync': operator,
   'GET /sync/clients/:number/kept-users': viewer,
   'DELETE /sync/clients/:number/kept-users': operator,
+  // Holding a portal stops every write to it, for every client: the operator's.
+  'PUT /sync/portals/:portal/hold': operator,
+  'DELETE /sync/portals/:portal/hold': operator,
+  // Letting held credentials mails go: the operator's, by two different tokens (src/sync/mail-guard.ts).
+  'POST /sync/portals/:portal/approve-mails': operator,
 
   // A dry run too: planning an offboarding is the operator's work, and its answer is his plan.
   'POST /offboardings': operator,

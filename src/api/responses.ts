@@ -136,6 +136,9 @@ const portalSyncStatusSchema = z
   .object({
     linked: z.boolean().describe("the client's link switch for this portal"),
     state: z.enum(['not-linked', 'pending', 'in-sync', 'error']),
+    held: z
+      .boolean()
+      .describe('an operator holds the portal (PUT /sync/portals/:portal/hold): nothing is written to it; the changes wait, pending, until it is released'),
     appliedEventId: z.number().int().describe('newest outbox event the portal has received; 0 when none'),
     lastSyncedAt: timestamp.nullable(),
     remote: z.array(

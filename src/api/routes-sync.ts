@@ -3,20 +3,14 @@ import { z } from 'zod';
 import type { Db } from '../db';
 import { clientSyncStatus, portalColumnValue, portalFromColumn, portals, type Portal } from '../registry/sync-status';
 import { portalHealth } from '../sync/health';
+import { credentialsMailStatus, type MailGuardSettings } from '../sync/mail-guard';
+import { portalHolds } from '../sync/portal-holds';
 import { listSyncErrorRecords } from '../sync/ledger';
 import { requestResync } from '../sync/resync';
 import { errorResponses } from './errors';
+import { syncHealthResponseSchema } from './portal-schemas';
 import { clientParamsSchema, syncErrorsQuerySchema } from './request-schemas';
-import {
-  clientSyncStatusResponseSchema,
-  portalHealthSchema,
-  syncErrorListResponseSchema,
-  type unhealthyPortalSchema,
-} from './responses';
-
-const syncHealthResponseSchema = z
-  .object({ caseware: portalHealthSchema, clientOnline: portalHealthSchema })
-  .meta({ id: 'SyncHealth' });
+import { clientSyncStatusResponseSchema, syncErrorListResponseSchema, type unhealthyPortalSchema } from './responses';
 
 const resyncResponseSchema = z
   .object({ clients: z.number().int().describe('how many clients will be synced again') })
@@ -52,7 +46,7 @@ async function syncErrorList(db: Db, query: SyncErrorsQuery): Promise<SyncErrorL
   );
 }
 
-export const syncRoutes: FastifyPluginCallbackZod<{ db: Db }> = (app, { db }, done) => {
+export const syncRoutes: FastifyPluginCallbackZod<{ db: Db; credentialsMailGuard?: MailGuardSettings }> = (app, { db, credentialsMailGuard }, done) => {
   app.get(
     '/sync/errors',
     {
@@ -88,13 +82,25 @@ export const syncRoutes: FastifyPluginCallbackZod<{ db: Db }> = (app, { db }, do
     {
       schema: {
         tags: ['sync'],
-        summary: 'Whether each portal can be used: credentials, permissions and readable answers',
+        summary: 'Whether each portal can be used (credentials, permissions, readable answers), whether an operator holds it, and the credentials mails held for approval',
         response: { 200: syncHealthResponseSchema, ...errorResponses(401) },
       },
     },
     async () => {
-      const health = await portalHealth(db);
-      return { caseware: health.caseware, clientOnline: health.client_online };
+      // One snapshot: a hold and the clients it holds are read at the same moment.
+      return db.transaction(
+        async (trx) => {
+          const health = await portalHealth(trx);
+          const holds = await portalHolds(trx);
+          const caseware = await credentialsMailStatus(trx, 'caseware', credentialsMailGuard);
+          const clientOnline = await credentialsMailStatus(trx, 'client_online', credentialsMailGuard);
+          return {
+            caseware: { ...health.caseware, hold: holds.caseware, credentialsMails: caseware },
+            clientOnline: { ...health.client_online, hold: holds.client_online, credentialsMails: clientOnline },
+          };
+        },
+        { isolationLevel: 'repeatable read', readOnly: true },
+      );
     },
   );
 

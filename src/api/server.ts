@@ -11,6 +11,7 @@ import {
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Db } from '../db';
+import type { MailGuardSettings } from '../sync/mail-guard';
 import { accessControl } from './auth';
 import { apiErrorHandler, apiNotFoundHandler, loggableError } from './errors';
 import { clientRoutes } from './routes-clients';
@@ -21,6 +22,7 @@ import { fileRequestRoutes, type FileRequestSettings } from './routes-file-reque
 import { masterRoutes } from './routes-masters';
 import { metricsRoutes, type MetricsSettings } from './routes-metrics';
 import { offboardingRoutes, type OffboardingSettings } from './routes-offboardings';
+import { portalRoutes } from './routes-portals';
 import { reconcileRoutes, type ReconcileSettings } from './routes-reconcile';
 import { keptUserRoutes } from './routes-kept-users';
 import { syncRoutes } from './routes-sync';
@@ -48,6 +50,8 @@ export interface ApiOptions {
   metrics?: MetricsSettings;
   /** With payload encryption on: the codec server for the Temporal UI and CLI (behind the API token). */
   codec?: CodecServerSettings;
+  /** The credentials-mail guard's threshold, as the workers have it (shown by GET /sync/health); default 20. */
+  credentialsMailGuard?: MailGuardSettings;
 }
 
 // Request bodies and headers hold personal data and the token: log only what identifies the
@@ -106,10 +110,11 @@ function loggerOptions({ log, logger }: Pick<ApiOptions, 'log' | 'logger'>): Pic
 const securityDescription = [
   'A bearer token: `Authorization: Bearer <token>`. Each token has a name and a role:',
   '`viewer` may read everything; `registry` (the CRM integration) may also write clients, contacts, links and master links;',
-  '`operator` may also offboard (plan, execute, approve, cancel), resync and run or pause the reconcile.',
+  '`operator` may also offboard (plan, execute, approve, cancel), resync, run or pause the reconcile and hold or release a portal.',
   'The built-in token (API_TOKEN) has every role. A missing, wrong or revoked token gets 401, always with the same body;',
   'a valid token without the role a route needs gets 403, naming the role.',
-  'An offboarding that waits for approval must be approved by another token than the one that asked for it, the built-in token included (four eyes).',
+  'An offboarding that waits for approval must be approved by another token than the one that asked for it, the built-in token included (four eyes);',
+  'so must credentials mails the guard holds (POST /sync/portals/:portal/approve-mails: two different operator tokens).',
   'Tokens are made with `portal-sync tokens create --name <name> --role <role>` (README, "Tokens and roles").',
 ].join(' ');
 
@@ -189,8 +194,9 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     void api.register(clientRoutes, { db: options.db });
     void api.register(contactRoutes, { db: options.db });
     void api.register(masterRoutes, { db: options.db });
-    void api.register(syncRoutes, { db: options.db });
+    void api.register(syncRoutes, { db: options.db, credentialsMailGuard: options.credentialsMailGuard });
     void api.register(keptUserRoutes, { db: options.db });
+    void api.register(portalRoutes, { db: options.db });
     void api.register(offboardingRoutes, { db: options.db, offboarding: options.offboarding });
     void api.register(reconcileRoutes, { db: options.db, reconcile: options.reconcile });
     void api.register(fileRequestRoutes, { db: options.db, fileRequests: options.fileRequests });

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { offboardingListResponseSchema, offboardingResponseSchema, dryRunResponseSchema, startedResponseSchema } from '../api/offboarding-schemas';
+import type { mailApprovalResponseSchema, portalHeldResponseSchema, portalReleasedResponseSchema, syncHealthResponseSchema } from '../api/portal-schemas';
 import type { reconcileRunDetailsSchema, reconcileRunSchema } from '../api/reconcile-schemas';
 import type { clientSyncStatusResponseSchema, syncErrorListResponseSchema } from '../api/responses';
 import { readLocalApiToken } from '../dev/api-token';
@@ -22,6 +23,10 @@ export type OffboardingDryRun = Wire<z.output<typeof dryRunResponseSchema>>;
 export type OffboardingStarted = Wire<z.output<typeof startedResponseSchema>>;
 export type ReconcileRun = Wire<z.output<typeof reconcileRunSchema>>;
 export type ReconcileRunDetails = Wire<z.output<typeof reconcileRunDetailsSchema>>;
+export type SyncHealth = Wire<z.output<typeof syncHealthResponseSchema>>;
+export type PortalHeld = Wire<z.output<typeof portalHeldResponseSchema>>;
+export type PortalReleased = Wire<z.output<typeof portalReleasedResponseSchema>>;
+export type MailApproval = Wire<z.output<typeof mailApprovalResponseSchema>>;
 
 export const defaultApiUrl = 'http://127.0.0.1:3000';
 
@@ -66,6 +71,14 @@ export class PortalSyncApi {
 
   post<T>(path: string, body?: unknown): Promise<T> {
     return this.request<T>('POST', path, body);
+  }
+
+  put<T>(path: string, body?: unknown): Promise<T> {
+    return this.request<T>('PUT', path, body);
+  }
+
+  delete<T>(path: string): Promise<T> {
+    return this.request<T>('DELETE', path);
   }
 
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {

@@ -3,6 +3,7 @@ import { version } from '../../package.json';
 import { registerFileRequestCommands } from './commands/file-requests';
 import { registerMigrateCommand } from './commands/migrate';
 import { registerOffboardingCommands } from './commands/offboarding';
+import { registerPortalCommands } from './commands/portals';
 import { registerReconcileCommand } from './commands/reconcile';
 import { registerServiceCommands } from './commands/services';
 import { registerSimulatorsCommand } from './commands/simulators';
@@ -36,6 +37,8 @@ export function buildProgram(): Command {
   registerTokenCommands(program);
   program.commandsGroup('Sync status:');
   registerSyncCommands(program);
+  program.commandsGroup('Portals:');
+  registerPortalCommands(program);
   program.commandsGroup('Offboarding:');
   registerOffboardingCommands(program);
   program.commandsGroup('Reconcile:');
@@ -50,6 +53,7 @@ export function buildProgram(): Command {
       '  $ npx portal-sync tokens create --name crm --role registry\n' +
       '  $ npx portal-sync status 1001\n' +
       '  $ npx portal-sync errors --portal caseware\n' +
+      '  $ npx portal-sync hold caseware --note "maintenance window"\n' +
       '  $ npx portal-sync offboard client-leaves --client 1001\n' +
       '  $ npx portal-sync offboard client-leaves --client 1001 --execute --reason "contract ended"\n' +
       '  $ npx portal-sync reconcile --wait\n' +

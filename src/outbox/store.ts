@@ -16,7 +16,11 @@ export type OutboxEventKind =
   /** The reconcile found the portals holding something else; the client's sync repairs it (src/sync/repairs.ts). */
   | 'client.reconcile'
   /** An operator let go of the Client Online users kept from before go-live (src/api/routes-kept-users.ts). */
-  | 'client.kept-users-released';
+  | 'client.kept-users-released'
+  /** A held portal was released and this client's sync had met the hold: it syncs now (src/sync/portal-holds.ts). */
+  | 'portal.released'
+  /** Two operators approved the credentials mails held for this client: its sync creates those logins now (src/sync/mail-guard.ts). */
+  | 'credentials-mails.approved';
 
 export interface OutboxEventInput {
   clientNumber: string;

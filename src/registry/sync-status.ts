@@ -46,6 +46,8 @@ export interface RemoteRecord {
 export interface PortalSyncStatus {
   linked: boolean;
   state: PortalSyncState;
+  /** An operator holds the portal (src/sync/portal-holds.ts): nothing is written to it, its changes wait. */
+  held: boolean;
   /** The newest outbox event this portal has received for the client; 0 when none. */
   appliedEventId: number;
   lastSyncedAt: Date | null;
@@ -187,6 +189,7 @@ async function readClientSyncStatus(db: Db, clientNumber: string): Promise<Clien
   const pendingRows = (await db('outbox_events')
     .where({ client_number: clientNumber, delivered_at: null })
     .orderBy('id')) as OutboxEventRow[];
+  const heldPortals = (await db('portal_holds').select<{ portal: string }[]>('portal')).map((row) => row.portal);
 
   function portalStatus(portal: Portal): PortalSyncStatus {
     const column = portalColumnValue[portal];
@@ -197,6 +200,7 @@ async function readClientSyncStatus(db: Db, clientNumber: string): Promise<Clien
     const holdsAccess = identityRows.some((row) => row.portal === column && row.access === 'active');
     return {
       linked,
+      held: heldPortals.includes(column),
       state: portalState({
         // An unlinked portal has nothing to receive, unless it still holds access to take away.
         pending: behind[portal] && (linked || holdsAccess),

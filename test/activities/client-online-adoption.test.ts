@@ -7,6 +7,7 @@ import { createClient, createContact, updateContact } from '../../src/registry/r
 import { listSyncErrors } from '../../src/registry/sync-status';
 import { createReconcileRun } from '../../src/registry/reconcile-runs';
 import { releaseKeptUsers, replaceDirectory } from '../../src/sync/login-refs';
+import { approveCredentialsMails } from '../../src/sync/mail-guard';
 import { startClientOnlineSimulator, type ClientOnlineSimulator, type SimulatorState } from '../../src/simulators/client-online';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
@@ -173,4 +174,32 @@ test('the reconcile reports kept users as orphans, not as drift; once an operato
   expect(await login('legacy-11')).toBeUndefined();
   expect((await coState()).clients.find((c) => c.clientNumber === '1003')?.users).not.toContain('legacy-11');
   expect(await mailsTo('legacy-11')).toBe(0);
+});
+
+test('the credentials-mail guard: new logins beyond the threshold are left out of the push until two tokens approve them; each person mailed once', async () => {
+  const { db } = database;
+  const guarded = createClientOnlineActivities({ db, clientOnline, sendBsn: false, credentialsMailGuard: { threshold: 1, windowMs: 60_000 } });
+  // The logins the tests above created count in the window: start from none.
+  await db('credentials_mails').delete();
+  await createClient(db, { clientNumber: '1007', kind: 'company', status: 'client', name: 'Golf B.V.', links: { clientOnline: true } });
+  const people = [];
+  for (const name of ['gijs', 'greet', 'guus']) people.push(await createContact(db, '1007', { firstName: name, email: `${name}@golf.test`, links: { clientOnline: true } }));
+  const refs = people.map((p) => `c-${p.id}`);
+
+  expect(await guarded.syncClientToClientOnline({ clientNumber: '1007', uptoEventId: 1 })).toMatchObject({ client: 'pushed', loginsCreated: 1, held: 'credentials-mails' });
+  let state = await coState();
+  expect(state.clients.find((c) => c.clientNumber === '1007')?.users).toEqual([refs[0]]);
+  expect(state.mails.filter((m) => refs.includes(m.ref)).map((m) => m.ref)).toEqual([refs[0]]);
+  // Held, it stays held on the next sync; nobody else is mailed.
+  expect(await guarded.syncClientToClientOnline({ clientNumber: '1007', uptoEventId: 2 })).toMatchObject({ held: 'credentials-mails' });
+  expect((await coState()).mails.filter((m) => refs.includes(m.ref))).toHaveLength(1);
+
+  expect(await approveCredentialsMails(db, 'client_online', 'anna')).toMatchObject({ outcome: 'first-approval' });
+  expect(await approveCredentialsMails(db, 'client_online', 'bob')).toMatchObject({ outcome: 'released', released: 2 });
+  const after = await guarded.syncClientToClientOnline({ clientNumber: '1007', uptoEventId: 3 });
+  expect(after).toMatchObject({ client: 'pushed', loginsCreated: 2 });
+  expect(after.held).toBeUndefined();
+  state = await coState();
+  expect(state.clients.find((c) => c.clientNumber === '1007')?.users.sort()).toEqual([...refs].sort());
+  expect(state.mails.filter((m) => refs.includes(m.ref)).map((m) => m.ref).sort()).toEqual([...refs].sort());
 });

@@ -68,12 +68,15 @@ describe('public routes', () => {
         '/sync/clients/{number}/resync',
         '/sync/errors',
         '/sync/health',
+        '/sync/portals/{portal}/approve-mails',
+        '/sync/portals/{portal}/hold',
         '/sync/resync',
       ].sort(),
     );
     expect(Object.keys(document.paths['/clients/{number}'] ?? {}).sort()).toEqual(['get', 'patch']);
     expect(Object.keys(document.paths['/contacts/{id}'] ?? {}).sort()).toEqual(['delete', 'get', 'patch']);
     expect(Object.keys(document.paths['/contacts/{id}/master'] ?? {}).sort()).toEqual(['delete', 'get', 'put']);
+    expect(Object.keys(document.paths['/sync/portals/{portal}/hold'] ?? {}).sort()).toEqual(['delete', 'put']);
     expect(document.components.securitySchemes.bearerAuth).toMatchObject({ type: 'http', scheme: 'bearer' });
     // The request body is generated from the zod schema: required fields and the strictness show.
     const createBody = document.paths['/clients']?.post?.requestBody?.content['application/json']?.schema;

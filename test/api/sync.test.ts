@@ -171,6 +171,7 @@ describe('GET /sync/clients/:number', () => {
     expect(body.caseware).toEqual({
       linked: false,
       state: 'error',
+      held: false,
       appliedEventId: 0,
       lastSyncedAt: null,
       remote: [],

@@ -47,7 +47,7 @@ describe('--help', () => {
   test('lists every command, and what the exit codes mean', async () => {
     const run = await cli(['--help'], env);
     expect(run.code).toBe(0);
-    for (const command of ['start', 'worker', 'api', 'migrate', 'simulators', 'status', 'errors', 'offboard', 'approve', 'cancel', 'offboardings', 'offboarding', 'reconcile']) {
+    for (const command of ['start', 'worker', 'api', 'migrate', 'simulators', 'status', 'errors', 'health', 'hold', 'release', 'approve-mails', 'offboard', 'approve', 'cancel', 'offboardings', 'offboarding', 'reconcile']) {
       expect(run.stdout).toMatch(new RegExp(`^  ${command} `, 'm'));
     }
     expect(run.stdout).toContain('Exit codes:');
@@ -125,6 +125,64 @@ test('errors --portal caseware --json: only that portal\'s errors, as the API an
   expect(human.stdout).toMatch(/open sync errors?:/);
   expect(human.stdout).toMatch(/last seen +portal +client +record +code +attempts +message/);
   expect(human.stdout).toMatch(new RegExp(`CaseWare Cloud +er1 +contact ${contact.body.id} +missing-email +\\d+ +\\S`));
+});
+
+describe('portals', () => {
+  test('hold, health and release: who held it and how many clients wait; both idempotent; an unknown portal is bad usage', async () => {
+    await company('ho1', 1);
+    const held = await cli(['hold', 'caseware', '--note', 'maintenance window'], env);
+    expect(held.code, held.stderr).toBe(0);
+    expect(held.stdout).toContain('CaseWare Cloud is held: nothing is written to it until `portal-sync release caseware`.');
+    expect(held.stdout).toContain('Note: maintenance window');
+    const again = await cli(['hold', 'caseware'], env);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/^CaseWare Cloud was held already, by api since \d{4}-\d\d-\d\d .*; nothing changed\.$/m);
+
+    expect((await stack.api('PATCH', '/clients/ho1', { city: 'Ommen' })).status).toBe(200);
+    await waitFor('the CaseWare sync of ho1 to meet the hold', async () => (await stack.api('GET', '/sync/health')).body.caseware.hold?.heldClients === 1);
+    const health = await cli(['health'], env);
+    expect(health.code, health.stderr).toBe(0);
+    expect(health.stdout).toMatch(/^CaseWare Cloud\n {2}Working\.\n {2}Held by api since .* \(maintenance window\): nothing is written to it; 1 client waiting\.$/m);
+    expect(health.stdout).toMatch(/^Client Online\n {2}Working\.\n {2}Credentials-mail guard: \d+ of 10000 new logins in the last 10 minutes; 0 held for approval\.$/m);
+    const json = JSON.parse((await cli(['health', '--json'], env)).stdout);
+    expect(json.caseware.hold).toMatchObject({ heldBy: 'api', note: 'maintenance window', heldClients: 1 });
+
+    const released = await cli(['release', 'caseware'], env);
+    expect(released.code, released.stderr).toBe(0);
+    expect(released.stdout).toContain('CaseWare Cloud is released: 1 client sync now.');
+    expect((await cli(['release', 'caseware'], env)).stdout).toContain('CaseWare Cloud was not held; nothing changed.');
+    await stack.settled('ho1');
+
+    const unknown = await cli(['hold', 'sharepoint'], env);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("'sharepoint' is invalid for argument 'portal'. Allowed choices are caseware, clientOnline.");
+  });
+
+  test('approve-mails: nothing held is refused; the first token approves once, again is refused (four eyes), a second token releases', async () => {
+    const nothing = await cli(['approve-mails', 'caseware'], env);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toContain('refused (409): no new login of CaseWare Cloud waits for approval');
+
+    // As if the guard had held the contact's creation (its threshold is high in this stack).
+    const [contactId] = await company('am1', 1);
+    await stack.database.db('credentials_mails').where({ portal: 'caseware', record_type: 'contact', record_id: contactId }).update({ status: 'held', held_at: new Date() });
+    const health = await cli(['health'], env);
+    expect(health.stdout).toMatch(new RegExp(`^ {4}\\d+ +am1 +contact ${contactId} +\\d{4}-`, 'm'));
+    expect(health.stdout).toContain('Approve them with `portal-sync approve-mails caseware`, then a second operator token does the same (four eyes).');
+
+    const first = await cli(['approve-mails', 'caseware'], env);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.stdout).toContain('Approved once, by api, covering 1 held new login of CaseWare Cloud: a second operator token must approve too (four eyes).');
+    const own = await cli(['approve-mails', 'caseware'], env);
+    expect(own.code).toBe(2);
+    expect(own.stderr).toContain('refused (403): the credentials mails held at CaseWare Cloud were approved first by the built-in token "api" (API_TOKEN); another token with the operator role must approve them too (four eyes)');
+
+    const { secret } = await createApiToken(stack.database.db, { name: 'pieter', role: 'operator' });
+    const second = await cli(['approve-mails', 'caseware', '--json'], { ...env, API_TOKEN: secret });
+    expect(second.code, second.stderr).toBe(0);
+    expect(JSON.parse(second.stdout)).toMatchObject({ status: 'released', firstApprover: 'api', secondApprover: 'pieter', released: 1, clients: 1, stillHeld: 0 });
+    expect(await stack.database.db('credentials_mails').where({ record_id: contactId }).first('status')).toEqual({ status: 'approved' });
+  });
 });
 
 describe('offboarding', () => {

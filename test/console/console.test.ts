@@ -119,6 +119,60 @@ describe('the console, in a browser', () => {
     await screenshot('02-portal-health');
   });
 
+  test('portal health: an operator holds CaseWare Cloud and releases it', async () => {
+    const card = page.locator('.portal-card[data-portal="caseware"]');
+    await card.getByLabel(/Note/).fill('maintenance window');
+    page.once('dialog', (dialog) => void dialog.accept());
+    await card.getByRole('button', { name: 'Hold CaseWare Cloud' }).click();
+    await card.getByText('Held by api').waitFor();
+    await card.getByText(/maintenance window/).waitFor();
+    expect(await card.locator('.badge', { hasText: 'Held' }).count()).toBe(1);
+    expect((await stack.api('GET', '/sync/health')).body.caseware.hold).toMatchObject({ heldBy: 'api', note: 'maintenance window' });
+    await screenshot('02b-portal-held');
+
+    await card.getByRole('button', { name: 'Release CaseWare Cloud' }).click();
+    await card.getByRole('button', { name: 'Hold CaseWare Cloud' }).waitFor();
+    await card.getByText(/^Released: \d+ clients? syncs? now\.$/).waitFor();
+    expect((await stack.api('GET', '/sync/health')).body.caseware.hold).toBeNull();
+  });
+
+  test('portal health: held new logins are listed by id, and approved by two tokens (four eyes)', async () => {
+    // As if the guard had held one (its threshold is high in the test stack): a contact of the company.
+    const contactId = (await stack.api('GET', `/clients/${company.clientNumber}`)).body.contacts[0].id as number;
+    await stack.database.db('credentials_mails').where({ portal: 'caseware', record_type: 'contact', record_id: contactId }).update({ status: 'held', held_at: new Date() });
+    await page.locator('.page-header').getByRole('button', { name: 'Refresh' }).click();
+    const card = page.locator('.portal-card[data-portal="caseware"]');
+    await card.getByText('1 new login waits for approval').waitFor();
+    const row = card.locator('table.held-creations tbody tr');
+    expect(await row.count()).toBe(1);
+    expect(await row.locator('td').nth(1).textContent()).toBe(company.clientNumber);
+    expect(await row.locator('td').nth(2).textContent()).toBe(`Contact ${contactId}`);
+
+    await card.getByRole('button', { name: 'Approve the held new logins' }).click();
+    await card.getByText(/^Approved once, by api/).waitFor();
+    await card.getByRole('button', { name: 'Approve the held new logins' }).click();
+    await card.locator('.four-eyes[role="alert"]').getByText('You may not approve these new logins again: a second token is needed.').waitFor();
+    await screenshot('02c-held-new-logins');
+
+    const { secret } = await createApiToken(stack.database.db, { name: 'hanna', role: 'operator' });
+    const second = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    try {
+      const other = await second.newPage();
+      other.setDefaultTimeout(15_000);
+      other.on('request', (request) => requestedUrls.push(request.url()));
+      await other.goto(`${stack.services.apiUrl}/console`);
+      await other.getByLabel('API token').fill(secret);
+      await other.getByRole('button', { name: 'Sign in' }).click();
+      const otherCard = other.locator('.portal-card[data-portal="caseware"]');
+      await otherCard.getByRole('button', { name: 'Approve the held new logins' }).click();
+      await otherCard.getByText(/approved by "api" and "hanna": 1 new login of CaseWare Cloud created now, each mailed once/).waitFor();
+    } finally {
+      await second.close();
+    }
+    expect((await stack.api('GET', '/sync/health')).body.caseware.credentialsMails).toMatchObject({ held: 0, approval: null });
+    await stack.settled(company.clientNumber);
+  });
+
   test('sync errors: the contact without email, with what to do; filtered by portal', async () => {
     await openPage('Sync errors');
     const row = page.locator('.errors-table tbody tr', { hasText: 'CaseWare Cloud' }).filter({ hasText: 'No email address' });

@@ -91,6 +91,12 @@ export async function startTestStack(
      * its own tests (test/registry/offboarding-approval.test.ts).
      */
     offboardingApprovalWindowMs?: number;
+    /**
+     * The credentials-mail guard's threshold (CREDENTIALS_MAIL_THRESHOLD); default 10 000, so that
+     * a test file's many new logins are never held. The guard has its own tests
+     * (test/sync/credentials-mail-guard.test.ts).
+     */
+    credentialsMailThreshold?: number;
   } = {},
 ): Promise<TestStack> {
   const uiPort = options.temporalUiPort;
@@ -125,6 +131,7 @@ export async function startTestStack(
     dispatcherClient = new Client({ connection: proxyConnection, namespace, dataConverter });
   }
   const portalTimeoutMs = 2_000;
+  const credentialsMailThreshold = options.credentialsMailThreshold ?? 10_000;
   const services = await startServices({
     db: database.db,
     temporal: { connection: temporal.nativeConnection, client: dispatcherClient, namespace, dataConverter },
@@ -148,6 +155,7 @@ export async function startTestStack(
     workflowBundle: bundle,
     outboxPollIntervalMs: 50,
     offboardingApprovalWindowMs: options.offboardingApprovalWindowMs ?? 0,
+    credentialsMailThreshold,
     fileRequests: { timings: options.fileRequestTimings },
   });
 
@@ -168,6 +176,7 @@ export async function startTestStack(
         clientOnlineSendBsn: options.clientOnlineSendBsn ?? false,
         reconcile: { caseware, clientOnline: portalClientOnline },
         fileRequests: caseware,
+        credentialsMailGuard: { threshold: credentialsMailThreshold },
       });
     },
     database,

@@ -27,6 +27,8 @@ const synced: (SyncClientInput & { portal: Portal })[] = [];
 const failNext: Record<Portal, boolean> = { caseware: false, clientOnline: false };
 /** The portal is down: every attempt fails retryably until this is switched off. */
 const down: Record<Portal, boolean> = { caseware: false, clientOnline: false };
+/** An operator holds the portal: its syncs answer `held` (activities/caseware.ts, syncMeetsHold). */
+const held: Record<Portal, boolean> = { caseware: false, clientOnline: false };
 let slowMs = 0;
 let clientOnlineGate: Promise<void> | undefined;
 
@@ -54,10 +56,12 @@ const activities: CaseWareActivities & ClientOnlineActivities & MasterActivities
   },
   async syncClientToCaseWare(input) {
     await recordCall('caseware', input);
+    if (held.caseware) return { entity: 'held', contactsCreated: 0, contactsAdopted: 0, contactsUpdated: 0, contactsRevoked: 0, syncErrors: 0, held: 'portal' };
     return { entity: 'unchanged', contactsCreated: 0, contactsAdopted: 0, contactsUpdated: 0, contactsRevoked: 0, syncErrors: 0 };
   },
   async syncClientToClientOnline(input) {
     await recordCall('clientOnline', input);
+    if (held.clientOnline) return { client: 'held', users: 0, syncErrors: 0, held: 'portal' };
     return { client: 'pushed', users: 1, syncErrors: 0 };
   },
 };
@@ -214,6 +218,31 @@ test('a hand-over does not wait for a portal that keeps failing; that portal res
   await record('failing-portal-hand-over', handle.workflowId, firstRunId);
   await env.client.workflow.getHandle('client-5007').terminate('test done');
 }, 60_000);
+
+test('a held portal keeps its applied horizon: the release signal syncs it again, and only it', async () => {
+  held.caseware = true;
+  const handle = await start('5008', 1);
+  await waitFor('both portals synced event 1', async () => callsFor('5008', 'caseware').includes(1) && callsFor('5008', 'clientOnline').includes(1));
+  await handle.signal(registryChangedSignal, change(2));
+  await waitFor('both portals synced event 2', async () => callsFor('5008', 'caseware').includes(2) && callsFor('5008', 'clientOnline').includes(2));
+  await waitFor('the Temporal Web UI to say CaseWare is held', async () => {
+    const metadata = await handle.query<{ currentDetails?: string }>('__temporal_workflow_metadata');
+    return metadata.currentDetails === 'CaseWare Cloud: held; the changes wait until the hold ends; Client Online: up to date';
+  });
+
+  // The release's event: it committed under the horizon the held syncs ran at, so it carries no
+  // higher one. CaseWare, which applied nothing, syncs; Client Online, which applied it, does not.
+  held.caseware = false;
+  await handle.signal(registryChangedSignal, { eventId: 3, horizon: 2 });
+  await waitFor('CaseWare synced after the release', async () => syncedFor('5008', 'caseware').length === 3);
+  // A marker: a Client Online sync the release caused would come before this one's.
+  await handle.signal(registryChangedSignal, change(4));
+  await waitFor('both portals synced event 4', async () => callsFor('5008', 'caseware').includes(4) && callsFor('5008', 'clientOnline').includes(4));
+  expect(callsFor('5008', 'caseware')).toEqual([1, 2, 3, 4]);
+  expect(callsFor('5008', 'clientOnline')).toEqual([1, 2, 4]);
+  await handle.terminate('test done');
+  await record('held-then-released', handle.workflowId);
+});
 
 test("a master's changes are propagated one run at a time, the newest last, and the workflow finishes when idle", async () => {
   const master = { type: 'client' as const, id: 77 };

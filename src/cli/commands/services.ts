@@ -77,6 +77,7 @@ export function registerServiceCommands(program: Command): void {
         'CLIENT_ONLINE_SEND_BSN',
         'CLIENT_ONLINE_REQUESTS_PER_SECOND',
         'OUTBOX_POLL_INTERVAL_MS',
+        'CREDENTIALS_MAIL_THRESHOLD',
         'OUTBOX_RETENTION_DAYS',
         'SYNC_ERROR_RETENTION_DAYS',
         'LOG_LEVEL',
@@ -110,6 +111,7 @@ export function registerServiceCommands(program: Command): void {
         'DATA_DIR',
         'OFFBOARDING_APPROVAL_THRESHOLD',
         'OFFBOARDING_APPROVAL_WINDOW_HOURS',
+        ['CREDENTIALS_MAIL_THRESHOLD', "the workers' credentials-mail guard threshold, as GET /sync/health shows it; set it as the workers have it"],
         'LOG_LEVEL',
       ]) + examples('DATABASE_URL=postgres://portal_sync@db/portal_sync TEMPORAL_ADDRESS=temporal:7233 API_HOST=0.0.0.0 API_TOKEN=... portal-sync api'),
     )

@@ -11,6 +11,7 @@ export const portalKeys = ['caseware', 'clientOnline'];
 export const syncStates = {
   'in-sync': { label: 'Up to date', tone: 'good', explain: 'The portal holds every change made so far.' },
   pending: { label: 'Changes on their way', tone: 'busy', explain: 'A change has not reached the portal yet; this usually takes seconds.' },
+  held: { label: 'Held', tone: 'warn', explain: 'An operator holds this portal: nothing is written to it, and the changes wait until it is released (Portal health).' },
   error: { label: 'Has sync errors', tone: 'bad', explain: 'The portal refused a record; see the errors below for what to do.' },
   'not-linked': { label: 'Not linked', tone: 'quiet', explain: 'This client is not sent to the portal (its link is off, or the portal does not take this kind of client).' },
 };
@@ -50,6 +51,8 @@ export const eventKinds = {
   'master.updated': "Master's private data changed",
   'client.resync': 'Send everything again (resync)',
   'client.reconcile': 'Repair after the reconcile',
+  'portal.released': 'A held portal was released',
+  'credentials-mails.approved': 'Held new logins approved',
 };
 
 export const offboardingKinds = {

@@ -42,7 +42,9 @@ function recordLabel(row, contactsById, client) {
 }
 
 function PortalStatus({ portal, status, client, contactsById }) {
-  const state = syncStates[status.state] ?? { label: status.state, tone: 'quiet', explain: '' };
+  // Pending at a held portal: the changes wait for the release, not for seconds.
+  const shown = status.state === 'pending' && status.held ? 'held' : status.state;
+  const state = syncStates[shown] ?? { label: status.state, tone: 'quiet', explain: '' };
   return html`<section class="card portal-status" data-portal=${portal}>
     <div class="card-header">
       <h2>${portalNames[portal]}</h2>
