@@ -105,6 +105,8 @@ export interface RunLookups {
   userHolders: Map<string, number>;
   /** Client Online: refs persons' logins have, ref → person key. */
   claimed: Map<string, string>;
+  /** Client Online: persons whose login an outlook item of this run counts already. */
+  seenPersons: Set<string>;
 }
 
 export interface KnownRecords {
@@ -358,10 +360,10 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
         .where({ portal, record_type: 'contact', access: 'active' })
         .whereNotNull('remote_id')
         .select<{ remote_id: string; record_id: number }[]>('remote_id', 'record_id');
-      return { userHolders: new Map(rows.map((row) => [row.remote_id, Number(row.record_id)])), claimed: new Map() };
+      return { userHolders: new Map(rows.map((row) => [row.remote_id, Number(row.record_id)])), claimed: new Map(), seenPersons: new Set() };
     }
     const rows = await db('client_online_logins').select<{ person_key: string; ref: string }[]>('person_key', 'ref');
-    return { userHolders: new Map(), claimed: new Map(rows.map((row) => [row.ref, row.person_key])) };
+    return { userHolders: new Map(), claimed: new Map(rows.map((row) => [row.ref, row.person_key])), seenPersons: new Set() };
   }
 
   async function reconcilePortal(input: ReconcilePortalInput): Promise<PortalReconcileCounts> {
@@ -383,7 +385,13 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
         for (const entry of clients) {
           if (!adapter.concerns(entry, batch)) continue;
           counts = { ...counts, checked: counts.checked + 1 };
-          const items = adapter.outlook(entry, batch, snapshot, masters, lookups);
+          // A person at several clients has one login: counted at the first client only.
+          const items = adapter.outlook(entry, batch, snapshot, masters, lookups).filter((item) => {
+            if (item.personKey === undefined) return true;
+            if (lookups.seenPersons.has(item.personKey)) return false;
+            lookups.seenPersons.add(item.personKey);
+            return true;
+          });
           if (items.length > 0) {
             outlooks.push({ client: entry.client, items });
             counts = { ...counts, outlook: addCounts(counts.outlook, countOutlook(items)) };

@@ -24,6 +24,11 @@ export interface OutlookItem {
   credentialsMails: number;
   /** Why, for a conflict; the portal's id for a kept user. Ids only. */
   detail?: string;
+  /**
+   * Client Online: the person whose login it is. A person seen at several clients has one login:
+   * the caller counts the first client's item and drops the others (the first sync meets him).
+   */
+  personKey?: string;
 }
 
 /** Counts per action, and the credentials mails: the words the reports use. */
@@ -143,10 +148,11 @@ export function clientOnlineOutlook(
     const record = { recordType: login.recordType, recordId: login.recordId };
     if (!met.has(login.personKey)) {
       const ref = adopted.get(login.personKey);
-      items.push(ref === undefined ? { action: 'create', object: 'login', ...record, credentialsMails: 1 } : { action: 'adopt', object: 'login', ...record, credentialsMails: 0 });
+      const personKey = login.personKey;
+      items.push(ref === undefined ? { action: 'create', object: 'login', ...record, credentialsMails: 1, personKey } : { action: 'adopt', object: 'login', ...record, credentialsMails: 0, personKey });
     } else if (!logins.has(login.ref)) {
       // Met, but the portal holds no such login (deleted there): the push creates it again.
-      items.push({ action: 'create', object: 'login', ...record, credentialsMails: 1 });
+      items.push({ action: 'create', object: 'login', ...record, credentialsMails: 1, personKey: login.personKey });
     }
   }
   if (first && actual) {

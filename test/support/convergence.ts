@@ -1,6 +1,6 @@
 import type { Db } from '../../src/db';
 import { desiredCaseWareState, normaliseLoginKey, type DesiredCaseWareState } from '../../src/domain/caseware';
-import { contactRef, desiredClientOnlineState, type DesiredClientOnlineState } from '../../src/domain/client-online';
+import { contactRef, desiredClientOnlineState, type ClientOnlineUser, type DesiredClientOnlineState } from '../../src/domain/client-online';
 import { listContacts, loadClientWithContacts } from '../../src/registry/repository';
 import type { Client, Contact } from '../../src/registry/schemas';
 import type { SimulatorState as CaseWareState } from '../../src/simulators/caseware';
@@ -80,9 +80,16 @@ export async function portalDifferences(
   const caseWareIdentities = await db('portal_identities')
     .where({ portal: 'caseware', record_type: 'contact' })
     .select<{ record_id: number; remote_id: string | null }[]>('record_id', 'remote_id');
+  // Logins adopted at go-live keep their refs; users a client had from before are kept in its pushes.
+  const adopted = await db('client_online_logins').whereRaw('ref <> person_key').select<{ person_key: string; ref: string }[]>('person_key', 'ref');
+  const kept = await db('client_online_kept_users').select<{ client_number: string; user: ClientOnlineUser }[]>('client_number', 'user');
+  const clientOnline = {
+    loginRefs: new Map(adopted.map((row) => [row.person_key, row.ref])),
+    kept: kept.reduce((byClient, row) => byClient.set(row.client_number, [...(byClient.get(row.client_number) ?? []), row.user]), new Map<string, ClientOnlineUser[]>()),
+  };
   const differences = [
     ...caseWareDifferences(registry, portals.caseware, errors, caseWareIdentities),
-    ...clientOnlineDifferences(registry, portals.clientOnline, errors, options.sendBsn ?? false),
+    ...clientOnlineDifferences(registry, portals.clientOnline, errors, options.sendBsn ?? false, clientOnline),
   ];
   const scope = options.clientNumbers ? new Set(options.clientNumbers) : undefined;
   return scope ? differences.filter((d) => scope.has(d.clientNumber)) : differences;
@@ -188,6 +195,7 @@ function clientOnlineDifferences(
   state: ClientOnlineState,
   errors: ReadonlySet<string>,
   sendBsn: boolean,
+  logins: { loginRefs: ReadonlyMap<string, string>; kept: ReadonlyMap<string, ClientOnlineUser[]> },
 ): Difference[] {
   const differences: Difference[] = [];
   const clientsById = new Map(registry.map(({ client }) => [client.id, client]));
@@ -203,7 +211,12 @@ function clientOnlineDifferences(
         : undefined;
       if (master) masters.set(contactRef(contact), master);
     }
-    desired.set(client.clientNumber, desiredClientOnlineState(client, contacts, masters, { sendBsn }));
+    const want = desiredClientOnlineState(client, contacts, masters, { sendBsn, loginRefs: logins.loginRefs });
+    if (want.push) {
+      const pushed = new Set(want.push.users.map((user) => user.ref));
+      want.push.users.push(...(logins.kept.get(client.clientNumber) ?? []).filter((user) => !pushed.has(user.ref)));
+    }
+    desired.set(client.clientNumber, want);
   }
   // A push Client Online refused (a username taken, a bad field) leaves the client as it was.
   const refused = new Set(

@@ -294,9 +294,15 @@ async function syncRunning(client: Client, clientNumber: string): Promise<boolea
  * Domain rule (seed article 004): a login sees its own person client and companies, never another
  * person's client. `personClients` maps the person clients' numbers to their registry ids.
  */
-export function assertLoginPrivacy(state: ClientOnlineState, personClients: ReadonlyMap<string, number>): void {
+export function assertLoginPrivacy(
+  state: ClientOnlineState,
+  personClients: ReadonlyMap<string, number>,
+  /** Logins adopted at go-live: their ref → the person key (`p-<id>`) whose login they are. */
+  adoptedRefs: ReadonlyMap<string, string> = new Map(),
+): void {
   for (const login of state.logins) {
-    const own = [...personClients].find(([, id]) => login.ref === `p-${id}`)?.[0];
+    const person = adoptedRefs.get(login.ref) ?? login.ref;
+    const own = [...personClients].find(([, id]) => person === `p-${id}`)?.[0];
     const personsSeen = login.clients.filter((n) => personClients.has(n));
     expect(personsSeen, `login ${login.ref} sees person clients ${personsSeen.join(', ')}`).toEqual(own && personsSeen.length ? [own] : []);
   }
