@@ -251,12 +251,11 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
     const byKey = desiredClientOnlineState(registry.client, registry.contacts, masters, { sendBsn: deps.sendBsn });
     const logins = await personLogins(db, byKey.logins.map((login) => login.personKey));
     const loginRefs = adoptedRefs(logins);
-    const desired = loginRefs.size === 0 ? byKey : desiredClientOnlineState(registry.client, registry.contacts, masters, { sendBsn: deps.sendBsn, loginRefs });
-    const kept = desired.push ? await keptUsers(db, clientNumber) : [];
-    if (desired.push && kept.length > 0) {
-      const pushed = new Set(desired.push.users.map((user) => user.ref));
-      desired.push.users.push(...kept.filter((user) => !pushed.has(user.ref)));
-    }
+    const kept = byKey.push ? await keptUsers(db, clientNumber) : [];
+    const desired =
+      loginRefs.size === 0 && kept.length === 0
+        ? byKey
+        : desiredClientOnlineState(registry.client, registry.contacts, masters, { sendBsn: deps.sendBsn, loginRefs, keptUsers: kept });
     const identity = (await identitiesForClient(db, portal, clientNumber)).find((i) => i.recordType === 'client');
     const refs = new Set([...(desired.push?.users.map((u) => u.ref) ?? []), ...heldRefs(identity)]);
     const unmet = desired.logins.filter((login) => !logins.has(login.personKey));

@@ -217,12 +217,11 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
       return { clientsByNumber: new Map(clients.map((c) => [c.clientNumber, c])) };
     },
     drift({ client, contacts }, batch, snapshot, masters) {
-      const desired = desiredClientOnlineState(client, contacts, masters, { sendBsn: deps.sendBsn, loginRefs: batch.loginRefs });
-      const kept = batch.kept.get(client.clientNumber) ?? [];
-      if (desired.push && kept.length > 0) {
-        const pushed = new Set(desired.push.users.map((user) => user.ref));
-        desired.push.users.push(...kept.filter((user) => !pushed.has(user.ref)));
-      }
+      const desired = desiredClientOnlineState(client, contacts, masters, {
+        sendBsn: deps.sendBsn,
+        loginRefs: batch.loginRefs,
+        keptUsers: batch.kept.get(client.clientNumber),
+      });
       const sent = (batch.ledger.get(client.clientNumber) ?? []).some((i) => i.recordType === 'client');
       return clientOnlineDrift(desired, sent, snapshot, batch.refused.has(client.clientNumber));
     },
@@ -231,12 +230,11 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
     },
     orphans: (snapshot, known) => clientOnlineOrphans(snapshot, known),
     outlook({ client, contacts }, batch, snapshot, masters, run) {
-      const desired = desiredClientOnlineState(client, contacts, masters, { sendBsn: deps.sendBsn, loginRefs: batch.loginRefs });
-      const kept = batch.kept.get(client.clientNumber) ?? [];
-      if (desired.push && kept.length > 0) {
-        const pushed = new Set(desired.push.users.map((user) => user.ref));
-        desired.push.users.push(...kept.filter((user) => !pushed.has(user.ref)));
-      }
+      const desired = desiredClientOnlineState(client, contacts, masters, {
+        sendBsn: deps.sendBsn,
+        loginRefs: batch.loginRefs,
+        keptUsers: batch.kept.get(client.clientNumber),
+      });
       const sent = (batch.ledger.get(client.clientNumber) ?? []).some((identity) => identity.recordType === 'client' && identity.sent);
       return clientOnlineOutlook(desired, sent, batch.met, snapshot, loginsByRef(snapshot), run.claimed);
     },

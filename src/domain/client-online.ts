@@ -76,6 +76,11 @@ export interface ClientOnlineOptions {
   sendBsn: boolean;
   /** A login's ref where it is not its person's key (adopted at go-live), by person key. */
   loginRefs?: ReadonlyMap<string, string>;
+  /**
+   * Users the client had in Client Online before portal-sync first pushed it, that the registry does
+   * not give access to it: kept in its push as they were (go-live), after the registry's users.
+   */
+  keptUsers?: readonly ClientOnlineUser[];
 }
 
 /** A person client's key (and its login's ref, unless adopted). */
@@ -213,6 +218,9 @@ export function desiredClientOnlineState(
         'switch on the Client Online link of at least one of its contacts (with an email address).',
     });
   }
+
+  const pushed = new Set(users.map((user) => user.ref));
+  users.push(...(options.keptUsers ?? []).filter((user) => !pushed.has(user.ref)));
 
   const person = client.kind === 'person';
   const push: ClientOnlinePush = {

@@ -211,12 +211,7 @@ function clientOnlineDifferences(
         : undefined;
       if (master) masters.set(contactRef(contact), master);
     }
-    const want = desiredClientOnlineState(client, contacts, masters, { sendBsn, loginRefs: logins.loginRefs });
-    if (want.push) {
-      const pushed = new Set(want.push.users.map((user) => user.ref));
-      want.push.users.push(...(logins.kept.get(client.clientNumber) ?? []).filter((user) => !pushed.has(user.ref)));
-    }
-    desired.set(client.clientNumber, want);
+    desired.set(client.clientNumber, desiredClientOnlineState(client, contacts, masters, { sendBsn, loginRefs: logins.loginRefs, keptUsers: logins.kept.get(client.clientNumber) }));
   }
   // A push Client Online refused (a username taken, a bad field) leaves the client as it was.
   const refused = new Set(
