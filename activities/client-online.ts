@@ -396,13 +396,20 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
   }
 
   /**
-   * Client Online refused a new login's username: a login with it was made since the last bulk read
-   * (by hand, or by an earlier link). The directory is read again; true when one of these persons'
-   * addresses is a login there now, so that the next attempt adopts it instead.
+   * Client Online refused a new login's username: a login with it may have been made since the
+   * last bulk read (by hand, or by an earlier link). The directory is read again only when it lacks
+   * one of these persons' addresses (a username that the directory holds already is another
+   * person's login: as in everyday use, that costs no bulk read); true when one of these persons
+   * now has a login there to adopt, so that the next attempt adopts it instead. Otherwise the
+   * refusal stays what it is.
    */
-  async function foundByUsername(unmet: readonly ClientOnlineLogin[]): Promise<boolean> {
-    await replaceDirectory(db, await clientOnline.listClients());
-    return (await directoryLogins(db, unmet.flatMap((login) => login.emails))).length > 0;
+  async function adoptableByUsername(unmet: readonly ClientOnlineLogin[]): Promise<boolean> {
+    const addresses = unmet.flatMap((login) => login.emails.map((email) => email.trim().toLowerCase()));
+    const known = new Set((await directoryLogins(db, addresses)).map((login) => login.email));
+    if (addresses.some((address) => !known.has(address))) await replaceDirectory(db, await clientOnline.listClients());
+    const everywhere = await directoryLogins(db, addresses);
+    const claimed = await claimedRefs(db, everywhere.map((login) => login.ref));
+    return correlateLogins(unmet, [], everywhere, claimed).some((correlation) => correlation.outcome === 'adopt');
   }
 
   async function syncClient(input: SyncClientInput, signal: AbortSignal | undefined): Promise<ClientOnlineSyncSummary> {
@@ -502,7 +509,7 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
           for (const login of reading.unmet) await withdrawCredentialsMail(db, portal, creationOf(clientNumber, login));
         }
         if (!(error instanceof ClientOnlineError) || error.retryable) throw error;
-        if (error.code === 'username-taken' && reading.unmet.length > 0 && (await foundByUsername(reading.unmet))) {
+        if (error.code === 'username-taken' && reading.unmet.length > 0 && (await adoptableByUsername(reading.unmet))) {
           throw ApplicationFailure.retryable(
             `client ${clientNumber}: a person met for the first time has a Client Online login already (made since the last bulk read); it is adopted on the next attempt`,
             'ClientOnline:login-found',

@@ -269,7 +269,8 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
     const refused = new Set<string>();
     for (const row of errors) {
       withErrors.set(row.client_number, (withErrors.get(row.client_number) ?? new Set()).add(row.record_id));
-      if (row.record_type === 'client' && row.code.startsWith('client-online-')) refused.add(row.client_number);
+      // Client Online refused the client's push, or the sync did not send it (an ambiguous login).
+      if (row.code.startsWith('client-online-')) refused.add(row.client_number);
     }
     if (portal !== 'client_online') return { clients, ledger, withErrors, refused, met: new Set(), loginRefs: new Map(), kept: new Map() };
     const personKeys = clients.flatMap(({ client, contacts }) => [

@@ -181,7 +181,7 @@ describe('portals', () => {
     const second = await cli(['approve-mails', 'caseware', '--json'], { ...env, API_TOKEN: secret });
     expect(second.code, second.stderr).toBe(0);
     expect(JSON.parse(second.stdout)).toMatchObject({ status: 'released', firstApprover: 'api', secondApprover: 'pieter', released: 1, clients: 1, stillHeld: 0 });
-    expect(await stack.database.db('credentials_mails').where({ record_id: contactId }).first('status')).toEqual({ status: 'approved' });
+    expect(await stack.database.db('credentials_mails').where({ portal: 'caseware', record_type: 'contact', record_id: contactId }).first('status')).toEqual({ status: 'approved' });
   });
 });
 

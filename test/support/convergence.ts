@@ -52,12 +52,20 @@ async function loadRegistry(db: Db): Promise<RegistryClient[]> {
   return registry;
 }
 
-/** `portal:recordType:recordId` of every open sync error. */
+/**
+ * `portal:recordType:recordId` of every open sync error, and `client_online:push:<client number>`
+ * for a client whose push Client Online refused or the sync did not send (an ambiguous login).
+ */
 async function openErrorKeys(db: Db): Promise<Set<string>> {
   const rows = await db('sync_errors')
     .whereNull('resolved_at')
-    .select<{ portal: string; record_type: string; record_id: number }[]>('portal', 'record_type', 'record_id');
-  return new Set(rows.map((row) => `${row.portal}:${row.record_type}:${row.record_id}`));
+    .select<{ portal: string; record_type: string; record_id: number; client_number: string; code: string }[]>('portal', 'record_type', 'record_id', 'client_number', 'code');
+  return new Set(
+    rows.flatMap((row) => [
+      `${row.portal}:${row.record_type}:${row.record_id}`,
+      ...(row.portal === 'client_online' && row.code.startsWith('client-online-') ? [`client_online:push:${row.client_number}`] : []),
+    ]),
+  );
 }
 
 function differingFields(want: object, have: object, fields?: readonly string[]): string[] {
@@ -213,10 +221,9 @@ function clientOnlineDifferences(
     }
     desired.set(client.clientNumber, desiredClientOnlineState(client, contacts, masters, { sendBsn, loginRefs: logins.loginRefs, keptUsers: logins.kept.get(client.clientNumber) }));
   }
-  // A push Client Online refused (a username taken, a bad field) leaves the client as it was.
-  const refused = new Set(
-    registry.filter(({ client }) => errors.has(`client_online:client:${client.id}`)).map(({ client }) => client.clientNumber),
-  );
+  // A push Client Online refused (a username taken, a bad field), or one the sync did not send (an
+  // ambiguous login), leaves the client as it was.
+  const refused = new Set(registry.filter(({ client }) => errors.has(`client_online:push:${client.clientNumber}`)).map(({ client }) => client.clientNumber));
   const loginByRef = new Map(state.logins.map((login) => [login.ref, login]));
 
   for (const [clientNumber, want] of desired) {
