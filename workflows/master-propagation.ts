@@ -1,5 +1,5 @@
 import type { Duration } from '@temporalio/common';
-import { condition, continueAsNew, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { MasterActivities } from '../activities/masters';
 import type { MasterRef } from '../src/domain/masters';
 import { registryChangedSignal } from './definitions';
@@ -10,8 +10,8 @@ export interface MasterPropagationInput {
   appliedHorizon?: number;
   /** A change above the applied horizon was signalled and not propagated yet. */
   dirty?: boolean;
-  appliedEventId?: number;
-  pendingEventId?: number;
+  /** The newest event id signalled so far (carried over by continue-as-new). */
+  newestEventId?: number;
   idleTimeout?: Duration;
 }
 
@@ -27,36 +27,16 @@ const { propagateMasterToFollowers } = proxyActivities<MasterActivities>({
  * master's private data signals it, and it brings all followers to the master's current values.
  * Runs never overlap and each reads the master as it is then, so two quick edits end with the
  * second one everywhere. The followers' own portal syncs follow from the outbox events it writes.
+ *
+ * As the client workflow (workflows/client-sync.ts), progress is the commit horizon: a signal
+ * above the applied horizon means a change the followers may not have, so a master edit that
+ * commits after a later one has been propagated is propagated too; event ids, taken at insert,
+ * cannot tell.
  */
 export async function masterPropagationWorkflow(input: MasterPropagationInput): Promise<void> {
-  if (patched('commit-horizon')) return propagateByHorizon(input);
-  let applied = input.appliedEventId ?? 0;
-  let newest = Math.max(applied, input.pendingEventId ?? 0);
-  setHandler(registryChangedSignal, ({ eventId }) => {
-    if (eventId > newest) newest = eventId;
-  });
-  for (let runs = 0; ; runs += 1) {
-    const changed = await condition(() => newest > applied, input.idleTimeout ?? '1 hour');
-    if (!changed) return;
-    const upto = newest;
-    await propagateMasterToFollowers({ master: input.master, uptoEventId: upto });
-    applied = upto;
-    if (workflowInfo().continueAsNewSuggested || runs >= 500) {
-      return continueAsNew<typeof masterPropagationWorkflow>({ ...input, appliedEventId: applied, pendingEventId: newest });
-    }
-  }
-}
-
-/**
- * As the client workflow (workflows/client-sync.ts): a signal above the applied commit horizon
- * means a change the followers may not have, so a master edit that commits after a later one has
- * been propagated is propagated too; event ids, taken at insert, cannot tell.
- */
-async function propagateByHorizon(input: MasterPropagationInput): Promise<void> {
   let appliedHorizon = input.appliedHorizon ?? 0;
-  // A run continued from one that knew event ids only: propagate once if it had a change left.
-  let dirty = input.dirty ?? (input.pendingEventId ?? 0) > (input.appliedEventId ?? 0);
-  let newestEventId = Math.max(input.appliedEventId ?? 0, input.pendingEventId ?? 0);
+  let dirty = input.dirty ?? false;
+  let newestEventId = input.newestEventId ?? 0;
   let newestHorizon = appliedHorizon;
   setHandler(registryChangedSignal, ({ eventId, horizon }) => {
     newestEventId = Math.max(newestEventId, eventId);
@@ -71,9 +51,7 @@ async function propagateByHorizon(input: MasterPropagationInput): Promise<void> 
     await propagateMasterToFollowers({ master: input.master, uptoEventId: newestEventId });
     appliedHorizon = Math.max(appliedHorizon, horizon);
     if (workflowInfo().continueAsNewSuggested || runs >= 500) {
-      return continueAsNew<typeof masterPropagationWorkflow>({
-        ...input, appliedEventId: undefined, pendingEventId: undefined, appliedHorizon, dirty,
-      });
+      return continueAsNew<typeof masterPropagationWorkflow>({ ...input, appliedHorizon, dirty, newestEventId });
     }
   }
 }

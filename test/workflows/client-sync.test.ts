@@ -16,7 +16,7 @@ import { bundleWorkflows, startTemporal, waitFor } from '../support/temporal';
 // The workflow alone, with the activities swapped for recorders: how it folds signals together,
 // ignores redelivered events, keeps one portal going while the other is stuck, finishes when idle
 // and survives a failed sync. Set RECORD_HISTORIES=1 to write the histories these runs produce to
-// test/fixtures/histories (as v3-*.json; v1 and v2 files come from earlier versions and are kept), where the replay test guards them against
+// test/fixtures/histories (as client-sync-*.json), where the replay test guards them against
 // non-deterministic changes. Signals here carry horizon = event id: both only grow.
 
 type Portal = 'caseware' | 'clientOnline';
@@ -104,7 +104,7 @@ async function record(name: string, workflowId: string, runId?: string) {
   const history = await env.client.workflow.getHandle(workflowId, runId).fetchHistory();
   const dir = path.join(__dirname, '..', 'fixtures', 'histories');
   mkdirSync(dir, { recursive: true });
-  writeFileSync(path.join(dir, `v3-${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
+  writeFileSync(path.join(dir, `client-sync-${name}.json`), `${JSON.stringify(JSON.parse(historyToJSON(history)), null, 2)}\n`);
 }
 
 test('a burst of changes ends in a sync of the newest one on every portal, and few syncs in all', async () => {

@@ -10,12 +10,8 @@ const dir = path.join(__dirname, '..', 'fixtures', 'histories');
 const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
 
 test('recorded histories exist', () => {
-  expect(files.filter((f) => f.startsWith('v1-')).length).toBeGreaterThanOrEqual(5);
-  // A first-version run carried on by the current code (legacy-upgrade.test.ts).
-  expect(files).toContain('v1-upgraded.json');
-  expect(files.filter((f) => f.startsWith('v2-')).length).toBeGreaterThanOrEqual(6);
+  expect(files.filter((f) => f.startsWith('client-sync-')).length).toBeGreaterThanOrEqual(10);
   expect(files.filter((f) => f.startsWith('offboarding-')).length).toBeGreaterThanOrEqual(3);
-  expect(files.filter((f) => f.startsWith('v3-')).length).toBeGreaterThanOrEqual(7);
   expect(files.filter((f) => f.startsWith('reconcile-')).length).toBeGreaterThanOrEqual(2);
   expect(files.filter((f) => f.startsWith('file-request-')).length).toBeGreaterThanOrEqual(3);
 });
