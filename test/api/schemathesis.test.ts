@@ -9,7 +9,7 @@ import { apiToken, startTestStack, type TestStack } from '../support/stack';
 // Schemathesis against the real API over HTTP (real PostgreSQL, Temporal with a worker, both
 // portal simulators): every operation of the OpenAPI document, with generated valid and invalid
 // requests. It fails on a 5xx or an answer that does not match the declared response schema, and
-// prints what it found. Installed by `npm run schemathesis:install` (CI does it).
+// prints what it found. `npm test` installs it before the tests (or `npm run schemathesis:install`).
 
 let stack: TestStack;
 
@@ -43,7 +43,7 @@ function run(binary: string, args: string[], cwd: string, timeoutMs: number): Pr
 
 test('Schemathesis finds no server error and no answer outside its declared schema', { timeout: 300_000 }, async () => {
   const binary = findSchemathesis();
-  if (!binary) throw new Error('Schemathesis is not installed: run `npm run schemathesis:install` (it goes into .tools/schemathesis)');
+  if (!binary) throw new Error('Schemathesis is not installed: `npm test` installs it before the tests, or run `npm run schemathesis:install` (it goes into .tools/schemathesis)');
   const reports = mkdtempSync(path.join(tmpdir(), 'schemathesis-'));
   try {
     const { code, output } = await run(

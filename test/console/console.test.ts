@@ -3,6 +3,7 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createApiToken } from '../../src/api/tokens';
+import { chromiumExecutablePath } from '../../src/dev/chromium';
 import { apiToken, startTestStack, type TestStack } from '../support/stack';
 import { freePort, waitFor } from '../support/temporal';
 
@@ -12,7 +13,7 @@ import { freePort, waitFor } from '../support/temporal';
 // browser signed in with an operator token of its own), run the reconcile, and find the client's
 // workflow in the Temporal Web UI. Screenshots of every page are kept for a person to look at.
 
-const chromiumPath = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+const chromiumPath = chromiumExecutablePath();
 const screenshotDir = path.resolve(process.env.CONSOLE_SCREENSHOTS_DIR ?? path.join(__dirname, '..', '..', 'test-artifacts', 'console'));
 
 // Personal data of the scenario: none of it may appear in a URL the console opens or calls.
@@ -44,7 +45,7 @@ async function openPage(label: string) {
 
 const chromiumMissing = () =>
   `Chromium is not installed at ${chromiumPath}: the console's browser test needs it. ` +
-  'Install it with `apt-get update && apt-get install -y chromium` (.ci/run does), or set CHROMIUM_PATH.';
+  '`npm test` installs it before the tests (`apt-get install -y chromium`, as root), or set CHROMIUM_PATH.';
 
 // Outside the browser tests' describe, so that a machine without Chromium fails here, by name,
 // and not only in their set-up.
