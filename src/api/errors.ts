@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { isRegistryError, type RegistryErrorCode } from '../registry/repository';
+import { isConcurrentWriteError } from '../registry/write-transaction';
 
 // Every refusal has the same shape, `{ error: { code, message, issues? } }`. Messages name fields,
 // record ids and client numbers, never the values sent: those may be personal data.
@@ -38,7 +39,7 @@ const errorDescriptions = {
   401: 'missing or wrong bearer token',
   403: 'the token may not do this: the route needs another role, or the rule of four eyes',
   404: 'no such client or contact',
-  409: 'conflicts with an existing record',
+  409: 'conflicts with an existing record or its state, or with other requests changing it at the same time (then try again)',
   422: 'refused by a registry rule',
   503: 'the workflow service (Temporal) cannot be reached; nothing was started',
 } as const;
@@ -130,6 +131,11 @@ export function apiErrorHandler(error: unknown, request: FastifyRequest, reply: 
     return reply.code(statusForRegistryError[error.code]).send(errorBody(error.code, error.message));
   }
   if (error instanceof ForbiddenError) return reply.code(403).send(errorBody('forbidden', error.message));
+  // Retried in the registry already (src/registry/write-transaction.ts): the caller may try again.
+  if (isConcurrentWriteError(error)) {
+    request.log.warn({ err: error }, 'a registry write kept meeting concurrent writes');
+    return reply.code(409).send(errorBody('conflict', error.message));
+  }
   if (hasZodFastifySchemaValidationErrors(error)) {
     const issues = validationIssues(error);
     const summary = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');

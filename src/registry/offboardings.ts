@@ -13,6 +13,7 @@ import { offboardingWorkflowId } from '../../workflows/offboarding-definitions';
 import type { Client, Contact } from './schemas';
 import { unfinishedOffboardingHolding, unfinishedStatuses, type GuardedRecord } from './offboarding-guard';
 import { getClient, getContact, listContacts, listFollowers, RegistryError } from './repository';
+import { writeTransaction } from './write-transaction';
 
 // Offboardings in the registry: the part of the registry a plan needs, the stored request with
 // its plan and a record of every step, and the guard that keeps others from undoing a step.
@@ -242,7 +243,11 @@ function windowText(ms: number): string {
  * unfinished offboarding holds any of its records.
  */
 export async function createOffboarding(db: Db, input: NewOffboarding): Promise<OffboardingRecord> {
-  const id = await db.transaction(async (trx) => {
+  const { request } = input;
+  const subject = request.kind === 'revoke-contact-access' ? `contact ${request.contactId}` : `client ${request.clientNumber}`;
+  // The second locking may add clients after those of the first, out of order: a deadlock that
+  // may cause is run again.
+  const id = await writeTransaction(db, `the records of an offboarding of ${subject}`, async (trx) => {
     const first = await planOffboarding(trx, input.request);
     await lockClients(trx, clientsToLock(first));
     // Planned again under the locks: what was read before them may have changed.

@@ -12,6 +12,7 @@ import {
 import { appendOutboxEvent, type OutboxEventKind } from '../outbox/store';
 import { offboardingHolding, unfinishedOffboardingHolding, type GuardedRecord } from './offboarding-guard';
 import { portalsBehind } from './sync-status';
+import { writeTransaction } from './write-transaction';
 import type {
   Client,
   ClientCreate,
@@ -25,6 +26,13 @@ import type {
 
 // The registry's write side. Every write runs in one transaction with the outbox event that
 // describes it, so a change is either stored and announced to the sync, or neither.
+//
+// Locking order, the same in every write and in an offboarding (src/registry/offboardings.ts):
+// client rows first, by client number, then contact rows, by id. A row the write changes is locked
+// FOR NO KEY UPDATE before it is read; a row it only relies on (a contact's client, a master) FOR
+// SHARE. Never share-lock a row and then update it: two writers holding the share would each wait
+// for the other to let go (the deadlock of issue 18). What the order cannot rule out,
+// writeTransaction runs again.
 
 export type RegistryErrorCode = 'not-found' | 'conflict' | 'rule';
 
@@ -224,17 +232,11 @@ export interface WriteOptions {
 }
 
 /**
- * Refuses a link, master or status change of a record an unfinished offboarding holds. Locks the
- * client row first (shared): an offboarding is stored under an exclusive lock of the same rows, so
- * the two never interleave.
+ * Locks a client row for an update of it: FOR NO KEY UPDATE, which waits for an offboarding that
+ * holds it (stored under FOR UPDATE of its clients) and for writes at its contacts (FOR SHARE).
  */
-async function refuseWhileOffboarding(trx: Knex.Transaction, record: GuardedRecord, options: WriteOptions = {}): Promise<void> {
-  const clientRow = record.type === 'client'
-    ? trx('clients').where({ client_number: String(record.key) })
-    : trx('clients').join('contacts', 'contacts.client_id', 'clients.id').where('contacts.id', Number(record.key));
-  await clientRow.forShare().select('clients.id');
-  const holder = await unfinishedOffboardingHolding(trx, [record], options.offboardingId);
-  if (holder) throw new RegistryError('conflict', holder);
+async function lockClientForUpdate(trx: Knex.Transaction, clientNumber: string): Promise<void> {
+  await trx('clients').where({ client_number: clientNumber }).forNoKeyUpdate().select('id');
 }
 
 /**
@@ -245,10 +247,46 @@ async function lockClientRowsInOrder(trx: Knex.Transaction, clientNumbers: reado
   await trx('clients').whereIn('client_number', [...new Set(clientNumbers)]).orderBy('client_number').forShare().select('id');
 }
 
+/**
+ * Locks contact rows in id order: FOR NO KEY UPDATE the ones the write changes, FOR SHARE the ones
+ * it only relies on (a new master, which may not be deleted or become a follower meanwhile). Call
+ * it after locking their clients.
+ */
+async function lockContactRows(trx: Knex.Transaction, rows: readonly { id: number; mode: 'update' | 'share' }[]): Promise<void> {
+  const modes = new Map<number, 'update' | 'share'>();
+  for (const { id, mode } of rows) modes.set(id, modes.get(id) === 'update' ? 'update' : mode);
+  for (const [id, mode] of [...modes].sort(([a], [b]) => a - b)) {
+    const row = trx('contacts').where({ id });
+    await (mode === 'update' ? row.forNoKeyUpdate() : row.forShare()).select('id');
+  }
+}
+
+/**
+ * Locks a contact for an update of it: its client's row first (shared: an offboarding holding the
+ * client waits, or is waited for), then its own row. A contact never moves to another client, so
+ * its client can be found before the lock.
+ */
+async function lockContactForUpdate(trx: Knex.Transaction, id: number): Promise<void> {
+  await trx('clients').whereIn('id', trx('contacts').where({ id }).select('client_id')).forShare().select('id');
+  await lockContactRows(trx, [{ id, mode: 'update' }]);
+}
+
+/**
+ * Refuses a link, master or status change of a record an unfinished offboarding holds. Locks the
+ * record first, as above: an offboarding is stored under an exclusive lock of its clients' rows, so
+ * the two never interleave.
+ */
+async function refuseWhileOffboarding(trx: Knex.Transaction, record: GuardedRecord, options: WriteOptions = {}): Promise<void> {
+  if (record.type === 'client') await lockClientForUpdate(trx, String(record.key));
+  else await lockContactForUpdate(trx, Number(record.key));
+  const holder = await unfinishedOffboardingHolding(trx, [record], options.offboardingId);
+  if (holder) throw new RegistryError('conflict', holder);
+}
+
 // --- Clients ---
 
 export async function createClient(db: Db, input: ClientCreate): Promise<Client> {
-  return db.transaction(async (trx) => {
+  return writeTransaction(db, `client ${input.clientNumber}`, async (trx) => {
     let rows: unknown;
     try {
       rows = await trx('clients')
@@ -280,8 +318,9 @@ export async function getClient(db: Db, clientNumber: string): Promise<Client> {
 
 export async function updateClient(db: Db, clientNumber: string, patch: ClientPatch, options: WriteOptions = {}): Promise<Client> {
   refuseIdentityChange(clientNumber, patch);
-  return db.transaction(async (trx) => {
+  return writeTransaction(db, `client ${clientNumber}`, async (trx) => {
     if (patch.status !== undefined) await refuseWhileOffboarding(trx, { type: 'client', key: clientNumber }, options);
+    else await lockClientForUpdate(trx, clientNumber);
     const client = await updateClientRow(trx, clientNumber, writeColumns(patch, writableClientFields, clientColumns), 'client.updated');
     await announceMasterChange(trx, { type: 'client', id: client.id }, clientNumber, patch);
     return client;
@@ -289,7 +328,7 @@ export async function updateClient(db: Db, clientNumber: string, patch: ClientPa
 }
 
 export async function setClientLinks(db: Db, clientNumber: string, links: LinksPatch, options: WriteOptions = {}): Promise<Client> {
-  return db.transaction(async (trx) => {
+  return writeTransaction(db, `client ${clientNumber}`, async (trx) => {
     await refuseWhileOffboarding(trx, { type: 'client', key: clientNumber }, options);
     return updateClientRow(trx, clientNumber, linkColumns(links), 'client.links-changed');
   });
@@ -353,7 +392,7 @@ export async function loadClientWithContacts(
 }
 
 export async function createContact(db: Db, clientNumber: string, input: ContactCreate): Promise<Contact> {
-  return db.transaction(async (trx) => {
+  return writeTransaction(db, `the contacts of client ${clientNumber}`, async (trx) => {
     if (input.master) {
       // "Create linked contact": filled from the master at once, in the same transaction. The two
       // client rows are locked (in order) before the insert locks the company's row on its own.
@@ -394,7 +433,8 @@ export async function getContact(db: Db, id: number, options: { includeDeleted?:
 }
 
 export async function updateContact(db: Db, id: number, patch: ContactPatch): Promise<Contact> {
-  return db.transaction(async (trx) => {
+  return writeTransaction(db, `contact ${id}`, async (trx) => {
+    await lockContactForUpdate(trx, id);
     const current = toContact(await requireContactRow(trx, id));
     const master = masterOf(current);
     if (master) {
@@ -415,7 +455,7 @@ export async function updateContact(db: Db, id: number, patch: ContactPatch): Pr
 }
 
 export async function setContactLinks(db: Db, id: number, links: LinksPatch, options: WriteOptions = {}): Promise<Contact> {
-  return db.transaction(async (trx) => {
+  return writeTransaction(db, `contact ${id}`, async (trx) => {
     await refuseWhileOffboarding(trx, { type: 'contact', key: id }, options);
     return updateContactRow(trx, id, linkColumns(links), 'contact.links-changed');
   });
@@ -423,7 +463,9 @@ export async function setContactLinks(db: Db, id: number, links: LinksPatch, opt
 
 /** Soft delete: the row stays so the sync can still remove the contact's access in the portals. */
 export async function deleteContact(db: Db, id: number): Promise<void> {
-  await db.transaction(async (trx) => {
+  await writeTransaction(db, `contact ${id}`, async (trx) => {
+    // Locked first: a follower linked to it meanwhile would be left following a deleted contact.
+    await lockContactForUpdate(trx, id);
     // A master's followers would be left following nobody, their private data locked.
     const followers = await listFollowers(trx, { type: 'contact', id });
     if (followers.length > 0) {
@@ -473,13 +515,13 @@ function followersQuery(db: Db, master: MasterRef): Knex.QueryBuilder {
 }
 
 /**
- * The contacts that follow a master, oldest first. With `lock`, they are locked for update in id
- * order; a row another transaction changed meanwhile is re-checked after its commit, so a contact
- * whose link ended (or that was deleted) in between is no longer listed.
+ * The contacts that follow a master, oldest first. With `lock`, they are locked for (no key)
+ * update in id order; a row another transaction changed meanwhile is re-checked after its commit,
+ * so a contact whose link ended (or that was deleted) in between is no longer listed.
  */
 export async function listFollowers(db: Db, master: MasterRef, options: { lock?: boolean } = {}): Promise<Contact[]> {
   const query = followersQuery(db, master);
-  return ((await (options.lock ? query.forUpdate('contacts') : query)) as Row[]).map(toContact);
+  return ((await (options.lock ? query.forNoKeyUpdate('contacts') : query)) as Row[]).map(toContact);
 }
 
 /**
@@ -508,6 +550,7 @@ async function announceMasterChange(trx: Knex.Transaction, master: MasterRef, cl
   }
 }
 
+/** The master's record; with `lock`, its own row is share-locked (of a master contact, not its company's). */
 async function loadMaster(db: Db, master: MasterRef, lock = false): Promise<Client | Contact | undefined> {
   if (master.type === 'client') {
     const query = db('clients').where({ id: master.id });
@@ -515,7 +558,7 @@ async function loadMaster(db: Db, master: MasterRef, lock = false): Promise<Clie
     return row ? toClient(row) : undefined;
   }
   const query = contactsQuery(db).where('contacts.id', master.id).whereNull('contacts.deleted_at');
-  const row = (await (lock ? query.forShare() : query).first()) as Row | undefined;
+  const row = (await (lock ? query.forShare('contacts') : query).first()) as Row | undefined;
   return row ? toContact(row) : undefined;
 }
 
@@ -525,13 +568,15 @@ async function loadMaster(db: Db, master: MasterRef, lock = false): Promise<Clie
  * private data at once. In Client Online it then shares the master's login.
  */
 export async function setContactMaster(db: Db, id: number, link: MasterLink, options: WriteOptions = {}): Promise<Contact> {
-  return db.transaction(async (trx) => {
-    const contact = toContact(await requireContactRow(trx, id));
+  return writeTransaction(db, `contact ${id}`, async (trx) => {
     // Neither the contact nor its new master may be held by an offboarding: a new follower of a
     // person being offboarded would share his login, and keep it after the plan (made without it)
-    // has ended every access it knew of. Both client rows are locked, as an offboarding locks them.
+    // has ended every access it knew of. Both client rows are locked, as an offboarding locks them;
+    // then the contact, and a master contact (shared), so neither changes before this commits.
     const masterRecord: GuardedRecord = 'clientNumber' in link ? { type: 'client', key: link.clientNumber } : { type: 'contact', key: link.contactId };
-    await lockClientRowsInOrder(trx, [contact.clientNumber, await masterClientNumberOf(trx, link)]);
+    await lockClientRowsInOrder(trx, [toContact(await requireContactRow(trx, id)).clientNumber, await masterClientNumberOf(trx, link)]);
+    await lockContactRows(trx, [{ id, mode: 'update' }, ...('contactId' in link ? [{ id: link.contactId, mode: 'share' as const }] : [])]);
+    const contact = toContact(await requireContactRow(trx, id));
     const holder = await unfinishedOffboardingHolding(trx, [{ type: 'contact', key: id }], options.offboardingId);
     if (holder) throw new RegistryError('conflict', holder);
     const masterHeld = await offboardingHolding(trx, [masterRecord], options.offboardingId);
@@ -630,7 +675,7 @@ export interface EndMasterOptions extends WriteOptions {
  * make a second login and mail new credentials (seed article 004). Offboard bottom-up instead.
  */
 export async function endContactMaster(db: Db, id: number, options: EndMasterOptions = {}): Promise<Contact> {
-  return db.transaction(async (trx) => {
+  return writeTransaction(db, `contact ${id}`, async (trx) => {
     await refuseWhileOffboarding(trx, { type: 'contact', key: id }, options);
     const contact = toContact(await requireContactRow(trx, id));
     const master = masterOf(contact);
@@ -684,7 +729,7 @@ export async function contactCorrespondenceEmails(db: Db, id: number): Promise<C
  * the master as it is now, so the last of several quick edits is what followers end with.
  */
 export async function propagateMaster(db: Db, master: MasterRef): Promise<{ followers: number; changed: number[] }> {
-  return db.transaction(async (trx) => {
+  return writeTransaction(db, `the followers of master ${master.type} ${master.id}`, async (trx) => {
     const record = await loadMaster(trx, master, true);
     if (!record) return { followers: 0, changed: [] };
     const values = inheritedValues(record);
