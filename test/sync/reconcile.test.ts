@@ -169,6 +169,15 @@ describe('the reconcile', () => {
     }
   });
 
+  test('runs in a row get ids in a row, a dry run among them (issue 18: they went 1, 3, 5)', async () => {
+    const runs = [await reconcile(), await reconcile({ dryRun: true, wait: true }), await reconcile()];
+    const [first] = runs.map((run) => run.id);
+    expect(runs.map((run) => run.id)).toEqual([first, first! + 1, first! + 2]);
+    expect(runs.map((run) => run.report.status)).toEqual(['completed', 'completed', 'completed']);
+    const listed = await stack.api('GET', '/reconcile/runs?limit=3');
+    expect(listed.body.map((run: { id: number }) => run.id)).toEqual([first! + 2, first! + 1, first]);
+  });
+
   test('drift made by hand in CaseWare Cloud is repaired: an edited field, a deactivated contact, a removed share, a deleted entity', async () => {
     await createCompany('8101', { caseware: true, clientOnline: false });
     await createContact('8101', { firstName: 'Dirk', lastName: 'Drift', email: 'dirk@c8101.test', links: { caseware: true } });
