@@ -146,6 +146,21 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
     );
   }
 
+  /** The reminder went out: recorded as sent and counted once, however often this is called. */
+  async function confirmReminder(fileRequestId: number, reminder: number): Promise<boolean> {
+    await db.transaction(async (trx) => {
+      const confirmed = await trx('file_request_reminders')
+        .where({ file_request_id: fileRequestId, reminder })
+        .whereNull('sent_at')
+        .update({ sent_at: trx.fn.now() });
+      if (confirmed === 0) return;
+      await trx('file_requests')
+        .where({ id: fileRequestId })
+        .update({ reminders_sent: trx.raw('reminders_sent + 1'), last_reminded_at: trx.fn.now(), updated_at: trx.fn.now() });
+    });
+    return true;
+  }
+
   async function classified<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
@@ -234,23 +249,40 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
       });
     },
 
-    /** Mails the recipients again; a request no longer open is not reminded. */
-    async sendFileRequestReminder({ fileRequestId }: { fileRequestId: number }): Promise<{ sent: boolean }> {
+    /**
+     * Mails the recipients again; a request no longer open is not reminded. `reminder` is which
+     * reminder of the request's schedule this is: the key it is recorded under before CaseWare
+     * Cloud is asked, so that a retry after a lost answer (the portal mailed, the answer never
+     * came) asks CaseWare whether its count of reminders grew instead of mailing again. Where
+     * CaseWare does not say, a reminder asked for and not confirmed counts as sent: one missed
+     * reminder is better than a second mail.
+     */
+    async sendFileRequestReminder({ fileRequestId, reminder }: { fileRequestId: number; reminder: number }): Promise<{ sent: boolean }> {
       return classified(async () => {
         const row = await load(fileRequestId);
         if (row.closed_at || !row.remote_id) return { sent: false };
+        const key = { file_request_id: row.id, reminder };
+        const noted = await db('file_request_reminders').where(key).first<{ portal_count_before: number | null; sent_at: Date | null } | undefined>();
+        if (noted?.sent_at) return { sent: true };
         await waitWhileHeld(row.id, 'the reminder');
+        const remote = await caseware.getFileRequest(row.remote_id);
+        // Answered or cancelled meanwhile: the next look at it says so.
+        if (remote?.Status !== 'Open') return { sent: false };
+        if (noted) {
+          // An earlier attempt asked CaseWare and never learnt whether it reminded.
+          if (noted.portal_count_before === null || remote.Reminders === null || remote.Reminders > noted.portal_count_before) {
+            return { sent: await confirmReminder(row.id, reminder) };
+          }
+        } else {
+          await db('file_request_reminders').insert({ ...key, portal_count_before: remote.Reminders }).onConflict(['file_request_id', 'reminder']).ignore();
+        }
         try {
           await caseware.remindFileRequest(row.remote_id);
         } catch (error) {
-          // Answered or cancelled a moment ago: the next look at it says so.
           if (error instanceof CaseWareError && !error.retryable) return { sent: false };
           throw error;
         }
-        await db('file_requests')
-          .where({ id: row.id })
-          .update({ reminders_sent: db.raw('reminders_sent + 1'), last_reminded_at: db.fn.now(), updated_at: db.fn.now() });
-        return { sent: true };
+        return { sent: await confirmReminder(row.id, reminder) };
       });
     },
 
