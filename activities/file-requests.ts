@@ -3,7 +3,7 @@ import type { Db } from '../src/db';
 import { answeringRoleName } from '../src/domain/file-requests';
 import { CaseWareError } from '../src/portals/caseware/errors';
 import type { CwFileRequest, CwFileRequestCreateBody } from '../src/portals/caseware/file-request-api';
-import { recipientFacts, setFileRequestStatus } from '../src/registry/file-requests';
+import { dropAnswerGrants, recipientFacts, setFileRequestStatus, unneededAnswerGrants } from '../src/registry/file-requests';
 import { isRegistryError } from '../src/registry/repository';
 import { identitiesForClient } from '../src/sync/ledger';
 import { isPortalHeld } from '../src/sync/portal-holds';
@@ -122,10 +122,50 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
     });
   }
 
+  /**
+   * Takes back "Contact - Entity Staff" from each recipient who was given it for file requests and
+   * whom no other open request goes to: a closed request needs nobody's role. Called once the
+   * request is closed, and again by any retry that finds it closed, so a release cut short by a
+   * failure (or waiting while CaseWare Cloud is held) is finished.
+   */
+  async function releaseAnswerGrants(row: Row): Promise<void> {
+    const contactIds = await unneededAnswerGrants(db, row.id);
+    if (contactIds.length === 0) return;
+    const identities = await identitiesForClient(db, 'caseware', row.client_number);
+    const entityGuid = identities.find((i) => i.recordType === 'client')?.remoteId ?? null;
+    const userIds = contactIds.flatMap((id) => identities.find((i) => i.recordType === 'contact' && i.recordId === id)?.remoteId ?? []);
+    if (entityGuid && userIds.length > 0) {
+      await waitWhileHeld(row.id, 'taking back the answering role');
+      await caseware.unshareEntity(entityGuid, userIds, await answeringRoleId()).catch(ignoreNotFound);
+    }
+    await dropAnswerGrants(db, row.id, contactIds);
+  }
+
+  /** Closes the request in the registry, and takes back the answering roles nothing needs any more. */
+  async function close(row: Row, status: 'answered' | 'cancelled' | 'no-recipients' | 'failed', details: Parameters<typeof setFileRequestStatus>[3]): Promise<void> {
+    await setFileRequestStatus(db, row.id, status, details);
+    await releaseAnswerGrants(row);
+  }
+
+  /** A request closed already (a retry, or a late activity): what it ended as; roles nothing needs are taken back. */
+  async function alreadyClosed(row: Row): Promise<FileRequestState> {
+    await releaseAnswerGrants(row);
+    return { outcome: closedOutcome[row.status] ?? 'cancelled', recipients: 0, removed: 0 };
+  }
+
+  /** Shares "Contact - Entity Staff" with the recipients given it that CaseWare Cloud does not have it for yet. */
+  async function shareGrants(row: Row, entityGuid: string, keep: Awaited<ReturnType<typeof recipientsOf>>['keep']): Promise<void> {
+    const toShare = keep.filter((k) => k.grantToShare);
+    if (toShare.length === 0) return;
+    await waitWhileHeld(row.id, 'sharing the answering role');
+    await caseware.shareEntity(entityGuid, toShare.map((k) => k.userId), await answeringRoleId());
+    await db('caseware_answer_grants').whereIn('contact_id', toShare.map((k) => k.contactId)).update({ shared_at: db.fn.now() });
+  }
+
   /** Every recipient has gone: the request is cancelled in CaseWare and flagged to the staff. */
   async function closeWithoutRecipients(row: Row): Promise<FileRequestState> {
     if (row.remote_id) await caseware.cancelFileRequest(row.remote_id).catch(ignoreNotFound);
-    await setFileRequestStatus(db, row.id, 'no-recipients', { failure: 'every recipient lost access to CaseWare Cloud; nobody can answer this request' });
+    await close(row, 'no-recipients', { failure: 'every recipient lost access to CaseWare Cloud; nobody can answer this request' });
     return { outcome: 'no-recipients', recipients: 0, removed: 0 };
   }
 
@@ -179,20 +219,16 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
     async createFileRequestInPortal({ fileRequestId }: { fileRequestId: number }): Promise<FileRequestState> {
       return classified(async () => {
         const row = await load(fileRequestId);
-        if (row.closed_at) return { outcome: closedOutcome[row.status] ?? 'cancelled', recipients: 0, removed: 0 };
+        if (row.closed_at) return alreadyClosed(row);
         await waitWhileHeld(row.id, 'the creation');
         const { keep, lost, entityGuid } = await recipientsOf(row);
         await removeRecipients(entityGuid, lost, row.id);
         if (!entityGuid) {
-          await setFileRequestStatus(db, row.id, 'failed', { failure: `client ${row.client_number} is no longer in CaseWare Cloud` });
+          await close(row, 'failed', { failure: `client ${row.client_number} is no longer in CaseWare Cloud` });
           return { outcome: 'failed', recipients: 0, removed: lost.length };
         }
         if (keep.length === 0) return { ...(await closeWithoutRecipients(row)), removed: lost.length };
-        const toShare = keep.filter((k) => k.grantToShare);
-        if (toShare.length > 0) {
-          await caseware.shareEntity(entityGuid, toShare.map((k) => k.userId), await answeringRoleId());
-          await db('caseware_answer_grants').whereIn('contact_id', toShare.map((k) => k.contactId)).update({ shared_at: db.fn.now() });
-        }
+        await shareGrants(row, entityGuid, keep);
         if (!row.remote_id) {
           try {
             const created = await caseware.createFileRequest({
@@ -206,7 +242,7 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
             await db('file_requests').where({ id: row.id }).update({ remote_id: created.CWGuid, updated_at: db.fn.now() });
           } catch (error) {
             if (error instanceof CaseWareError && !error.retryable && error.scope === 'record') {
-              await setFileRequestStatus(db, row.id, 'failed', { failure: `CaseWare Cloud refused the file request: ${error.message}` });
+              await close(row, 'failed', { failure: `CaseWare Cloud refused the file request: ${error.message}` });
               return { outcome: 'failed', recipients: keep.length, removed: lost.length };
             }
             throw error;
@@ -224,18 +260,20 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
     async followFileRequest({ fileRequestId }: { fileRequestId: number }): Promise<FileRequestState> {
       return classified(async () => {
         const row = await load(fileRequestId);
-        if (row.closed_at) return { outcome: closedOutcome[row.status] ?? 'cancelled', recipients: 0, removed: 0 };
+        if (row.closed_at) return alreadyClosed(row);
         const { keep, lost, entityGuid, identities } = await recipientsOf(row);
         const remote = row.remote_id ? await caseware.getFileRequest(row.remote_id) : undefined;
         if (remote?.Status === 'Answered') {
-          await setFileRequestStatus(db, row.id, 'answered', { filesReceived: remote.Files.length, answeredByContactId: contactOfUser(identities, remote.AnsweredBy) });
+          await close(row, 'answered', { filesReceived: remote.Files.length, answeredByContactId: contactOfUser(identities, remote.AnsweredBy) });
           return { outcome: 'answered', recipients: keep.length, removed: 0 };
         }
         if (!remote || remote.Status === 'Cancelled') {
           // Cancelled (or deleted) by someone in CaseWare Cloud itself.
-          await setFileRequestStatus(db, row.id, 'cancelled', { cancelledBy: 'caseware-cloud' });
+          await close(row, 'cancelled', { cancelledBy: 'caseware-cloud' });
           return { outcome: 'cancelled', recipients: keep.length, removed: 0 };
         }
+        // A grant taken back by a request that closed while this one was being made is shared again.
+        if (entityGuid) await shareGrants(row, entityGuid, keep);
         if (lost.length === 0) return { outcome: 'open', recipients: keep.length, removed: 0 };
         await waitWhileHeld(row.id, 'taking off the recipients who lost access');
         if (keep.length === 0) {
@@ -294,7 +332,7 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
     async cancelFileRequestInPortal({ fileRequestId, cancelledBy }: { fileRequestId: number; cancelledBy: string }): Promise<FileRequestState> {
       return classified(async () => {
         const row = await load(fileRequestId);
-        if (row.closed_at) return { outcome: closedOutcome[row.status] ?? 'cancelled', recipients: 0, removed: 0 };
+        if (row.closed_at) return alreadyClosed(row);
         if (row.remote_id) {
           await waitWhileHeld(row.id, 'the cancellation');
           const remote = await caseware.cancelFileRequest(row.remote_id).catch((error: unknown) => {
@@ -303,11 +341,11 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
           });
           if (remote?.Status === 'Answered') {
             const identities = await identitiesForClient(db, 'caseware', row.client_number);
-            await setFileRequestStatus(db, row.id, 'answered', { filesReceived: remote.Files.length, answeredByContactId: contactOfUser(identities, remote.AnsweredBy) });
+            await close(row, 'answered', { filesReceived: remote.Files.length, answeredByContactId: contactOfUser(identities, remote.AnsweredBy) });
             return { outcome: 'answered', recipients: 0, removed: 0 };
           }
         }
-        await setFileRequestStatus(db, row.id, 'cancelled', { cancelledBy });
+        await close(row, 'cancelled', { cancelledBy });
         return { outcome: 'cancelled', recipients: 0, removed: 0 };
       });
     },

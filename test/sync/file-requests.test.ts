@@ -264,6 +264,40 @@ test('a reminder whose answer is lost is not mailed again by the retry: one mail
   }
 }, 60_000);
 
+test('the answering role given for a request is taken back when it closes, unless an open request still needs it (issue 18)', async () => {
+  const s = await company('fr9');
+  const ask = async (subject: string) => {
+    const started = await stack.api('POST', '/file-requests', { clientNumber: s.clientNumber, subject, contactIds: [s.a], grantAnswerRole: true });
+    expect(started.status).toBe(202);
+    await remote(started.body.id);
+    return started.body as { id: number; workflowId: string };
+  };
+  const ended = (request: { workflowId: string }) => stack.temporal.client.workflow.getHandle(request.workflowId).result();
+  const grants = async () => (await stack.database.db('caseware_answer_grants').where({ contact_id: s.a })).length;
+  const staff = ['Contact - Entity Access', 'Contact - Entity Staff'];
+
+  // One request: the role comes with it, and goes when it is cancelled.
+  const one = await ask('Balans');
+  expect(await cwRoles('fr9', s.email('a'))).toEqual(staff);
+  expect((await stack.api('POST', `/file-requests/${one.id}/cancel`)).status).toBe(202);
+  await ended(one);
+  expect(await cwRoles('fr9', s.email('a'))).toEqual(['Contact - Entity Access']);
+  expect(await grants()).toBe(0);
+
+  // Two requests: the one answered first leaves the role to the other; the role goes with the last.
+  const [first, second] = [await ask('Winst'), await ask('Verlies')];
+  expect(await cwRoles('fr9', s.email('a'))).toEqual(staff);
+  await answer(first.id, s.email('a'), ['winst.pdf']);
+  await ended(first);
+  expect((await fileRequest(first.id)).status).toBe('answered');
+  expect(await cwRoles('fr9', s.email('a'))).toEqual(staff);
+  expect(await grants()).toBe(1);
+  expect((await stack.api('POST', `/file-requests/${second.id}/cancel`)).status).toBe(202);
+  await ended(second);
+  expect(await cwRoles('fr9', s.email('a'))).toEqual(['Contact - Entity Access']);
+  expect(await grants()).toBe(0);
+}, 60_000);
+
 test('a recipient offboarded, then one whose CaseWare link is switched off, leave the request; the last one going flags it', async () => {
   const s = await company('fr3');
   const started = await stack.api('POST', '/file-requests', { clientNumber: s.clientNumber, subject: 'Huurcontract', contactIds: [s.a, s.b], grantAnswerRole: true });
