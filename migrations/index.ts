@@ -21,6 +21,7 @@ import * as reconcileOutlook from './20261204000021_reconcile_outlook';
 import * as portalHolds from './20261205000020_portal_holds';
 import * as credentialsMailGuard from './20261205000021_credentials_mail_guard';
 import * as fileRequestReminders from './20261206000010_file_request_reminders';
+import * as credentialsMailReason from './20261206000020_credentials_mail_reason';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -49,6 +50,7 @@ const migrations: Record<string, Migration> = {
   '20261205000020_portal_holds': portalHolds,
   '20261205000021_credentials_mail_guard': credentialsMailGuard,
   '20261206000010_file_request_reminders': fileRequestReminders,
+  '20261206000020_credentials_mail_reason': credentialsMailReason,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {
