@@ -18,7 +18,14 @@ import type { PortalCallCounter } from '../src/portals/http';
 import { getClient, getContact, isRegistryError, loadClientWithContacts } from '../src/registry/repository';
 import type { Client, Contact } from '../src/registry/schemas';
 import { trackPortalHealth } from '../src/sync/health';
-import { guardCredentialsMail, withdrawCredentialsMail, type CredentialsMailCreation, type MailGuardSettings } from '../src/sync/mail-guard';
+import {
+  guardCredentialsMail,
+  guardLoginRecreation,
+  recreationsAwaiting,
+  withdrawCredentialsMail,
+  type CredentialsMailCreation,
+  type MailGuardSettings,
+} from '../src/sync/mail-guard';
 import { syncMeetsHold, type SyncHold } from '../src/sync/portal-holds';
 import { identitiesForClient, markApplied, noteUnconfirmedRefs, reportSyncErrors, saveIdentity, type PortalIdentity, type SyncErrorInput } from '../src/sync/ledger';
 import { releaseLoginLeases, tryTakeLoginLeases } from '../src/sync/login-leases';
@@ -29,13 +36,14 @@ import {
   forgetCreatedLogins,
   keepUsers,
   keptUsers,
+  loginsGone,
   personKeyOfRef,
   personLogins,
   recordPersonLogins,
   replaceDirectory,
 } from '../src/sync/login-refs';
 import type { SyncClientInput } from './caseware';
-import { pendingRepairs, settleRepairs, type SyncDid } from '../src/sync/repairs';
+import { pendingRepairs, settleRepairs, type PendingRepairs, type SyncDid } from '../src/sync/repairs';
 import { toActivityFailure } from './failures';
 import { withHeartbeats } from './heartbeat';
 
@@ -74,6 +82,10 @@ export interface ClientOnlineSyncSummary {
   loginsAdopted?: number;
   /** Persons met for the first time for whom Client Online created a login (and mailed credentials). */
   loginsCreated?: number;
+  /** Logins Client Online no longer held (deleted there by hand) that the push made again, with a mail: approved, or the guard is off. */
+  loginsRecreated?: number;
+  /** New logins the credentials-mail guard held for approval: left out of the push, nobody mailed. */
+  loginsHeld?: number;
   /** Users the client held that the registry does not give access to it, kept in its pushes. */
   usersKept?: number;
   /** The sync met a hold and did not bring Client Online to the registry; it is not marked applied. */
@@ -226,11 +238,12 @@ function creationOf(clientNumber: string, login: ClientOnlineLogin): Credentials
 /** What a sync did, in the go-live preview's words. */
 function clientOnlineDid(summary: ClientOnlineSyncSummary): SyncDid {
   const adoptedClient = summary.client === 'adopted' ? 1 : 0;
+  const created = (summary.loginsCreated ?? 0) + (summary.loginsRecreated ?? 0);
   return {
     adopt: adoptedClient + (summary.loginsAdopted ?? 0),
-    create: summary.loginsCreated ?? 0,
+    create: created,
     update: summary.client === 'pushed' ? 1 : 0,
-    credentialsMails: summary.loginsCreated ?? 0,
+    credentialsMails: created,
   };
 }
 
@@ -412,6 +425,22 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
     return correlateLogins(unmet, [], everywhere, claimed).some((correlation) => correlation.outcome === 'adopt');
   }
 
+  /**
+   * The logins of persons portal-sync has met (it made or adopted their login) that this push would
+   * make again, so that Client Online mails their persons new credentials: those Client Online no
+   * longer holds where a reconcile repair asks for the push (a client or user deleted there by
+   * hand; the run's bulk read says what it holds), and those whose making again waits for, or has
+   * just had, an operator's approval.
+   */
+  async function recreations(reading: ClientOnlineReading, repairs: PendingRepairs): Promise<ClientOnlineLogin[]> {
+    const unmet = new Set(reading.unmet.map((login) => login.personKey));
+    const met = reading.desired.logins.filter((login) => !unmet.has(login.personKey));
+    if (met.length === 0) return [];
+    const gone = repairs.foundByRunAt ? await loginsGone(db, met.map((login) => login.ref), repairs.foundByRunAt) : new Set<string>();
+    const awaiting = await recreationsAwaiting(db, portal, met);
+    return met.filter((login) => gone.has(login.ref) || awaiting.has(`${login.recordType}:${login.recordId}`));
+  }
+
   async function syncClient(input: SyncClientInput, signal: AbortSignal | undefined): Promise<ClientOnlineSyncSummary> {
     const { clientNumber } = input;
     const errors: SyncErrorInput[] = [];
@@ -446,6 +475,8 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
       if (!hasPush(reading) || sentAsIs(reading)) return;
       // Persons never met, or a client Client Online may hold from before: its own sync meets them first.
       if (reading.unmet.length > 0 || firstPush(reading)) return;
+      // A login whose making again waits for approval: its own sync leaves it out, and asks the guard.
+      if ((await recreationsAwaiting(db, portal, reading.desired.logins)).size > 0) return;
       try {
         await send(reading);
       } catch (error) {
@@ -481,16 +512,27 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
           for (const login of reading.unmet) {
             if (!(await guardCredentialsMail(db, portal, creationOf(clientNumber, login), deps.credentialsMailGuard)).allowed) withheld.add(login.personKey);
           }
+          // A login Client Online lost (deleted there by hand) would be made again and mailed out
+          // of the blue: held for approval whatever the count, and left out of the push likewise.
+          let recreated = 0;
+          const since = repairs.foundByRunAt ?? new Date();
+          for (const login of await recreations(reading, repairs)) {
+            const decision = await guardLoginRecreation(db, portal, creationOf(clientNumber, login), { since, settings: deps.credentialsMailGuard });
+            if (decision.allowed) recreated += 1;
+            else withheld.add(login.personKey);
+          }
           if (withheld.size > 0) {
-            const refs = new Set(reading.unmet.filter((login) => withheld.has(login.personKey)).map((login) => login.ref));
+            const refs = new Set(reading.desired.logins.filter((login) => withheld.has(login.personKey)).map((login) => login.ref));
             reading.desired.push.users = reading.desired.push.users.filter((user) => !refs.has(user.ref));
             reading.unmet = reading.unmet.filter((login) => !withheld.has(login.personKey));
             summary.held = 'credentials-mails';
+            summary.loginsHeld = withheld.size;
           }
           // Recorded first: a push whose answer is lost may have created them.
           await recordPersonLogins(db, reading.unmet.map((login) => ({ personKey: login.personKey, ref: login.ref, origin: 'created' as const })));
           await send(reading);
           if (reading.unmet.length > 0) summary.loginsCreated = reading.unmet.length;
+          if (recreated > 0) summary.loginsRecreated = recreated;
           summary.client = met.clientHeld ? 'adopted' : 'pushed';
           summary.users = reading.desired.push.users.length;
         } else if (identity?.access === 'active' || identity?.unconfirmedRefs || repairs.drift.some((d) => d.issue === 'extra')) {
@@ -529,7 +571,7 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
     });
 
     await reportSyncErrors(db, portal, clientNumber, errors);
-    await settleRepairs(db, repairs, { errors, writes: calls.writes, did: clientOnlineDid(summary) });
+    await settleRepairs(db, repairs, { errors, writes: calls.writes, did: clientOnlineDid(summary), heldLogins: summary.loginsHeld ?? 0 });
     // A login whose creation waits for approval has not reached Client Online: the client stays
     // pending until the approval's event syncs it again.
     if (summary.held !== 'credentials-mails') await markApplied(db, portal, input);

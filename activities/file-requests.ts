@@ -3,7 +3,7 @@ import type { Db } from '../src/db';
 import { answeringRoleName } from '../src/domain/file-requests';
 import { CaseWareError } from '../src/portals/caseware/errors';
 import type { CwFileRequest, CwFileRequestCreateBody } from '../src/portals/caseware/file-request-api';
-import { recipientFacts, setFileRequestStatus } from '../src/registry/file-requests';
+import { dropAnswerGrants, recipientFacts, setFileRequestStatus, unneededAnswerGrants } from '../src/registry/file-requests';
 import { isRegistryError } from '../src/registry/repository';
 import { identitiesForClient } from '../src/sync/ledger';
 import { isPortalHeld } from '../src/sync/portal-holds';
@@ -122,10 +122,50 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
     });
   }
 
+  /**
+   * Takes back "Contact - Entity Staff" from each recipient who was given it for file requests and
+   * whom no other open request goes to: a closed request needs nobody's role. Called once the
+   * request is closed, and again by any retry that finds it closed, so a release cut short by a
+   * failure (or waiting while CaseWare Cloud is held) is finished.
+   */
+  async function releaseAnswerGrants(row: Row): Promise<void> {
+    const contactIds = await unneededAnswerGrants(db, row.id);
+    if (contactIds.length === 0) return;
+    const identities = await identitiesForClient(db, 'caseware', row.client_number);
+    const entityGuid = identities.find((i) => i.recordType === 'client')?.remoteId ?? null;
+    const userIds = contactIds.flatMap((id) => identities.find((i) => i.recordType === 'contact' && i.recordId === id)?.remoteId ?? []);
+    if (entityGuid && userIds.length > 0) {
+      await waitWhileHeld(row.id, 'taking back the answering role');
+      await caseware.unshareEntity(entityGuid, userIds, await answeringRoleId()).catch(ignoreNotFound);
+    }
+    await dropAnswerGrants(db, row.id, contactIds);
+  }
+
+  /** Closes the request in the registry, and takes back the answering roles nothing needs any more. */
+  async function close(row: Row, status: 'answered' | 'cancelled' | 'no-recipients' | 'failed', details: Parameters<typeof setFileRequestStatus>[3]): Promise<void> {
+    await setFileRequestStatus(db, row.id, status, details);
+    await releaseAnswerGrants(row);
+  }
+
+  /** A request closed already (a retry, or a late activity): what it ended as; roles nothing needs are taken back. */
+  async function alreadyClosed(row: Row): Promise<FileRequestState> {
+    await releaseAnswerGrants(row);
+    return { outcome: closedOutcome[row.status] ?? 'cancelled', recipients: 0, removed: 0 };
+  }
+
+  /** Shares "Contact - Entity Staff" with the recipients given it that CaseWare Cloud does not have it for yet. */
+  async function shareGrants(row: Row, entityGuid: string, keep: Awaited<ReturnType<typeof recipientsOf>>['keep']): Promise<void> {
+    const toShare = keep.filter((k) => k.grantToShare);
+    if (toShare.length === 0) return;
+    await waitWhileHeld(row.id, 'sharing the answering role');
+    await caseware.shareEntity(entityGuid, toShare.map((k) => k.userId), await answeringRoleId());
+    await db('caseware_answer_grants').whereIn('contact_id', toShare.map((k) => k.contactId)).update({ shared_at: db.fn.now() });
+  }
+
   /** Every recipient has gone: the request is cancelled in CaseWare and flagged to the staff. */
   async function closeWithoutRecipients(row: Row): Promise<FileRequestState> {
     if (row.remote_id) await caseware.cancelFileRequest(row.remote_id).catch(ignoreNotFound);
-    await setFileRequestStatus(db, row.id, 'no-recipients', { failure: 'every recipient lost access to CaseWare Cloud; nobody can answer this request' });
+    await close(row, 'no-recipients', { failure: 'every recipient lost access to CaseWare Cloud; nobody can answer this request' });
     return { outcome: 'no-recipients', recipients: 0, removed: 0 };
   }
 
@@ -146,6 +186,21 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
     );
   }
 
+  /** The reminder went out: recorded as sent and counted once, however often this is called. */
+  async function confirmReminder(fileRequestId: number, reminder: number): Promise<boolean> {
+    await db.transaction(async (trx) => {
+      const confirmed = await trx('file_request_reminders')
+        .where({ file_request_id: fileRequestId, reminder })
+        .whereNull('sent_at')
+        .update({ sent_at: trx.fn.now() });
+      if (confirmed === 0) return;
+      await trx('file_requests')
+        .where({ id: fileRequestId })
+        .update({ reminders_sent: trx.raw('reminders_sent + 1'), last_reminded_at: trx.fn.now(), updated_at: trx.fn.now() });
+    });
+    return true;
+  }
+
   async function classified<T>(work: () => Promise<T>): Promise<T> {
     try {
       return await work();
@@ -164,20 +219,16 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
     async createFileRequestInPortal({ fileRequestId }: { fileRequestId: number }): Promise<FileRequestState> {
       return classified(async () => {
         const row = await load(fileRequestId);
-        if (row.closed_at) return { outcome: closedOutcome[row.status] ?? 'cancelled', recipients: 0, removed: 0 };
+        if (row.closed_at) return alreadyClosed(row);
         await waitWhileHeld(row.id, 'the creation');
         const { keep, lost, entityGuid } = await recipientsOf(row);
         await removeRecipients(entityGuid, lost, row.id);
         if (!entityGuid) {
-          await setFileRequestStatus(db, row.id, 'failed', { failure: `client ${row.client_number} is no longer in CaseWare Cloud` });
+          await close(row, 'failed', { failure: `client ${row.client_number} is no longer in CaseWare Cloud` });
           return { outcome: 'failed', recipients: 0, removed: lost.length };
         }
         if (keep.length === 0) return { ...(await closeWithoutRecipients(row)), removed: lost.length };
-        const toShare = keep.filter((k) => k.grantToShare);
-        if (toShare.length > 0) {
-          await caseware.shareEntity(entityGuid, toShare.map((k) => k.userId), await answeringRoleId());
-          await db('caseware_answer_grants').whereIn('contact_id', toShare.map((k) => k.contactId)).update({ shared_at: db.fn.now() });
-        }
+        await shareGrants(row, entityGuid, keep);
         if (!row.remote_id) {
           try {
             const created = await caseware.createFileRequest({
@@ -191,7 +242,7 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
             await db('file_requests').where({ id: row.id }).update({ remote_id: created.CWGuid, updated_at: db.fn.now() });
           } catch (error) {
             if (error instanceof CaseWareError && !error.retryable && error.scope === 'record') {
-              await setFileRequestStatus(db, row.id, 'failed', { failure: `CaseWare Cloud refused the file request: ${error.message}` });
+              await close(row, 'failed', { failure: `CaseWare Cloud refused the file request: ${error.message}` });
               return { outcome: 'failed', recipients: keep.length, removed: lost.length };
             }
             throw error;
@@ -209,18 +260,20 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
     async followFileRequest({ fileRequestId }: { fileRequestId: number }): Promise<FileRequestState> {
       return classified(async () => {
         const row = await load(fileRequestId);
-        if (row.closed_at) return { outcome: closedOutcome[row.status] ?? 'cancelled', recipients: 0, removed: 0 };
+        if (row.closed_at) return alreadyClosed(row);
         const { keep, lost, entityGuid, identities } = await recipientsOf(row);
         const remote = row.remote_id ? await caseware.getFileRequest(row.remote_id) : undefined;
         if (remote?.Status === 'Answered') {
-          await setFileRequestStatus(db, row.id, 'answered', { filesReceived: remote.Files.length, answeredByContactId: contactOfUser(identities, remote.AnsweredBy) });
+          await close(row, 'answered', { filesReceived: remote.Files.length, answeredByContactId: contactOfUser(identities, remote.AnsweredBy) });
           return { outcome: 'answered', recipients: keep.length, removed: 0 };
         }
         if (!remote || remote.Status === 'Cancelled') {
           // Cancelled (or deleted) by someone in CaseWare Cloud itself.
-          await setFileRequestStatus(db, row.id, 'cancelled', { cancelledBy: 'caseware-cloud' });
+          await close(row, 'cancelled', { cancelledBy: 'caseware-cloud' });
           return { outcome: 'cancelled', recipients: keep.length, removed: 0 };
         }
+        // A grant taken back by a request that closed while this one was being made is shared again.
+        if (entityGuid) await shareGrants(row, entityGuid, keep);
         if (lost.length === 0) return { outcome: 'open', recipients: keep.length, removed: 0 };
         await waitWhileHeld(row.id, 'taking off the recipients who lost access');
         if (keep.length === 0) {
@@ -234,23 +287,40 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
       });
     },
 
-    /** Mails the recipients again; a request no longer open is not reminded. */
-    async sendFileRequestReminder({ fileRequestId }: { fileRequestId: number }): Promise<{ sent: boolean }> {
+    /**
+     * Mails the recipients again; a request no longer open is not reminded. `reminder` is which
+     * reminder of the request's schedule this is: the key it is recorded under before CaseWare
+     * Cloud is asked, so that a retry after a lost answer (the portal mailed, the answer never
+     * came) asks CaseWare whether its count of reminders grew instead of mailing again. Where
+     * CaseWare does not say, a reminder asked for and not confirmed counts as sent: one missed
+     * reminder is better than a second mail.
+     */
+    async sendFileRequestReminder({ fileRequestId, reminder }: { fileRequestId: number; reminder: number }): Promise<{ sent: boolean }> {
       return classified(async () => {
         const row = await load(fileRequestId);
         if (row.closed_at || !row.remote_id) return { sent: false };
+        const key = { file_request_id: row.id, reminder };
+        const noted = await db('file_request_reminders').where(key).first<{ portal_count_before: number | null; sent_at: Date | null } | undefined>();
+        if (noted?.sent_at) return { sent: true };
         await waitWhileHeld(row.id, 'the reminder');
+        const remote = await caseware.getFileRequest(row.remote_id);
+        // Answered or cancelled meanwhile: the next look at it says so.
+        if (remote?.Status !== 'Open') return { sent: false };
+        if (noted) {
+          // An earlier attempt asked CaseWare and never learnt whether it reminded.
+          if (noted.portal_count_before === null || remote.Reminders === null || remote.Reminders > noted.portal_count_before) {
+            return { sent: await confirmReminder(row.id, reminder) };
+          }
+        } else {
+          await db('file_request_reminders').insert({ ...key, portal_count_before: remote.Reminders }).onConflict(['file_request_id', 'reminder']).ignore();
+        }
         try {
           await caseware.remindFileRequest(row.remote_id);
         } catch (error) {
-          // Answered or cancelled a moment ago: the next look at it says so.
           if (error instanceof CaseWareError && !error.retryable) return { sent: false };
           throw error;
         }
-        await db('file_requests')
-          .where({ id: row.id })
-          .update({ reminders_sent: db.raw('reminders_sent + 1'), last_reminded_at: db.fn.now(), updated_at: db.fn.now() });
-        return { sent: true };
+        return { sent: await confirmReminder(row.id, reminder) };
       });
     },
 
@@ -262,7 +332,7 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
     async cancelFileRequestInPortal({ fileRequestId, cancelledBy }: { fileRequestId: number; cancelledBy: string }): Promise<FileRequestState> {
       return classified(async () => {
         const row = await load(fileRequestId);
-        if (row.closed_at) return { outcome: closedOutcome[row.status] ?? 'cancelled', recipients: 0, removed: 0 };
+        if (row.closed_at) return alreadyClosed(row);
         if (row.remote_id) {
           await waitWhileHeld(row.id, 'the cancellation');
           const remote = await caseware.cancelFileRequest(row.remote_id).catch((error: unknown) => {
@@ -271,11 +341,11 @@ export function createFileRequestActivities({ db, caseware }: FileRequestActivit
           });
           if (remote?.Status === 'Answered') {
             const identities = await identitiesForClient(db, 'caseware', row.client_number);
-            await setFileRequestStatus(db, row.id, 'answered', { filesReceived: remote.Files.length, answeredByContactId: contactOfUser(identities, remote.AnsweredBy) });
+            await close(row, 'answered', { filesReceived: remote.Files.length, answeredByContactId: contactOfUser(identities, remote.AnsweredBy) });
             return { outcome: 'answered', recipients: 0, removed: 0 };
           }
         }
-        await setFileRequestStatus(db, row.id, 'cancelled', { cancelledBy });
+        await close(row, 'cancelled', { cancelledBy });
         return { outcome: 'cancelled', recipients: 0, removed: 0 };
       });
     },

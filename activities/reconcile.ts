@@ -436,15 +436,25 @@ export function createReconcileActivities(deps: ReconcileActivityDeps) {
     };
   }
 
-  /** The run's record; made here for a scheduled run, by the API for one it starts. Idempotent per workflow. */
+  /**
+   * The run's record; made here for a scheduled run, by the API for one it starts. Idempotent per
+   * workflow. Looked up before inserting: an `insert ... on conflict` takes a number from the id
+   * sequence even when the row exists, so every run the API made its record for skipped an id.
+   */
   async function startReconcileRun(input: { trigger: 'schedule' | 'api'; dryRun: boolean }): Promise<{ runId: number }> {
     const workflowId = Context.current().info.workflowExecution?.workflowId ?? 'outside-a-workflow';
+    const existing = () => db('reconcile_runs').where({ workflow_id: workflowId }).first<{ id: string } | undefined>('id');
+    const found = await existing();
+    if (found) return { runId: Number(found.id) };
     const [row] = await db('reconcile_runs')
       .insert({ workflow_id: workflowId, trigger: input.trigger, dry_run: input.dryRun })
       .onConflict('workflow_id')
-      .merge({ workflow_id: workflowId })
+      .ignore()
       .returning<{ id: string }[]>('id');
-    return { runId: Number(row!.id) };
+    // Another attempt of this activity inserted it meanwhile (one whose answer was lost).
+    const run = row ?? (await existing());
+    if (!run) throw new Error(`the reconcile run of workflow ${workflowId} vanished while it was being recorded`);
+    return { runId: Number(run.id) };
   }
 
   /** Waits (heartbeating) until every repair the run asked for is settled, or `timeoutMs` passed. */

@@ -20,6 +20,8 @@ import * as clientOnlineLogins from './20261204000020_client_online_logins';
 import * as reconcileOutlook from './20261204000021_reconcile_outlook';
 import * as portalHolds from './20261205000020_portal_holds';
 import * as credentialsMailGuard from './20261205000021_credentials_mail_guard';
+import * as fileRequestReminders from './20261206000010_file_request_reminders';
+import * as credentialsMailReason from './20261206000020_credentials_mail_reason';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -47,6 +49,8 @@ const migrations: Record<string, Migration> = {
   '20261204000021_reconcile_outlook': reconcileOutlook,
   '20261205000020_portal_holds': portalHolds,
   '20261205000021_credentials_mail_guard': credentialsMailGuard,
+  '20261206000010_file_request_reminders': fileRequestReminders,
+  '20261206000020_credentials_mail_reason': credentialsMailReason,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

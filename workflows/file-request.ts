@@ -132,7 +132,8 @@ export async function fileRequestWorkflow(input: FileRequestInput): Promise<File
       due += 1;
     }
     if (due > 0) {
-      const { sent } = await activities.sendFileRequestReminder({ fileRequestId });
+      // Keyed by its place in the schedule: a retry of this reminder is the same reminder.
+      const { sent } = await activities.sendFileRequestReminder({ fileRequestId, reminder: carried.scheduleDone });
       if (sent) {
         carried.remindersSent += 1;
         progress.remindersSent = carried.remindersSent;

@@ -23,7 +23,7 @@ export function presentedToken(request: FastifyRequest): string | undefined {
 
 // The same answer whatever was wrong (no header, another scheme, an unknown or a revoked token),
 // so a caller learns nothing about which tokens exist.
-function refuseUnauthenticated(reply: FastifyReply): FastifyReply {
+export function refuseUnauthenticated(reply: FastifyReply): FastifyReply {
   return reply
     .code(401)
     .header('www-authenticate', 'Bearer')
@@ -57,7 +57,7 @@ export type RouteAccess =
   | { role: Role }
   /** No token: /health, the OpenAPI document, the docs, the console's page and its files. */
   | 'public'
-  /** Checks a token of its own: GET /metrics (METRICS_TOKEN), the codec server (the built-in token or its session). */
+  /** Checks a token of its own: GET /metrics (METRICS_TOKEN), the codec server (tokens by role, or its session: src/api/routes-codec.ts). */
   | 'own-check';
 
 const viewer = { role: 'viewer' } as const;

@@ -51,6 +51,11 @@ export const heldCreationSchema = z
     recordType: z.enum(['client', 'contact']).describe('whose login: a contact, or a person client (Client Online)'),
     recordId: z.number().int(),
     heldAt: z.date(),
+    reason: z
+      .enum(['threshold', 'recreation'])
+      .describe(
+        'threshold: more new logins were asked for in the window than the guard lets through; recreation: a reconcile repair would make again a login the portal no longer holds (its client or user deleted there by hand), and mail its person new credentials',
+      ),
   })
   .meta({ id: 'HeldCreation' });
 

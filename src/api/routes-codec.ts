@@ -1,18 +1,23 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { Payload, PayloadCodec } from '@temporalio/common';
-import type { FastifyRequest, onRequestHookHandler } from 'fastify';
+import type { FastifyReply, FastifyRequest, onRequestAsyncHookHandler } from 'fastify';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { bearerAuth } from './auth';
+import type { Db } from '../db';
+import { presentedToken, refuseUnauthenticated, roleGrants } from './auth';
 import { errorBody, errorResponses } from './errors';
+import { builtInTokenName, findActiveToken, findActiveTokenById, noteTokenUse, roles, type Role } from './tokens';
 
 // The codec server of the Temporal Web UI and CLI (https://docs.temporal.io/codec-server): with
 // payload encryption on, Temporal holds only ciphertext, and whoever wants to read a workflow's
-// inputs and results in the UI asks this service to decode them. Only an operator with the API
-// token may: the CLI sends it as a header (`temporal ... --codec-auth "Bearer $API_TOKEN"`); a
-// browser cannot add a header to the UI's requests, so an operator signs in once at
-// /codec/session with the token and the browser then sends a session cookie (the UI must be
-// configured to include credentials, and its origin allowed here for CORS).
+// inputs and results in the UI asks this service to decode them. Any API token may decode (a
+// viewer reads everything the API shows, and payloads are ids and counts); encoding, which the UI
+// does for what an operator sends a workflow, takes the operator role, as in `routeAccess`
+// (src/api/auth.ts). The CLI sends the token as a header (`temporal ... --codec-auth "Bearer
+// $TOKEN"`); a browser cannot add a header to the UI's requests, so one signs in once at
+// /codec/session with a token and the browser then sends a session cookie (the UI must be
+// configured to include credentials, and its origin allowed here for CORS). A session keeps the
+// token's role, and ends when the token is revoked.
 
 export interface CodecServerSettings {
   codec: PayloadCodec;
@@ -32,25 +37,38 @@ type PayloadJson = z.infer<typeof payloadJsonSchema>;
 
 const sessionCookie = 'portal_sync_codec';
 const sessionSeconds = 8 * 60 * 60;
+/** The token id a session of the built-in token carries; named tokens' ids start at 1. */
+const builtInSessionId = 0;
 
-/** The session cookie's value: when it ends, and a MAC over that with a key derived from the API token. */
-function sessionMac(apiToken: string, expiresAt: number): string {
-  return createHmac('sha256', apiToken).update(`codec-session:${expiresAt}`).digest('base64url');
+/** Who may use the codec: the built-in token (every role) or a named one, by its id. */
+interface CodecCaller {
+  tokenId: number;
+  name: string;
+  roles: readonly Role[];
 }
 
-function sessionValue(apiToken: string, now = Date.now()): string {
+const builtInCaller: CodecCaller = { tokenId: builtInSessionId, name: builtInTokenName, roles };
+
+/** The session cookie's value: when it ends, whose token, and a MAC over both with a key derived from the API token. */
+function sessionMac(apiToken: string, expiresAt: number, tokenId: number): string {
+  return createHmac('sha256', apiToken).update(`codec-session:${expiresAt}:${tokenId}`).digest('base64url');
+}
+
+function sessionValue(apiToken: string, tokenId: number, now = Date.now()): string {
   const expiresAt = Math.floor(now / 1000) + sessionSeconds;
-  return `${expiresAt}.${sessionMac(apiToken, expiresAt)}`;
+  return `${expiresAt}.${tokenId}.${sessionMac(apiToken, expiresAt, tokenId)}`;
 }
 
-function validSession(apiToken: string, value: string | undefined, now = Date.now()): boolean {
-  const match = /^(\d{1,12})\.([A-Za-z0-9_-]{43})$/.exec(value ?? '');
-  if (!match) return false;
+/** The token id of a valid, unexpired session; undefined otherwise. */
+function sessionTokenId(apiToken: string, value: string | undefined, now = Date.now()): number | undefined {
+  const match = /^(\d{1,12})\.(\d{1,15})\.([A-Za-z0-9_-]{43})$/.exec(value ?? '');
+  if (!match) return undefined;
   const expiresAt = Number(match[1]);
-  if (expiresAt * 1000 <= now) return false;
-  const expected = Buffer.from(sessionMac(apiToken, expiresAt));
-  const presented = Buffer.from(match[2] ?? '');
-  return presented.length === expected.length && timingSafeEqual(presented, expected);
+  const tokenId = Number(match[2]);
+  if (expiresAt * 1000 <= now) return undefined;
+  const expected = Buffer.from(sessionMac(apiToken, expiresAt, tokenId));
+  const presented = Buffer.from(match[3] ?? '');
+  return presented.length === expected.length && timingSafeEqual(presented, expected) ? tokenId : undefined;
 }
 
 function cookieOf(request: FastifyRequest, name: string): string | undefined {
@@ -98,8 +116,8 @@ const signedInPage = (until: Date) => `<!doctype html>
 <p>This browser may decode payloads in the Temporal Web UI until ${until.toISOString()} (UTC).</p>
 </body></html>`;
 
-export const codecRoutes: FastifyPluginCallbackZod<{ apiToken: string; codec: CodecServerSettings }> = (app, { apiToken, codec }, done) => {
-  const requireToken = bearerAuth(apiToken);
+export const codecRoutes: FastifyPluginCallbackZod<{ db: Db; apiToken: string; codec: CodecServerSettings }> = (app, { db, apiToken, codec }, done) => {
+  if (apiToken.length === 0) throw new Error('the API token is empty; set a long random token');
   const allowed = new Set(codec.allowedOrigins);
 
   // CORS for the UI's origins only; credentials allowed, for the session cookie.
@@ -114,13 +132,36 @@ export const codecRoutes: FastifyPluginCallbackZod<{ apiToken: string; codec: Co
     next();
   });
 
-  const requireOperator: onRequestHookHandler = function (request, reply, next) {
-    if (validSession(apiToken, cookieOf(request, sessionCookie))) {
-      next();
-      return;
-    }
-    requireToken.call(this, request, reply, next);
-  };
+  /** The token presented (the built-in one, or a named one that is not revoked), with its id. */
+  async function tokenCaller(presented: string | undefined): Promise<CodecCaller | undefined> {
+    if (presented === undefined) return undefined;
+    const compared = createHmac('sha256', 'compare').update(presented).digest();
+    if (timingSafeEqual(compared, createHmac('sha256', 'compare').update(apiToken).digest())) return builtInCaller;
+    const token = await findActiveToken(db, presented);
+    if (!token) return undefined;
+    await noteTokenUse(db, token);
+    return { tokenId: token.id, name: token.name, roles: [token.role] };
+  }
+
+  /** The session's token, looked up again on every request: a revoked token's session ends with it. */
+  async function sessionCaller(request: FastifyRequest): Promise<CodecCaller | undefined> {
+    const tokenId = sessionTokenId(apiToken, cookieOf(request, sessionCookie));
+    if (tokenId === undefined) return undefined;
+    if (tokenId === builtInSessionId) return builtInCaller;
+    const token = await findActiveTokenById(db, tokenId);
+    return token && { tokenId: token.id, name: token.name, roles: [token.role] };
+  }
+
+  const requireRole =
+    (needed: Role, route: string): onRequestAsyncHookHandler =>
+    async (request: FastifyRequest, reply: FastifyReply) => {
+      const caller = (await sessionCaller(request)) ?? (await tokenCaller(presentedToken(request)));
+      if (!caller) return refuseUnauthenticated(reply);
+      request.log = request.log.child({ token: caller.name });
+      if (!caller.roles.some((held) => roleGrants(held, needed))) {
+        return reply.code(403).send(errorBody('forbidden', `${route} needs the ${needed} role; token "${caller.name}" has the ${caller.roles.join(', ')} role`));
+      }
+    };
 
   // Sign-in form: application/x-www-form-urlencoded, read here only.
   app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, parsed) => {
@@ -140,14 +181,17 @@ export const codecRoutes: FastifyPluginCallbackZod<{ apiToken: string; codec: Co
     app.post(
       `/codec/${operation}`,
       {
-        onRequest: requireOperator,
+        onRequest: requireRole(operation === 'encode' ? 'operator' : 'viewer', `POST /codec/${operation}`),
         bodyLimit: 16 * 1024 * 1024,
         schema: {
           tags: ['operations'],
           summary: operation === 'encode' ? 'Codec server: encrypt payloads (Temporal UI and CLI)' : 'Codec server: decrypt payloads (Temporal UI and CLI)',
-          description: 'the API token as bearer token, or the session cookie of /codec/session',
+          description:
+            operation === 'encode'
+              ? 'a token with the operator role as bearer token, or the session cookie of /codec/session signed in with one'
+              : 'any API token as bearer token (a viewer may decode), or the session cookie of /codec/session',
           body: payloadsJsonSchema,
-          response: { 200: payloadsJsonSchema, ...errorResponses(400, 401) },
+          response: { 200: payloadsJsonSchema, ...errorResponses(400, 401, 403) },
         },
       },
       async (request, reply) => {
@@ -164,19 +208,18 @@ export const codecRoutes: FastifyPluginCallbackZod<{ apiToken: string; codec: Co
   }
 
   app.get('/codec/session', { schema: { hide: true } }, (_request, reply) =>
-    reply.type('text/html; charset=utf-8').send(signInPage('Sign in with the API token to let this browser decode payloads in the Temporal Web UI.')),
+    reply.type('text/html; charset=utf-8').send(signInPage('Sign in with your API token to let this browser decode payloads in the Temporal Web UI.')),
   );
 
   app.post(
     '/codec/session',
     { schema: { hide: true, body: z.object({ token: z.string() }) } },
-    (request, reply) => {
-      const presented = createHmac('sha256', 'compare').update(request.body.token).digest();
-      const expected = createHmac('sha256', 'compare').update(apiToken).digest();
-      if (!timingSafeEqual(presented, expected)) {
-        return reply.code(401).type('text/html; charset=utf-8').send(signInPage('That is not the API token. Try again.'));
+    async (request, reply) => {
+      const caller = await tokenCaller(request.body.token);
+      if (!caller) {
+        return reply.code(401).type('text/html; charset=utf-8').send(signInPage('That is not a valid API token. Try again.'));
       }
-      const value = sessionValue(apiToken);
+      const value = sessionValue(apiToken, caller.tokenId);
       const attributes = [`Path=/codec`, `Max-Age=${sessionSeconds}`, 'HttpOnly', 'SameSite=Strict', ...(overHttps(request) ? ['Secure'] : [])];
       return reply
         .header('set-cookie', `${sessionCookie}=${value}; ${attributes.join('; ')}`)

@@ -187,7 +187,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   // The console's page is public; its data calls carry a token like any script's.
   await app.register(consoleRoutes);
   await app.register(metricsRoutes, { db: options.db, metrics: options.metrics });
-  if (options.codec) await app.register(codecRoutes, { apiToken: options.apiToken, codec: options.codec });
+  if (options.codec) await app.register(codecRoutes, { db: options.db, apiToken: options.apiToken, codec: options.codec });
 
   // The registry API; the role each route needs is in routeAccess (src/api/auth.ts).
   await app.register((api, _options, done) => {

@@ -121,6 +121,12 @@ export async function findActiveToken(db: Db, secret: string): Promise<ActiveTok
   return row && { id: row.id, name: row.name, role: row.role, lastUsedAt: row.last_used_at };
 }
 
+/** The token with this id, unless it is revoked: what a codec session (src/api/routes-codec.ts) was signed in with. */
+export async function findActiveTokenById(db: Db, id: number): Promise<ActiveToken | undefined> {
+  const row = await db('api_tokens').where({ id }).whereNull('revoked_at').first<TokenRow | undefined>('id', 'name', 'role', 'last_used_at');
+  return row && { id: row.id, name: row.name, role: row.role, lastUsedAt: row.last_used_at };
+}
+
 const useNotedEveryMs = 60_000;
 
 /** Notes that a token was used; at most once a minute, so that busy tokens do not write on every request. */

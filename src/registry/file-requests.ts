@@ -234,6 +234,43 @@ export async function listFileRequests(
   return rows.map((row) => toRecord(row, recipients.filter((r) => r.file_request_id === row.id)));
 }
 
+/** The contacts among `contactIds` that an open request other than `fileRequestId` goes to. */
+function neededElsewhere(db: Db, fileRequestId: number) {
+  return db('file_request_recipients as other')
+    .join('file_requests as request', 'request.id', 'other.file_request_id')
+    .whereRaw('other.contact_id = caseware_answer_grants.contact_id')
+    .where('other.status', 'active')
+    .whereNull('request.closed_at')
+    .whereNot('request.id', fileRequestId)
+    .select(db.raw('1'));
+}
+
+/**
+ * The contacts this request's recipients were given "Contact - Entity Staff" for (a grant) that no
+ * other open request goes to: once the request is closed, nothing needs their grant any more.
+ */
+export async function unneededAnswerGrants(db: Db, fileRequestId: number): Promise<number[]> {
+  const rows = await db('caseware_answer_grants')
+    .whereIn('contact_id', db('file_request_recipients').where({ file_request_id: fileRequestId, status: 'active' }).select('contact_id'))
+    .whereNotExists(neededElsewhere(db, fileRequestId))
+    .select<{ contact_id: number | string }[]>('contact_id');
+  return rows.map((row) => Number(row.contact_id));
+}
+
+/**
+ * Lets the grants of these contacts go, once their role has been taken back in CaseWare Cloud. A
+ * request made meanwhile that needs one keeps it, marked as not shared, so that its workflow
+ * shares the role again at its next look.
+ */
+export async function dropAnswerGrants(db: Db, fileRequestId: number, contactIds: readonly number[]): Promise<void> {
+  if (contactIds.length === 0) return;
+  await db.transaction(async (trx) => {
+    const grants = () => trx('caseware_answer_grants').whereIn('contact_id', [...contactIds]);
+    await grants().whereNotExists(neededElsewhere(trx, fileRequestId)).delete();
+    await grants().update({ shared_at: null });
+  });
+}
+
 const closed: readonly FileRequestStatus[] = ['answered', 'cancelled', 'no-recipients', 'failed'];
 
 /** Sets the status; a closed request stays closed (a late write of an open status changes nothing). */

@@ -93,6 +93,31 @@ export async function directoryLogins(db: Db, usernames: readonly string[]): Pro
   return rows.map((row) => ({ ref: row.ref, email: row.username }));
 }
 
+/**
+ * Of these refs, the logins Client Online holds nowhere, as far as portal-sync can tell: the last
+ * bulk read (the directory) did not find them, no push that carried them was answered since that
+ * read, and no push that may carry them is unanswered. A push carrying one makes it again, and
+ * Client Online mails its person new credentials. `readBy`: when the bulk read was at the latest
+ * (the repair it found), should the directory be empty and say nothing of when it was read.
+ */
+export async function loginsGone(db: Db, refs: readonly string[], readBy: Date): Promise<Set<string>> {
+  if (refs.length === 0) return new Set();
+  const result = await db.raw<{ rows: { ref: string }[] }>(
+    `select wanted.ref
+       from unnest(?::text[]) as wanted(ref)
+      where not exists (select 1 from client_online_directory d where d.ref = wanted.ref)
+        and not exists (
+          select 1 from portal_identities i
+           where i.portal = 'client_online' and i.record_type = 'client'
+             and (coalesce(i.unconfirmed_refs, '[]'::jsonb) @> jsonb_build_array(wanted.ref)
+                  or (i.access = 'active'
+                      and i.synced_at > coalesce((select max(read_at) from client_online_directory), ?)
+                      and coalesce(i.last_sent->'users', '[]'::jsonb) @> jsonb_build_array(jsonb_build_object('ref', wanted.ref)))))`,
+    [[...new Set(refs)], readBy],
+  );
+  return new Set(result.rows.map((row) => row.ref));
+}
+
 /** The users kept in a client's pushes, as Client Online held them before portal-sync's first push. */
 export async function keptUsers(db: Db, clientNumber: string): Promise<ClientOnlineUser[]> {
   const rows = await db('client_online_kept_users').where({ client_number: clientNumber }).orderBy('kept_at').orderBy('ref').select<{ user: ClientOnlineUser }[]>('user');

@@ -37,6 +37,13 @@ const defaultWindowMs = 10 * 60_000;
 
 export type MailGuardDecision = { allowed: true } | { allowed: false };
 
+/**
+ * Why a creation is held: `threshold`, more new logins than the guard lets through in the window;
+ * `recreation`, a repair would make again a login the portal no longer holds (deleted there by
+ * hand), and mail its person new credentials.
+ */
+export type HoldReason = 'threshold' | 'recreation';
+
 /** Serialises the guard's decisions per portal (advisory lock namespace; the ledger's logins use 7301). */
 const guardLockSpace = 7_302;
 
@@ -53,6 +60,28 @@ async function lockPortal(trx: Db, portal: Portal): Promise<void> {
 
 const windowStart = (db: Db, windowMs: number) => db.raw(`now() - make_interval(secs => ?)`, [windowMs / 1000]);
 
+type MailKey = { portal: Portal; record_type: CredentialsMailCreation['recordType']; record_id: number };
+
+/** Notes a decision; `approved`: let through by an approval, which it keeps (and does not count). */
+async function noteDecision(
+  trx: Db,
+  key: MailKey,
+  creation: CredentialsMailCreation,
+  decision: { status: 'sent' } | { status: 'held'; reason: HoldReason },
+  { approved = false } = {},
+): Promise<void> {
+  const columns: Record<string, unknown> = { client_number: creation.clientNumber, status: decision.status, decided_at: trx.fn.now() };
+  if (decision.status === 'held') Object.assign(columns, { held_at: trx.fn.now(), reason: decision.reason });
+  if (!approved) Object.assign(columns, { approved_at: null, first_approver: null, second_approver: null });
+  await trx('credentials_mails').insert({ ...key, ...columns }).onConflict(['portal', 'record_type', 'record_id']).merge(columns);
+}
+
+/** The guard switched off (threshold 0): nothing is counted; a creation held before it was switched off goes, once. */
+async function letThroughUnguarded(db: Db, key: MailKey): Promise<MailGuardDecision> {
+  await db('credentials_mails').where(key).whereNot({ status: 'sent' }).update({ status: 'sent', decided_at: db.fn.now() });
+  return { allowed: true };
+}
+
 /**
  * Asks before a creation that makes the portal mail credentials: `allowed` (create it now) or not
  * (create nothing; it is held for approval and listed). Ask right before the call that creates, and
@@ -66,24 +95,16 @@ export async function guardCredentialsMail(
   settings: MailGuardSettings = defaultMailGuard,
 ): Promise<MailGuardDecision> {
   const windowMs = settings.windowMs ?? defaultWindowMs;
-  const key = { portal, record_type: creation.recordType, record_id: creation.recordId };
-  if (settings.threshold <= 0) {
-    // Off: nothing is counted (one statement, no lock); a creation held before it was switched off goes, once.
-    await db('credentials_mails').where(key).whereNot({ status: 'sent' }).update({ status: 'sent', decided_at: db.fn.now() });
-    return { allowed: true };
-  }
+  const key: MailKey = { portal, record_type: creation.recordType, record_id: creation.recordId };
+  // Off: one statement, no lock.
+  if (settings.threshold <= 0) return letThroughUnguarded(db, key);
   return db.transaction(async (trx) => {
     await lockPortal(trx, portal);
     const row = await trx('credentials_mails')
       .where(key)
       .first<MailRow | undefined>('id', 'status', trx.raw('decided_at > now() - make_interval(secs => ?) as recent', [windowMs / 1000]));
-    /** Notes the decision; `approved`: let through by the approval, which it keeps (and does not count). */
-    const note = async (status: 'sent' | 'held', { approved = false } = {}) => {
-      const columns: Record<string, unknown> = { client_number: creation.clientNumber, status, decided_at: trx.fn.now() };
-      if (status === 'held') columns.held_at = trx.fn.now();
-      if (!approved) Object.assign(columns, { approved_at: null, first_approver: null, second_approver: null });
-      await trx('credentials_mails').insert({ ...key, ...columns }).onConflict(['portal', 'record_type', 'record_id']).merge(columns);
-    };
+    const note = (status: 'sent' | 'held', options?: { approved?: boolean }) =>
+      noteDecision(trx, key, creation, status === 'sent' ? { status } : { status, reason: 'threshold' }, options);
     if (row?.status === 'approved') {
       await note('sent', { approved: true });
       return { allowed: true };
@@ -106,6 +127,59 @@ export async function guardCredentialsMail(
 }
 
 /**
+ * Asks before a push makes again a login the portal no longer holds (Client Online: a login
+ * portal-sync made or adopted, deleted with its last client or user by hand, that a reconcile
+ * repair would push again), which mails its person new credentials out of the blue. Such a
+ * creation is held for approval whatever the count (only a guard switched off lets it through):
+ * held once, it stays held until two operators approve it, and is let through once then. `since`
+ * is when the repair asking for it was found: a creation let through after that is this repair's
+ * own, retried, and is let through again; one let through before is the login's first creation,
+ * and does not cover its making again.
+ */
+export async function guardLoginRecreation(
+  db: Db,
+  portal: Portal,
+  creation: CredentialsMailCreation,
+  { since, settings = defaultMailGuard }: { since: Date; settings?: MailGuardSettings },
+): Promise<MailGuardDecision> {
+  const key: MailKey = { portal, record_type: creation.recordType, record_id: creation.recordId };
+  if (settings.threshold <= 0) return letThroughUnguarded(db, key);
+  return db.transaction(async (trx) => {
+    await lockPortal(trx, portal);
+    const row = await trx('credentials_mails')
+      .where(key)
+      .first<{ status: MailRow['status']; ours: boolean } | undefined>('status', trx.raw('decided_at >= ? as ours', [since]));
+    if (row?.status === 'approved') {
+      await noteDecision(trx, key, creation, { status: 'sent' }, { approved: true });
+      return { allowed: true };
+    }
+    if (row?.status === 'held') return { allowed: false };
+    if (row?.status === 'sent' && row.ours) return { allowed: true };
+    await noteDecision(trx, key, creation, { status: 'held', reason: 'recreation' });
+    return { allowed: false };
+  });
+}
+
+/**
+ * Of these records, those whose login's making again is held or approved and not yet let through
+ * (by `type:id`): every push that carries such a login asks the guard again, so that a held one
+ * stays out of every push, and an approved one is let through once.
+ */
+export async function recreationsAwaiting(
+  db: Db,
+  portal: Portal,
+  records: readonly { recordType: CredentialsMailCreation['recordType']; recordId: number }[],
+): Promise<Set<string>> {
+  if (records.length === 0) return new Set();
+  const rows = await db('credentials_mails')
+    .where({ portal, reason: 'recreation' })
+    .whereIn('status', ['held', 'approved'])
+    .whereIn(['record_type', 'record_id'], records.map((r) => [r.recordType, r.recordId]))
+    .select<{ record_type: string; record_id: number | string }[]>('record_type', 'record_id');
+  return new Set(rows.map((row) => `${row.record_type}:${Number(row.record_id)}`));
+}
+
+/**
  * The portal refused a creation the guard had let through (a duplicate email: the login exists and
  * is adopted instead): nobody was mailed, so it does not count.
  */
@@ -119,6 +193,7 @@ export interface HeldCreation {
   recordType: 'client' | 'contact';
   recordId: number;
   heldAt: Date;
+  reason: HoldReason;
 }
 
 export interface PendingMailApproval {
@@ -162,12 +237,13 @@ export async function credentialsMailStatus(db: Db, portal: Portal, settings: Ma
     .where({ portal, status: 'held' })
     .orderBy('id')
     .limit(listedHeld)
-    .select<{ id: number; client_number: string; record_type: 'client' | 'contact'; record_id: number; held_at: Date }[]>(
+    .select<{ id: number; client_number: string; record_type: 'client' | 'contact'; record_id: number; held_at: Date; reason: HoldReason | null }[]>(
       'id',
       'client_number',
       'record_type',
       'record_id',
       'held_at',
+      'reason',
     );
   const approval = await pendingApproval(db, portal);
   return {
@@ -181,6 +257,7 @@ export async function credentialsMailStatus(db: Db, portal: Portal, settings: Ma
       recordType: row.record_type,
       recordId: Number(row.record_id),
       heldAt: row.held_at,
+      reason: row.reason ?? 'threshold',
     })),
     heldClients: Number(held?.clients ?? 0),
     approval: approval && withoutBound(approval),

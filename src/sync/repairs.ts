@@ -19,13 +19,23 @@ export type RepairRequest = Drift | { recordType: 'client'; recordId: number; is
 export interface PendingRepairs {
   ids: number[];
   drift: RepairRequest[];
+  /**
+   * When the earliest of them that a reconcile run found was recorded (the run had read the
+   * portal in bulk just before); null when none was (only an operator's resync is pending).
+   */
+  foundByRunAt: Date | null;
 }
 
 export async function pendingRepairs(db: Db, portal: Portal, clientNumber: string): Promise<PendingRepairs> {
   const rows = await db('reconcile_repairs')
     .where({ portal, client_number: clientNumber, status: 'pending' })
-    .select<{ id: number; drift: RepairRequest[] }[]>('id', 'drift');
-  return { ids: rows.map((row) => Number(row.id)), drift: rows.flatMap((row) => row.drift) };
+    .select<{ id: number; drift: RepairRequest[]; run_id: number | null; found_at: Date }[]>('id', 'drift', 'run_id', 'found_at');
+  const foundByRun = rows.filter((row) => row.run_id !== null).map((row) => row.found_at.getTime());
+  return {
+    ids: rows.map((row) => Number(row.id)),
+    drift: rows.flatMap((row) => row.drift),
+    foundByRunAt: foundByRun.length > 0 ? new Date(Math.min(...foundByRun)) : null,
+  };
 }
 
 /** An operator asked for a resync: every record of the client is checked, not only those named. */
@@ -54,7 +64,8 @@ export interface SyncDid {
 export async function settleRepairs(
   db: Db,
   repairs: PendingRepairs,
-  outcome: { errors: readonly SyncErrorInput[]; writes: number; did?: SyncDid },
+  /** `heldLogins`: logins the credentials-mail guard held for approval instead of letting the repair make them. */
+  outcome: { errors: readonly SyncErrorInput[]; writes: number; did?: SyncDid; heldLogins?: number },
 ): Promise<void> {
   if (repairs.ids.length === 0) return;
   const drifted = driftedRecords(repairs.drift);
@@ -62,10 +73,13 @@ export async function settleRepairs(
     ? outcome.errors
     : outcome.errors.filter((error) => drifted.has(`${error.recordType}:${error.recordId}`));
   const status = blocking.length > 0 ? 'failed' : outcome.writes > 0 ? 'repaired' : 'no-change';
+  const held = outcome.heldLogins ?? 0;
   const message =
     blocking.length > 0
       ? `not repaired: ${blocking.map((error) => `${error.recordType} ${error.recordId} (${error.code})`).join(', ')}; see the sync errors`
-      : null;
+      : held > 0
+        ? `${held} login${held === 1 ? '' : 's'} held for approval instead of made (and mailed): see the credentials-mail guard in GET /sync/health`
+        : null;
   await db('reconcile_repairs')
     .whereIn('id', repairs.ids)
     .where({ status: 'pending' })

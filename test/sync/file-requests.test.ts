@@ -65,6 +65,8 @@ async function as(name: keyof typeof secrets, method: string, path: string, body
 async function fileRequestSim(): Promise<FileRequestSimState> {
   return (await (await fetch(`${stack.simulator.origin}/_sim/file-requests`)).json()) as FileRequestSimState;
 }
+const setScript = (rules: object[]) =>
+  fetch(`${stack.simulator.origin}/_sim/script`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rules }) });
 const cwUserGuid = async (email: string) => (await stack.simState()).users.find((u) => u.Email === email)?.CWGuid;
 const cwRoles = async (entityNo: string, email: string) => {
   const state = await stack.simState();
@@ -236,6 +238,64 @@ test('reminders fire before and after the due date; staff cancel it, in CaseWare
   expect((await stack.api('POST', `/file-requests/${id}/cancel`)).status).toBe(409);
   expect(await reminderMails()).toHaveLength(3);
   await record('reminded-cancelled', workflowId);
+}, 60_000);
+
+test('a reminder whose answer is lost is not mailed again by the retry: one mail per reminder (issue 18)', async () => {
+  const s = await company('fr8');
+  const reminderCalls = async () => ((await (await fetch(`${stack.simulator.origin}/_sim/calls`)).json()) as Record<string, number>)['POST /file-requests/:guid/reminders'] ?? 0;
+  const callsBefore = await reminderCalls();
+  // CaseWare mails the first reminder, then drops the connection: the activity never learns it did.
+  expect((await setScript([{ method: 'POST', path: '^/file-requests/[^/]+/reminders$', times: 1, loseAnswer: true }])).status).toBe(204);
+  try {
+    const started = await stack.api('POST', '/file-requests', { clientNumber: s.clientNumber, subject: 'Grootboek', dueDate: inSeconds(5), contactIds: [s.a], grantAnswerRole: true });
+    expect(started.status).toBe(202);
+    const { id } = started.body;
+    const held = await remote(id);
+    await waitFor('three reminders', async () => (await fileRequest(id)).remindersSent === 3, { timeoutMs: 20_000 });
+    // Three reminders: three mails, three reminders in CaseWare, and three calls (the lost one was not repeated).
+    const reminderMails = (await fileRequestSim()).mails.filter((m) => m.request === held.CWGuid && m.kind === 'file-request-reminder');
+    expect(reminderMails.map((m) => m.to)).toEqual([s.email('a'), s.email('a'), s.email('a')]);
+    expect((await remote(id)).Reminders).toBe(3);
+    expect((await reminderCalls()) - callsBefore).toBe(3);
+    expect((await stack.api('POST', `/file-requests/${id}/cancel`)).status).toBe(202);
+    await untilStatus(id, 'cancelled');
+  } finally {
+    await setScript([]);
+  }
+}, 60_000);
+
+test('the answering role given for a request is taken back when it closes, unless an open request still needs it (issue 18)', async () => {
+  const s = await company('fr9');
+  const ask = async (subject: string) => {
+    const started = await stack.api('POST', '/file-requests', { clientNumber: s.clientNumber, subject, contactIds: [s.a], grantAnswerRole: true });
+    expect(started.status).toBe(202);
+    await remote(started.body.id);
+    return started.body as { id: number; workflowId: string };
+  };
+  const ended = (request: { workflowId: string }) => stack.temporal.client.workflow.getHandle(request.workflowId).result();
+  const grants = async () => (await stack.database.db('caseware_answer_grants').where({ contact_id: s.a })).length;
+  const staff = ['Contact - Entity Access', 'Contact - Entity Staff'];
+
+  // One request: the role comes with it, and goes when it is cancelled.
+  const one = await ask('Balans');
+  expect(await cwRoles('fr9', s.email('a'))).toEqual(staff);
+  expect((await stack.api('POST', `/file-requests/${one.id}/cancel`)).status).toBe(202);
+  await ended(one);
+  expect(await cwRoles('fr9', s.email('a'))).toEqual(['Contact - Entity Access']);
+  expect(await grants()).toBe(0);
+
+  // Two requests: the one answered first leaves the role to the other; the role goes with the last.
+  const [first, second] = [await ask('Winst'), await ask('Verlies')];
+  expect(await cwRoles('fr9', s.email('a'))).toEqual(staff);
+  await answer(first.id, s.email('a'), ['winst.pdf']);
+  await ended(first);
+  expect((await fileRequest(first.id)).status).toBe('answered');
+  expect(await cwRoles('fr9', s.email('a'))).toEqual(staff);
+  expect(await grants()).toBe(1);
+  expect((await stack.api('POST', `/file-requests/${second.id}/cancel`)).status).toBe(202);
+  await ended(second);
+  expect(await cwRoles('fr9', s.email('a'))).toEqual(['Contact - Entity Access']);
+  expect(await grants()).toBe(0);
 }, 60_000);
 
 test('a recipient offboarded, then one whose CaseWare link is switched off, leave the request; the last one going flags it', async () => {

@@ -198,7 +198,7 @@ describe('holding a portal', () => {
       const fileRequestId = Number((id as { id: number }).id);
       for (const run of [
         () => activities.createFileRequestInPortal({ fileRequestId }),
-        () => activities.sendFileRequestReminder({ fileRequestId }),
+        () => activities.sendFileRequestReminder({ fileRequestId, reminder: 1 }),
         () => activities.cancelFileRequestInPortal({ fileRequestId, cancelledBy: 'api' }),
       ]) {
         const failure = await run().then(() => undefined, (error: unknown) => error);

@@ -3,6 +3,7 @@ import { defaultPayloadConverter, type Payload } from '@temporalio/common';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildApi } from '../../src/api/server';
+import { createApiToken, revokeApiToken } from '../../src/api/tokens';
 import { EncryptionCodec, encryptionKeyFromBase64 } from '../../src/temporal/encryption-codec';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
@@ -52,6 +53,53 @@ describe('the codec server', () => {
       expect(response.body).not.toContain('1001');
       expect(response.json().error.code).toBe('unauthorized');
     }
+  });
+
+  it('decodes for a named token of any role, a viewer too (issue 18); a revoked or wrong token gets 401', async () => {
+    const viewer = await createApiToken(database.db, { name: 'codec-viewer', role: 'viewer' });
+    const operator = await createApiToken(database.db, { name: 'codec-operator', role: 'operator' });
+    for (const secret of [viewer.secret, operator.secret]) {
+      const response = await decode({ authorization: `Bearer ${secret}` });
+      expect(response.statusCode).toBe(200);
+      const [payload] = response.json<{ payloads: { metadata: Record<string, string>; data: string }[] }>().payloads;
+      expect(defaultPayloadConverter.fromPayload(fromJson(payload!))).toEqual({ clientNumber: '1001' });
+    }
+    await revokeApiToken(database.db, 'codec-viewer');
+    for (const secret of [viewer.secret, `${operator.secret}x`, 'pst_not-a-token']) {
+      const response = await decode({ authorization: `Bearer ${secret}` });
+      expect(response.statusCode).toBe(401);
+      expect(response.json().error.code).toBe('unauthorized');
+      expect(response.body).not.toContain('1001');
+    }
+  });
+
+  it('encodes for the operator role only: a viewer token gets 403', async () => {
+    const viewer = await createApiToken(database.db, { name: 'codec-viewer-2', role: 'viewer' });
+    const operator = await createApiToken(database.db, { name: 'codec-operator-2', role: 'operator' });
+    const encode = (secret: string) =>
+      app.inject({ method: 'POST', url: '/codec/encode', headers: { authorization: `Bearer ${secret}` }, payload: { payloads: [asJson(defaultPayloadConverter.toPayload('x'))] } });
+    const refused = await encode(viewer.secret);
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json().error.message).toBe('POST /codec/encode needs the operator role; token "codec-viewer-2" has the viewer role');
+    expect((await encode(operator.secret)).statusCode).toBe(200);
+  });
+
+  it("signs a browser in with a named token: the session has the token's role, and ends when the token is revoked", async () => {
+    const viewer = await createApiToken(database.db, { name: 'codec-browser', role: 'viewer' });
+    const signIn = await app.inject({
+      method: 'POST',
+      url: '/codec/session',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: `token=${encodeURIComponent(viewer.secret)}`,
+    });
+    expect(signIn.statusCode).toBe(200);
+    const cookie = String(signIn.headers['set-cookie']).split(';')[0]!;
+    expect(cookie).not.toContain(viewer.secret);
+    expect((await decode({ origin: uiOrigin, cookie })).statusCode).toBe(200);
+    const encode = await app.inject({ method: 'POST', url: '/codec/encode', headers: { cookie }, payload: { payloads: [asJson(defaultPayloadConverter.toPayload('x'))] } });
+    expect(encode.statusCode).toBe(403);
+    await revokeApiToken(database.db, 'codec-browser');
+    expect((await decode({ origin: uiOrigin, cookie })).statusCode).toBe(401);
   });
 
   it('encodes, so that the UI can send a signal in the encrypted form', async () => {

@@ -123,8 +123,14 @@ function describeHealth(health: SyncHealth): string[] {
     if (mails.held > 0) {
       lines.push(
         ...table(
-          ['held', 'client', 'record', 'since'],
-          mails.heldCreations.map((creation) => [String(creation.id), creation.clientNumber, `${creation.recordType} ${creation.recordId}`, when(creation.heldAt)]),
+          ['held', 'client', 'record', 'since', 'why'],
+          mails.heldCreations.map((creation) => [
+            String(creation.id),
+            creation.clientNumber,
+            `${creation.recordType} ${creation.recordId}`,
+            when(creation.heldAt),
+            creation.reason === 'recreation' ? 'made again: gone from the portal' : 'beyond the threshold',
+          ]),
           '    ',
         ),
       );

@@ -86,15 +86,16 @@ function CredentialsMails({ portal, guard, reload }) {
     ${guard.held > 0
       ? html`<${Notice} tone="warn">
           <strong>${guard.held === 1 ? '1 new login waits' : `${guard.held} new logins wait`} for approval</strong>
-          ${` (${guard.heldClients === 1 ? '1 client' : `${guard.heldClients} clients`}): more were asked for than the guard lets through in ${guard.windowMinutes} minutes. `}
+          ${` (${guard.heldClients === 1 ? '1 client' : `${guard.heldClients} clients`}): more were asked for than the guard lets through in ${guard.windowMinutes} minutes, or a repair would make again a login the portal lost (deleted there by hand). `}
           Nothing was created for them and nobody was mailed. Check that they are meant (a CRM import?), then approve: two operators, each with their own token.
           <div class="table-wrap"><table class="held-creations">
-            <thead><tr><th>Held</th><th>Client</th><th>Record</th><th>Since</th></tr></thead>
+            <thead><tr><th>Held</th><th>Client</th><th>Record</th><th>Since</th><th>Why</th></tr></thead>
             <tbody>${guard.heldCreations.map((creation) => html`<tr>
               <td class="number">${creation.id}</td>
               <td><a href=${href('clients', creation.clientNumber)}>${creation.clientNumber}</a></td>
               <td>${recordName(creation.recordType, creation.recordId)}</td>
               <td><${When} at=${creation.heldAt} /></td>
+              <td>${creation.reason === 'recreation' ? 'made again: gone from the portal' : 'beyond the threshold'}</td>
             </tr>`)}</tbody>
           </table></div>
           ${guard.held > guard.heldCreations.length ? html`<p class="quiet">… and ${guard.held - guard.heldCreations.length} more.</p>` : null}

@@ -45,5 +45,8 @@ export const cwFileRequestSchema = z.object({
   AnsweredBy: z.string().nullable().default(null),
   AnsweredAt: z.string().nullable().default(null),
   Files: z.array(z.object({ Name: z.string() })).default([]),
+  // [assumed] How many reminders it has mailed: what tells a reminder whose answer was lost apart
+  // from one that never went out. Null when the service does not say.
+  Reminders: z.number().int().min(0).nullable().default(null),
 });
 export type CwFileRequest = z.infer<typeof cwFileRequestSchema>;
