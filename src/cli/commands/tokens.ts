@@ -24,7 +24,8 @@ export function registerTokenCommands(program: Command): void {
     .description(
       'the API tokens with names and roles (README, "Tokens and roles"): viewer reads everything; registry (the CRM integration) also ' +
         'writes clients, contacts, links and master links; operator also offboards, resyncs and runs the reconcile. Like `migrate`, ' +
-        'these commands work on the database itself (DATABASE_URL; unset: the embedded PostgreSQL under DATA_DIR), not through the API',
+        'these commands work on the database itself: DATABASE_URL, or unset, the registry of the local stack running on this machine ' +
+        '(`npm start`; its embedded PostgreSQL under DATA_DIR, else ./.data or the checkout\'s .data). They never start a database of their own',
     )
     .addHelpText('after', databaseHelp + examples('portal-sync tokens create --name crm --role registry', 'portal-sync tokens list', 'portal-sync tokens revoke crm'));
 

@@ -1,28 +1,41 @@
 import { ApiTokenError, createApiToken, listApiTokens, revokeApiToken, type ApiTokenInfo, type Role } from '../../api/tokens';
+import type { Config } from '../../config';
 import { connectDatabase, type Db } from '../../db';
-import { startEmbeddedPostgres } from '../../dev/local-infra';
 import { migrationSource } from '../../../migrations';
 import { CliError, exitCodes } from '../exit-codes';
 import { table, when } from '../format';
 import { createOutput } from '../output';
-import { loadCliConfig, probeDatabase, processLogger, startFailure, Stops } from '../process';
+import { loadCliConfig, probeDatabase, processLogger, Stops } from '../process';
+import { runningLocalStackDatabase, sayLocalStackDatabase, searchedDataDirs } from './local-database';
 
 // `portal-sync tokens`: on the database itself, as an administrator's tool, like `migrate`. Whoever
 // may run it holds DATABASE_URL, which is more than any token gives.
 
-/** Runs `work` on DATABASE_URL (or the local embedded PostgreSQL), refusing a database that lacks migrations. */
+/**
+ * The registry database to work on: DATABASE_URL, or the one of the local stack running on this
+ * machine (said on stderr). Never one of its own: a database started here would be another,
+ * empty registry, whose tokens the running API would never know.
+ */
+function registryDatabaseUrl(config: Config): string {
+  if (config.DATABASE_URL) return config.DATABASE_URL;
+  const local = runningLocalStackDatabase();
+  if (local) {
+    sayLocalStackDatabase('tokens', local);
+    return local.url;
+  }
+  throw new CliError(
+    exitCodes.unavailable,
+    `no registry database to work on: DATABASE_URL is not set, and no local stack is running under ${searchedDataDirs()}. ` +
+      'Start it (`npm start`) or set DATABASE_URL; `portal-sync tokens` never starts a database of its own.',
+  );
+}
+
+/** Runs `work` on the registry database, refusing one that lacks migrations. */
 async function onDatabase<T>(work: (db: Db) => Promise<T>): Promise<T> {
   const config = loadCliConfig();
   const stops = new Stops(processLogger(config, true));
   try {
-    let url = config.DATABASE_URL;
-    if (!url) {
-      const postgres = await startEmbeddedPostgres(config.DATA_DIR).catch((error: unknown) => {
-        throw startFailure('the embedded PostgreSQL (DATA_DIR; while `portal-sync start` runs, set DATABASE_URL instead)', error);
-      });
-      stops.push(() => postgres.stop());
-      url = postgres.url;
-    }
+    const url = registryDatabaseUrl(config);
     await probeDatabase(url);
     const db = connectDatabase(url);
     stops.push(() => db.destroy());
