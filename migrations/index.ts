@@ -20,6 +20,7 @@ import * as clientOnlineLogins from './20261204000020_client_online_logins';
 import * as reconcileOutlook from './20261204000021_reconcile_outlook';
 import * as portalHolds from './20261205000020_portal_holds';
 import * as credentialsMailGuard from './20261205000021_credentials_mail_guard';
+import * as adminRole from './20261206000030_admin_role';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -47,6 +48,7 @@ const migrations: Record<string, Migration> = {
   '20261204000021_reconcile_outlook': reconcileOutlook,
   '20261205000020_portal_holds': portalHolds,
   '20261205000021_credentials_mail_guard': credentialsMailGuard,
+  '20261206000030_admin_role': adminRole,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

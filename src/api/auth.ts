@@ -63,11 +63,12 @@ export type RouteAccess =
 const viewer = { role: 'viewer' } as const;
 const registry = { role: 'registry' } as const;
 const operator = { role: 'operator' } as const;
+const admin = { role: 'admin' } as const;
 
 /**
  * Every route, by `METHOD /pattern` as fastify registers it. HEAD goes by the GET entry. Reads are
  * `viewer`; the registry's writes (the firm's CRM integration) `registry`; offboarding, resyncs,
- * the reconcile and holding a portal `operator`.
+ * the reconcile and holding a portal `operator`; the tokens `admin`.
  */
 export const routeAccess: Readonly<Record<string, RouteAccess>> = {
   'GET /health': 'public',
@@ -140,6 +141,11 @@ export const routeAccess: Readonly<Record<string, RouteAccess>> = {
   'GET /file-requests/:id': viewer,
   'POST /file-requests': operator,
   'POST /file-requests/:id/cancel': operator,
+
+  // The tokens (issue 18): who may use the API is the admin's, reading the list too.
+  'POST /tokens': admin,
+  'GET /tokens': admin,
+  'DELETE /tokens/:name': admin,
 };
 
 export function routeKey(method: string, url: string): string {

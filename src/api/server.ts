@@ -26,6 +26,7 @@ import { portalRoutes } from './routes-portals';
 import { reconcileRoutes, type ReconcileSettings } from './routes-reconcile';
 import { keptUserRoutes } from './routes-kept-users';
 import { syncRoutes } from './routes-sync';
+import { tokenRoutes } from './routes-tokens';
 
 export interface ApiOptions {
   db: Db;
@@ -110,12 +111,13 @@ function loggerOptions({ log, logger }: Pick<ApiOptions, 'log' | 'logger'>): Pic
 const securityDescription = [
   'A bearer token: `Authorization: Bearer <token>`. Each token has a name and a role:',
   '`viewer` may read everything; `registry` (the CRM integration) may also write clients, contacts, links and master links;',
-  '`operator` may also offboard (plan, execute, approve, cancel), resync, run or pause the reconcile and hold or release a portal.',
+  '`operator` may also offboard (plan, execute, approve, cancel), resync, run or pause the reconcile and hold or release a portal;',
+  '`admin` may also make, list and revoke the tokens (/tokens).',
   'The built-in token (API_TOKEN) has every role. A missing, wrong or revoked token gets 401, always with the same body;',
   'a valid token without the role a route needs gets 403, naming the role.',
   'An offboarding that waits for approval must be approved by another token than the one that asked for it, the built-in token included (four eyes);',
   'so must credentials mails the guard holds (POST /sync/portals/:portal/approve-mails: two different operator tokens).',
-  'Tokens are made with `portal-sync tokens create --name <name> --role <role>` (README, "Tokens and roles").',
+  'Tokens are made with POST /tokens (admin), the console\'s Tokens page or `portal-sync tokens create --name <name> --role <role>` (README, "Tokens and roles").',
 ].join(' ');
 
 const registeredRoutes = new WeakMap<FastifyInstance, { method: string; url: string }[]>();
@@ -200,6 +202,7 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     void api.register(offboardingRoutes, { db: options.db, offboarding: options.offboarding });
     void api.register(reconcileRoutes, { db: options.db, reconcile: options.reconcile });
     void api.register(fileRequestRoutes, { db: options.db, fileRequests: options.fileRequests });
+    void api.register(tokenRoutes, { db: options.db });
     done();
   });
 

@@ -2,14 +2,16 @@ import { ApiTokenError, createApiToken, listApiTokens, revokeApiToken, type ApiT
 import type { Config } from '../../config';
 import { connectDatabase, type Db } from '../../db';
 import { migrationSource } from '../../../migrations';
+import { defaultApiUrl, PortalSyncApi, type Wire } from '../api-client';
 import { CliError, exitCodes } from '../exit-codes';
 import { table, when } from '../format';
 import { createOutput } from '../output';
 import { loadCliConfig, probeDatabase, processLogger, Stops } from '../process';
 import { runningLocalStackDatabase, sayLocalStackDatabase, searchedDataDirs } from './local-database';
 
-// `portal-sync tokens`: on the database itself, as an administrator's tool, like `migrate`. Whoever
-// may run it holds DATABASE_URL, which is more than any token gives.
+// `portal-sync tokens`: on the database itself, as an administrator's tool, like `migrate` (whoever
+// may run it so holds DATABASE_URL, which is more than any token gives); or, given --api-url or
+// --token, through the API with a token that has the admin role (/tokens), as the console does.
 
 /**
  * The registry database to work on: DATABASE_URL, or the one of the local stack running on this
@@ -52,9 +54,35 @@ async function onDatabase<T>(work: (db: Db) => Promise<T>): Promise<T> {
 
 const at = (date: Date | null) => when(date?.toISOString());
 
-export async function createToken(options: { name: string; role: Role; json?: boolean }): Promise<void> {
+/** How the command reaches the tokens: `--api-url` or `--token` given, through the API (with a token that has the admin role). */
+export interface TokenCommandOptions {
+  apiUrl?: string;
+  token?: string;
+  json?: boolean;
+}
+
+type WireToken = Wire<ApiTokenInfo>;
+
+const fromWire = (token: WireToken): ApiTokenInfo => ({
+  name: token.name,
+  role: token.role,
+  createdAt: new Date(token.createdAt),
+  lastUsedAt: token.lastUsedAt === null ? null : new Date(token.lastUsedAt),
+  revokedAt: token.revokedAt === null ? null : new Date(token.revokedAt),
+});
+
+/** The API, when the command was given where it is or a token for it; else undefined: the database. */
+function throughApi(options: TokenCommandOptions, env: NodeJS.ProcessEnv = process.env): PortalSyncApi | undefined {
+  if (options.apiUrl === undefined && options.token === undefined) return undefined;
+  return new PortalSyncApi({ apiUrl: options.apiUrl ?? env.PORTAL_SYNC_API_URL ?? defaultApiUrl, token: options.token ?? env.API_TOKEN }, env);
+}
+
+export async function createToken(options: TokenCommandOptions & { name: string; role: Role }): Promise<void> {
   const out = createOutput(options);
-  const { token, secret } = await onDatabase((db) => createApiToken(db, options));
+  const api = throughApi(options);
+  const { token, secret } = api
+    ? await api.post<WireToken & { secret: string }>('/tokens', { name: options.name, role: options.role }).then((made) => ({ token: fromWire(made), secret: made.secret }))
+    : await onDatabase((db) => createApiToken(db, options));
   out.result({ name: token.name, role: token.role, createdAt: token.createdAt, secret }, (value) => [
     `Token "${value.name}" made, with the ${value.role} role. Its secret, shown this once (only a hash of it is kept):`,
     '',
@@ -64,22 +92,27 @@ export async function createToken(options: { name: string; role: Role; json?: bo
   ]);
 }
 
-export async function listTokens(options: { includeRevoked?: boolean; json?: boolean }): Promise<void> {
+export async function listTokens(options: TokenCommandOptions & { includeRevoked?: boolean }): Promise<void> {
   const out = createOutput(options);
-  const tokens = await onDatabase((db) => listApiTokens(db, { includeRevoked: options.includeRevoked === true }));
+  const includeRevoked = options.includeRevoked === true;
+  const api = throughApi(options);
+  const tokens = api
+    ? (await api.get<WireToken[]>('/tokens', includeRevoked ? { includeRevoked } : {})).map(fromWire)
+    : await onDatabase((db) => listApiTokens(db, { includeRevoked }));
   out.result(tokens, (list: ApiTokenInfo[]) =>
     list.length === 0
       ? ['No tokens yet (the built-in API_TOKEN aside). Make one with `portal-sync tokens create --name <name> --role <role>`.']
       : table(
-          ['name', 'role', 'created', 'last used', ...(options.includeRevoked ? ['revoked'] : [])],
-          list.map((token) => [token.name, token.role, at(token.createdAt), at(token.lastUsedAt), ...(options.includeRevoked ? [at(token.revokedAt)] : [])]),
+          ['name', 'role', 'created', 'last used', ...(includeRevoked ? ['revoked'] : [])],
+          list.map((token) => [token.name, token.role, at(token.createdAt), at(token.lastUsedAt), ...(includeRevoked ? [at(token.revokedAt)] : [])]),
           '',
         ),
   );
 }
 
-export async function revokeToken(name: string, options: { json?: boolean }): Promise<void> {
+export async function revokeToken(name: string, options: TokenCommandOptions): Promise<void> {
   const out = createOutput(options);
-  const token = await onDatabase((db) => revokeApiToken(db, name));
+  const api = throughApi(options);
+  const token = api ? fromWire(await api.delete<WireToken>(`/tokens/${encodeURIComponent(name)}`)) : await onDatabase((db) => revokeApiToken(db, name));
   out.result(token, (value) => [`Token "${value.name}" (${value.role}) revoked: the API refuses it from now on.`]);
 }
