@@ -21,6 +21,8 @@ import * as reconcileOutlook from './20261204000021_reconcile_outlook';
 import * as portalHolds from './20261205000020_portal_holds';
 import * as credentialsMailGuard from './20261205000021_credentials_mail_guard';
 import * as adminRole from './20261206000030_admin_role';
+import * as auditEvents from './20261206000031_audit_events';
+import * as reconcileRequestedBy from './20261206000032_reconcile_requested_by';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -49,6 +51,8 @@ const migrations: Record<string, Migration> = {
   '20261205000020_portal_holds': portalHolds,
   '20261205000021_credentials_mail_guard': credentialsMailGuard,
   '20261206000030_admin_role': adminRole,
+  '20261206000031_audit_events': auditEvents,
+  '20261206000032_reconcile_requested_by': reconcileRequestedBy,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -55,6 +55,8 @@ export function roleGrants(held: Role, needed: Role): boolean {
 
 export type RouteAccess =
   | { role: Role }
+  /** Any one of these roles. */
+  | { roles: readonly Role[] }
   /** No token: /health, the OpenAPI document, the docs, the console's page and its files. */
   | 'public'
   /** Checks a token of its own: GET /metrics (METRICS_TOKEN), the codec server (the built-in token or its session). */
@@ -146,10 +148,17 @@ export const routeAccess: Readonly<Record<string, RouteAccess>> = {
   'POST /tokens': admin,
   'GET /tokens': admin,
   'DELETE /tokens/:name': admin,
+  // Who changed what: the operators' (who paused the reconcile, who held a portal) and the admin's.
+  'GET /audit': { roles: ['operator', 'admin'] },
 };
 
 export function routeKey(method: string, url: string): string {
   return `${method === 'HEAD' ? 'GET' : method} ${url}`;
+}
+
+/** The roles of which a route needs one. */
+export function rolesOf(access: { role: Role } | { roles: readonly Role[] }): readonly Role[] {
+  return 'roles' in access ? access.roles : [access.role];
 }
 
 /** The table's entry for a route; undefined: nobody may use it. */
@@ -215,10 +224,11 @@ export function accessControl(options: { db: Db; apiToken: string }): onRequestA
         .code(403)
         .send(errorBody('forbidden', `no role may use ${routeKey(request.method, url)} yet: the route has no entry in the role table (routeAccess in src/api/auth.ts)`));
     }
-    if (!caller.roles.some((held) => roleGrants(held, access.role))) {
+    const needed = rolesOf(access);
+    if (!caller.roles.some((held) => needed.some((role) => roleGrants(held, role)))) {
       return reply
         .code(403)
-        .send(errorBody('forbidden', `${routeKey(request.method, url)} needs the ${access.role} role; token "${caller.name}" has the ${caller.roles.join(', ')} role`));
+        .send(errorBody('forbidden', `${routeKey(request.method, url)} needs the ${needed.join(' or ')} role; token "${caller.name}" has the ${caller.roles.join(', ')} role`));
     }
   };
 }

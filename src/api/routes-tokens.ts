@@ -1,6 +1,7 @@
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { Db } from '../db';
 import { RegistryError } from '../registry/repository';
+import { noteAuditRecordIds } from './audit';
 import { errorResponses } from './errors';
 import { apiTokenSchema, createdTokenSchema, createTokenRequestSchema, tokenListQuerySchema, tokenParamsSchema } from './token-schemas';
 import { ApiTokenError, createApiToken, listApiTokens, revokeApiToken } from './tokens';
@@ -34,6 +35,7 @@ export const tokenRoutes: FastifyPluginCallbackZod<{ db: Db }> = (app, { db }, d
       },
     },
     async (request, reply) => {
+      noteAuditRecordIds(request, { token: request.body.name });
       const { token, secret } = await refusedAsRegistry(() => createApiToken(db, request.body));
       request.log.info({ tokenName: token.name, role: token.role }, 'token made');
       return reply.code(201).send({ ...token, secret });

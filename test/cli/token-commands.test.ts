@@ -84,6 +84,14 @@ describe('portal-sync tokens', () => {
     expect((await cli(['tokens', 'list', '--include-revoked'], env)).stdout).toMatch(/^temp +viewer +.+ +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/m);
     const renewed = await cli(['tokens', 'create', '--name', 'temp', '--role', 'operator'], env);
     expect(renewed.code, renewed.stderr).toBe(0);
+
+    // The audit has them, as `(database)`: whoever holds DATABASE_URL.
+    const audited = await db('audit_events').where({ token_name: '(database)' }).whereRaw(`record_ids->>'token' = 'temp'`).orderBy('id').select('method', 'route', 'status', 'fields');
+    expect(audited).toEqual([
+      { method: 'POST', route: '/tokens', status: 201, fields: ['name', 'role'] },
+      { method: 'DELETE', route: '/tokens/:name', status: 200, fields: [] },
+      { method: 'POST', route: '/tokens', status: 201, fields: ['name', 'role'] },
+    ]);
   });
 
   test('refuses a name in use, a bad name, the built-in name and an unknown role (exit 2)', async () => {

@@ -1,6 +1,7 @@
 import { ApiTokenError, createApiToken, listApiTokens, revokeApiToken, type ApiTokenInfo, type Role } from '../../api/tokens';
 import type { Config } from '../../config';
 import { connectDatabase, type Db } from '../../db';
+import { databaseActor, recordAuditEvent, type AuditEventInput } from '../../registry/audit-events';
 import { migrationSource } from '../../../migrations';
 import { defaultApiUrl, PortalSyncApi, type Wire } from '../api-client';
 import { CliError, exitCodes } from '../exit-codes';
@@ -54,6 +55,14 @@ async function onDatabase<T>(work: (db: Db) => Promise<T>): Promise<T> {
 
 const at = (date: Date | null) => when(date?.toISOString());
 
+/**
+ * A change made on the database lands in the audit as the same change through the API would, under
+ * the name `(database)`: whoever holds DATABASE_URL, which no token names.
+ */
+function recordOnDatabase(db: Db, change: Pick<AuditEventInput, 'method' | 'route' | 'status' | 'recordIds' | 'fields'>): Promise<void> {
+  return recordAuditEvent(db, { ...change, tokenName: databaseActor, requestId: null });
+}
+
 /** How the command reaches the tokens: `--api-url` or `--token` given, through the API (with a token that has the admin role). */
 export interface TokenCommandOptions {
   apiUrl?: string;
@@ -82,7 +91,11 @@ export async function createToken(options: TokenCommandOptions & { name: string;
   const api = throughApi(options);
   const { token, secret } = api
     ? await api.post<WireToken & { secret: string }>('/tokens', { name: options.name, role: options.role }).then((made) => ({ token: fromWire(made), secret: made.secret }))
-    : await onDatabase((db) => createApiToken(db, options));
+    : await onDatabase(async (db) => {
+        const made = await createApiToken(db, options);
+        await recordOnDatabase(db, { method: 'POST', route: '/tokens', status: 201, recordIds: { token: made.token.name }, fields: ['name', 'role'] });
+        return made;
+      });
   out.result({ name: token.name, role: token.role, createdAt: token.createdAt, secret }, (value) => [
     `Token "${value.name}" made, with the ${value.role} role. Its secret, shown this once (only a hash of it is kept):`,
     '',
@@ -113,6 +126,12 @@ export async function listTokens(options: TokenCommandOptions & { includeRevoked
 export async function revokeToken(name: string, options: TokenCommandOptions): Promise<void> {
   const out = createOutput(options);
   const api = throughApi(options);
-  const token = api ? fromWire(await api.delete<WireToken>(`/tokens/${encodeURIComponent(name)}`)) : await onDatabase((db) => revokeApiToken(db, name));
+  const token = api
+    ? fromWire(await api.delete<WireToken>(`/tokens/${encodeURIComponent(name)}`))
+    : await onDatabase(async (db) => {
+        const revoked = await revokeApiToken(db, name);
+        await recordOnDatabase(db, { method: 'DELETE', route: '/tokens/:name', status: 200, recordIds: { token: revoked.name }, fields: [] });
+        return revoked;
+      });
   out.result(token, (value) => [`Token "${value.name}" (${value.role}) revoked: the API refuses it from now on.`]);
 }
