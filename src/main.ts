@@ -163,6 +163,7 @@ function whereToLook(facts: LocalStackFacts, apiToken: ApiToken, dataDir?: strin
     ...(facts.casewareBaseUrl ? [`  CaseWare Cloud       ${facts.casewareBaseUrl}`] : []),
     `  Approving            a held offboarding takes a second token (four eyes); make one with`,
     `                       ${makeToken}`,
+    `                       (or on the console's Tokens page)`,
     facts.demoClientsLoaded ? '  Demo clients 1001-1005 were loaded.' : '  Registry data from the previous run is kept.',
     '',
     `  Try: curl -H "Authorization: Bearer ${apiToken.shownAs}" ${apiUrl}/sync/clients/1001`,
