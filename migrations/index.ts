@@ -22,6 +22,9 @@ import * as portalHolds from './20261205000020_portal_holds';
 import * as credentialsMailGuard from './20261205000021_credentials_mail_guard';
 import * as fileRequestReminders from './20261206000010_file_request_reminders';
 import * as credentialsMailReason from './20261206000020_credentials_mail_reason';
+import * as adminRole from './20261206000030_admin_role';
+import * as auditEvents from './20261206000031_audit_events';
+import * as reconcileRequestedBy from './20261206000032_reconcile_requested_by';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -51,6 +54,9 @@ const migrations: Record<string, Migration> = {
   '20261205000021_credentials_mail_guard': credentialsMailGuard,
   '20261206000010_file_request_reminders': fileRequestReminders,
   '20261206000020_credentials_mail_reason': credentialsMailReason,
+  '20261206000030_admin_role': adminRole,
+  '20261206000031_audit_events': auditEvents,
+  '20261206000032_reconcile_requested_by': reconcileRequestedBy,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -94,7 +94,7 @@ export async function startLocalStack(config: Config, log: Logger): Promise<Loca
       casewareBaseUrl: config.CASEWARE_BASE_URL ? caseware.baseUrl : null,
       demoClientsLoaded: demo,
     };
-    return { facts, whereToLook: whereToLook(facts, apiToken, config.DATABASE_URL ? undefined : databaseUrl), stop };
+    return { facts, whereToLook: whereToLook(facts, apiToken, config.DATABASE_URL || config.DATA_DIR === '.data' ? undefined : config.DATA_DIR), stop };
   } catch (error) {
     await stop();
     throw error;
@@ -143,11 +143,14 @@ async function resendEverything(db: Db): Promise<void> {
   await requestResync(db);
 }
 
-/** `embeddedDatabaseUrl`: the embedded PostgreSQL's, where `portal-sync tokens` finds it while this runs. */
-function whereToLook(facts: LocalStackFacts, apiToken: ApiToken, embeddedDatabaseUrl?: string): string {
+/**
+ * `dataDir`: a DATA_DIR other than the default, which `portal-sync tokens` must be given to find the
+ * embedded PostgreSQL of this run (src/dev/local-database.ts); with the default it finds it alone.
+ */
+function whereToLook(facts: LocalStackFacts, apiToken: ApiToken, dataDir?: string): string {
   const { apiUrl } = facts;
   // Four eyes: what the built-in token asks for, a second token approves (README, "Tokens and roles").
-  const makeToken = `${embeddedDatabaseUrl ? `DATABASE_URL=${embeddedDatabaseUrl} ` : ''}npx portal-sync tokens create --name <name> --role operator`;
+  const makeToken = `${dataDir ? `DATA_DIR=${dataDir} ` : ''}npx portal-sync tokens create --name <name> --role operator`;
   const lines = [
     '',
     'portal-sync is running.',
@@ -160,6 +163,7 @@ function whereToLook(facts: LocalStackFacts, apiToken: ApiToken, embeddedDatabas
     ...(facts.casewareBaseUrl ? [`  CaseWare Cloud       ${facts.casewareBaseUrl}`] : []),
     `  Approving            a held offboarding takes a second token (four eyes); make one with`,
     `                       ${makeToken}`,
+    `                       (or on the console's Tokens page)`,
     facts.demoClientsLoaded ? '  Demo clients 1001-1005 were loaded.' : '  Registry data from the previous run is kept.',
     '',
     `  Try: curl -H "Authorization: Bearer ${apiToken.shownAs}" ${apiUrl}/sync/clients/1001`,

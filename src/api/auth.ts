@@ -55,6 +55,8 @@ export function roleGrants(held: Role, needed: Role): boolean {
 
 export type RouteAccess =
   | { role: Role }
+  /** Any one of these roles. */
+  | { roles: readonly Role[] }
   /** No token: /health, the OpenAPI document, the docs, the console's page and its files. */
   | 'public'
   /** Checks a token of its own: GET /metrics (METRICS_TOKEN), the codec server (tokens by role, or its session: src/api/routes-codec.ts). */
@@ -63,11 +65,12 @@ export type RouteAccess =
 const viewer = { role: 'viewer' } as const;
 const registry = { role: 'registry' } as const;
 const operator = { role: 'operator' } as const;
+const admin = { role: 'admin' } as const;
 
 /**
  * Every route, by `METHOD /pattern` as fastify registers it. HEAD goes by the GET entry. Reads are
  * `viewer`; the registry's writes (the firm's CRM integration) `registry`; offboarding, resyncs,
- * the reconcile and holding a portal `operator`.
+ * the reconcile and holding a portal `operator`; the tokens `admin`.
  */
 export const routeAccess: Readonly<Record<string, RouteAccess>> = {
   'GET /health': 'public',
@@ -140,10 +143,22 @@ export const routeAccess: Readonly<Record<string, RouteAccess>> = {
   'GET /file-requests/:id': viewer,
   'POST /file-requests': operator,
   'POST /file-requests/:id/cancel': operator,
+
+  // The tokens (issue 18): who may use the API is the admin's, reading the list too.
+  'POST /tokens': admin,
+  'GET /tokens': admin,
+  'DELETE /tokens/:name': admin,
+  // Who changed what: the operators' (who paused the reconcile, who held a portal) and the admin's.
+  'GET /audit': { roles: ['operator', 'admin'] },
 };
 
 export function routeKey(method: string, url: string): string {
   return `${method === 'HEAD' ? 'GET' : method} ${url}`;
+}
+
+/** The roles of which a route needs one. */
+export function rolesOf(access: { role: Role } | { roles: readonly Role[] }): readonly Role[] {
+  return 'roles' in access ? access.roles : [access.role];
 }
 
 /** The table's entry for a route; undefined: nobody may use it. */
@@ -209,10 +224,11 @@ export function accessControl(options: { db: Db; apiToken: string }): onRequestA
         .code(403)
         .send(errorBody('forbidden', `no role may use ${routeKey(request.method, url)} yet: the route has no entry in the role table (routeAccess in src/api/auth.ts)`));
     }
-    if (!caller.roles.some((held) => roleGrants(held, access.role))) {
+    const needed = rolesOf(access);
+    if (!caller.roles.some((held) => needed.some((role) => roleGrants(held, role)))) {
       return reply
         .code(403)
-        .send(errorBody('forbidden', `${routeKey(request.method, url)} needs the ${access.role} role; token "${caller.name}" has the ${caller.roles.join(', ')} role`));
+        .send(errorBody('forbidden', `${routeKey(request.method, url)} needs the ${needed.join(' or ')} role; token "${caller.name}" has the ${caller.roles.join(', ')} role`));
     }
   };
 }

@@ -58,6 +58,7 @@ export const reconcileRunSchema = z
     id: z.number().int(),
     workflowId: z.string(),
     trigger: z.enum(['schedule', 'api']),
+    requestedBy: z.string().nullable().describe('the name of the token that asked for the run (`api`: the built-in token); null for the hourly schedule\'s'),
     dryRun: z.boolean(),
     status: z.enum(['running', 'completed', 'failed']),
     startedAt: z.date(),
@@ -130,6 +131,10 @@ export const reconcileScheduleSchema = z
     note: z.string().nullable(),
     nextRuns: z.array(z.date()),
     recentRuns: z.array(z.object({ workflowId: z.string(), scheduledAt: z.date() })),
+    lastChangedBy: z
+      .object({ token: z.string(), at: z.date() })
+      .nullable()
+      .describe('the token that last paused or resumed it through this API, and when (from the audit); null when none has'),
   })
   .meta({ id: 'ReconcileSchedule' });
 

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { callerOf } from './auth';
 
 // The console (issue 11): a page for the firm's system administrator, served by the API itself.
 // The page, its scripts and styles are public; everything it shows comes from the same API that
@@ -81,6 +82,8 @@ const consoleConfigSchema = z.object({
     url: z.string().describe('the Temporal Web UI'),
     namespace: z.string(),
   }),
+  // Which pages to offer (the Tokens page to an admin); the API decides what the token may do.
+  token: z.object({ name: z.string(), roles: z.array(z.string()) }),
 });
 
 export const consoleRoutes: FastifyPluginAsyncZod<ConsoleOptions> = async (app, options) => {
@@ -122,6 +125,6 @@ export const consoleRoutes: FastifyPluginAsyncZod<ConsoleOptions> = async (app, 
     '/console/config',
     // For signed-in users only (any role): routeAccess.
     { schema: { ...hidden, response: { 200: consoleConfigSchema } } },
-    () => ({ temporalUi }),
+    (request) => ({ temporalUi, token: { name: callerOf(request).name, roles: [...callerOf(request).roles] } }),
   );
 };

@@ -5,6 +5,8 @@ import type { Db } from '../db';
 import { createReconcileRun, getReconcileRun, listReconcileRuns, markReconcileRunFailed } from '../registry/reconcile-runs';
 import { reconcileScheduleId, reconcileWorkflowId } from '../../workflows/definitions';
 import type { reconcileWorkflow } from '../../workflows/reconcile';
+import { lastAuditEvent } from '../registry/audit-events';
+import { callerOf } from './auth';
 import { errorBody, errorResponses } from './errors';
 import {
   reconcileRequestSchema,
@@ -43,7 +45,7 @@ export const reconcileRoutes: FastifyPluginCallbackZod<{ db: Db; reconcile?: Rec
     async (request, reply) => {
       if (!reconcile) return reply.code(503).send(errorBody('unavailable', unavailable));
       const { wait = false, dryRun = false } = request.body ?? {};
-      const run = await createReconcileRun(db, { workflowId: reconcileWorkflowId(randomUUID()), dryRun });
+      const run = await createReconcileRun(db, { workflowId: reconcileWorkflowId(randomUUID()), dryRun, requestedBy: callerOf(request).name });
       let handle;
       try {
         handle = await reconcile.temporal.workflow.start<typeof reconcileWorkflow>('reconcileWorkflow', {
@@ -90,14 +92,18 @@ export const reconcileRoutes: FastifyPluginCallbackZod<{ db: Db; reconcile?: Rec
     async (request) => getReconcileRun(db, request.params.id),
   );
 
-  const describeSchedule = async (settings: ReconcileSettings) => {
+  /** `changing`: the change this request makes, which the audit records only as its answer leaves. */
+  const describeSchedule = async (settings: ReconcileSettings, changing?: { tokenName: string; at: Date }) => {
     const schedule = await settings.temporal.schedule.getHandle(reconcileScheduleId).describe();
+    // Who paused or resumed it: the audit knows (the schedule's note says only why).
+    const lastChange = changing ?? (await lastAuditEvent(db, 'PUT', '/reconcile/schedule'));
     return {
       scheduleId: reconcileScheduleId,
       paused: schedule.state.paused,
       note: schedule.state.note ?? null,
       nextRuns: schedule.info.nextActionTimes,
       recentRuns: schedule.info.recentActions.map((action) => ({ workflowId: action.action.workflow.workflowId, scheduledAt: action.scheduledAt })),
+      lastChangedBy: lastChange ? { token: lastChange.tokenName, at: lastChange.at } : null,
     };
   };
   const scheduleMissing = 'the reconcile-hourly schedule does not exist yet; it is made when the worker starts';
@@ -138,7 +144,7 @@ export const reconcileRoutes: FastifyPluginCallbackZod<{ db: Db; reconcile?: Rec
       try {
         if (request.body.paused) await handle.pause(request.body.note ?? 'paused through the API');
         else await handle.unpause(request.body.note ?? 'resumed through the API');
-        return await describeSchedule(reconcile);
+        return await describeSchedule(reconcile, { tokenName: callerOf(request).name, at: new Date() });
       } catch (error) {
         if (error instanceof ScheduleNotFoundError) return reply.code(404).send(errorBody('not-found', scheduleMissing));
         throw error;

@@ -12,6 +12,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Db } from '../db';
 import type { MailGuardSettings } from '../sync/mail-guard';
+import { recordChanges } from './audit';
 import { accessControl } from './auth';
 import { apiErrorHandler, apiNotFoundHandler, loggableError } from './errors';
 import { clientRoutes } from './routes-clients';
@@ -25,7 +26,9 @@ import { offboardingRoutes, type OffboardingSettings } from './routes-offboardin
 import { portalRoutes } from './routes-portals';
 import { reconcileRoutes, type ReconcileSettings } from './routes-reconcile';
 import { keptUserRoutes } from './routes-kept-users';
+import { auditRoutes } from './routes-audit';
 import { syncRoutes } from './routes-sync';
+import { tokenRoutes } from './routes-tokens';
 
 export interface ApiOptions {
   db: Db;
@@ -110,12 +113,13 @@ function loggerOptions({ log, logger }: Pick<ApiOptions, 'log' | 'logger'>): Pic
 const securityDescription = [
   'A bearer token: `Authorization: Bearer <token>`. Each token has a name and a role:',
   '`viewer` may read everything; `registry` (the CRM integration) may also write clients, contacts, links and master links;',
-  '`operator` may also offboard (plan, execute, approve, cancel), resync, run or pause the reconcile and hold or release a portal.',
+  '`operator` may also offboard (plan, execute, approve, cancel), resync, run or pause the reconcile and hold or release a portal;',
+  '`admin` may also make, list and revoke the tokens (/tokens). Operators and admins read the audit (GET /audit): every change each token made, and every 403.',
   'The built-in token (API_TOKEN) has every role. A missing, wrong or revoked token gets 401, always with the same body;',
   'a valid token without the role a route needs gets 403, naming the role.',
   'An offboarding that waits for approval must be approved by another token than the one that asked for it, the built-in token included (four eyes);',
   'so must credentials mails the guard holds (POST /sync/portals/:portal/approve-mails: two different operator tokens).',
-  'Tokens are made with `portal-sync tokens create --name <name> --role <role>` (README, "Tokens and roles").',
+  'Tokens are made with POST /tokens (admin), the console\'s Tokens page or `portal-sync tokens create --name <name> --role <role>` (README, "Tokens and roles").',
 ].join(' ');
 
 const registeredRoutes = new WeakMap<FastifyInstance, { method: string; url: string }[]>();
@@ -137,6 +141,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
   // Who may do what: one table for every route (src/api/auth.ts), checked before anything else.
   app.decorateRequest('caller', null);
   app.addHook('onRequest', accessControl({ db: options.db, apiToken: options.apiToken }));
+  // What each token changed, for every route (src/api/audit.ts).
+  recordChanges(app, options.db);
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   app.setErrorHandler(apiErrorHandler);
@@ -200,6 +206,8 @@ export async function buildApi(options: ApiOptions): Promise<FastifyInstance> {
     void api.register(offboardingRoutes, { db: options.db, offboarding: options.offboarding });
     void api.register(reconcileRoutes, { db: options.db, reconcile: options.reconcile });
     void api.register(fileRequestRoutes, { db: options.db, fileRequests: options.fileRequests });
+    void api.register(tokenRoutes, { db: options.db });
+    void api.register(auditRoutes, { db: options.db });
     done();
   });
 

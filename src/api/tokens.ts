@@ -5,9 +5,15 @@ import type { Db } from '../db';
 // API tokens with names and roles (issue 12), kept in the api_tokens table. The table holds a
 // SHA-256 hash of each secret, never the secret: a token is 32 random bytes, so a fast hash is
 // enough, and looking a presented token up by its hash in a unique index takes the same time
-// whatever it is. `portal-sync tokens` manages them straight on the database (src/cli/run/tokens.ts).
+// whatever it is. A token with the admin role manages them through the API (/tokens,
+// src/api/routes-tokens.ts; the console's Tokens page); `portal-sync tokens` through the API or on
+// the database itself (src/cli/run/tokens.ts).
 
-export const roles = ['viewer', 'registry', 'operator'] as const;
+/**
+ * viewer reads; registry writes the registry (the CRM); operator offboards, resyncs, runs the
+ * reconcile, holds portals; admin manages the tokens and reads the audit (issue 18).
+ */
+export const roles = ['viewer', 'registry', 'operator', 'admin'] as const;
 export type Role = (typeof roles)[number];
 
 /** The name the configured or generated API token (API_TOKEN, DATA_DIR/api-token) goes by. */
@@ -35,7 +41,7 @@ export interface ActiveToken {
   lastUsedAt: Date | null;
 }
 
-/** A refusal of `portal-sync tokens`: a name in use, or no such token. */
+/** A refusal of `portal-sync tokens` or /tokens: a name in use (409), or no such token (404). */
 export class ApiTokenError extends Error {
   constructor(
     readonly code: 'conflict' | 'not-found',

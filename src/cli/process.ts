@@ -84,12 +84,19 @@ export function startFailure(what: string, error: unknown): CliError {
   if (error instanceof CliError) return error;
   const message = `${what} could not start: ${messageOf(error)}`;
   if (isUnreachable(error)) return new CliError(exitCodes.unavailable, message);
-  if ((error as { code?: unknown }).code === 'EADDRINUSE') return new CliError(exitCodes.usage, `${message} (choose another port)`);
+  if (codeOf(error) === 'EADDRINUSE') return new CliError(exitCodes.usage, `${message} (choose another port)`);
   return new CliError(exitCodes.failed, message);
 }
 
+// Not every failure is an Error: a library may reject with a string, or with nothing at all.
+function codeOf(error: unknown): unknown {
+  return typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+}
+
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (error instanceof Error) return error.message;
+  if (error === undefined || error === null) return 'it failed without saying why';
+  return typeof error === 'string' ? error : JSON.stringify(error);
 }
 
 /**

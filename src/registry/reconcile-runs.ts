@@ -51,6 +51,8 @@ export interface ReconcileRunSummary {
   id: number;
   workflowId: string;
   trigger: 'schedule' | 'api';
+  /** The token that asked for the run; null for the schedule's. */
+  requestedBy: string | null;
   dryRun: boolean;
   status: 'running' | 'completed' | 'failed';
   startedAt: Date;
@@ -102,6 +104,7 @@ interface RunRow {
   id: string;
   workflow_id: string;
   trigger: 'schedule' | 'api';
+  requested_by: string | null;
   dry_run: boolean;
   status: ReconcileRunSummary['status'];
   started_at: Date;
@@ -114,6 +117,7 @@ function toSummary(row: RunRow): ReconcileRunSummary {
     id: Number(row.id),
     workflowId: row.workflow_id,
     trigger: row.trigger,
+    requestedBy: row.requested_by,
     dryRun: row.dry_run,
     status: row.status,
     startedAt: row.started_at,
@@ -123,8 +127,10 @@ function toSummary(row: RunRow): ReconcileRunSummary {
 }
 
 /** A run asked for through the API: its record exists before its workflow starts, so the answer can name it. */
-export async function createReconcileRun(db: Db, run: { workflowId: string; dryRun: boolean }): Promise<ReconcileRunSummary> {
-  const [row] = await db('reconcile_runs').insert({ workflow_id: run.workflowId, trigger: 'api', dry_run: run.dryRun }).returning<RunRow[]>('*');
+export async function createReconcileRun(db: Db, run: { workflowId: string; dryRun: boolean; requestedBy?: string }): Promise<ReconcileRunSummary> {
+  const [row] = await db('reconcile_runs')
+    .insert({ workflow_id: run.workflowId, trigger: 'api', dry_run: run.dryRun, requested_by: run.requestedBy ?? null })
+    .returning<RunRow[]>('*');
   return toSummary(row!);
 }
 

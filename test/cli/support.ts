@@ -25,8 +25,8 @@ export interface Run {
 }
 
 /** Runs the CLI to its end. */
-export function cli(args: readonly string[], env: NodeJS.ProcessEnv, { timeoutMs = 45_000 } = {}): Promise<Run> {
-  const running = spawnCli(args, env);
+export function cli(args: readonly string[], env: NodeJS.ProcessEnv, { timeoutMs = 45_000, cwd }: { timeoutMs?: number; cwd?: string } = {}): Promise<Run> {
+  const running = spawnCli(args, env, { cwd });
   const timer = setTimeout(() => running.child.kill('SIGKILL'), timeoutMs);
   return running.exited.finally(() => clearTimeout(timer));
 }
@@ -42,8 +42,8 @@ export interface RunningCli {
   terminate(): Promise<Run>;
 }
 
-export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv): RunningCli {
-  const child = spawn(process.execPath, [bin, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+export function spawnCli(args: readonly string[], env: NodeJS.ProcessEnv, { cwd }: { cwd?: string } = {}): RunningCli {
+  const child = spawn(process.execPath, [bin, ...args], { env, cwd, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));

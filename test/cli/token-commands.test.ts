@@ -11,12 +11,14 @@ let database: { url: string; drop(): Promise<void> };
 let env: NodeJS.ProcessEnv;
 let db: Db;
 let app: FastifyInstance;
+let apiUrl: string;
 
 beforeAll(async () => {
   database = await createEmptyDatabase();
   env = cleanEnv({ DATABASE_URL: database.url });
   db = connectDatabase(database.url);
   app = await buildApi({ db, apiToken: 'built-in-token-0123456789' });
+  apiUrl = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 afterAll(async () => {
   await app?.close();
@@ -82,6 +84,14 @@ describe('portal-sync tokens', () => {
     expect((await cli(['tokens', 'list', '--include-revoked'], env)).stdout).toMatch(/^temp +viewer +.+ +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/m);
     const renewed = await cli(['tokens', 'create', '--name', 'temp', '--role', 'operator'], env);
     expect(renewed.code, renewed.stderr).toBe(0);
+
+    // The audit has them, as `(database)`: whoever holds DATABASE_URL.
+    const audited = await db('audit_events').where({ token_name: '(database)' }).whereRaw(`record_ids->>'token' = 'temp'`).orderBy('id').select('method', 'route', 'status', 'fields');
+    expect(audited).toEqual([
+      { method: 'POST', route: '/tokens', status: 201, fields: ['name', 'role'] },
+      { method: 'DELETE', route: '/tokens/:name', status: 200, fields: [] },
+      { method: 'POST', route: '/tokens', status: 201, fields: ['name', 'role'] },
+    ]);
   });
 
   test('refuses a name in use, a bad name, the built-in name and an unknown role (exit 2)', async () => {
@@ -91,7 +101,7 @@ describe('portal-sync tokens', () => {
     for (const args of [
       ['--name', 'Has Space', '--role', 'viewer'],
       ['--name', 'api', '--role', 'viewer'],
-      ['--name', 'ok', '--role', 'admin'],
+      ['--name', 'ok', '--role', 'superuser'],
       ['--name', 'ok'],
     ]) {
       const run = await cli(['tokens', 'create', ...args], env);
@@ -100,3 +110,44 @@ describe('portal-sync tokens', () => {
     expect((await cli(['tokens', 'list', '--json'], env)).stdout).not.toContain('"ok"');
   });
 });
+
+describe('portal-sync tokens through the API (--api-url, --token): an admin token', () => {
+  test('an admin token made on the database makes, lists and revokes tokens through the API', async () => {
+    const boss = JSON.parse((await cli(['tokens', 'create', '--name', 'boss', '--role', 'admin', '--json'], env)).stdout);
+    // No DATABASE_URL: the API alone.
+    const viaApi = cleanEnv({ API_TOKEN: boss.secret });
+    const made = await cli(['tokens', 'create', '--name', 'eve', '--role', 'viewer', '--api-url', apiUrl, '--json'], viaApi);
+    expect(made.code, made.stderr).toBe(0);
+    const eve = JSON.parse(made.stdout);
+    expect(eve).toEqual({ name: 'eve', role: 'viewer', createdAt: expect.any(String), secret: expect.stringMatching(/^pst_/) });
+    expect((await asToken(eve.secret, 'GET', '/sync/health')).statusCode).toBe(200);
+
+    const listed = await cli(['tokens', 'list', '--api-url', apiUrl, '--token', boss.secret], cleanEnv({}));
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/^eve +viewer +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d +\d{4}-/m);
+    expect(listed.stdout).toMatch(/^boss +admin +/m);
+    expect(listed.stdout).not.toContain(eve.secret);
+
+    const revoked = await cli(['tokens', 'revoke', 'eve', '--api-url', apiUrl], viaApi);
+    expect(revoked.code, revoked.stderr).toBe(0);
+    expect(revoked.stdout).toContain('Token "eve" (viewer) revoked');
+    expect((await asToken(eve.secret, 'GET', '/sync/health')).statusCode).toBe(401);
+    const again = await cli(['tokens', 'revoke', 'eve', '--api-url', apiUrl], viaApi);
+    expect(again.code).toBe(4);
+    const all = JSON.parse((await cli(['tokens', 'list', '--include-revoked', '--json', '--api-url', apiUrl], viaApi)).stdout);
+    expect(all).toContainEqual({ name: 'eve', role: 'viewer', createdAt: eve.createdAt, lastUsedAt: expect.any(String), revokedAt: expect.any(String) });
+  });
+
+  test('a token without the admin role is refused (exit 2), naming the role it needs', async () => {
+    const run = await cli(['tokens', 'create', '--name', 'mallory', '--role', 'admin', '--api-url', apiUrl], cleanEnv({ API_TOKEN: (await operatorSecret()) }));
+    expect(run.code).toBe(2);
+    expect(run.stderr).toContain('POST /tokens needs the admin role; token "alice" has the operator role');
+    expect((await cli(['tokens', 'list', '--json'], env)).stdout).not.toContain('mallory');
+  });
+});
+
+/** Alice's (operator) secret: a new one, since the first was printed once only. */
+async function operatorSecret(): Promise<string> {
+  await cli(['tokens', 'revoke', 'alice'], env);
+  return JSON.parse((await cli(['tokens', 'create', '--name', 'alice', '--role', 'operator', '--json'], env)).stdout).secret;
+}

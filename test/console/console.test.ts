@@ -32,6 +32,8 @@ let temporalUiUrl: string;
 const requestedUrls: string[] = [];
 /** The second, operator token's secret (made in the approval test). */
 let operatorSecret = 'no-operator-token-yet';
+/** The secret of the token made on the Tokens page. */
+let madeSecret = 'no-token-made-yet';
 
 async function screenshot(name: string, target: Page = page) {
   await target.screenshot({ path: path.join(screenshotDir, `${name}.png`), fullPage: true });
@@ -363,12 +365,59 @@ describe('the console, in a browser', () => {
     await page.getByRole('link', { name: '← All runs' }).click();
   });
 
+  test('tokens: an admin makes one, its secret shown once, and revokes it', async () => {
+    await page.locator('.signed-in-as', { hasText: 'api' }).waitFor();
+    await openPage('Tokens');
+    const form = page.getByRole('form', { name: 'Make a token' });
+    await form.getByLabel('Name').fill('piet');
+    await form.getByLabel('Role').selectOption('viewer');
+    await form.getByRole('button', { name: 'Make the token' }).click();
+    await page.getByText('Token "piet" made, with the viewer role.').waitFor();
+    madeSecret = (await page.locator('.token-secret code').textContent()) ?? '';
+    expect(madeSecret).toMatch(/^pst_[A-Za-z0-9_-]{43}$/);
+    expect((await fetch(`${stack.services.apiUrl}/sync/health`, { headers: { authorization: `Bearer ${madeSecret}` } })).status).toBe(200);
+    const row = page.locator('table.tokens-table tbody tr', { hasText: 'piet' });
+    await row.getByText('In use').waitFor();
+    await screenshot('14-tokens-secret-once');
+
+    // Put away, the secret is gone for good: not on the page, nor anywhere in the list.
+    await page.getByRole('button', { name: 'I have copied it' }).click();
+    expect(await page.locator('.token-secret').count()).toBe(0);
+    expect(await page.content()).not.toContain(madeSecret);
+
+    page.once('dialog', (dialog) => void dialog.accept());
+    await row.getByRole('button', { name: 'Revoke piet' }).click();
+    await expect.poll(() => row.count()).toBe(0);
+    expect((await fetch(`${stack.services.apiUrl}/sync/health`, { headers: { authorization: `Bearer ${madeSecret}` } })).status).toBe(401);
+    await page.getByLabel('Also show revoked tokens').check();
+    await page.locator('table.tokens-table tbody tr', { hasText: 'piet' }).getByText('Revoked').waitFor();
+    await screenshot('15-tokens');
+  });
+
+  test('audit: what each token did, with record ids and field names; filtered by token', async () => {
+    await openPage('Audit');
+    const rows = page.locator('table.audit-table tbody tr');
+    await rows.filter({ hasText: 'PUT /reconcile/schedule' }).first().waitFor();
+    await rows.filter({ hasText: 'DELETE /tokens/:name' }).first().getByText('piet').waitFor();
+    await rows.filter({ hasText: 'POST /offboardings/:id/approve' }).first().waitFor();
+    await screenshot('16-audit');
+
+    await page.getByRole('form', { name: 'Filter the audit' }).getByLabel('Token').fill('hanna');
+    await page.getByRole('button', { name: 'Show' }).click();
+    await expect.poll(async () => new Set(await rows.locator('td:nth-child(2)').allTextContents())).toEqual(new Set(['hanna']));
+    expect(await rows.filter({ hasText: 'POST /sync/portals/:portal/approve-mails' }).count()).toBe(1);
+    // The values the scenario sent (names, email addresses) are nowhere on the page.
+    for (const value of personalData) expect(await page.locator('main').textContent()).not.toContain(value);
+    await screenshot('17-audit-of-a-token');
+  });
+
   test('no personal data and no token in any URL the console opened or called', async () => {
     expect(requestedUrls.length).toBeGreaterThan(10);
     for (const url of requestedUrls) {
       const decoded = decodeURIComponent(url);
       expect(decoded).not.toContain(apiToken);
       expect(decoded).not.toContain(operatorSecret);
+      expect(decoded).not.toContain(madeSecret);
       for (const value of personalData) expect(decoded, url).not.toContain(value);
     }
   });

@@ -57,7 +57,7 @@ describe('the console routes', () => {
     expect((await get('/console/config')).statusCode).toBe(401);
     const config = await get('/console/config', { authorization: `Bearer ${apiToken}` });
     expect(config.statusCode).toBe(200);
-    expect(config.json()).toEqual({ temporalUi: temporalUiFromEnv() });
+    expect(config.json()).toEqual({ temporalUi: temporalUiFromEnv(), token: { name: 'api', roles: ['viewer', 'registry', 'operator', 'admin'] } });
   });
 
   test('the Temporal Web UI address: TEMPORAL_UI_URL, else the local dev server on TEMPORAL_UI_PORT', () => {

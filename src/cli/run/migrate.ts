@@ -3,6 +3,7 @@ import { startEmbeddedPostgres } from '../../dev/local-infra';
 import { migrationSource } from '../../../migrations';
 import { createOutput } from '../output';
 import { databaseName, loadCliConfig, probeDatabase, processLogger, startFailure, Stops } from '../process';
+import { runningLocalStackDatabase, sayLocalStackDatabase } from './local-database';
 
 interface MigrateResult {
   /** Name and host of the database, never its URL's password. */
@@ -19,6 +20,12 @@ export async function runMigrations(options: { json?: boolean }): Promise<void> 
   const stops = new Stops(processLogger(config, true));
   try {
     let url = config.DATABASE_URL;
+    // While a local stack runs, its registry: a second PostgreSQL cannot start on the same data.
+    const local = url ? undefined : runningLocalStackDatabase();
+    if (local) {
+      sayLocalStackDatabase('migrate', local);
+      url = local.url;
+    }
     if (!url) {
       const postgres = await startEmbeddedPostgres(config.DATA_DIR);
       stops.push(() => postgres.stop());

@@ -124,6 +124,7 @@ function Schedule({ schedule }) {
         <dl class="facts inline">
           <dt>State</dt><dd>${data.paused ? html`<${Badge} tone="warn">Paused<//>` : html`<${Badge} tone="good">Runs every hour<//>`}</dd>
           ${data.note ? html`<dt>Note</dt><dd>${data.note}</dd>` : null}
+          ${data.lastChangedBy ? html`<dt>Last paused or resumed by</dt><dd>${data.lastChangedBy.token}, <${When} at=${data.lastChangedBy.at} /></dd>` : null}
           <dt>Next run</dt><dd>${data.paused ? 'none while paused' : html`<${When} at=${data.nextRuns[0]} />`}</dd>
           <dt>Last scheduled run</dt><dd><${When} at=${data.recentRuns.at(-1)?.scheduledAt} /></dd>
         </dl>
@@ -171,7 +172,7 @@ export function ReconcilePage() {
               <thead><tr><th>Run</th><th>Started by</th><th>Status</th><th>Started</th><th>Took</th><th>What it found</th></tr></thead>
               <tbody>${runs.data.map((run) => html`<tr>
                 <td class="nowrap"><a href=${href('reconcile', 'runs', run.id)}>Run ${run.id}</a>${run.dryRun ? html` <${Badge}>compare only<//>` : null}</td>
-                <td class="nowrap">${triggers[run.trigger] ?? run.trigger}</td>
+                <td class="nowrap">${triggers[run.trigger] ?? run.trigger}${run.requestedBy ? html` <span class="quiet">by ${run.requestedBy}</span>` : null}</td>
                 <td><${StatusBadge} status=${run.status} words=${reconcileStatuses} /></td>
                 <td class="nowrap"><${When} at=${run.startedAt} /></td>
                 <td class="nowrap">${duration(run.report?.durationMs)}</td>
@@ -189,7 +190,7 @@ export function ReconcileRunPage({ route, config }) {
   if (resource.error?.status === 404) return html`<${Empty}>There is no reconcile run ${id}.<//>`;
   if (!run) return html`<${Problem} error=${resource.error} title="Could not load the run" /><${Loading} />`;
   return html`
-    <${PageHeader} title=${`Reconcile run ${run.id}${run.dryRun ? ' (compare only)' : ''}`} intro=${triggers[run.trigger] ?? run.trigger}>
+    <${PageHeader} title=${`Reconcile run ${run.id}${run.dryRun ? ' (compare only)' : ''}`} intro=${`${triggers[run.trigger] ?? run.trigger}${run.requestedBy ? `, by token ${run.requestedBy}` : ''}`}>
       <${StatusBadge} status=${run.status} words=${reconcileStatuses} />
     <//>
     <p class="back"><a href=${href('reconcile')}>← All runs</a></p>
