@@ -262,12 +262,16 @@ async function lockContactRows(trx: Knex.Transaction, rows: readonly { id: numbe
 }
 
 /**
- * Locks a contact for an update of it: its client's row first (shared: an offboarding holding the
- * client waits, or is waited for), then its own row. A contact never moves to another client, so
- * its client can be found before the lock.
+ * Locks a contact for an update of it: its client's row first (an offboarding holding the client
+ * waits, or is waited for), then its own row. A contact never moves to another client, so its
+ * client can be found before the lock. A change the offboarding guard checks (links, master,
+ * status) share-locks the client; an edit of the contact's own fields only key-share-locks it,
+ * which orders it with an offboarding being stored (FOR UPDATE) but not behind an edit of the
+ * client's fields.
  */
-async function lockContactForUpdate(trx: Knex.Transaction, id: number): Promise<void> {
-  await trx('clients').whereIn('id', trx('contacts').where({ id }).select('client_id')).forShare().select('id');
+async function lockContactForUpdate(trx: Knex.Transaction, id: number, { guarded = true }: { guarded?: boolean } = {}): Promise<void> {
+  const client = trx('clients').whereIn('id', trx('contacts').where({ id }).select('client_id'));
+  await (guarded ? client.forShare() : client.forKeyShare()).select('id');
   await lockContactRows(trx, [{ id, mode: 'update' }]);
 }
 
@@ -434,7 +438,7 @@ export async function getContact(db: Db, id: number, options: { includeDeleted?:
 
 export async function updateContact(db: Db, id: number, patch: ContactPatch): Promise<Contact> {
   return writeTransaction(db, `contact ${id}`, async (trx) => {
-    await lockContactForUpdate(trx, id);
+    await lockContactForUpdate(trx, id, { guarded: false });
     const current = toContact(await requireContactRow(trx, id));
     const master = masterOf(current);
     if (master) {

@@ -41,6 +41,7 @@ describe('public routes', () => {
     const document = response.json<OpenApiDocument>();
     expect(Object.keys(document.paths).sort()).toEqual(
       [
+        '/audit',
         '/clients',
         '/clients/{number}',
         '/clients/{number}/contacts',
@@ -71,6 +72,8 @@ describe('public routes', () => {
         '/sync/portals/{portal}/approve-mails',
         '/sync/portals/{portal}/hold',
         '/sync/resync',
+        '/tokens',
+        '/tokens/{name}',
       ].sort(),
     );
     expect(Object.keys(document.paths['/clients/{number}'] ?? {}).sort()).toEqual(['get', 'patch']);
