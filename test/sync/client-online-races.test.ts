@@ -62,6 +62,9 @@ test("a person client made former while a company's push of his login is in flig
     return !current.clients.some((c) => c.clientNumber === '7201') && login?.clients.join() === '7202' && current;
   }, { timeoutMs: 30_000 });
   expect(state.mails.filter((m) => m.ref === ref)).toHaveLength(1);
+  // Client Online shows the push before the sync that sent it has recorded its outcome (and
+  // resolved the company's no-client-user error of before her link): wait for that sync to finish.
+  await stack.settled('7202');
   const errors = await stack.api('GET', '/sync/errors?clientNumber=7202');
   expect(errors.body.errors, JSON.stringify(errors.body.errors)).toEqual([]);
 });
