@@ -19,25 +19,30 @@ const heartbeatIntervalMs = 2_000;
 /**
  * Runs `work` with heartbeats sent on a timer while it runs, so that a worker that dies is noticed
  * within the heartbeat timeout rather than the start-to-close timeout, and an attempt Temporal has
- * given up on learns so and stops (its `signal` aborts). Outside an activity (a test calling the
- * function directly), or without a heartbeat timeout, it just runs `work`.
+ * given up on learns so and stops (its `signal` aborts). A local activity has no heartbeats (its
+ * liveness is its workflow task's; a failed local attempt is followed by a regular activity, which
+ * starts from the ledger): it runs `work` without them, and Temporal's cancellation, or the local
+ * activity's timeout, still aborts `signal`. Outside an activity (a test calling the function
+ * directly), or without a heartbeat timeout, it just runs `work`.
  */
 export async function withHeartbeats<P, R>(work: (progress: ActivityProgress<P>) => Promise<R>): Promise<R> {
   const context = asyncLocalStorage.getStore();
-  const timeoutMs = context?.info.heartbeatTimeoutMs;
-  if (!context || !timeoutMs) {
-    return work({ resumeFrom: undefined, signal: context?.cancellationSignal, report: () => undefined });
-  }
-  const resumeFrom = context.info.heartbeatDetails as P | undefined;
+  if (!context) return work({ resumeFrom: undefined, signal: undefined, report: () => undefined });
+  const timeoutMs = context.info.isLocal ? undefined : context.info.heartbeatTimeoutMs;
+  const resumeFrom = timeoutMs ? (context.info.heartbeatDetails as P | undefined) : undefined;
   let latest = resumeFrom;
   const beat = () => context.heartbeat(latest);
-  beat();
-  const timer = setInterval(beat, Math.min(heartbeatIntervalMs, Math.floor(timeoutMs / 3)));
+  let timer: ReturnType<typeof setInterval> | undefined;
+  if (timeoutMs) {
+    beat();
+    timer = setInterval(beat, Math.min(heartbeatIntervalMs, Math.floor(timeoutMs / 3)));
+  }
   try {
     return await work({
       resumeFrom,
       signal: context.cancellationSignal,
       report: (progress) => {
+        if (!timeoutMs) return;
         latest = progress;
         // At once, not with the next beat: an attempt that fails right after would lose it. The
         // SDK throttles what it sends, keeping the latest details.

@@ -87,10 +87,13 @@ export interface LatencySection {
   /**
    * Where the time goes, per stage, p50 / p95 in ms over the workflows whose history was counted:
    * outbox (committed → the workflow got its signal: dispatcher poll, claim, signal-with-start),
-   * then per portal: schedule (signal → activity scheduled: the workflow task), queue (scheduled →
-   * started: the activity task reaching the worker), run (started → completed: registry reads,
-   * the portal call, ledger writes), seen (completed → the benchmark's poll saw it; negative when
-   * the poll saw the portal write before the activity's completion was recorded).
+   * then per portal: schedule (signal → activity scheduled: the workflow task; for a sync's first
+   * attempt, a local activity, signal → the workflow task that runs it started), queue (scheduled →
+   * started: the activity task reaching the worker; a local activity has none), run (started →
+   * completed: registry reads, the portal call, ledger writes), record (a local activity: completed
+   * → its workflow task completed, with the other portal's attempt, and wrote the marker), seen
+   * (completed → the benchmark's poll saw it; negative when the poll saw the portal write before
+   * the completion was recorded).
    */
   stages: Record<string, { p50: number; p95: number; count: number }>;
   /** Milliseconds from the committed write to the portal holding it. */
@@ -181,7 +184,11 @@ function stagesOf(edits: readonly Edit[], timings: Map<string, WorkflowTimings>)
       const activity = timing.activities[activityOf[portal]];
       if (!activity?.scheduledAt || !activity.startedAt || !activity.completedAt) continue;
       add(`${portal} schedule`, activity.scheduledAt - timing.signaledAt);
-      add(`${portal} queue`, activity.startedAt - activity.scheduledAt);
+      if (activity.local) {
+        if (activity.recordedAt !== undefined) add(`${portal} record`, activity.recordedAt - activity.completedAt);
+      } else {
+        add(`${portal} queue`, activity.startedAt - activity.scheduledAt);
+      }
       add(`${portal} run`, activity.completedAt - activity.startedAt);
       if (edit.seenAt[portal] !== undefined) add(`${portal} seen`, edit.seenAt[portal] - activity.completedAt);
     }

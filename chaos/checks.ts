@@ -194,7 +194,10 @@ export async function checkOffboardings(db: Db, started: readonly { id: number; 
   };
 }
 
-/** No workflow failed, timed out or was terminated; none stuck with an activity. */
+/**
+ * No workflow failed, timed out or was terminated; none stuck with an activity. A sync's first
+ * attempt, a local activity, cannot be stuck: it is bounded, and then goes on as a regular one.
+ */
 export async function checkWorkflows(client: TemporalClient, taskQueue: string): Promise<CheckResult> {
   const violations: string[] = [];
   let closedBadly = 0;

@@ -304,10 +304,11 @@ async function waitForQuiet(
         let busy = 0;
         const client = stack.temporal().connection.client;
         for await (const execution of client.workflow.list({ query: `TaskQueue = '${stack.taskQueue}' AND ExecutionStatus = 'Running'` })) {
-          const description = await client.workflow.getHandle(execution.workflowId, execution.runId).describe();
-          if ((description.raw.pendingActivities ?? []).length > 0) busy += 1;
+          const { raw } = await client.workflow.getHandle(execution.workflowId, execution.runId).describe();
+          // A pending workflow task may be running a sync's first attempt (a local activity).
+          if ((raw.pendingActivities ?? []).length > 0 || raw.pendingWorkflowTask) busy += 1;
         }
-        if (busy > 0) reasons.push(`${busy} workflows running an activity`);
+        if (busy > 0) reasons.push(`${busy} workflows running an activity or a workflow task`);
       }
     } catch (error) {
       reasons.push(`probe failed: ${String(error).slice(0, 200)}`);

@@ -1,14 +1,17 @@
 import { ActivityCancellationType, type Duration, type RetryPolicy } from '@temporalio/common';
 import {
   ActivityFailure,
+  ApplicationFailure,
   CancellationScope,
   condition,
   isCancellation,
   continueAsNew,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setCurrentDetails,
   setHandler,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { CaseWareActivities, SyncClientInput } from '../activities/caseware';
@@ -27,6 +30,8 @@ export interface ClientSyncInput {
   idleTimeout?: Duration;
   /** Syncs after which a run hands over to a fresh one (continue-as-new), keeping its history short. */
   syncsPerRun?: number;
+  /** Milliseconds a sync's first, local attempt may take before the sync goes on as a regular activity (30 000). */
+  localAttemptTimeoutMs?: number;
 }
 
 type PortalName = 'caseware' | 'clientOnline';
@@ -42,37 +47,97 @@ interface PortalProgress {
 /** A portal of a client's first run: nothing applied, nothing signalled yet. */
 const fresh: PortalProgress = { appliedHorizon: 0, dirty: false };
 
+/** Rule or set-up problems a retry cannot fix; they surface as sync errors instead. */
+const nonRetryableErrorTypes = ['ConfigurationError', 'RegistryRecordMissing'];
+const firstRetryDelay = '1 second';
 const syncRetry: RetryPolicy = {
-  initialInterval: '1 second',
+  initialInterval: firstRetryDelay,
   backoffCoefficient: 2,
   maximumInterval: '1 minute',
   // Unlimited attempts for transport trouble: a portal that is down gets the change when it is back.
-  // These are rule or set-up problems a retry cannot fix; they surface as sync errors instead.
-  nonRetryableErrorTypes: ['ConfigurationError', 'RegistryRecordMissing'],
+  nonRetryableErrorTypes,
 };
 
-// Heartbeats are the liveness check (activities/heartbeat.ts): a dead worker is noticed within 20
-// seconds, while a large client may take long. Cancelling waits for the attempt to stop, so that a
-// hand-over never leaves an attempt running beside the next run's.
-const activityOptions = {
+// The retries: heartbeats are the liveness check (activities/heartbeat.ts), so a dead worker is
+// noticed within 20 seconds while a large client may take long, and a retry resumes where the
+// attempt before it stopped. Cancelling waits for the attempt to stop, so that a hand-over never
+// leaves an attempt running beside the next run's.
+const retriedOptions = {
   heartbeatTimeout: '20 seconds',
   startToCloseTimeout: '1 hour',
   cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
   retry: syncRetry,
 } as const;
-const { syncClientToCaseWare } = proxyActivities<CaseWareActivities>({
-  ...activityOptions,
-  summary: "writes what changed in the client's registry records to CaseWare Cloud",
-});
-const { syncClientToClientOnline } = proxyActivities<ClientOnlineActivities>({
-  ...activityOptions,
-  summary: "pushes the client's state to Client Online when it changed",
-});
+const caseWareSummary = "writes what changed in the client's registry records to CaseWare Cloud";
+const clientOnlineSummary = "pushes the client's state to Client Online when it changed";
+const caseWareRetried = proxyActivities<CaseWareActivities>({ ...retriedOptions, summary: caseWareSummary });
+const clientOnlineRetried = proxyActivities<ClientOnlineActivities>({ ...retriedOptions, summary: clientOnlineSummary });
 
-const portalSyncs: Record<PortalName, { label: string; sync: (input: SyncClientInput) => Promise<{ held?: SyncHold }> }> = {
-  caseware: { label: 'CaseWare Cloud', sync: syncClientToCaseWare },
-  clientOnline: { label: 'Client Online', sync: syncClientToClientOnline },
-};
+type PortalSync = (input: SyncClientInput) => Promise<{ held?: SyncHold }>;
+
+interface PortalSyncs {
+  label: string;
+  /** The first attempt: a local activity, run by the worker that runs the workflow task. */
+  firstAttempt: PortalSync;
+  /** Every later attempt: a regular activity under the retry policy. */
+  retried: PortalSync;
+}
+
+/**
+ * A sync's first attempt runs as a local activity inside the workflow task that decided it: no
+ * activity task to schedule, hand out and report, so a change costs the history a marker instead of
+ * three events per portal, and both portals' first attempts share one workflow task. It gets one
+ * try and a bounded time, because a local activity keeps its workflow task open (the worker
+ * heartbeats it, and a dead worker is noticed when it times out) and has no heartbeats of its own
+ * to resume from. Cancelling waits for it to stop, as for the retries.
+ */
+function portalSyncs(localAttemptTimeoutMs: number): Record<PortalName, PortalSyncs> {
+  const firstAttemptOptions = {
+    startToCloseTimeout: localAttemptTimeoutMs,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry: { maximumAttempts: 1, nonRetryableErrorTypes },
+  } as const;
+  const caseWare = proxyLocalActivities<CaseWareActivities>({ ...firstAttemptOptions, summary: caseWareSummary });
+  const clientOnline = proxyLocalActivities<ClientOnlineActivities>({ ...firstAttemptOptions, summary: clientOnlineSummary });
+  return {
+    caseware: { label: 'CaseWare Cloud', firstAttempt: caseWare.syncClientToCaseWare, retried: caseWareRetried.syncClientToCaseWare },
+    clientOnline: { label: 'Client Online', firstAttempt: clientOnline.syncClientToClientOnline, retried: clientOnlineRetried.syncClientToClientOnline },
+  };
+}
+
+/**
+ * What made an attempt fail. A local activity's own failure reaches the workflow as it is; a
+ * timeout or cancellation, and every failure of a regular activity, wrapped in an ActivityFailure.
+ */
+function causeOf(error: unknown): unknown {
+  return error instanceof ActivityFailure ? error.cause : error;
+}
+
+/** The first attempt failed in a way a retry may fix: transport trouble, or it ran out of time. */
+function retryable(error: unknown): boolean {
+  const cause = causeOf(error);
+  if (cause instanceof ApplicationFailure) {
+    return !cause.nonRetryable && !nonRetryableErrorTypes.includes(cause.type ?? '');
+  }
+  return true;
+}
+
+/**
+ * One sync of a portal: the local first attempt and, should it fail retryably, the regular
+ * activity with its heartbeats and unlimited retries, after the pause the retry policy (or the
+ * portal, by its Retry-After) asks for. A retry never redoes what the attempt before it finished:
+ * the activities compare with the ledger, which the failed attempt brought up to date as it went.
+ */
+async function syncPortal(sync: PortalSyncs, run: SyncClientInput): Promise<{ held?: SyncHold }> {
+  try {
+    return await sync.firstAttempt(run);
+  } catch (error) {
+    if (isCancellation(error) || !retryable(error)) throw error;
+    const cause = causeOf(error);
+    await sleep((cause instanceof ApplicationFailure ? cause.nextRetryDelay : undefined) ?? firstRetryDelay);
+    return sync.retried(run);
+  }
+}
 
 /**
  * A sync that met a hold (an operator holds the portal; or creations wait for the approval of the
@@ -84,15 +149,20 @@ function metAHold(summary: { held?: SyncHold } | undefined): boolean {
 }
 
 function failureMessage(error: unknown): string {
-  return (error instanceof ActivityFailure ? error.cause?.message : undefined) ?? String(error);
+  const cause = causeOf(error);
+  return (cause instanceof Error ? cause.message : undefined) ?? String(error);
 }
 
 /**
  * One workflow per client (id `client-<number>`): every registry change of the client or its
  * contacts signals it, and it brings each portal to the registry's current state. Each portal has
- * its own loop, so one portal being down never holds back the other. Changes that arrive while a
- * sync runs are folded into the next one: a burst of edits costs one or two syncs per portal and
- * every portal ends at the newest state. Signals carry event ids and commit horizons only.
+ * its own loop, so one portal being down never holds back the other. One that hangs slows the
+ * other for as long as its local first attempt lasts (at most `localAttemptTimeoutMs`): that keeps
+ * the workflow task open, so changes signalled meanwhile reach the workflow when the worker
+ * heartbeats the task (every 8 s) or the attempt ends; the retries after it hold back nothing.
+ * Changes that arrive while a sync runs are folded into the next one: a burst of edits costs one
+ * or two syncs per portal and every portal ends at the newest state. Signals carry event ids and
+ * commit horizons only.
  *
  * Progress is the commit horizon (src/outbox/dispatcher.ts): a signal above a portal's applied
  * horizon makes it dirty, and a sync scheduled after that signal covers every change below the
@@ -119,6 +189,7 @@ export async function clientSyncWorkflow(input: ClientSyncInput): Promise<void> 
     }
   });
 
+  const portalSync = portalSyncs(input.localAttemptTimeoutMs ?? 30_000);
   const inFlight: Partial<Record<PortalName, CancellationScope>> = {};
   /** The portal's last sync met a hold: its changes wait for the release (or the approval). */
   const held: Partial<Record<PortalName, boolean>> = {};
@@ -127,7 +198,7 @@ export async function clientSyncWorkflow(input: ClientSyncInput): Promise<void> 
   // What the Temporal Web UI shows as the workflow's current details.
   const portalState = (portal: PortalName) =>
     inFlight[portal] ? 'syncing' : progress[portal].dirty ? 'a change waits' : held[portal] ? 'held; the changes wait until the hold ends' : 'up to date';
-  const tell = () => setCurrentDetails(portalNames.map((portal) => `${portalSyncs[portal].label}: ${portalState(portal)}`).join('; '));
+  const tell = () => setCurrentDetails(portalNames.map((portal) => `${portalSync[portal].label}: ${portalState(portal)}`).join('; '));
 
   const portalLoop = async (portal: PortalName) => {
     const own = progress[portal];
@@ -142,7 +213,7 @@ export async function clientSyncWorkflow(input: ClientSyncInput): Promise<void> 
       tell();
       held[portal] = false;
       try {
-        held[portal] = metAHold(await scope.run(() => portalSyncs[portal].sync(run)));
+        held[portal] = metAHold(await scope.run(() => syncPortal(portalSync[portal], run)));
       } catch (error) {
         if (isCancellation(error)) {
           // Cancelled by the hand-over: the next run syncs this portal again.
@@ -151,7 +222,7 @@ export async function clientSyncWorkflow(input: ClientSyncInput): Promise<void> 
         }
         // Not retryable (a set-up problem): the activity recorded it as a sync error for the
         // operator; the next change tries again.
-        log.warn(`${portalSyncs[portal].label} sync failed`, { clientNumber: input.clientNumber, error: failureMessage(error) });
+        log.warn(`${portalSync[portal].label} sync failed`, { clientNumber: input.clientNumber, error: failureMessage(error) });
       } finally {
         delete inFlight[portal];
       }

@@ -11,7 +11,7 @@ import { createClient, createContact } from '../../src/registry/repository';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startTemporal, waitFor } from '../support/temporal';
-import { caseWareSyncRun } from './workflows/caseware-attempts';
+import { caseWareFirstAttempt, caseWareSyncRun } from './workflows/caseware-attempts';
 
 // The CaseWare sync inside a real worker, under Temporal's heartbeats and retries: an attempt that
 // is cancelled stops at once, a retry resumes where its predecessor stopped, and a slow attempt is
@@ -94,6 +94,30 @@ test('a cancelled attempt stops at once, its hanging call aborted, and makes no 
   expect((outcome as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
   // The request timeout is 60 s and the heartbeat timeout 3 s: only the abort ends it this soon.
   expect(Date.now() - cancelledAt).toBeLessThan(10_000);
+  const after = await calls();
+  expect(after['POST /entities']).toBe(1);
+  expect(Object.keys(after).filter((route) => route.includes('/users'))).toEqual([]);
+});
+
+test('a first attempt, a local activity without heartbeats, stops when cancelled, its hanging call aborted', async () => {
+  const { db } = database;
+  await createClient(db, { clientNumber: '7106', kind: 'company', status: 'client', name: 'Lokaal B.V.', links: { caseware: true } });
+  await script([{ method: 'POST', path: '^/entities$', delayMs: 600_000 }]);
+  const handle = await env.client.workflow.start(caseWareFirstAttempt, {
+    workflowId: `caseware-first-attempt-7106-${randomBytes(3).toString('hex')}`,
+    taskQueue,
+    args: [{ clientNumber: '7106', uptoEventId: 1 }],
+  });
+  await waitFor('the entity request to hang', async () => ((await calls())['POST /entities'] ?? 0) >= 1);
+  const cancelledAt = Date.now();
+  await handle.cancel();
+  const outcome = await handle.result().catch((error: unknown) => error);
+  expect(outcome).toBeInstanceOf(WorkflowFailedError);
+  expect((outcome as WorkflowFailedError).cause).toBeInstanceOf(CancelledFailure);
+  // The workflow waits for the attempt to stop; the request timeout is 60 s: only the abort ends it
+  // this soon. (The cancel request itself reaches the workflow when its worker heartbeats the
+  // workflow task the local activity keeps open, within 8 s.)
+  expect(Date.now() - cancelledAt).toBeLessThan(15_000);
   const after = await calls();
   expect(after['POST /entities']).toBe(1);
   expect(Object.keys(after).filter((route) => route.includes('/users'))).toEqual([]);

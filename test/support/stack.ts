@@ -22,6 +22,7 @@ import {
 import type { FileRequestTimings } from '../../src/domain/file-requests';
 import { startServices, type Services } from '../../src/stack';
 import { describe, portalDifferences, type Difference } from './convergence';
+import { syncsInHistory } from './sync-history';
 import { createTestDatabase, type TestDatabase } from './db';
 import { TcpProxy } from './tcp-proxy';
 import { bundleWorkflows, startTemporal, waitFor } from './temporal';
@@ -270,20 +271,18 @@ export async function syncRanSince(
       return payload !== undefined && Number(defaultPayloadConverter.fromPayload<{ eventId?: number }>(payload)?.eventId) >= newest;
     });
     if (signalled === -1) return false;
-    const scheduled = new Set(
-      events
-        .slice(signalled)
-        .filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === activity)
-        .map((event) => String(event.eventId)),
-    );
-    return events.some((event) => scheduled.has(String(event.activityTaskCompletedEventAttributes?.scheduledEventId)));
+    return syncsInHistory(events).some((sync) => sync.activity === activity && sync.index > signalled && sync.completed);
   }, { timeoutMs });
 }
 
+/**
+ * A sync is under way: an activity is pending, or a workflow task is, which may be running a sync's
+ * first attempt (a local activity keeps its workflow task open) or be about to start one.
+ */
 async function syncRunning(client: Client, clientNumber: string): Promise<boolean> {
   try {
-    const description = await client.workflow.getHandle(`client-${clientNumber}`).describe();
-    return (description.raw.pendingActivities ?? []).length > 0;
+    const { raw } = await client.workflow.getHandle(`client-${clientNumber}`).describe();
+    return (raw.pendingActivities ?? []).length > 0 || Boolean(raw.pendingWorkflowTask);
   } catch (error) {
     if (error instanceof WorkflowNotFoundError) return false;
     throw error;

@@ -1,5 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from 'vitest';
 import { startTestStack, type TestStack } from '../support/stack';
+import { syncsInHistory } from '../support/sync-history';
 import { waitFor } from '../support/temporal';
 
 // CaseWare Cloud misbehaving (server errors, dropped connections, rate limits, expired tokens,
@@ -49,19 +50,13 @@ async function openErrors(clientNumber: string) {
   return (response.body as { errors: unknown[] }).errors;
 }
 
-/** The attempt on which each finished CaseWare sync of the client ran, oldest first. */
+/**
+ * The attempts each CaseWare sync of the client took, oldest first: 1 when its first (local)
+ * attempt went through, more when it failed and the regular activity after it needed retries.
+ */
 async function caseWareSyncAttempts(clientNumber: string): Promise<number[]> {
   const history = await stack.temporal.client.workflow.getHandle(`client-${clientNumber}`).fetchHistory();
-  const events = history.events ?? [];
-  const caseWareSyncs = new Set(
-    events
-      .filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === 'syncClientToCaseWare')
-      .map((event) => String(event.eventId)),
-  );
-  return events.flatMap((event) => {
-    const started = event.activityTaskStartedEventAttributes;
-    return started && caseWareSyncs.has(String(started.scheduledEventId)) ? [started.attempt ?? 0] : [];
-  });
+  return syncsInHistory(history.events ?? []).filter((sync) => sync.activity === 'syncClientToCaseWare').map((sync) => sync.attempts);
 }
 
 const userByEmail = async (email: string) => (await stack.simState()).users.filter((u) => u.Email.toLowerCase() === email);
@@ -142,12 +137,11 @@ describe('CaseWare Cloud sync while the portal misbehaves', () => {
 
     await setFaults({ hangRate: 1 });
     expect((await stack.api('PATCH', `/contacts/${uma.id}`, { lastName: 'Wacht-Lang' })).status).toBe(200);
-    // The sync has met the hang: an attempt timed out on the client side and the next one waits.
+    // The sync has met the hang: its first (local) attempt timed out on the client side, and the
+    // sync goes on as a regular activity, retried while CaseWare hangs.
     await waitFor('a CaseWare sync attempt of 4003 to time out', async () => {
       const description = await stack.temporal.client.workflow.getHandle('client-4003').describe();
-      return (description.raw.pendingActivities ?? []).some(
-        (activity) => activity.activityType?.name === 'syncClientToCaseWare' && (activity.attempt ?? 0) > 1,
-      );
+      return (description.raw.pendingActivities ?? []).some((activity) => activity.activityType?.name === 'syncClientToCaseWare');
     }, { timeoutMs: 20_000 });
     // Nothing got through while every request hung (the simulator's state hooks are never faulted),
     // and the status does not claim otherwise.

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createFileRequestActivities, type FileRequestPort } from '../../activities/file-requests';
 import { createApiToken } from '../../src/api/tokens';
 import { startTestStack, syncRanSince, type TestStack } from '../support/stack';
+import { syncsInHistory } from '../support/sync-history';
 import { waitFor } from '../support/temporal';
 
 // Holding a portal (issue 17, item 2): while an operator holds a portal nothing is written to it
@@ -63,13 +64,7 @@ async function syncsAfter(clientNumber: string, activity: string, eventId: numbe
     return payload !== undefined && Number(defaultPayloadConverter.fromPayload<{ eventId?: number }>(payload)?.eventId) >= eventId;
   });
   if (signalled === -1) return 0;
-  const scheduled = new Set(
-    events
-      .slice(signalled)
-      .filter((event) => event.activityTaskScheduledEventAttributes?.activityType?.name === activity)
-      .map((event) => String(event.eventId)),
-  );
-  return events.filter((event) => scheduled.has(String(event.activityTaskCompletedEventAttributes?.scheduledEventId))).length;
+  return syncsInHistory(events).filter((sync) => sync.activity === activity && sync.index > signalled && sync.completed).length;
 }
 
 describe('holding a portal', () => {

@@ -1,4 +1,5 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Context } from '@temporalio/activity';
 import { ApplicationFailure } from '@temporalio/common';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
@@ -20,11 +21,17 @@ import { bundleWorkflows, startTemporal, waitFor } from '../support/temporal';
 // non-deterministic changes. Signals here carry horizon = event id: both only grow.
 
 type Portal = 'caseware' | 'clientOnline';
+/** An attempt of a sync: the first one runs as a local activity, its retries as regular activities. */
+type Call = SyncClientInput & { portal: Portal; local: boolean; startedAt: number; stoppedAt?: number };
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundleWithSourceMap;
-const calls: (SyncClientInput & { portal: Portal })[] = [];
-const synced: (SyncClientInput & { portal: Portal })[] = [];
+const calls: Call[] = [];
+const synced: Call[] = [];
 const failNext: Record<Portal, boolean> = { caseware: false, clientOnline: false };
+/** The next sync's first (local) attempt fails retryably; its retry goes through. */
+const failFirstAttempt: Record<Portal, boolean> = { caseware: false, clientOnline: false };
+/** The next sync fails with a retryable failure of a type the retry policy names as not retryable. */
+const failNextAsMissing: Record<Portal, boolean> = { caseware: false, clientOnline: false };
 /** The portal is down: every attempt fails retryably until this is switched off. */
 const down: Record<Portal, boolean> = { caseware: false, clientOnline: false };
 /** An operator holds the portal: its syncs answer `held` (activities/caseware.ts, syncMeetsHold). */
@@ -33,15 +40,36 @@ let slowMs = 0;
 let clientOnlineGate: Promise<void> | undefined;
 
 async function recordCall(portal: Portal, input: SyncClientInput) {
-  calls.push({ ...input, portal });
-  if (slowMs) await new Promise((resolve) => setTimeout(resolve, slowMs));
-  if (portal === 'clientOnline' && clientOnlineGate) await clientOnlineGate;
+  const context = Context.current();
+  const call: Call = { ...input, portal, local: context.info.isLocal, startedAt: Date.now() };
+  calls.push(call);
+  // Cancelled (a hand-over, or a first attempt out of time), the attempt stops waiting, and takes
+  // a moment to stop, as a call being aborted does.
+  const cancellable = async (wait: Promise<unknown>) => {
+    try {
+      await Promise.race([wait, context.cancelled]);
+    } catch (error) {
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      call.stoppedAt = Date.now();
+      throw error;
+    }
+  };
+  if (slowMs) await cancellable(new Promise((resolve) => setTimeout(resolve, slowMs)));
+  if (portal === 'clientOnline' && clientOnlineGate) await cancellable(clientOnlineGate);
   if (failNext[portal]) {
     failNext[portal] = false;
     throw ApplicationFailure.nonRetryable('the portal has no role named "X"', 'ConfigurationError');
   }
+  if (failNextAsMissing[portal]) {
+    failNextAsMissing[portal] = false;
+    throw ApplicationFailure.retryable(`client ${input.clientNumber} is not in the registry`, 'RegistryRecordMissing');
+  }
+  if (call.local && failFirstAttempt[portal]) {
+    failFirstAttempt[portal] = false;
+    throw ApplicationFailure.retryable('the portal answers 503', 'PortalUnavailable');
+  }
   if (down[portal]) throw ApplicationFailure.retryable('the portal answers 503', 'PortalUnavailable');
-  synced.push({ ...input, portal });
+  synced.push(call);
 }
 
 const propagations: number[] = [];
@@ -81,11 +109,11 @@ afterAll(async () => {
   await env?.teardown();
 });
 
-async function start(clientNumber: string, eventId: number, idleTimeout = '1 minute', syncsPerRun?: number) {
+async function start(clientNumber: string, eventId: number, idleTimeout = '1 minute', syncsPerRun?: number, localAttemptTimeoutMs?: number) {
   return env.client.workflow.signalWithStart(clientSyncWorkflow, {
     workflowId: clientWorkflowId(clientNumber),
     taskQueue,
-    args: [{ clientNumber, idleTimeout, syncsPerRun }],
+    args: [{ clientNumber, idleTimeout, syncsPerRun, localAttemptTimeoutMs }],
     signal: registryChangedSignal,
     signalArgs: [change(eventId)],
   });
@@ -98,6 +126,16 @@ const syncedFor = (clientNumber: string, portal: Portal) =>
 
 const callsFor = (clientNumber: string, portal: Portal) =>
   calls.filter((c) => c.clientNumber === clientNumber && c.portal === portal).map((c) => c.uptoEventId);
+
+/** Each attempt of the client's syncs of `portal`: 'local' (a first attempt) or 'retried', with the event it synced up to. */
+const attemptsFor = (clientNumber: string, portal: Portal) =>
+  calls.filter((c) => c.clientNumber === clientNumber && c.portal === portal).map((c) => [c.local ? 'local' : 'retried', c.uptoEventId]);
+
+/** The type of a history event, from the one `…EventAttributes` field it carries. */
+function eventType(event: object): string {
+  const key = Object.entries(event).find(([name, value]) => name.endsWith('EventAttributes') && value)?.[0] ?? 'unknown';
+  return key.charAt(0).toUpperCase() + key.slice(1, -'EventAttributes'.length);
+}
 
 async function record(name: string, workflowId: string, runId?: string) {
   if (!process.env.RECORD_HISTORIES) return;
@@ -140,19 +178,23 @@ test('a redelivered or older event causes no second sync', async () => {
   await record('redelivery', handle.workflowId);
 });
 
-test('a portal that is stuck does not hold back the other one', async () => {
+test('a portal that is stuck holds back the other one only while its first attempt lasts', async () => {
   let release: () => void = () => undefined;
   clientOnlineGate = new Promise<void>((resolve) => { release = resolve; });
-  const handle = await start('5005', 1);
+  const handle = await start('5005', 1, '1 minute', undefined, 2_000);
   await waitFor('CaseWare synced event 1', async () => callsFor('5005', 'caseware').includes(1));
   await handle.signal(registryChangedSignal, change(2));
   await handle.signal(registryChangedSignal, change(3));
   await waitFor('CaseWare synced event 3 while Client Online hangs', async () => callsFor('5005', 'caseware').includes(3));
-  expect(callsFor('5005', 'clientOnline')).toEqual([1]);
+  // Client Online's first attempt ran out of time and was stopped; its retry, a regular activity, hangs on.
+  await waitFor('the retry of Client Online', async () => attemptsFor('5005', 'clientOnline').length === 2);
+  expect(attemptsFor('5005', 'clientOnline')).toEqual([['local', 1], ['retried', 1]]);
+  expect(calls.find((c) => c.clientNumber === '5005' && c.portal === 'clientOnline' && c.local)?.stoppedAt).toBeDefined();
   clientOnlineGate = undefined;
   release();
   await waitFor('Client Online caught up', async () => callsFor('5005', 'clientOnline').includes(3));
-  expect(callsFor('5005', 'clientOnline')).toEqual([1, 3]);
+  expect(callsFor('5005', 'clientOnline')).toEqual([1, 1, 3]);
+  expect(syncedFor('5005', 'clientOnline')).toEqual([1, 3]);
   await handle.terminate('test done');
   await record('stuck-portal', handle.workflowId);
 });
@@ -168,16 +210,45 @@ test('an idle workflow finishes, and the next change starts it again', async () 
   expect(callsFor('5003', 'caseware')).toEqual([1, 2]);
 });
 
-test('a sync that fails for good does not end the workflow; the next change syncs again', async () => {
+test('a sync that fails for good does not end the workflow, nor is it retried; the next change syncs again', async () => {
   failNext.caseware = true;
   const handle = await start('5004', 1);
   await waitFor('failed sync', async () => callsFor('5004', 'caseware').length === 1);
   await handle.signal(registryChangedSignal, change(2));
   await waitFor('next sync', async () => callsFor('5004', 'caseware').length === 2);
+  // A failure of a type the retry policy names is not retried either, however it was raised.
+  failNextAsMissing.caseware = true;
+  await handle.signal(registryChangedSignal, change(3));
+  await waitFor('a sync of event 3', async () => callsFor('5004', 'caseware').length === 3);
+  await handle.signal(registryChangedSignal, change(4));
+  await waitFor('a sync of event 4', async () => syncedFor('5004', 'caseware').includes(4));
+  expect(attemptsFor('5004', 'caseware')).toEqual([['local', 1], ['local', 2], ['local', 3], ['local', 4]]);
+  expect(syncedFor('5004', 'caseware')).toEqual([2, 4]);
   const description = await handle.describe();
   expect(description.status.name).toBe('RUNNING');
+  const types = (await handle.fetchHistory()).events?.map(eventType) ?? [];
+  expect(types).not.toContain('ActivityTaskScheduled');
   await handle.terminate('test done');
   await record('failed-sync', handle.workflowId);
+});
+
+test('a first attempt that fails retryably is retried as a regular activity, after the retry interval', async () => {
+  failFirstAttempt.caseware = true;
+  const handle = await start('5009', 1);
+  await waitFor('both portals synced event 1', async () => syncedFor('5009', 'caseware').includes(1) && syncedFor('5009', 'clientOnline').includes(1));
+  expect(attemptsFor('5009', 'caseware')).toEqual([['local', 1], ['retried', 1]]);
+  expect(attemptsFor('5009', 'clientOnline')).toEqual([['local', 1]]);
+  const [firstAttempt, retry] = calls.filter((c) => c.clientNumber === '5009' && c.portal === 'caseware');
+  expect(retry!.startedAt - firstAttempt!.startedAt).toBeGreaterThanOrEqual(1_000);
+  // The history: both first attempts as markers (CaseWare's failed), then the retry as an activity.
+  await waitFor('the retry recorded', async () => ((await handle.fetchHistory()).events ?? []).some((e) => e.activityTaskCompletedEventAttributes));
+  const events = (await handle.fetchHistory()).events ?? [];
+  const markers = events.filter((e) => e.markerRecordedEventAttributes);
+  expect(markers).toHaveLength(2);
+  expect(markers.filter((e) => e.markerRecordedEventAttributes?.failure)).toHaveLength(1);
+  expect(events.filter((e) => e.activityTaskScheduledEventAttributes).map((e) => e.activityTaskScheduledEventAttributes?.activityType?.name)).toEqual(['syncClientToCaseWare']);
+  await handle.terminate('test done');
+  await record('first-attempt-retried', handle.workflowId);
 });
 
 test('a long-lived workflow hands over to a fresh run and loses no change', async () => {
@@ -218,6 +289,27 @@ test('a hand-over does not wait for a portal that keeps failing; that portal res
   await record('failing-portal-hand-over', handle.workflowId, firstRunId);
   await env.client.workflow.getHandle('client-5007').terminate('test done');
 }, 60_000);
+
+test('a hand-over stops a first attempt in flight before the next run starts the portal again', async () => {
+  let release: () => void = () => undefined;
+  clientOnlineGate = new Promise<void>((resolve) => { release = resolve; });
+  // One sync per run: CaseWare's first sync hands over while Client Online's first attempt hangs.
+  const handle = await start('5010', 1, '1 minute', 1);
+  const firstRunId = (await handle.describe()).runId;
+  await waitFor('the next run to start Client Online again', async () => attemptsFor('5010', 'clientOnline').length === 2);
+  const [cancelled, next] = calls.filter((c) => c.clientNumber === '5010' && c.portal === 'clientOnline');
+  expect(cancelled!.local).toBe(true);
+  expect(cancelled!.stoppedAt).toBeDefined();
+  // One sync at a time per portal: the hand-over waited for the first attempt to stop.
+  expect(next!.startedAt).toBeGreaterThanOrEqual(cancelled!.stoppedAt!);
+  expect(next!.local).toBe(true);
+  clientOnlineGate = undefined;
+  release();
+  await waitFor('Client Online synced event 1', async () => syncedFor('5010', 'clientOnline').includes(1));
+  expect(callsFor('5010', 'caseware')).toEqual([1]);
+  await record('hand-over-stops-first-attempt', handle.workflowId, firstRunId);
+  await env.client.workflow.getHandle('client-5010').terminate('test done');
+});
 
 test('a held portal keeps its applied horizon: the release signal syncs it again, and only it', async () => {
   held.caseware = true;
