@@ -14,9 +14,22 @@ export const writeAttempts = 5;
 
 const retryableCodes = new Set(['40P01', '40001']);
 
+/**
+ * How long a registry write waits for a row another transaction holds (lock_timeout, 55P03). A
+ * writer that holds a row this long is not one of the registry's short writes (a bulk script, a
+ * stuck session): the request is refused as a conflict at once rather than retried, and long
+ * before the statement timeout would end it as a server fault.
+ */
+export const lockWaitMs = 10_000;
+const lockNotAvailable = '55P03';
+
 /** A deadlock or serialization failure: the transaction was rolled back and may simply run again. */
 export function isWriteConflict(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' && retryableCodes.has(error.code);
+  return retryableCodes.has(errorCode(error) ?? '');
+}
+
+function errorCode(error: unknown): string | undefined {
+  return typeof error === 'object' && error !== null && 'code' in error && typeof error.code === 'string' ? error.code : undefined;
 }
 
 /** A registry write that met other writers of the same records on every attempt; nothing of it was stored. */
@@ -26,12 +39,14 @@ export class ConcurrentWriteError extends Error {
   constructor(
     /** What was written, e.g. "contact 12" or "client 1001": no personal data, it is logged and answered. */
     readonly record: string,
-    options: { cause: unknown },
+    options: { cause: unknown; waited?: boolean },
   ) {
     super(
-      `other requests were changing ${record} at the same time; this request met them on ${writeAttempts} attempts in a row ` +
-        'and changed nothing. Try again.',
-      options,
+      options.waited
+        ? `another transaction held ${record} for more than ${lockWaitMs / 1000} s; this request changed nothing. Try again.`
+        : `other requests were changing ${record} at the same time; this request met them on ${writeAttempts} attempts in a row ` +
+            'and changed nothing. Try again.',
+      { cause: options.cause },
     );
   }
 }
@@ -48,15 +63,20 @@ function backoffMs(attempt: number): number {
 /**
  * Runs a registry write in a transaction, again (up to `writeAttempts` in all) when PostgreSQL
  * rolled it back for a deadlock or serialization failure; then a `ConcurrentWriteError` naming
- * `record`. Nested in a caller's transaction it is a savepoint and is not retried: the caller's
- * whole transaction was rolled back, so only the caller can run it again.
+ * `record`. A row held by another transaction for longer than `lockWaitMs` is that error at once.
+ * Nested in a caller's transaction it is a savepoint and is not retried: the caller's whole
+ * transaction was rolled back, so only the caller can run it again.
  */
 export async function writeTransaction<T>(db: Db, record: string, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
   if (db.isTransaction) return db.transaction(work);
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await db.transaction(work);
+      return await db.transaction(async (trx) => {
+        await trx.raw(`set local lock_timeout = ${lockWaitMs}`);
+        return work(trx);
+      });
     } catch (error) {
+      if (errorCode(error) === lockNotAvailable) throw new ConcurrentWriteError(record, { cause: error, waited: true });
       if (!isWriteConflict(error)) throw error;
       if (attempt >= writeAttempts) throw new ConcurrentWriteError(record, { cause: error });
       await sleep(backoffMs(attempt));

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { writeAttempts } from '../../src/registry/write-transaction';
+import { lockWaitMs, writeAttempts } from '../../src/registry/write-transaction';
 import { createCompany, createContactAt, newestOutboxId, outboxEventsAfter, startApi, type ApiHarness } from './harness';
 
 // A registry write that PostgreSQL rolls back for a deadlock is run again inside the service; one
@@ -70,3 +70,22 @@ test(`a write that meets a deadlock on all ${writeAttempts} attempts is answered
   await deadlockNext(0);
   expect((await api.call('PATCH', `/contacts/${contact}`, { phone: '030-1234567' })).statusCode).toBe(200);
 });
+
+test(`a write that waits more than ${lockWaitMs / 1000} s for a row another transaction holds is answered 409 "try again", not a server fault`, async () => {
+  await deadlockNext(0);
+  const before = await newestOutboxId(api.db);
+  // Another session holds the contact's row (a bulk script, a stuck session) and does not let go.
+  const holder = await api.db.transaction();
+  try {
+    await holder('contacts').where({ id: contact }).forUpdate().select('id');
+    const response = await api.call('PATCH', `/contacts/${contact}`, { phone: '040-7654321' });
+    expect(response.statusCode, response.body).toBe(409);
+    expect(response.json()).toEqual({
+      error: { code: 'conflict', message: `another transaction held contact ${contact} for more than ${lockWaitMs / 1000} s; this request changed nothing. Try again.` },
+    });
+  } finally {
+    await holder.rollback();
+  }
+  expect(await outboxEventsAfter(api.db, before)).toEqual([]);
+  expect((await api.call('PATCH', `/contacts/${contact}`, { phone: '040-7654321' })).statusCode).toBe(200);
+}, 30_000);
