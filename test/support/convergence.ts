@@ -91,7 +91,10 @@ export async function portalDifferences(
   // Logins adopted at go-live keep their refs; users a client had from before are kept in its pushes.
   const adopted = await db('client_online_logins').whereRaw('ref <> person_key').select<{ person_key: string; ref: string }[]>('person_key', 'ref');
   const kept = await db('client_online_kept_users').select<{ client_number: string; user: ClientOnlineUser }[]>('client_number', 'user');
+  // New logins the credentials-mail guard holds for approval are left out of the pushes until then.
+  const held = await db('credentials_mails').where({ portal: 'client_online', status: 'held' }).select<{ record_type: string; record_id: number }[]>('record_type', 'record_id');
   const clientOnline = {
+    held: new Set(held.map((row) => `${row.record_type}:${row.record_id}`)),
     loginRefs: new Map(adopted.map((row) => [row.person_key, row.ref])),
     kept: kept.reduce((byClient, row) => byClient.set(row.client_number, [...(byClient.get(row.client_number) ?? []), row.user]), new Map<string, ClientOnlineUser[]>()),
   };
@@ -203,7 +206,7 @@ function clientOnlineDifferences(
   state: ClientOnlineState,
   errors: ReadonlySet<string>,
   sendBsn: boolean,
-  logins: { loginRefs: ReadonlyMap<string, string>; kept: ReadonlyMap<string, ClientOnlineUser[]> },
+  logins: { held: ReadonlySet<string>; loginRefs: ReadonlyMap<string, string>; kept: ReadonlyMap<string, ClientOnlineUser[]> },
 ): Difference[] {
   const differences: Difference[] = [];
   const clientsById = new Map(registry.map(({ client }) => [client.id, client]));
@@ -219,7 +222,10 @@ function clientOnlineDifferences(
         : undefined;
       if (master) masters.set(contactRef(contact), master);
     }
-    desired.set(client.clientNumber, desiredClientOnlineState(client, contacts, masters, { sendBsn, loginRefs: logins.loginRefs, keptUsers: logins.kept.get(client.clientNumber) }));
+    const want = desiredClientOnlineState(client, contacts, masters, { sendBsn, loginRefs: logins.loginRefs, keptUsers: logins.kept.get(client.clientNumber) });
+    const heldRefs = new Set(want.logins.filter((login) => logins.held.has(`${login.recordType}:${login.recordId}`)).map((login) => login.ref));
+    if (want.push && heldRefs.size > 0) want.push = { ...want.push, users: want.push.users.filter((user) => !heldRefs.has(user.ref)) };
+    desired.set(client.clientNumber, want);
   }
   // A push Client Online refused (a username taken, a bad field), or one the sync did not send (an
   // ambiguous login), leaves the client as it was.
