@@ -1,3 +1,4 @@
+import type { Knex } from 'knex';
 import type { Db } from '../db';
 import type { Portal } from './ledger';
 
@@ -47,12 +48,7 @@ export type HoldReason = 'threshold' | 'recreation';
 /** Serialises the guard's decisions per portal (advisory lock namespace; the ledger's logins use 7301). */
 const guardLockSpace = 7_302;
 
-interface MailRow {
-  id: number;
-  status: 'sent' | 'held' | 'approved';
-  /** Decided within the window (by the database's clock). */
-  recent: boolean;
-}
+type MailStatus = 'sent' | 'held' | 'approved';
 
 async function lockPortal(trx: Db, portal: Portal): Promise<void> {
   await trx.raw('select pg_advisory_xact_lock(?, hashtext(?))', [guardLockSpace, portal]);
@@ -83,6 +79,36 @@ async function letThroughUnguarded(db: Db, key: MailKey): Promise<MailGuardDecis
 }
 
 /**
+ * What both guards share, under the portal's lock: an approved creation is let through once (and
+ * keeps its approval), a held one stays held, and one let through already that `covered` says is
+ * this same creation (a retry) is let through again without being counted. Anything else is for
+ * `decideNew`. With the guard off (threshold 0) nothing is counted.
+ */
+async function decide(
+  db: Db,
+  portal: Portal,
+  creation: CredentialsMailCreation,
+  settings: MailGuardSettings,
+  covered: (trx: Db) => Knex.Raw,
+  decideNew: (trx: Db, note: (decision: { status: 'sent' } | { status: 'held'; reason: HoldReason }) => Promise<void>) => Promise<MailGuardDecision>,
+): Promise<MailGuardDecision> {
+  const key: MailKey = { portal, record_type: creation.recordType, record_id: creation.recordId };
+  // Off: one statement, no lock.
+  if (settings.threshold <= 0) return letThroughUnguarded(db, key);
+  return db.transaction(async (trx) => {
+    await lockPortal(trx, portal);
+    const row = await trx('credentials_mails').where(key).first<{ status: MailStatus; covered: boolean } | undefined>('status', covered(trx));
+    if (row?.status === 'approved') {
+      await noteDecision(trx, key, creation, { status: 'sent' }, { approved: true });
+      return { allowed: true };
+    }
+    if (row?.status === 'held') return { allowed: false };
+    if (row?.status === 'sent' && row.covered) return { allowed: true };
+    return decideNew(trx, (decision) => noteDecision(trx, key, creation, decision));
+  });
+}
+
+/**
  * Asks before a creation that makes the portal mail credentials: `allowed` (create it now) or not
  * (create nothing; it is held for approval and listed). Ask right before the call that creates, and
  * again on every retry: a creation let through before is let through again (not counted twice), a
@@ -95,33 +121,19 @@ export async function guardCredentialsMail(
   settings: MailGuardSettings = defaultMailGuard,
 ): Promise<MailGuardDecision> {
   const windowMs = settings.windowMs ?? defaultWindowMs;
-  const key: MailKey = { portal, record_type: creation.recordType, record_id: creation.recordId };
-  // Off: one statement, no lock.
-  if (settings.threshold <= 0) return letThroughUnguarded(db, key);
-  return db.transaction(async (trx) => {
-    await lockPortal(trx, portal);
-    const row = await trx('credentials_mails')
-      .where(key)
-      .first<MailRow | undefined>('id', 'status', trx.raw('decided_at > now() - make_interval(secs => ?) as recent', [windowMs / 1000]));
-    const note = (status: 'sent' | 'held', options?: { approved?: boolean }) =>
-      noteDecision(trx, key, creation, status === 'sent' ? { status } : { status, reason: 'threshold' }, options);
-    if (row?.status === 'approved') {
-      await note('sent', { approved: true });
-      return { allowed: true };
-    }
-    if (row?.status === 'held') return { allowed: false };
-    // The same creation again (a retry) within the window: it was counted when it was let through.
-    if (row?.status === 'sent' && row.recent) return { allowed: true };
+  // The same creation again (a retry) within the window: it was counted when it was let through.
+  const recent = (trx: Db) => trx.raw('decided_at > now() - make_interval(secs => ?) as covered', [windowMs / 1000]);
+  return decide(db, portal, creation, settings, recent, async (trx, note) => {
     const [counted] = await trx('credentials_mails')
       .where({ portal, status: 'sent' })
       .whereNull('approved_at')
       .where('decided_at', '>', windowStart(trx, windowMs))
       .count<{ count: string | number }[]>({ count: '*' });
     if (Number(counted?.count ?? 0) >= settings.threshold) {
-      await note('held');
+      await note({ status: 'held', reason: 'threshold' });
       return { allowed: false };
     }
-    await note('sent');
+    await note({ status: 'sent' });
     return { allowed: true };
   });
 }
@@ -142,20 +154,9 @@ export async function guardLoginRecreation(
   creation: CredentialsMailCreation,
   { since, settings = defaultMailGuard }: { since: Date; settings?: MailGuardSettings },
 ): Promise<MailGuardDecision> {
-  const key: MailKey = { portal, record_type: creation.recordType, record_id: creation.recordId };
-  if (settings.threshold <= 0) return letThroughUnguarded(db, key);
-  return db.transaction(async (trx) => {
-    await lockPortal(trx, portal);
-    const row = await trx('credentials_mails')
-      .where(key)
-      .first<{ status: MailRow['status']; ours: boolean } | undefined>('status', trx.raw('decided_at >= ? as ours', [since]));
-    if (row?.status === 'approved') {
-      await noteDecision(trx, key, creation, { status: 'sent' }, { approved: true });
-      return { allowed: true };
-    }
-    if (row?.status === 'held') return { allowed: false };
-    if (row?.status === 'sent' && row.ours) return { allowed: true };
-    await noteDecision(trx, key, creation, { status: 'held', reason: 'recreation' });
+  const ours = (trx: Db) => trx.raw('decided_at >= ? as covered', [since]);
+  return decide(db, portal, creation, settings, ours, async (_trx, note) => {
+    await note({ status: 'held', reason: 'recreation' });
     return { allowed: false };
   });
 }
