@@ -418,9 +418,12 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
    */
   async function adoptableByUsername(unmet: readonly ClientOnlineLogin[]): Promise<boolean> {
     const addresses = unmet.flatMap((login) => login.emails.map((email) => email.trim().toLowerCase()));
-    const known = new Set((await directoryLogins(db, addresses)).map((login) => login.email));
-    if (addresses.some((address) => !known.has(address))) await replaceDirectory(db, await clientOnline.listClients());
-    const everywhere = await directoryLogins(db, addresses);
+    let everywhere = await directoryLogins(db, addresses);
+    const known = new Set(everywhere.map((login) => login.email));
+    if (addresses.some((address) => !known.has(address))) {
+      await replaceDirectory(db, await clientOnline.listClients());
+      everywhere = await directoryLogins(db, addresses);
+    }
     const claimed = await claimedRefs(db, everywhere.map((login) => login.ref));
     return correlateLogins(unmet, [], everywhere, claimed).some((correlation) => correlation.outcome === 'adopt');
   }
