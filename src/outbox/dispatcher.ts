@@ -57,6 +57,9 @@ interface Target {
  */
 const claimMs = 120_000;
 
+/** The longest an event Temporal took waits for the claim that marks it delivered. */
+const markWithinMs = 1_000;
+
 /**
  * Delivers outbox events to Temporal: signal-with-start of the client's workflow (or, for a
  * master's change, the master's propagation workflow), one signal per workflow per batch.
@@ -85,6 +88,8 @@ export class OutboxDispatcher {
   /** A commit was announced while a round ran: go again at once. */
   private woken = false;
   private listener: pg.Client | undefined;
+  /** Events Temporal took, to be marked delivered by the next claim's statement (one commit for both). */
+  private delivered: number[] = [];
 
   constructor(private readonly options: DispatcherOptions) {}
 
@@ -100,6 +105,7 @@ export class OutboxDispatcher {
     await this.listener?.end().catch(() => undefined);
     this.listener = undefined;
     await this.running;
+    await this.markDelivered().catch((error: unknown) => this.options.log.warn({ err: errorSummary(error) }, 'outbox: delivered events not marked; they are delivered again'));
   }
 
   /**
@@ -148,9 +154,13 @@ export class OutboxDispatcher {
       this.woken = false;
       const poll = this.options.pollIntervalMs ?? 250;
       this.running = this.round()
-        .then((delivered) => {
+        .then((claimed) => {
           this.busy = false;
-          this.schedule(delivered > 0 || this.woken ? 0 : poll);
+          // A full batch leaves more behind: go on at once. Otherwise the next commit wakes the
+          // dispatcher, or the poll comes; either claim marks this round's events delivered (within
+          // a second, however long the poll interval).
+          const marksWait = this.delivered.length > 0 ? Math.min(poll, markWithinMs) : poll;
+          this.schedule(claimed >= this.batchSize() || this.woken ? 0 : marksWait);
         })
         .catch((error: unknown) => {
           this.busy = false;
@@ -160,6 +170,11 @@ export class OutboxDispatcher {
     }, delayMs);
   }
 
+  private batchSize(): number {
+    return this.options.batchSize ?? 200;
+  }
+
+  /** One round: retention when due, then one batch; answers how many events it claimed. */
   private async round(): Promise<number> {
     const { retention, db, log } = this.options;
     if (retention && Date.now() >= this.nextPruneAt) {
@@ -170,7 +185,7 @@ export class OutboxDispatcher {
     return this.deliverPending();
   }
 
-  /** Delivers one batch; answers how many events Temporal accepted. */
+  /** Delivers one batch; answers how many events it claimed. */
   async deliverPending(): Promise<number> {
     const events = await this.claim();
     if (events.length === 0) return 0;
@@ -185,37 +200,62 @@ export class OutboxDispatcher {
     // One horizon per claim: the statement that claimed the batch computed it.
     const horizon = Number(events[0]?.horizon);
 
-    let delivered = 0;
     let failures = 0;
     await forEachConcurrently([...byTarget.values()], this.options.concurrency ?? 8, async ({ target, ids }) => {
-      if (await this.handOver(target, { eventId: Math.max(...ids), horizon }, ids)) delivered += ids.length;
-      else failures += 1;
+      if (!(await this.handOver(target, { eventId: Math.max(...ids), horizon }, ids))) failures += 1;
     });
     if (failures === 0 && this.failing) this.options.log.info('Temporal takes changes again; outbox delivery resumed');
     this.failing = failures > 0;
-    return delivered;
+    return events.length;
   }
 
   /**
    * Claims the oldest undelivered events of finished transactions, in a transaction of its own.
-   * The horizon is taken in the same statement, so every claimed event lies below it.
+   * The horizon is taken in the same statement, so every claimed event lies below it. The same
+   * statement marks the events of the rounds before that Temporal took: a round hands over and
+   * the next one follows at once, so a change costs the outbox one commit, not two. Marks not
+   * written (the statement failed) are kept for the next one.
    */
   private async claim(): Promise<ClaimedEvent[]> {
-    const { rows } = await this.options.db.raw<{ rows: ClaimedEvent[] }>(
-      `update outbox_events e set claimed_until = now() + make_interval(secs => :claimSeconds)
-         from (select id from outbox_events
-                where delivered_at is null
-                  and xid < pg_snapshot_xmin(pg_current_snapshot())
-                  and (claimed_until is null or claimed_until < now())
-                order by id
-                limit :batchSize
-                for update skip locked) as picked
-        where e.id = picked.id
-        returning e.id, e.client_number, e.kind, e.record_type, e.record_id,
-                  pg_snapshot_xmin(pg_current_snapshot())::text as horizon`,
-      { claimSeconds: claimMs / 1000, batchSize: this.options.batchSize ?? 200 },
-    );
-    return rows;
+    const marked = this.delivered.splice(0);
+    try {
+      const { rows } = await this.options.db.raw<{ rows: ClaimedEvent[] }>(
+        // A data-modifying WITH runs whether or not the statement reads it.
+        `with marked as (
+           update outbox_events set delivered_at = now(), claimed_until = null
+            where id = any(:marked::bigint[]))
+         update outbox_events e set claimed_until = now() + make_interval(secs => :claimSeconds)
+           from (select id from outbox_events
+                  where delivered_at is null
+                    and xid < pg_snapshot_xmin(pg_current_snapshot())
+                    and (claimed_until is null or claimed_until < now())
+                    and id <> all(:marked::bigint[])
+                  order by id
+                  limit :batchSize
+                  for update skip locked) as picked
+          where e.id = picked.id
+          returning e.id, e.client_number, e.kind, e.record_type, e.record_id,
+                    pg_snapshot_xmin(pg_current_snapshot())::text as horizon`,
+        // A PostgreSQL array literal: knex would spread a list into several parameters.
+        { claimSeconds: claimMs / 1000, batchSize: this.batchSize(), marked: `{${marked.join(',')}}` },
+      );
+      return rows;
+    } catch (error) {
+      this.delivered.unshift(...marked);
+      throw error;
+    }
+  }
+
+  /** Marks what Temporal took when no claim follows (the dispatcher stops). */
+  private async markDelivered(): Promise<void> {
+    const marked = this.delivered.splice(0);
+    if (marked.length === 0) return;
+    try {
+      await this.options.db('outbox_events').whereIn('id', marked).update({ delivered_at: this.options.db.fn.now(), claimed_until: null });
+    } catch (error) {
+      this.delivered.unshift(...marked);
+      throw error;
+    }
   }
 
   /** Signals one workflow and records the outcome on its events; answers whether Temporal took it. */
@@ -237,7 +277,8 @@ export class OutboxDispatcher {
       if (!this.failing) log.warn({ workflowId: target.workflowId, err: errorSummary(error) }, 'Temporal did not take the change; it stays in the outbox');
       return false;
     }
-    await db('outbox_events').whereIn('id', ids).update({ delivered_at: db.fn.now(), claimed_until: null });
+    // Marked by the next claim, which follows at once; until then the claim keeps others off them.
+    this.delivered.push(...ids);
     return true;
   }
 
