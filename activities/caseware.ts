@@ -10,15 +10,18 @@ import {
   type DesiredCaseWareContact,
 } from '../src/domain/caseware';
 import { CaseWareError } from '../src/portals/caseware/errors';
+import type { Client, Contact } from '../src/registry/schemas';
 import type { PortalCallCounter } from '../src/portals/http';
 import { isRegistryError, loadClientWithContacts } from '../src/registry/repository';
-import { trackPortalHealth } from '../src/sync/health';
+import { recordPortalHealthy, trackPortalFailures } from '../src/sync/health';
+import { LedgerWrites } from '../src/sync/ledger-writes';
 import { guardCredentialsMail, withdrawCredentialsMail, type MailGuardSettings } from '../src/sync/mail-guard';
-import { syncMeetsHold, type SyncHold } from '../src/sync/portal-holds';
+import { isPortalHeld, syncMeetsHold, type SyncHold } from '../src/sync/portal-holds';
 import {
   claimLogin,
   identitiesForClient,
   loginOwner,
+  loginOwners,
   markApplied,
   openSyncError,
   reportSyncErrors,
@@ -29,7 +32,7 @@ import {
   type SyncErrorInput,
 } from '../src/sync/ledger';
 import { differingValues } from '../src/domain/drift';
-import { driftedRecords, pendingRepairs, resyncRequested, settleRepairs, type RepairRequest } from '../src/sync/repairs';
+import { driftedRecords, pendingRepairs, resyncRequested, settleRepairs, type PendingRepairs, type RepairRequest } from '../src/sync/repairs';
 import { toActivityFailure } from './failures';
 import { withHeartbeats, type ActivityProgress } from './heartbeat';
 
@@ -119,6 +122,16 @@ function confirmed(identity: PortalIdentity | undefined): identity is PortalIden
   return identity !== undefined && identity.remoteId !== null && identity.access === 'active' && identity.lastSent !== null && identity.lastSent !== undefined;
 }
 
+/** What a sync reads before its first call (see readForSync). */
+interface CaseWareReading {
+  registry: { client: Client; contacts: Contact[] };
+  desired: ReturnType<typeof desiredCaseWareState>;
+  identities: PortalIdentity[];
+  repairs: PendingRepairs;
+  /** The record that holds each desired contact's login, by login key. */
+  owners: Map<string, PortalIdentity>;
+}
+
 /** The role contacts are shared under and the optional contact group, looked up when first needed. */
 interface ContactIds {
   role(): Promise<string>;
@@ -189,12 +202,21 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
   }
 
   async function syncClientToCaseWare(input: SyncClientInput): Promise<CaseWareSyncSummary> {
-    // An operator holds CaseWare Cloud: nothing is written, the client waits for the release.
-    if (await syncMeetsHold(db, portal, input.clientNumber)) return heldByOperator;
     try {
       // A failure no record is to blame for (credentials, permissions, unreadable answers) is
       // retried and shown once as the portal's health, never as a sync error of every client.
-      return await trackPortalHealth(db, portal, () => withHeartbeats<CaseWareSyncProgress, CaseWareSyncSummary>((progress) => syncClient(input, progress)));
+      return await trackPortalFailures(db, portal, () =>
+        withHeartbeats<CaseWareSyncProgress, CaseWareSyncSummary>(async (progress) => {
+          const ledger = new LedgerWrites(db, !progress.resumable);
+          try {
+            return await syncClient(input, progress, ledger);
+          } catch (error) {
+            // What CaseWare confirmed before the failure is recorded, so that a retry skips it.
+            await db.transaction((trx) => ledger.flush(trx)).catch(() => undefined);
+            throw error;
+          }
+        }),
+      );
     } catch (error) {
       const failure = toActivityFailure(error);
       // A failure no retry can fix is shown to the operator with the client's sync errors; the
@@ -214,8 +236,45 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     }
   }
 
-  async function syncClient(input: SyncClientInput, progress: ActivityProgress<CaseWareSyncProgress>): Promise<CaseWareSyncSummary> {
+  /**
+   * Everything a sync reads before its first call, in one snapshot and one commit: whether an
+   * operator holds CaseWare, the client and its contacts, the ledger, the reconcile's repairs and
+   * who holds each contact's login. Held: the client is noted for the release, and the sync writes
+   * nothing.
+   */
+  async function readForSync(clientNumber: string): Promise<CaseWareReading | 'held'> {
+    const reading = await db.transaction(
+      async (trx) => {
+        if (await isPortalHeld(trx, portal)) return 'held' as const;
+        const registry = await loadClientWithContacts(trx, clientNumber).catch((error: unknown) => {
+          if (isRegistryError(error) && error.code === 'not-found') {
+            throw ApplicationFailure.nonRetryable(`client ${clientNumber} is not in the registry`, 'RegistryRecordMissing');
+          }
+          throw error;
+        });
+        const desired = desiredCaseWareState(registry.client, registry.contacts);
+        return {
+          registry,
+          desired,
+          identities: await identitiesForClient(trx, portal, clientNumber),
+          repairs: await pendingRepairs(trx, portal, clientNumber),
+          owners: await loginOwners(trx, portal, desired.contacts.map((contact) => contact.loginKey)),
+        };
+      },
+      { isolationLevel: 'repeatable read', readOnly: true },
+    );
+    if (reading !== 'held') return reading;
+    // Noted under the hold's lock; released meanwhile, the sync goes on.
+    if (await syncMeetsHold(db, portal, clientNumber)) return 'held';
+    return readForSync(clientNumber);
+  }
+
+  async function syncClient(input: SyncClientInput, progress: ActivityProgress<CaseWareSyncProgress>, ledger: LedgerWrites): Promise<CaseWareSyncSummary> {
     const { clientNumber } = input;
+    const reading = await readForSync(clientNumber);
+    // An operator holds CaseWare Cloud: nothing is written, the client waits for the release.
+    if (reading === 'held') return heldByOperator;
+    const { registry, desired, identities, repairs, owners } = reading;
     const calls: PortalCallCounter = { reads: 0, writes: 0 };
     const abortable = deps.caseware.withSignal?.(progress.signal) ?? deps.caseware;
     const caseware = abortable.withCallCounter?.(calls) ?? abortable;
@@ -224,22 +283,13 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       done.contacts.push(contactId);
       progress.report({ ...done, contacts: [...done.contacts] });
     };
-    const registry = await loadClientWithContacts(db, clientNumber).catch((error: unknown) => {
-      if (isRegistryError(error) && error.code === 'not-found') {
-        throw ApplicationFailure.nonRetryable(`client ${clientNumber} is not in the registry`, 'RegistryRecordMissing');
-      }
-      throw error;
-    });
-    const desired = desiredCaseWareState(registry.client, registry.contacts);
     const summary: CaseWareSyncSummary = { entity: 'absent', contactsCreated: 0, contactsAdopted: 0, contactsUpdated: 0, contactsRevoked: 0, syncErrors: 0 };
     const errors: SyncErrorInput[] = [];
-    const identities = await identitiesForClient(db, portal, clientNumber);
     const entityIdentity = identities.find((i) => i.recordType === 'client');
     const contactIdentities = new Map(identities.filter((i) => i.recordType === 'contact').map((i) => [i.recordId, i]));
     const liveContactIds = new Set(registry.contacts.map((c) => c.id));
     // What the reconcile found CaseWare holding otherwise: those records are checked against
     // CaseWare itself; every other record trusts the ledger, so a change costs only its writes.
-    const repairs = await pendingRepairs(db, portal, clientNumber);
     const drifted = driftedRecords(repairs.drift);
     // An operator's resync names the client and has every contact checked as if the reconcile had named it.
     const resync = resyncRequested(repairs.drift);
@@ -306,7 +356,8 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
           }
         }
         entityGuid = entity.CWGuid;
-        await saveIdentity(db, entityKey, { remoteId: entity.CWGuid, lastSent: fields, access: 'active' });
+        const remoteId = entity.CWGuid;
+        await ledger.record((writer) => saveIdentity(writer, entityKey, { remoteId, lastSent: fields, access: 'active' }));
         done.entity = entity.CWGuid;
         progress.report({ ...done, contacts: [...done.contacts] });
       });
@@ -378,6 +429,8 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
               hasShare,
               errors,
               drift: contactDrift(contact.contactId),
+              owner: owners.get(contact.loginKey),
+              ledger,
               // A new entity (made again after it was deleted, or adopted) is shared with nobody yet.
               entityIsNew: entityGuid !== entityIdentity?.remoteId,
             });
@@ -410,23 +463,39 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       }
     }
 
-    await reportSyncErrors(db, portal, clientNumber, errors);
-    await settleRepairs(db, repairs, {
-      errors,
-      writes: calls.writes,
-      did: {
-        adopt: (summary.entity === 'adopted' ? 1 : 0) + summary.contactsAdopted,
-        create: (summary.entity === 'created' ? 1 : 0) + summary.contactsCreated,
-        update: (summary.entity === 'updated' ? 1 : 0) + summary.contactsUpdated,
-        credentialsMails: summary.contactsCreated,
-      },
-    });
     // A contact whose creation waits for approval has not reached CaseWare: the client stays
     // pending until the approval's event syncs it again.
     if (summary.contactsHeld) summary.held = 'credentials-mails';
-    else await markApplied(db, portal, input);
+    await closeSync(input, { ledger, errors, repairs, writes: calls.writes, summary });
     summary.syncErrors = errors.length;
     return summary;
+  }
+
+  /**
+   * The transaction that ends a sync: what CaseWare confirmed, the client's sync errors, the
+   * repairs it settled, the changes it applied (unless a hold kept it from applying them) and the
+   * portal's health.
+   */
+  async function closeSync(
+    input: SyncClientInput,
+    { ledger, errors, repairs, writes, summary }: { ledger: LedgerWrites; errors: SyncErrorInput[]; repairs: PendingRepairs; writes: number; summary: CaseWareSyncSummary },
+  ): Promise<void> {
+    await db.transaction(async (trx) => {
+      await ledger.flush(trx);
+      await reportSyncErrors(trx, portal, input.clientNumber, errors);
+      await settleRepairs(trx, repairs, {
+        errors,
+        writes,
+        did: {
+          adopt: (summary.entity === 'adopted' ? 1 : 0) + summary.contactsAdopted,
+          create: (summary.entity === 'created' ? 1 : 0) + summary.contactsCreated,
+          update: (summary.entity === 'updated' ? 1 : 0) + summary.contactsUpdated,
+          credentialsMails: summary.contactsCreated,
+        },
+      });
+      if (!summary.held) await markApplied(trx, portal, input);
+      await recordPortalHealthy(trx, portal);
+    });
   }
 
   /**
@@ -510,6 +579,10 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
     drift: RepairRequest[];
     /** The entity is not the one the ledger knew: no share can be trusted. */
     entityIsNew: boolean;
+    /** The record that held the contact's login when the sync read the ledger. */
+    owner: PortalIdentity | undefined;
+    /** Where what CaseWare confirmed is recorded (at once, or when the sync closes). */
+    ledger: LedgerWrites;
   }
 
   async function ensureContact(
@@ -529,9 +602,11 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       return 'conflict' as const;
     };
 
-    // The first record sent with an email owns that CaseWare login.
-    const owner = await loginOwner(db, portal, contact.loginKey);
-    if (owner && !(owner.recordType === 'contact' && owner.recordId === contact.contactId)) return conflict(owner);
+    // The first record sent with an email owns that CaseWare login. Another record held it when the
+    // sync began: asked again, since this sync may have just let it go (a deleted contact's).
+    const ownLogin = (holder: PortalIdentity | undefined) => !holder || (holder.recordType === 'contact' && holder.recordId === contact.contactId);
+    const owner = ownLogin(context.owner) ? context.owner : await loginOwner(db, portal, contact.loginKey);
+    if (owner && !ownLogin(owner)) return conflict(owner);
 
     // Trusted: an earlier sync finished this contact (user, share and group) and recorded what it
     // sent, and the reconcile found nothing wrong with it. Then CaseWare is not read: a change is
@@ -548,7 +623,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
         },
       );
       if (updated) {
-        await saveIdentity(db, key, { lastSent: contact.fields });
+        await context.ledger.record((writer) => saveIdentity(writer, key, { lastSent: contact.fields }));
         return 'updated';
       }
       trusted = false;
@@ -665,7 +740,8 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
       await caseware.setGroupMembership(groupId, user.CWGuid, true);
     }
     const userId = user.CWGuid;
-    const complete = () => saveIdentity(db, key, { remoteId: userId, loginKey: contact.loginKey, pendingLoginKey: null, lastSent: contact.fields, access: 'active' });
+    const complete = () =>
+      context.ledger.record((writer) => saveIdentity(writer, key, { remoteId: userId, loginKey: contact.loginKey, pendingLoginKey: null, lastSent: contact.fields, access: 'active' }));
     if (!trusted && (created || !(await context.hasShare(userId)))) return { userId, outcome, complete };
     await complete();
     return outcome;

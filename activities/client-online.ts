@@ -17,7 +17,7 @@ import { ClientOnlineError } from '../src/portals/client-online/errors';
 import type { PortalCallCounter } from '../src/portals/http';
 import { getClient, getContact, isRegistryError, loadClientWithContacts } from '../src/registry/repository';
 import type { Client, Contact } from '../src/registry/schemas';
-import { trackPortalHealth } from '../src/sync/health';
+import { recordPortalHealthy, trackPortalFailures } from '../src/sync/health';
 import {
   guardCredentialsMail,
   guardLoginRecreation,
@@ -26,8 +26,9 @@ import {
   type CredentialsMailCreation,
   type MailGuardSettings,
 } from '../src/sync/mail-guard';
-import { syncMeetsHold, type SyncHold } from '../src/sync/portal-holds';
+import { isPortalHeld, syncMeetsHold, type SyncHold } from '../src/sync/portal-holds';
 import { identitiesForClient, markApplied, noteUnconfirmedRefs, reportSyncErrors, saveIdentity, type PortalIdentity, type SyncErrorInput } from '../src/sync/ledger';
+import { LedgerWrites } from '../src/sync/ledger-writes';
 import { releaseLoginLeases, tryTakeLoginLeases } from '../src/sync/login-leases';
 import {
   adoptedRefs,
@@ -202,6 +203,9 @@ interface ClientOnlinePlan {
   refs: Set<string>;
 }
 
+/** What a sync run does for the client itself, decided under the leases (see prepare). */
+type OwnAction = { action: 'none' } | { action: 'unchanged' } | { action: 'push'; recreated: number } | { action: 'delete' };
+
 /** How deep a chain of hand-overs may go (each one a client whose own push takes a login away). */
 const maxHandoverDepth = 4;
 
@@ -253,7 +257,15 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
   // whole request timeout: the lease outlasts both.
   const leaseMs = (clientOnline.maxRateLimitWaitMs ?? 0) + clientOnline.requestTimeoutMs + leaseGraceMs;
 
-  async function read(clientNumber: string): Promise<ClientOnlineReading> {
+  /**
+   * What one sync run reads of a client: in one snapshot and one commit, or, given a transaction,
+   * inside it (a savepoint, so that a client that cannot be read leaves the transaction usable).
+   */
+  async function read(clientNumber: string, reader: Db = db): Promise<ClientOnlineReading> {
+    return reader.transaction((trx) => readIn(trx, clientNumber), { isolationLevel: 'repeatable read', readOnly: true });
+  }
+
+  async function readIn(db: Db, clientNumber: string): Promise<ClientOnlineReading> {
     const registry = await loadClientWithContacts(db, clientNumber).catch((error: unknown) => {
       if (isRegistryError(error) && error.code === 'not-found') {
         throw ApplicationFailure.nonRetryable(`client ${clientNumber} is not in the registry`, 'RegistryRecordMissing');
@@ -289,11 +301,13 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
     reading: ClientOnlineReading,
     portalCalls: ClientOnlinePort,
     signal: AbortSignal | undefined,
-  ): Promise<{ conflicts: SyncErrorInput[]; adopted: number; kept: number; clientHeld: boolean }> {
-    const met = { conflicts: [] as SyncErrorInput[], adopted: 0, kept: 0, clientHeld: false };
+  ): Promise<{ conflicts: SyncErrorInput[]; adopted: number; kept: number; clientHeld: boolean; looked: boolean }> {
+    const met = { conflicts: [] as SyncErrorInput[], adopted: 0, kept: 0, clientHeld: false, looked: false };
     const { desired, clientNumber } = reading;
     const first = firstPush(reading);
     if (!desired.push || (reading.unmet.length === 0 && !first)) return met;
+    // Logins may be adopted and users kept: the reading is read again after this.
+    met.looked = true;
     const held = first ? await portalCalls.getClient(clientNumber, { signal }) : undefined;
     met.clientHeld = held !== undefined;
     const clientUsers: ExistingLogin[] = (held?.users ?? reading.kept).map((user) => ({ ref: user.ref, email: user.email.trim().toLowerCase() }));
@@ -331,7 +345,7 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
    * ledger copy that differs from the registry proves nothing: a push whose answer was lost, or a
    * change not yet synced, may stand between them.
    */
-  async function plan(clientNumber: string): Promise<ClientOnlinePlan> {
+  async function plan(clientNumber: string, current?: ClientOnlineReading, reader: Db = db): Promise<ClientOnlinePlan> {
     const handovers: ClientOnlineReading[] = [];
     const visited = new Set([clientNumber]);
     async function handOver(reading: ClientOnlineReading, depth: number): Promise<void> {
@@ -339,9 +353,9 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
       for (const ref of removedRefs(reading)) {
         const waiting: ClientOnlineReading[] = [];
         let held = false;
-        for (const other of await clientsThatMayCarry(db, ref)) {
+        for (const other of await clientsThatMayCarry(reader, ref)) {
           if (other === reading.clientNumber) continue;
-          const theirs = await read(other).catch(() => undefined);
+          const theirs = await read(other, reader).catch(() => undefined);
           if (!theirs?.desired.push?.users.some((user) => user.ref === ref)) continue;
           if (holdsItsPush(theirs)) {
             held = true;
@@ -358,54 +372,103 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
         }
       }
     }
-    const own = await read(clientNumber);
+    const own = current ?? (await read(clientNumber, reader));
     await handOver(own, 0);
     const refs = new Set([...handovers.flatMap((h) => [...h.refs]), ...own.refs]);
     return { handovers, own, refs };
   }
 
-  /** Waits (with a growing pause, heartbeats going on) until every lease is taken. */
-  async function takeLeases(refs: ReadonlySet<string>, holder: string, signal: AbortSignal | undefined): Promise<void> {
-    for (let attempt = 0; !(await tryTakeLoginLeases(db, [...refs], holder, leaseMs)); attempt += 1) {
-      const pauseMs = Math.min(1_000, 20 * 2 ** attempt) * (0.5 + Math.random() / 2);
-      await sleep(pauseMs, undefined, { signal });
+  /**
+   * A sync run's three steps under the leases of the logins it touches: `prepare` decides, in the
+   * transaction that takes the leases, what the run sends (and notes what must be in the ledger
+   * before a request goes out); `perform` makes the calls; `close` records the outcome, in the
+   * transaction that gives the leases back.
+   */
+  interface LeasedRun<D> {
+    prepare: (trx: Db, plan: ClientOnlinePlan) => Promise<D>;
+    perform: (plan: ClientOnlinePlan, decision: D) => Promise<void>;
+    close: (trx: Db) => Promise<void>;
+  }
+
+  /**
+   * Takes the leases on every login the plan touches and reads the registry again under them, in
+   * one transaction with the run's `prepare`: a lease another sync holds makes it wait (with a
+   * growing pause, heartbeats going on) and try again; a plan that touches more logins than leased
+   * gives all back and takes the larger set at once, never piecemeal. A lease this transaction
+   * takes is invisible to others until it commits (another taker waits for it), so nothing of the
+   * reading can change before the leases are seen.
+   */
+  async function takeLeasesAndPrepare<D>(
+    clientNumber: string,
+    holder: string,
+    current: ClientOnlineReading | undefined,
+    signal: AbortSignal | undefined,
+    prepare: LeasedRun<D>['prepare'],
+  ): Promise<{ plan: ClientOnlinePlan; decision: D }> {
+    let wanted = (await plan(clientNumber, current)).refs;
+    for (let attempt = 0; ; ) {
+      const trx = await db.transaction();
+      try {
+        if (!(await tryTakeLoginLeases(trx, [...wanted], holder, leaseMs))) {
+          await trx.rollback();
+          const pauseMs = Math.min(1_000, 20 * 2 ** attempt) * (0.5 + Math.random() / 2);
+          attempt += 1;
+          await sleep(pauseMs, undefined, { signal });
+          continue;
+        }
+        const leased = await plan(clientNumber, undefined, trx);
+        if (![...leased.refs].every((ref) => wanted.has(ref))) {
+          await trx.rollback();
+          wanted = new Set([...wanted, ...leased.refs]);
+          continue;
+        }
+        const decision = await prepare(trx, leased);
+        await trx.commit();
+        return { plan: leased, decision };
+      } catch (error) {
+        if (!trx.isCompleted()) await trx.rollback();
+        throw error;
+      }
     }
   }
 
   /**
-   * Runs `work` holding a lease on every login the client's push or delete touches. One person's
+   * Runs a sync holding a lease on every login the client's push or delete touches. One person's
    * login appears in the pushes of several clients (his own and each company where he is a
    * contact); two of those at once could make Client Online believe the login is new twice, and a
    * push that read the registry before another one landed would overwrite it with older values.
-   * So the registry is read again once the leases are held (taking more if the logins changed),
-   * and `work` gets that reading, with the clients to push first (see plan). The leases are given back once Client Online has answered; when
-   * no answer came they are left to expire, since the portal may still be applying the request.
+   * So the registry is read again once the leases are held, and the run gets that reading, with the
+   * clients to push first (see plan). The leases are given back with the run's closing records once
+   * Client Online has answered; when no answer came they are left to expire, since the portal may
+   * still be applying the request. What Client Online confirmed before a failure is recorded then.
    */
-  async function withLoginLeases<T>(
+  async function withLoginLeases<D>(
     clientNumber: string,
     signal: AbortSignal | undefined,
-    work: (reading: ClientOnlinePlan) => Promise<T>,
-  ): Promise<T> {
+    /** A reading of the client still current (nothing written since): it decides which leases to take first. */
+    current: ClientOnlineReading | undefined,
+    ledger: LedgerWrites,
+    run: LeasedRun<D>,
+  ): Promise<void> {
     const holder = randomUUID();
-    let wanted = (await plan(clientNumber)).refs;
-    let reading: ClientOnlinePlan;
-    for (;;) {
-      await takeLeases(wanted, holder, signal);
-      reading = await plan(clientNumber);
-      if ([...reading.refs].every((ref) => wanted.has(ref))) break;
-      // More logins than leased: give all back and take the larger set at once, never piecemeal.
-      await releaseLoginLeases(db, holder);
-      wanted = new Set([...wanted, ...reading.refs]);
-    }
-    let answered = true;
+    const { plan: leased, decision } = await takeLeasesAndPrepare(clientNumber, holder, current, signal, run.prepare);
     try {
-      return await work(reading);
+      await run.perform(leased, decision);
     } catch (error) {
-      answered = !unanswered(error);
+      const answered = !unanswered(error);
+      await db
+        .transaction(async (trx) => {
+          await ledger.flush(trx);
+          if (answered) await releaseLoginLeases(trx, holder);
+        })
+        .catch(() => undefined);
       throw error;
-    } finally {
-      if (answered) await releaseLoginLeases(db, holder);
     }
+    await db.transaction(async (trx) => {
+      await ledger.flush(trx);
+      await run.close(trx);
+      await releaseLoginLeases(trx, holder);
+    });
   }
 
   /**
@@ -435,39 +498,61 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
    * hand; the run's bulk read says what it holds), and those whose making again waits for, or has
    * just had, an operator's approval.
    */
-  async function recreations(reading: ClientOnlineReading, repairs: PendingRepairs): Promise<ClientOnlineLogin[]> {
+  async function recreations(reader: Db, reading: ClientOnlineReading, repairs: PendingRepairs): Promise<ClientOnlineLogin[]> {
     const unmet = new Set(reading.unmet.map((login) => login.personKey));
     const met = reading.desired.logins.filter((login) => !unmet.has(login.personKey));
     if (met.length === 0) return [];
-    const gone = repairs.foundByRunAt ? await loginsGone(db, met.map((login) => login.ref), repairs.foundByRunAt) : new Set<string>();
-    const awaiting = await recreationsAwaiting(db, portal, met);
+    const gone = repairs.foundByRunAt ? await loginsGone(reader, met.map((login) => login.ref), repairs.foundByRunAt) : new Set<string>();
+    const awaiting = await recreationsAwaiting(reader, portal, met);
     return met.filter((login) => gone.has(login.ref) || awaiting.has(`${login.recordType}:${login.recordId}`));
   }
 
-  async function syncClient(input: SyncClientInput, signal: AbortSignal | undefined): Promise<ClientOnlineSyncSummary> {
+  /**
+   * What a sync reads before its first call, in one snapshot and one commit: whether an operator
+   * holds Client Online, the reconcile's repairs and the client's reading. Held: the client is
+   * noted for the release, and the sync writes nothing.
+   */
+  async function readForSync(clientNumber: string): Promise<{ repairs: PendingRepairs; reading: ClientOnlineReading } | 'held'> {
+    const first = await db.transaction(
+      async (trx) => {
+        if (await isPortalHeld(trx, portal)) return 'held' as const;
+        return { repairs: await pendingRepairs(trx, portal, clientNumber), reading: await readIn(trx, clientNumber) };
+      },
+      { isolationLevel: 'repeatable read', readOnly: true },
+    );
+    if (first !== 'held') return first;
+    // Noted under the hold's lock; released meanwhile, the sync goes on.
+    if (await syncMeetsHold(db, portal, clientNumber)) return 'held';
+    return readForSync(clientNumber);
+  }
+
+  async function syncClient(input: SyncClientInput, signal: AbortSignal | undefined, ledger: LedgerWrites): Promise<ClientOnlineSyncSummary> {
     const { clientNumber } = input;
+    const start = await readForSync(clientNumber);
+    // An operator holds Client Online: nothing is pushed (nor handed over), the client waits for the release.
+    if (start === 'held') return { client: 'held', users: 0, syncErrors: 0, held: 'portal' };
+    // What the reconcile found Client Online holding otherwise: the push is sent whatever the ledger says.
+    const { repairs } = start;
     const errors: SyncErrorInput[] = [];
     const summary: ClientOnlineSyncSummary = { client: 'absent', users: 0, syncErrors: 0 };
     const calls: PortalCallCounter = { reads: 0, writes: 0 };
     const portalCalls = clientOnline.withCallCounter?.(calls) ?? clientOnline;
-    // What the reconcile found Client Online holding otherwise: the push is sent whatever the ledger says.
-    const repairs = await pendingRepairs(db, portal, clientNumber);
 
     // A push is a full statement of the client: one the ledger says Client Online holds already is
     // not sent again (a BSN is never kept in the ledger, so a push that carries one always is).
     const unchanged = (reading: ClientOnlineReading) => repairs.drift.length === 0 && sentAsIs(reading);
+    const identityKey = (reading: ClientOnlineReading) => ({ portal, recordType: 'client', recordId: reading.desired.clientId, clientNumber: reading.clientNumber }) as const;
 
     /**
-     * Sends a client's push. Its logins are noted in the ledger before the request, since a push
-     * whose answer is lost may have been applied; once Client Online answers, the push is recorded
-     * as what it holds for the client.
+     * Sends a client's push, whose logins the ledger has noted before (a push whose answer is lost
+     * may have been applied); once Client Online answers, the push is recorded as what it holds for
+     * the client.
      */
     async function send(reading: ClientOnlineReading & { desired: { push: ClientOnlinePush } }): Promise<void> {
       const { desired } = reading;
-      const key = { portal, recordType: 'client', recordId: desired.clientId, clientNumber: reading.clientNumber } as const;
-      await noteUnconfirmedRefs(db, key, desired.push.users.map((user) => user.ref));
       await portalCalls.pushClient(reading.clientNumber, desired.push, { signal });
-      await saveIdentity(db, key, { remoteId: reading.clientNumber, lastSent: ledgerCopy(desired.push), access: 'active', unconfirmedRefs: null });
+      const sent = ledgerCopy(desired.push);
+      await ledger.record((writer) => saveIdentity(writer, identityKey(reading), { remoteId: reading.clientNumber, lastSent: sent, access: 'active', unconfirmedRefs: null }));
     }
 
     /**
@@ -481,6 +566,7 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
       // A login whose making again waits for approval: its own sync leaves it out, and asks the guard.
       if ((await recreationsAwaiting(db, portal, reading.desired.logins)).size > 0) return;
       try {
+        await noteUnconfirmedRefs(db, identityKey(reading), reading.desired.push.users.map((user) => user.ref));
         await send(reading);
       } catch (error) {
         if (!(error instanceof ClientOnlineError) || error.retryable) throw error;
@@ -489,62 +575,73 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
       (summary.handedOver ??= []).push(reading.clientNumber);
     }
 
-    // Persons met for the first time: their existing logins are found before anything is pushed.
-    const met = await meetPersons(await read(clientNumber), portalCalls, signal);
-    if (met.adopted > 0) summary.loginsAdopted = met.adopted;
-    if (met.kept > 0) summary.usersKept = met.kept;
-
-    await withLoginLeases(clientNumber, signal, async ({ handovers, own: reading }) => {
+    /**
+     * What the run does for the client itself, decided under the leases and in their transaction:
+     * the credentials-mail guard's answers, the persons whose login the push makes, and the logins
+     * the push may leave under the client are recorded before any request goes out.
+     */
+    async function prepare(trx: Db, { own: reading }: ClientOnlinePlan): Promise<OwnAction> {
       const { desired, identity } = reading;
       errors.push(...desired.conflicts);
+      // Ambiguous logins: nothing of this client is touched, nobody is mailed, and the administrator is told.
       if (met.conflicts.length > 0) {
-        // Ambiguous logins: nothing of this client is touched, nobody is mailed, and the administrator is told.
         errors.push(...met.conflicts);
-        return;
+        return { action: 'none' };
       }
+      if (hasPush(reading) && unchanged(reading)) return { action: 'unchanged' };
+      if (hasPush(reading)) {
+        // Whoever is still unmet has no login: this push creates one, and Client Online mails
+        // credentials. Beyond the guard's threshold a new login waits for approval, left out of
+        // the push (it is no user of the client yet, so leaving it out takes nothing away).
+        const withheld = new Set<string>();
+        for (const login of reading.unmet) {
+          if (!(await guardCredentialsMail(trx, portal, creationOf(clientNumber, login), deps.credentialsMailGuard)).allowed) withheld.add(login.personKey);
+        }
+        // A login Client Online lost (deleted there by hand) would be made again and mailed out
+        // of the blue: held for approval whatever the count, and left out of the push likewise.
+        let recreated = 0;
+        const since = repairs.foundByRunAt ?? new Date();
+        for (const login of await recreations(trx, reading, repairs)) {
+          const decision = await guardLoginRecreation(trx, portal, creationOf(clientNumber, login), { since, settings: deps.credentialsMailGuard });
+          if (decision.allowed) recreated += 1;
+          else withheld.add(login.personKey);
+        }
+        if (withheld.size > 0) {
+          const refs = new Set(reading.desired.logins.filter((login) => withheld.has(login.personKey)).map((login) => login.ref));
+          reading.desired.push.users = reading.desired.push.users.filter((user) => !refs.has(user.ref));
+          reading.unmet = reading.unmet.filter((login) => !withheld.has(login.personKey));
+          summary.held = 'credentials-mails';
+          summary.loginsHeld = withheld.size;
+        }
+        // Recorded first: a push whose answer is lost may have created them.
+        await recordPersonLogins(trx, reading.unmet.map((login) => ({ personKey: login.personKey, ref: login.ref, origin: 'created' as const })));
+        await noteUnconfirmedRefs(trx, identityKey(reading), reading.desired.push.users.map((user) => user.ref));
+        return { action: 'push', recreated };
+      }
+      // Its logins lose access to it; Client Online deletes logins left with no client. One the
+      // reconcile found there although it was removed before, or that an unanswered push may have
+      // put back, is removed again.
+      if (identity?.access === 'active' || identity?.unconfirmedRefs || repairs.drift.some((d) => d.issue === 'extra')) return { action: 'delete' };
+      return { action: 'none' };
+    }
+
+    /** The calls: the clients to push first, then the client's own push or delete. */
+    async function perform({ handovers, own: reading }: ClientOnlinePlan, own: OwnAction): Promise<void> {
+      if (own.action === 'none' && met.conflicts.length > 0) return;
       for (const handover of handovers) await pushAhead(handover);
-      const key = { portal, recordType: 'client', recordId: desired.clientId, clientNumber } as const;
       try {
-        if (hasPush(reading) && unchanged(reading)) {
+        if (own.action === 'unchanged') {
           summary.client = 'unchanged';
-        } else if (hasPush(reading)) {
-          // Whoever is still unmet has no login: this push creates one, and Client Online mails
-          // credentials. Beyond the guard's threshold a new login waits for approval, left out of
-          // the push (it is no user of the client yet, so leaving it out takes nothing away).
-          const withheld = new Set<string>();
-          for (const login of reading.unmet) {
-            if (!(await guardCredentialsMail(db, portal, creationOf(clientNumber, login), deps.credentialsMailGuard)).allowed) withheld.add(login.personKey);
-          }
-          // A login Client Online lost (deleted there by hand) would be made again and mailed out
-          // of the blue: held for approval whatever the count, and left out of the push likewise.
-          let recreated = 0;
-          const since = repairs.foundByRunAt ?? new Date();
-          for (const login of await recreations(reading, repairs)) {
-            const decision = await guardLoginRecreation(db, portal, creationOf(clientNumber, login), { since, settings: deps.credentialsMailGuard });
-            if (decision.allowed) recreated += 1;
-            else withheld.add(login.personKey);
-          }
-          if (withheld.size > 0) {
-            const refs = new Set(reading.desired.logins.filter((login) => withheld.has(login.personKey)).map((login) => login.ref));
-            reading.desired.push.users = reading.desired.push.users.filter((user) => !refs.has(user.ref));
-            reading.unmet = reading.unmet.filter((login) => !withheld.has(login.personKey));
-            summary.held = 'credentials-mails';
-            summary.loginsHeld = withheld.size;
-          }
-          // Recorded first: a push whose answer is lost may have created them.
-          await recordPersonLogins(db, reading.unmet.map((login) => ({ personKey: login.personKey, ref: login.ref, origin: 'created' as const })));
+        } else if (own.action === 'push' && hasPush(reading)) {
           await send(reading);
           if (reading.unmet.length > 0) summary.loginsCreated = reading.unmet.length;
-          if (recreated > 0) summary.loginsRecreated = recreated;
+          if (own.recreated > 0) summary.loginsRecreated = own.recreated;
           summary.client = met.clientHeld ? 'adopted' : 'pushed';
           summary.users = reading.desired.push.users.length;
-        } else if (identity?.access === 'active' || identity?.unconfirmedRefs || repairs.drift.some((d) => d.issue === 'extra')) {
-          // Its logins lose access to it; Client Online deletes logins left with no client. One
-          // the reconcile found there although it was removed before, or that an unanswered push
-          // may have put back, is removed again.
+        } else if (own.action === 'delete') {
           await portalCalls.deleteClient(clientNumber, { signal });
           // Erasure: nothing of what was sent is kept once the client is gone from Client Online.
-          await saveIdentity(db, key, { access: 'revoked', lastSent: null, unconfirmedRefs: null });
+          await ledger.record((writer) => saveIdentity(writer, identityKey(reading), { access: 'revoked', lastSent: null, unconfirmedRefs: null }));
           summary.client = 'deleted';
         }
       } catch (error) {
@@ -562,7 +659,7 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
         }
         errors.push({
           recordType: 'client',
-          recordId: desired.clientId,
+          recordId: reading.desired.clientId,
           code: `client-online-${error.code}`,
           message:
             `client ${clientNumber}: ${error.message}` +
@@ -571,22 +668,36 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
               : ''),
         });
       }
-    });
+    }
 
-    await reportSyncErrors(db, portal, clientNumber, errors);
-    await settleRepairs(db, repairs, { errors, writes: calls.writes, did: clientOnlineDid(summary), heldLogins: summary.loginsHeld ?? 0 });
-    // A login whose creation waits for approval has not reached Client Online: the client stays
-    // pending until the approval's event syncs it again.
-    if (summary.held !== 'credentials-mails') await markApplied(db, portal, input);
+    /**
+     * The transaction that ends the sync (with the leases given back): its sync errors, the repairs
+     * it settled, the changes it applied and the portal's health. A login whose creation waits for
+     * approval has not reached Client Online: the client stays pending until the approval's event
+     * syncs it again.
+     */
+    async function close(trx: Db): Promise<void> {
+      await reportSyncErrors(trx, portal, clientNumber, errors);
+      await settleRepairs(trx, repairs, { errors, writes: calls.writes, did: clientOnlineDid(summary), heldLogins: summary.loginsHeld ?? 0 });
+      if (summary.held !== 'credentials-mails') await markApplied(trx, portal, input);
+      await recordPortalHealthy(trx, portal);
+    }
+
+    // Persons met for the first time: their existing logins are found before anything is pushed.
+    const met = await meetPersons(start.reading, portalCalls, signal);
+    if (met.adopted > 0) summary.loginsAdopted = met.adopted;
+    if (met.kept > 0) summary.usersKept = met.kept;
+
+    await withLoginLeases(clientNumber, signal, met.looked ? undefined : start.reading, ledger, { prepare, perform, close });
     summary.syncErrors = errors.length;
     return summary;
   }
 
   async function syncClientToClientOnline(input: SyncClientInput): Promise<ClientOnlineSyncSummary> {
-    // An operator holds Client Online: nothing is pushed (nor handed over), the client waits for the release.
-    if (await syncMeetsHold(db, portal, input.clientNumber)) return { client: 'held', users: 0, syncErrors: 0, held: 'portal' };
     try {
-      return await trackPortalHealth(db, portal, () => withHeartbeats(({ signal }) => syncClient(input, signal)));
+      return await trackPortalFailures(db, portal, () =>
+        withHeartbeats(({ signal, resumable }) => syncClient(input, signal, new LedgerWrites(db, !resumable))),
+      );
     } catch (error) {
       throw toActivityFailure(error);
     }

@@ -11,6 +11,11 @@ export interface ActivityProgress<P> {
   readonly signal: AbortSignal | undefined;
   /** Records progress; it travels with the next heartbeat, so a retry resumes from it. */
   report(progress: P): void;
+  /**
+   * Progress reaches a retry: the attempt heartbeats. A local first attempt, or a call outside an
+   * activity, has nothing to resume from and nothing to hand on.
+   */
+  readonly resumable: boolean;
 }
 
 /** How often a running activity tells Temporal it is alive (at most a third of its heartbeat timeout). */
@@ -27,7 +32,7 @@ const heartbeatIntervalMs = 2_000;
  */
 export async function withHeartbeats<P, R>(work: (progress: ActivityProgress<P>) => Promise<R>): Promise<R> {
   const context = asyncLocalStorage.getStore();
-  if (!context) return work({ resumeFrom: undefined, signal: undefined, report: () => undefined });
+  if (!context) return work({ resumeFrom: undefined, signal: undefined, report: () => undefined, resumable: false });
   const timeoutMs = context.info.isLocal ? undefined : context.info.heartbeatTimeoutMs;
   const resumeFrom = timeoutMs ? (context.info.heartbeatDetails as P | undefined) : undefined;
   let latest = resumeFrom;
@@ -40,6 +45,7 @@ export async function withHeartbeats<P, R>(work: (progress: ActivityProgress<P>)
   try {
     return await work({
       resumeFrom,
+      resumable: timeoutMs !== undefined,
       signal: context.cancellationSignal,
       report: (progress) => {
         if (!timeoutMs) return;

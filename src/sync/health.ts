@@ -50,19 +50,17 @@ export async function recordPortalHealthy(db: Db, portal: Portal): Promise<void>
 }
 
 /**
- * Runs one sync and keeps the portal's health: a portal-level failure marks it unhealthy (and is
- * rethrown for the retry policy), success marks it healthy.
+ * Runs one sync and records a portal-level failure: the portal becomes unhealthy (and the error is
+ * rethrown for the retry policy). The sync records the portal healthy again itself
+ * (recordPortalHealthy), in the transaction that closes it.
  */
-export async function trackPortalHealth<T>(db: Db, portal: Portal, sync: () => Promise<T>): Promise<T> {
-  let result: T;
+export async function trackPortalFailures<T>(db: Db, portal: Portal, sync: () => Promise<T>): Promise<T> {
   try {
-    result = await sync();
+    return await sync();
   } catch (error) {
     if (isPortalFailure(error)) await recordPortalFailure(db, portal, { code: error.code, message: error.message });
     throw error;
   }
-  await recordPortalHealthy(db, portal);
-  return result;
 }
 
 /** Every portal's health; a portal that never failed is healthy. */

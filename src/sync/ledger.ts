@@ -72,6 +72,26 @@ export async function loginOwner(db: Db, portal: Portal, loginKey: string): Prom
   return row ? toIdentity(row) : undefined;
 }
 
+/**
+ * The records that hold these logins (see loginOwner), read in one query: what a sync checks its
+ * contacts' logins against before it writes anything.
+ */
+export async function loginOwners(db: Db, portal: Portal, loginKeys: readonly string[]): Promise<Map<string, PortalIdentity>> {
+  const owners = new Map<string, PortalIdentity>();
+  if (loginKeys.length === 0) return owners;
+  const rows = await db<IdentityRow>('portal_identities')
+    .where({ portal })
+    .andWhere((q) => void q.whereIn('login_key', loginKeys).orWhereIn('pending_login_key', loginKeys))
+    .orderBy('id');
+  // A record whose login it is comes before one that has only asked for it.
+  for (const row of rows) if (row.login_key !== null && loginKeys.includes(row.login_key)) owners.set(row.login_key, toIdentity(row));
+  for (const row of rows) {
+    const pending = row.pending_login_key ?? null;
+    if (pending !== null && loginKeys.includes(pending) && !owners.has(pending)) owners.set(pending, toIdentity(row));
+  }
+  return owners;
+}
+
 export interface IdentityKey {
   portal: Portal;
   recordType: RecordType;
