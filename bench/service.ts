@@ -1,4 +1,5 @@
 import { loadConfig } from '../src/config';
+import { startCpuProfiler, type CpuProfiler } from './cpu-profile';
 import { connectDatabase } from '../src/db';
 import { connectTemporal } from '../src/dev/local-infra';
 import { createLogger } from '../src/logging';
@@ -11,6 +12,8 @@ import { serviceRoles, startServices, type ServiceRole } from '../src/stack';
  * the benchmark sets it), minus what `npm start` adds for a demo: no local infrastructure, no demo
  * clients, no start-up resend. Prints one JSON line `{ pid, apiUrl }` once it serves.
  * BENCH_ROLES (e.g. `worker`) runs only those roles: the benchmark's extra worker processes.
+ * BENCH_CPU_PROFILE=<dir> profiles the process's CPU from the moment it serves until it is stopped
+ * (bench/cpu-profile.ts): `BENCH_CPU_PROFILE=/tmp/prof npm run bench -- --quick --sections latency`.
  */
 async function main(): Promise<void> {
   const config = loadConfig();
@@ -53,10 +56,15 @@ async function main(): Promise<void> {
     },
   });
 
+  const profileDir = process.env.BENCH_CPU_PROFILE;
+  const profiler: CpuProfiler | undefined = profileDir ? await startCpuProfiler(profileDir) : undefined;
+
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
     stopping = true;
+    const profiles = await profiler?.stop().catch((error: unknown) => (log.error({ err: error }, 'the CPU profile could not be written'), []));
+    if (profiles?.length) console.error(`CPU profiles: ${profiles.join(', ')}`);
     await services.stop().catch((error: unknown) => log.error({ err: error }, 'error while stopping'));
     await temporal.close().catch(() => undefined);
     await db.destroy().catch(() => undefined);
