@@ -203,6 +203,18 @@ interface ClientOnlinePlan {
   refs: Set<string>;
 }
 
+/** A plan read under the leases touches logins not leased: the try gives its leases back. */
+class LeasesGrew extends Error {
+  constructor(readonly refs: Set<string>) {
+    super('the plan touches more logins than leased');
+  }
+}
+
+/** Persons of the push portal-sync has never met, or a client Client Online may hold from before: they are met before anything is leased. */
+function mustMeet(reading: ClientOnlineReading): boolean {
+  return reading.desired.push !== null && (reading.unmet.length > 0 || firstPush(reading));
+}
+
 /** What a sync run does for the client itself, decided under the leases (see prepare). */
 type OwnAction = { action: 'none' } | { action: 'unchanged' } | { action: 'push'; recreated: number } | { action: 'delete' };
 
@@ -301,13 +313,11 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
     reading: ClientOnlineReading,
     portalCalls: ClientOnlinePort,
     signal: AbortSignal | undefined,
-  ): Promise<{ conflicts: SyncErrorInput[]; adopted: number; kept: number; clientHeld: boolean; looked: boolean }> {
-    const met = { conflicts: [] as SyncErrorInput[], adopted: 0, kept: 0, clientHeld: false, looked: false };
+  ): Promise<{ conflicts: SyncErrorInput[]; adopted: number; kept: number; clientHeld: boolean }> {
+    const met = { conflicts: [] as SyncErrorInput[], adopted: 0, kept: 0, clientHeld: false };
     const { desired, clientNumber } = reading;
     const first = firstPush(reading);
-    if (!desired.push || (reading.unmet.length === 0 && !first)) return met;
-    // Logins may be adopted and users kept: the reading is read again after this.
-    met.looked = true;
+    if (!desired.push || !mustMeet(reading)) return met;
     const held = first ? await portalCalls.getClient(clientNumber, { signal }) : undefined;
     met.clientHeld = held !== undefined;
     const clientUsers: ExistingLogin[] = (held?.users ?? reading.kept).map((user) => ({ ref: user.ref, email: user.email.trim().toLowerCase() }));
@@ -390,45 +400,54 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
     close: (trx: Db) => Promise<void>;
   }
 
+  /** What one try to take the leases came to: the run's plan and decision, or why it must try again. */
+  type LeaseAttempt<D> = { plan: ClientOnlinePlan; decision: D } | { busy: true } | { grew: Set<string> };
+
   /**
-   * Takes the leases on every login the plan touches and reads the registry again under them, in
-   * one transaction with the run's `prepare`: a lease another sync holds makes it wait (with a
-   * growing pause, heartbeats going on) and try again; a plan that touches more logins than leased
-   * gives all back and takes the larger set at once, never piecemeal. A lease this transaction
-   * takes is invisible to others until it commits (another taker waits for it), so nothing of the
-   * reading can change before the leases are seen.
+   * One try, inside `trx`: takes the leases on `wanted`, reads the registry again under them and
+   * runs the run's `prepare`, all in a savepoint. A lease another sync holds, or a plan that under
+   * the leases touches more logins than leased, leaves nothing behind. A lease taken here is
+   * invisible to others until `trx` commits (another taker waits for it), so nothing the reading
+   * depends on can change before the leases are seen.
+   */
+  async function leaseAttempt<D>(trx: Db, clientNumber: string, holder: string, wanted: Set<string>, prepare: LeasedRun<D>['prepare']): Promise<LeaseAttempt<D>> {
+    try {
+      return await trx.transaction(async (attempt): Promise<LeaseAttempt<D>> => {
+        if (!(await tryTakeLoginLeases(attempt, [...wanted], holder, leaseMs))) return { busy: true };
+        const leased = await plan(clientNumber, undefined, attempt);
+        if (![...leased.refs].every((ref) => wanted.has(ref))) throw new LeasesGrew(new Set([...wanted, ...leased.refs]));
+        return { plan: leased, decision: await prepare(attempt, leased) };
+      });
+    } catch (error) {
+      if (error instanceof LeasesGrew) return { grew: error.refs };
+      throw error;
+    }
+  }
+
+  /**
+   * Tries until the leases are taken and the run prepared (see leaseAttempt), each try in a
+   * transaction of its own, starting from the try the sync's opening transaction made, if any: a
+   * lease another sync holds makes it wait (with a growing pause, heartbeats going on); a plan that
+   * touches more logins than leased takes the larger set at once, never piecemeal.
    */
   async function takeLeasesAndPrepare<D>(
     clientNumber: string,
     holder: string,
-    current: ClientOnlineReading | undefined,
     signal: AbortSignal | undefined,
     prepare: LeasedRun<D>['prepare'],
+    first: { wanted: Set<string>; outcome?: LeaseAttempt<D> },
   ): Promise<{ plan: ClientOnlinePlan; decision: D }> {
-    let wanted = (await plan(clientNumber, current)).refs;
-    for (let attempt = 0; ; ) {
-      const trx = await db.transaction();
-      try {
-        if (!(await tryTakeLoginLeases(trx, [...wanted], holder, leaseMs))) {
-          await trx.rollback();
-          const pauseMs = Math.min(1_000, 20 * 2 ** attempt) * (0.5 + Math.random() / 2);
-          attempt += 1;
-          await sleep(pauseMs, undefined, { signal });
-          continue;
-        }
-        const leased = await plan(clientNumber, undefined, trx);
-        if (![...leased.refs].every((ref) => wanted.has(ref))) {
-          await trx.rollback();
-          wanted = new Set([...wanted, ...leased.refs]);
-          continue;
-        }
-        const decision = await prepare(trx, leased);
-        await trx.commit();
-        return { plan: leased, decision };
-      } catch (error) {
-        if (!trx.isCompleted()) await trx.rollback();
-        throw error;
+    let { wanted, outcome } = first;
+    for (let attempt = 0; ; outcome = undefined) {
+      outcome ??= await db.transaction((trx) => leaseAttempt(trx, clientNumber, holder, wanted, prepare));
+      if ('plan' in outcome) return outcome;
+      if ('grew' in outcome) {
+        wanted = outcome.grew;
+        continue;
       }
+      const pauseMs = Math.min(1_000, 20 * 2 ** attempt) * (0.5 + Math.random() / 2);
+      attempt += 1;
+      await sleep(pauseMs, undefined, { signal });
     }
   }
 
@@ -445,13 +464,13 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
   async function withLoginLeases<D>(
     clientNumber: string,
     signal: AbortSignal | undefined,
-    /** A reading of the client still current (nothing written since): it decides which leases to take first. */
-    current: ClientOnlineReading | undefined,
+    holder: string,
+    /** The logins to lease first, and the opening transaction's try, if it made one. */
+    first: { wanted: Set<string>; outcome?: LeaseAttempt<D> },
     ledger: LedgerWrites,
     run: LeasedRun<D>,
   ): Promise<void> {
-    const holder = randomUUID();
-    const { plan: leased, decision } = await takeLeasesAndPrepare(clientNumber, holder, current, signal, run.prepare);
+    const { plan: leased, decision } = await takeLeasesAndPrepare(clientNumber, holder, signal, run.prepare, first);
     try {
       await run.perform(leased, decision);
     } catch (error) {
@@ -507,32 +526,44 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
     return met.filter((login) => gone.has(login.ref) || awaiting.has(`${login.recordType}:${login.recordId}`));
   }
 
+  /** What a sync run found and decided before it leased anything: the context its steps share. */
+  interface RunContext {
+    repairs: PendingRepairs;
+    met: Awaited<ReturnType<typeof meetPersons>>;
+  }
+
   /**
-   * What a sync reads before its first call, in one snapshot and one commit: whether an operator
-   * holds Client Online, the reconcile's repairs and the client's reading. Held: the client is
-   * noted for the release, and the sync writes nothing.
+   * A sync's opening transaction: whether an operator holds Client Online, the reconcile's repairs
+   * and the client's reading; and, unless persons are to be met first (their logins are looked for
+   * in Client Online before anything is leased), the first try to lease the logins and prepare the
+   * run. In the common case that is the whole of the sync before its request, in one commit. Held:
+   * the client is noted for the release, and the sync writes nothing.
    */
-  async function readForSync(clientNumber: string): Promise<{ repairs: PendingRepairs; reading: ClientOnlineReading } | 'held'> {
-    const first = await db.transaction(
-      async (trx) => {
-        if (await isPortalHeld(trx, portal)) return 'held' as const;
-        return { repairs: await pendingRepairs(trx, portal, clientNumber), reading: await readIn(trx, clientNumber) };
-      },
-      { isolationLevel: 'repeatable read', readOnly: true },
-    );
-    if (first !== 'held') return first;
+  async function openSync<D>(
+    clientNumber: string,
+    holder: string,
+    context: RunContext,
+    prepare: LeasedRun<D>['prepare'],
+  ): Promise<'held' | { reading: ClientOnlineReading; lease?: { wanted: Set<string>; outcome: LeaseAttempt<D> } }> {
+    const opening = await db.transaction(async (trx) => {
+      if (await isPortalHeld(trx, portal)) return 'held' as const;
+      context.repairs = await pendingRepairs(trx, portal, clientNumber);
+      const reading = await read(clientNumber, trx);
+      if (mustMeet(reading)) return { reading };
+      const wanted = (await plan(clientNumber, reading, trx)).refs;
+      return { reading, lease: { wanted, outcome: await leaseAttempt(trx, clientNumber, holder, wanted, prepare) } };
+    });
+    if (opening !== 'held') return opening;
     // Noted under the hold's lock; released meanwhile, the sync goes on.
     if (await syncMeetsHold(db, portal, clientNumber)) return 'held';
-    return readForSync(clientNumber);
+    return openSync(clientNumber, holder, context, prepare);
   }
 
   async function syncClient(input: SyncClientInput, signal: AbortSignal | undefined, ledger: LedgerWrites): Promise<ClientOnlineSyncSummary> {
     const { clientNumber } = input;
-    const start = await readForSync(clientNumber);
-    // An operator holds Client Online: nothing is pushed (nor handed over), the client waits for the release.
-    if (start === 'held') return { client: 'held', users: 0, syncErrors: 0, held: 'portal' };
-    // What the reconcile found Client Online holding otherwise: the push is sent whatever the ledger says.
-    const { repairs } = start;
+    // What the reconcile found Client Online holding otherwise (the push is sent whatever the
+    // ledger says), and the persons met for the first time; both known before `prepare` runs.
+    const context: RunContext = { repairs: { ids: [], drift: [], foundByRunAt: null }, met: { conflicts: [], adopted: 0, kept: 0, clientHeld: false } };
     const errors: SyncErrorInput[] = [];
     const summary: ClientOnlineSyncSummary = { client: 'absent', users: 0, syncErrors: 0 };
     const calls: PortalCallCounter = { reads: 0, writes: 0 };
@@ -540,7 +571,7 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
 
     // A push is a full statement of the client: one the ledger says Client Online holds already is
     // not sent again (a BSN is never kept in the ledger, so a push that carries one always is).
-    const unchanged = (reading: ClientOnlineReading) => repairs.drift.length === 0 && sentAsIs(reading);
+    const unchanged = (reading: ClientOnlineReading) => context.repairs.drift.length === 0 && sentAsIs(reading);
     const identityKey = (reading: ClientOnlineReading) => ({ portal, recordType: 'client', recordId: reading.desired.clientId, clientNumber: reading.clientNumber }) as const;
 
     /**
@@ -582,6 +613,7 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
      */
     async function prepare(trx: Db, { own: reading }: ClientOnlinePlan): Promise<OwnAction> {
       const { desired, identity } = reading;
+      const { repairs, met } = context;
       errors.push(...desired.conflicts);
       // Ambiguous logins: nothing of this client is touched, nobody is mailed, and the administrator is told.
       if (met.conflicts.length > 0) {
@@ -627,6 +659,7 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
 
     /** The calls: the clients to push first, then the client's own push or delete. */
     async function perform({ handovers, own: reading }: ClientOnlinePlan, own: OwnAction): Promise<void> {
+      const { met } = context;
       if (own.action === 'none' && met.conflicts.length > 0) return;
       for (const handover of handovers) await pushAhead(handover);
       try {
@@ -678,17 +711,27 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
      */
     async function close(trx: Db): Promise<void> {
       await reportSyncErrors(trx, portal, clientNumber, errors);
-      await settleRepairs(trx, repairs, { errors, writes: calls.writes, did: clientOnlineDid(summary), heldLogins: summary.loginsHeld ?? 0 });
+      await settleRepairs(trx, context.repairs, { errors, writes: calls.writes, did: clientOnlineDid(summary), heldLogins: summary.loginsHeld ?? 0 });
       if (summary.held !== 'credentials-mails') await markApplied(trx, portal, input);
       await recordPortalHealthy(trx, portal);
     }
 
-    // Persons met for the first time: their existing logins are found before anything is pushed.
-    const met = await meetPersons(start.reading, portalCalls, signal);
-    if (met.adopted > 0) summary.loginsAdopted = met.adopted;
-    if (met.kept > 0) summary.usersKept = met.kept;
-
-    await withLoginLeases(clientNumber, signal, met.looked ? undefined : start.reading, ledger, { prepare, perform, close });
+    const holder = randomUUID();
+    const opening = await openSync(clientNumber, holder, context, prepare);
+    // An operator holds Client Online: nothing is pushed (nor handed over), the client waits for the release.
+    if (opening === 'held') return { client: 'held', users: 0, syncErrors: 0, held: 'portal' };
+    /**
+     * Persons met for the first time: their existing logins are found before anything is pushed,
+     * and the plan is read again after what the meeting recorded.
+     */
+    const meetFirst = async (reading: ClientOnlineReading) => {
+      context.met = await meetPersons(reading, portalCalls, signal);
+      if (context.met.adopted > 0) summary.loginsAdopted = context.met.adopted;
+      if (context.met.kept > 0) summary.usersKept = context.met.kept;
+      return { wanted: (await plan(clientNumber)).refs };
+    };
+    const lease = opening.lease ?? (await meetFirst(opening.reading));
+    await withLoginLeases(clientNumber, signal, holder, lease, ledger, { prepare, perform, close });
     summary.syncErrors = errors.length;
     return summary;
   }
