@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Db } from '../db';
-import { recordAuditEvent, type AuditRecordIds } from '../registry/audit-events';
+import { isDeepStrictEqual } from 'node:util';
+import { recordAuditEvent, requestAudit, rewriteAuditEvent, type AuditEventInput, type AuditRecordIds, type RequestAudit } from '../registry/audit-events';
 
 // The audit (issue 18): every request a token makes that changes something lands in audit_events,
 // recorded here for every route at once, so that a new route is covered without a line of its own.
@@ -13,8 +14,10 @@ import { recordAuditEvent, type AuditRecordIds } from '../registry/audit-events'
 // contactId, contactIds, companies), the id of a record a POST made, and the names of the body's
 // fields. A name, an address, an email or a BSN never reaches the table.
 //
-// The row is written before the answer leaves (onSend), so a caller who has the answer finds it in
-// GET /audit. A failure to write it is logged and does not change the answer: what was done is done.
+// A registry write records the row in its own transaction, so the change and its audit row commit
+// together (RequestAudit, src/registry/audit-events.ts); any other request's row is written before
+// the answer leaves (onSend). Either way a caller who has the answer finds it in GET /audit. A
+// failure to write it is logged and does not change the answer: what was done is done.
 
 /** Body keys whose values are record ids or client numbers, at any depth (master.clientNumber too). */
 const idFields = new Set(['clientNumber', 'contactId', 'contactIds', 'companies']);
@@ -38,6 +41,8 @@ interface Note {
   sentFields?: string[];
 }
 const notes = new WeakMap<FastifyRequest, Note>();
+/** Per request: its audit as the registry write sees it (RequestAudit). */
+const audits = new WeakMap<FastifyRequest, RequestAudit>();
 
 function note(request: FastifyRequest, more: Partial<Note>): void {
   const previous = notes.get(request) ?? { recordIds: {} };
@@ -153,21 +158,48 @@ export function recordChanges(app: FastifyInstance, db: Db): void {
     done(null, payload);
   });
 
+  // The registry write the handler makes records the row with it, as the request will have it
+  // when it succeeds with the route's success status (RequestAudit); run() hands the handler the
+  // request's audit.
+  app.addHook('preHandler', (request, _reply, done) => {
+    if (request.caller === null || unaudited.has(request.method)) return done();
+    const status = successStatus(request);
+    const audit: RequestAudit = { expected: () => (status === undefined ? undefined : auditEventOf(request, status)) };
+    audits.set(request, audit);
+    requestAudit.run(audit, done);
+  });
+
+  // A row written ahead stays whatever the answer: the change it records was made. It is put right
+  // where the outcome differs from what was expected (an answer other than the route's success).
   app.addHook('onSend', async (request, reply, payload) => {
-    if (!audited(request, reply.statusCode) || request.caller === null) return payload;
+    const written = audits.get(request)?.written;
+    if ((!written && !audited(request, reply.statusCode)) || request.caller === null) return payload;
+    const event = auditEventOf(request, reply.statusCode);
     try {
-      await recordAuditEvent(db, {
-        tokenName: request.caller.name,
-        method: request.method,
-        route: request.routeOptions.url ?? request.url,
-        status: reply.statusCode,
-        recordIds: recordIdsOf(request),
-        fields: [...bodyFields(request), ...queryNames(request, reply.statusCode)],
-        requestId: request.id,
-      });
+      if (!written) await recordAuditEvent(db, event);
+      else if (!isDeepStrictEqual(written.event, event)) await rewriteAuditEvent(db, written.id, event);
     } catch (error) {
       request.log.error({ err: error }, 'the audit could not record this request');
     }
     return payload;
   });
+}
+
+function auditEventOf(request: FastifyRequest, status: number): AuditEventInput {
+  return {
+    tokenName: request.caller?.name ?? '',
+    method: request.method,
+    route: request.routeOptions.url ?? request.url,
+    status,
+    recordIds: recordIdsOf(request),
+    fields: [...bodyFields(request), ...queryNames(request, status)],
+    requestId: request.id,
+  };
+}
+
+/** The route's one success status (its response schema names one 2xx), or undefined. */
+function successStatus(request: FastifyRequest): number | undefined {
+  const responses = (request.routeOptions.schema as { response?: Record<string, unknown> } | undefined)?.response ?? {};
+  const successes = Object.keys(responses).filter((code) => /^2\d\d$/.test(code));
+  return successes.length === 1 ? Number(successes[0]) : undefined;
 }

@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Db } from '../db';
 
 // The audit (issue 18): what each token did, kept in audit_events without expiry. What goes in is
@@ -28,8 +29,18 @@ export interface AuditEvent extends AuditEventInput {
 /** The token name of changes made by `portal-sync tokens` on the database: parentheses, so no token can have it. */
 export const databaseActor = '(database)';
 
-export async function recordAuditEvent(db: Db, event: AuditEventInput): Promise<void> {
-  await db('audit_events').insert({
+export async function recordAuditEvent(db: Db, event: AuditEventInput): Promise<number> {
+  const [row] = await db('audit_events').insert(auditRow(event)).returning<{ id: number }[]>('id');
+  return Number(row?.id);
+}
+
+/** Puts right a row written ahead (see RequestAudit) that the request's outcome turned out to differ from. */
+export async function rewriteAuditEvent(db: Db, id: number, event: AuditEventInput): Promise<void> {
+  await db('audit_events').where({ id }).update(auditRow(event));
+}
+
+function auditRow(event: AuditEventInput) {
+  return {
     token_name: event.tokenName,
     method: event.method,
     route: event.route,
@@ -37,8 +48,24 @@ export async function recordAuditEvent(db: Db, event: AuditEventInput): Promise<
     record_ids: JSON.stringify(event.recordIds),
     fields: event.fields,
     request_id: event.requestId,
-  });
+  };
 }
+
+/**
+ * The audit of the API request being handled, if it is audited: the registry write it makes
+ * records its audit row in the write's own transaction (writeTransaction), so that a change and
+ * its audit row commit together, in one commit. The request's hook (src/api/audit.ts) compares
+ * the row with the request's outcome once the answer is ready, and puts right one that differs
+ * (a second write, an answer other than the route's success, an id known only from the answer).
+ */
+export interface RequestAudit {
+  /** The row as the request will have it when it succeeds; undefined when that cannot be known yet. */
+  expected(): AuditEventInput | undefined;
+  /** The row written ahead, once the write's transaction committed. */
+  written?: { id: number; event: AuditEventInput };
+}
+
+export const requestAudit = new AsyncLocalStorage<RequestAudit>();
 
 export interface AuditFilter {
   /** Only this token's. */

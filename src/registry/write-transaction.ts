@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import type { Db } from '../db';
+import { recordAuditEvent, requestAudit, type AuditEventInput } from './audit-events';
 
 // Two writers that meet on the same rows can still end in a deadlock (40P01), or in a
 // serialization failure (40001) under repeatable read or serializable, although the registry locks
@@ -69,12 +70,20 @@ function backoffMs(attempt: number): number {
  */
 export async function writeTransaction<T>(db: Db, record: string, work: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
   if (db.isTransaction) return db.transaction(work);
+  // An audited API request's first write records the request's audit row with it (RequestAudit).
+  const audit = requestAudit.getStore();
   for (let attempt = 1; ; attempt += 1) {
     try {
-      return await db.transaction(async (trx) => {
+      let written: { id: number; event: AuditEventInput } | undefined;
+      const result = await db.transaction(async (trx) => {
         await trx.raw(`set local lock_timeout = ${lockWaitMs}`);
-        return work(trx);
+        const outcome = await work(trx);
+        const event = audit && !audit.written ? audit.expected() : undefined;
+        if (event) written = { id: await recordAuditEvent(trx, event), event };
+        return outcome;
       });
+      if (audit && written) audit.written = written;
+      return result;
     } catch (error) {
       if (errorCode(error) === lockNotAvailable) throw new ConcurrentWriteError(record, { cause: error, waited: true });
       if (!isWriteConflict(error)) throw error;

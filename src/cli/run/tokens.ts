@@ -59,8 +59,8 @@ const at = (date: Date | null) => when(date?.toISOString());
  * A change made on the database lands in the audit as the same change through the API would, under
  * the name `(database)`: whoever holds DATABASE_URL, which no token names.
  */
-function recordOnDatabase(db: Db, change: Pick<AuditEventInput, 'method' | 'route' | 'status' | 'recordIds' | 'fields'>): Promise<void> {
-  return recordAuditEvent(db, { ...change, tokenName: databaseActor, requestId: null });
+async function recordOnDatabase(db: Db, change: Pick<AuditEventInput, 'method' | 'route' | 'status' | 'recordIds' | 'fields'>): Promise<void> {
+  await recordAuditEvent(db, { ...change, tokenName: databaseActor, requestId: null });
 }
 
 /** How the command reaches the tokens: `--api-url` or `--token` given, through the API (with a token that has the admin role). */
