@@ -14,10 +14,13 @@ import {
   round,
   RssSampler,
   simHook,
+  tableScans,
+  tableScansDelta,
   type BenchContext,
   type CallSummary,
   type CpuUse,
   type DatabaseUse,
+  type TableScans,
 } from './context';
 import type { ProcessCpu } from './latency';
 import type { SeededClient } from './seed';
@@ -77,7 +80,12 @@ export interface BulkSection {
   callsPerEdit: { caseware: number; clientOnline: number };
   bound: BulkBound;
   /** pg_stat_database of the bench database over the section (the dispatcher's idle polling included). */
-  database: { delta: DatabaseUse; perEdit: Record<keyof DatabaseUse, number> };
+  database: {
+    delta: DatabaseUse;
+    perEdit: Record<keyof DatabaseUse, number>;
+    /** Tables read by sequential scans over the section, most rows first: a table read whole per edit costs more the larger it is. */
+    seqScans: TableScans;
+  };
   /** CPU seconds while the transaction was written, and from its commit to the end of the wait. */
   cpu: { write: CpuUse; sync: CpuUse };
   /** CPU seconds per 1 000 edits over the whole section, write and sync; idle use not taken off (it is a few percent here). */
@@ -242,6 +250,7 @@ export async function bulkSection(context: BenchContext, seeded: readonly Seeded
   context.log(`bulk: ${count} client cities changed in one transaction ...`);
   const outboxAfterId = await lastOutboxEventId(context.db);
   const db0 = await databaseCounters(context);
+  const tables0 = await tableScans(context);
   const calls0 = await portalCalls(context);
   const rss = new RssSampler(context.service.pid).start();
   const cpu0 = cpuSnapshot(context);
@@ -274,6 +283,7 @@ export async function bulkSection(context: BenchContext, seeded: readonly Seeded
 
   await sleep(statsSettleMs);
   const delta = databaseDelta(await databaseCounters(context), db0);
+  const seqScans = tableScansDelta(await tableScans(context), tables0);
   // The portals may still be busy with what was not held in time; the next section starts on full buckets.
   await letRateLimitsRefill(context);
 
@@ -294,7 +304,7 @@ export async function bulkSection(context: BenchContext, seeded: readonly Seeded
     simulatorCalls,
     callsPerEdit: { caseware: round(allCalls(simulatorCalls.caseware) / count, 3), clientOnline: round(allCalls(simulatorCalls.clientOnline) / count, 3) },
     bound: boundOf(simulatorCalls, heldSeconds, context.rateLimit.perSecond),
-    database: { delta, perEdit: Object.fromEntries(Object.entries(delta).map(([k, v]) => [k, round(v / count, 1)])) as Record<keyof DatabaseUse, number> },
+    database: { delta, perEdit: Object.fromEntries(Object.entries(delta).map(([k, v]) => [k, round(v / count, 1)])) as Record<keyof DatabaseUse, number>, seqScans },
     cpu: { write, sync },
     cpuPer1000Edits: per1000(write, sync, count),
     serviceMaxRssMiB,

@@ -266,6 +266,33 @@ export function databaseDelta(after: DatabaseCounters, before: DatabaseCounters)
   };
 }
 
+/** Per table of the bench database (pg_stat_user_tables): scans, and rows sequential scans read. */
+export type TableScans = Record<string, { seqScans: number; seqRows: number; indexScans: number }>;
+
+/**
+ * What each table has been scanned for: a query that reads a whole table for every change shows up
+ * as sequential-scan rows growing with the table. Reported with the same delay as databaseCounters.
+ */
+export async function tableScans(context: BenchContext): Promise<TableScans> {
+  const { rows } = await context.db.raw<{ rows: { relname: string; seq_scan: string; seq_tup_read: string; idx_scan: string | null }[] }>(
+    'select relname, seq_scan, seq_tup_read, idx_scan from pg_stat_user_tables',
+  );
+  return Object.fromEntries(rows.map((row) => [row.relname, { seqScans: Number(row.seq_scan), seqRows: Number(row.seq_tup_read), indexScans: Number(row.idx_scan ?? 0) }]));
+}
+
+/** The tables whose sequential scans read rows between the two readings, most rows first. */
+export function tableScansDelta(after: TableScans, before: TableScans): TableScans {
+  return Object.fromEntries(
+    Object.entries(after)
+      .map(([table, a]) => {
+        const b = before[table] ?? { seqScans: 0, seqRows: 0, indexScans: 0 };
+        return [table, { seqScans: a.seqScans - b.seqScans, seqRows: a.seqRows - b.seqRows, indexScans: a.indexScans - b.indexScans }] as const;
+      })
+      .filter(([, d]) => d.seqRows > 0)
+      .sort(([, a], [, b]) => b.seqRows - a.seqRows),
+  );
+}
+
 // ----- numbers -----------------------------------------------------------------------------------
 
 export function percentile(sorted: readonly number[], p: number): number {

@@ -118,11 +118,19 @@ function bulkRows(b: BulkSection): Row[] {
     ['  held by CaseWare: 10% / 50% / 90% / all', `${progress(b.progress.caseware)} s`, 'after the commit'],
     ['  held by Client Online: 10% / 50% / 90% / all', `${progress(b.progress.clientOnline)} s`, 'after the commit'],
     ['  database per edit (pg_stat_database, whole section)', `${db.xactCommit} commits`, `tuples: ${db.tupReturned} returned, ${db.tupFetched} fetched, ${db.tupInserted} ins, ${db.tupUpdated} upd, ${db.tupDeleted} del`],
+    ['  read by sequential scans, rows per edit', seqScanned(b), 'table: rows (scans) over the section ÷ edits'],
     ['  CPU s per 1 000 edits service / Temporal / Postgres', `${cpu.service}${cpu.extraWorkers ? ` (+ ${cpu.extraWorkers} extra workers)` : ''} / ${cpu.temporal} / ${cpu.postgres}`, `simulators ${cpu.casewareSimulator} / ${cpu.clientOnlineSimulator}, bench ${cpu.bench}; write and sync, idle included`],
     ['  resources while writing', `${b.cpu.write.wallSeconds} s`, cpuNote(b.cpu.write)],
     ['  resources from the commit on', `${b.cpu.sync.wallSeconds} s, service RSS max ${b.serviceMaxRssMiB} MiB`, cpuNote(b.cpu.sync)],
     ['  service CPU s by thread, from the commit on', threads(b.cpu.sync.serviceThreads), ''],
   ];
+}
+
+function seqScanned(b: BulkSection): string {
+  return Object.entries(b.database.seqScans)
+    .slice(0, 4)
+    .map(([table, scans]) => `${table} ${round2(scans.seqRows / b.edits)} (${scans.seqScans})`)
+    .join(', ');
 }
 
 function threads(byName: Record<string, number>): string {
