@@ -118,7 +118,7 @@ function bulkRows(b: BulkSection): Row[] {
     ['  held by CaseWare: 10% / 50% / 90% / all', `${progress(b.progress.caseware)} s`, 'after the commit'],
     ['  held by Client Online: 10% / 50% / 90% / all', `${progress(b.progress.clientOnline)} s`, 'after the commit'],
     ['  database per edit (pg_stat_database, whole section)', `${db.xactCommit} commits`, `tuples: ${db.tupReturned} returned, ${db.tupFetched} fetched, ${db.tupInserted} ins, ${db.tupUpdated} upd, ${db.tupDeleted} del`],
-    ['  read by sequential scans, rows per edit', seqScanned(b), 'table: rows (scans) over the section ÷ edits'],
+    ['  rows read per edit, by table and index', tablesRead(b), 'table: sequential scans; table.index: index scans; rows over the section ÷ edits'],
     ['  CPU s per 1 000 edits service / Temporal / Postgres', `${cpu.service}${cpu.extraWorkers ? ` (+ ${cpu.extraWorkers} extra workers)` : ''} / ${cpu.temporal} / ${cpu.postgres}`, `simulators ${cpu.casewareSimulator} / ${cpu.clientOnlineSimulator}, bench ${cpu.bench}; write and sync, idle included`],
     ['  resources while writing', `${b.cpu.write.wallSeconds} s`, cpuNote(b.cpu.write)],
     ['  resources from the commit on', `${b.cpu.sync.wallSeconds} s, service RSS max ${b.serviceMaxRssMiB} MiB`, cpuNote(b.cpu.sync)],
@@ -126,10 +126,10 @@ function bulkRows(b: BulkSection): Row[] {
   ];
 }
 
-function seqScanned(b: BulkSection): string {
-  return Object.entries(b.database.seqScans)
-    .slice(0, 4)
-    .map(([table, scans]) => `${table} ${round2(scans.seqRows / b.edits)} (${scans.seqScans})`)
+function tablesRead(b: BulkSection): string {
+  return Object.entries(b.database.tables)
+    .slice(0, 5)
+    .map(([name, reads]) => `${name} ${round2(reads.rows / b.edits)}`)
     .join(', ');
 }
 
