@@ -235,6 +235,24 @@ function boundOf(calls: BulkSection['simulatorCalls'], held: BulkSection['heldSe
   };
 }
 
+/** When the outbox events were handed to Temporal and the edits held by each portal, from the commit on. */
+function whereTheTimeWent(edits: readonly BulkEdit[], deliveredAt: readonly number[], events: number, committedAt: number) {
+  const heldTimes = (portal: Portal) => edits.flatMap((edit) => (edit.heldAt[portal] === undefined ? [] : [edit.heldAt[portal]]));
+  const bothTimes = edits.flatMap((edit) =>
+    edit.heldAt.caseware === undefined || edit.heldAt.clientOnline === undefined ? [] : [Math.max(edit.heldAt.caseware, edit.heldAt.clientOnline)],
+  );
+  const progress = {
+    outbox: progressOf(deliveredAt, events, committedAt),
+    caseware: progressOf(heldTimes('caseware'), edits.length, committedAt),
+    clientOnline: progressOf(heldTimes('clientOnline'), edits.length, committedAt),
+  };
+  return {
+    progress,
+    heldSeconds: { caseware: progress.caseware.all, clientOnline: progress.clientOnline.all, both: progressOf(bothTimes, edits.length, committedAt).all },
+    notHeld: { caseware: edits.length - heldTimes('caseware').length, clientOnline: edits.length - heldTimes('clientOnline').length },
+  };
+}
+
 const processKeys = ['service', 'extraWorkers', 'temporal', 'postgres', 'casewareSimulator', 'clientOnlineSimulator', 'bench'] as const;
 
 function per1000(write: CpuUse, sync: CpuUse, edits: number): ProcessCpu {
@@ -276,16 +294,7 @@ export async function bulkSection(context: BenchContext, seeded: readonly Seeded
   const serviceMaxRssMiB = rss.stop();
   const simulatorCalls = portalCallsDelta(await portalCalls(context), calls0);
 
-  const heldTimes = (portal: Portal) => edits.flatMap((edit) => (edit.heldAt[portal] === undefined ? [] : [edit.heldAt[portal]]));
-  const bothTimes = edits.flatMap((edit) =>
-    edit.heldAt.caseware === undefined || edit.heldAt.clientOnline === undefined ? [] : [Math.max(edit.heldAt.caseware, edit.heldAt.clientOnline)],
-  );
-  const progress = {
-    outbox: progressOf(outboxWatcher.deliveredAt, outbox.events, committedAt),
-    caseware: progressOf(heldTimes('caseware'), count, committedAt),
-    clientOnline: progressOf(heldTimes('clientOnline'), count, committedAt),
-  };
-  const heldSeconds = { caseware: progress.caseware.all, clientOnline: progress.clientOnline.all, both: progressOf(bothTimes, count, committedAt).all };
+  const { progress, heldSeconds, notHeld } = whereTheTimeWent(edits, outboxWatcher.deliveredAt, outbox.events, committedAt);
   context.log(`bulk: CaseWare ${heldSeconds.caseware ?? 'NOT all'} s, Client Online ${heldSeconds.clientOnline ?? 'NOT all'} s; reading the database statistics ...`);
 
   await sleep(statsSettleMs);
@@ -307,7 +316,7 @@ export async function bulkSection(context: BenchContext, seeded: readonly Seeded
     outboxDrainSeconds: progress.outbox.all,
     heldSeconds,
     progress,
-    notHeld: { caseware: count - heldTimes('caseware').length, clientOnline: count - heldTimes('clientOnline').length },
+    notHeld,
     simulatorCalls,
     callsPerEdit: { caseware: round(allCalls(simulatorCalls.caseware) / count, 3), clientOnline: round(allCalls(simulatorCalls.clientOnline) / count, 3) },
     bound: boundOf(simulatorCalls, heldSeconds, context.rateLimit.perSecond),
