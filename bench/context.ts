@@ -266,6 +266,37 @@ export function databaseDelta(after: DatabaseCounters, before: DatabaseCounters)
   };
 }
 
+/**
+ * Rows the bench database's tables gave to scans: by sequential scan per table (`clients`) and by
+ * index scan per index (`clients.clients_pkey`); the rows returned (pg_stat_user_tables,
+ * pg_stat_user_indexes) and the scans.
+ */
+export type TableReads = Record<string, { scans: number; rows: number }>;
+
+/**
+ * What each table and index has been read for: a query that reads a whole table, or a growing
+ * stretch of an index, for every change shows up as rows growing with the table. Reported with the
+ * same delay as databaseCounters.
+ */
+export async function tableReads(context: BenchContext): Promise<TableReads> {
+  const { rows } = await context.db.raw<{ rows: { name: string; scans: string | null; rows: string | null }[] }>(
+    `select relname as name, seq_scan as scans, seq_tup_read as rows from pg_stat_user_tables
+     union all
+     select relname || '.' || indexrelname, idx_scan, idx_tup_read from pg_stat_user_indexes`,
+  );
+  return Object.fromEntries(rows.map((row) => [row.name, { scans: Number(row.scans ?? 0), rows: Number(row.rows ?? 0) }]));
+}
+
+/** The tables and indexes read between the two readings, most rows first. */
+export function tableReadsDelta(after: TableReads, before: TableReads): TableReads {
+  return Object.fromEntries(
+    Object.entries(after)
+      .map(([name, a]) => [name, { scans: a.scans - (before[name]?.scans ?? 0), rows: a.rows - (before[name]?.rows ?? 0) }] as const)
+      .filter(([, d]) => d.rows > 0)
+      .sort(([, a], [, b]) => b.rows - a.rows),
+  );
+}
+
 // ----- numbers -----------------------------------------------------------------------------------
 
 export function percentile(sorted: readonly number[], p: number): number {

@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { expectApi, type BenchContext } from './context';
 import { createBenchDatabase, startExtraWorker, startService, startSimulators, startTemporalServer } from './infra';
 import { memory } from './proc';
+import { bulkSection } from './bulk';
 import { latencySection } from './latency';
 import { directSection, provisioningSection } from './provisioning';
 import { reconcileSection } from './reconcile';
@@ -16,7 +17,9 @@ import { printReport, type BenchResults } from './report';
  * test: it prints a table and writes the figures as JSON.
  */
 
-const sections = ['reconcile', 'latency', 'provisioning', 'direct'] as const;
+const sections = ['reconcile', 'latency', 'bulk', 'provisioning', 'direct'] as const;
+/** Sections that work on the seeded firm: the firm is seeded only when one of them runs. */
+const seededSections: readonly Section[] = ['reconcile', 'latency', 'bulk'];
 type Section = (typeof sections)[number];
 
 export interface BenchOptions {
@@ -25,6 +28,7 @@ export interface BenchOptions {
   contactsPerClient: number;
   editRate: number;
   editSeconds: number;
+  bulkEdits: number;
   provisionClients: number;
   provisionContacts: number;
   concurrency: number;
@@ -56,12 +60,13 @@ function sectionList(value: string): Section[] {
 
 function parseOptions(): BenchOptions {
   const program = new Command('bench')
-    .description('Benchmark portal-sync on the local stack: reconcile, change latency, provisioning, the direct-call limit, cost per change')
+    .description('Benchmark portal-sync on the local stack: reconcile, change latency, a bulk update, provisioning, the direct-call limit, cost per change')
     .option('--quick', 'a first look: small sizes, short runs')
-    .option('--clients <n>', 'seeded clients for the reconcile and change latency (default 10000; quick 1000)', positiveInteger)
+    .option('--clients <n>', 'seeded clients for the reconcile, change latency and bulk update (default 10000; quick 1000)', positiveInteger)
     .option('--contacts-per-client <n>', 'contacts per seeded client', positiveInteger, 3)
     .option('--edit-rate <n>', 'registry edits per second during the latency run (default 20; quick 10)', positiveNumber)
     .option('--edit-seconds <s>', 'how long the edits go on (default 60; quick 15)', positiveNumber)
+    .option('--bulk-edits <n>', 'seeded clients edited in one transaction in the bulk run (default 10000; quick 1000; at most --clients)', positiveInteger)
     .option('--provision-clients <n>', 'clients created through the API for the provisioning run (default 200; quick 50)', positiveInteger)
     .option('--provision-contacts <n>', 'contacts per provisioned client', positiveInteger, 2)
     .option('--concurrency <n>', 'clients created at once, through the API and in the direct loop', positiveInteger, 8)
@@ -80,6 +85,7 @@ function parseOptions(): BenchOptions {
     contactsPerClient: o.contactsPerClient ?? 3,
     editRate: o.editRate ?? (quick ? 10 : 20),
     editSeconds: o.editSeconds ?? (quick ? 15 : 60),
+    bulkEdits: o.bulkEdits ?? (quick ? 1_000 : 10_000),
     provisionClients: o.provisionClients ?? (quick ? 50 : 200),
     provisionContacts: o.provisionContacts ?? 2,
     concurrency: o.concurrency ?? 8,
@@ -135,7 +141,7 @@ async function main(): Promise<void> {
 
     let seeded: Awaited<ReturnType<typeof seedFirm>> = [];
     let seedSeconds = 0;
-    if (options.sections.includes('reconcile') || options.sections.includes('latency')) {
+    if (options.sections.some((section) => seededSections.includes(section))) {
       say(`seeding ${options.clients} clients with ${options.contactsPerClient} contacts each (SQL, /_sim/load, ledger) ...`);
       const seedStart = Date.now();
       seeded = await seedFirm(db.db, simulators, { clients: options.clients, contactsPerClient: options.contactsPerClient, prefix: 'B', contactRoleName });
@@ -177,6 +183,7 @@ async function main(): Promise<void> {
     if (options.sections.includes('latency')) {
       results.latency = await latencySection(context, seeded, { rate: options.editRate, seconds: options.editSeconds, historySample: options.historySample });
     }
+    if (options.sections.includes('bulk')) results.bulk = await bulkSection(context, seeded, { edits: options.bulkEdits });
     const provisioning = { clients: options.provisionClients, contacts: options.provisionContacts, concurrency: options.concurrency };
     if (options.sections.includes('provisioning')) {
       results.provisioning = await provisioningSection(context, { ...provisioning, historySample: options.historySample });

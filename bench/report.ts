@@ -1,5 +1,6 @@
 import Table from 'cli-table3';
 import type { BenchOptions } from './main';
+import type { BulkSection, Progress } from './bulk';
 import type { LatencySection } from './latency';
 import type { DirectSection, ProvisioningSection } from './provisioning';
 import type { ReconcileSection } from './reconcile';
@@ -16,6 +17,7 @@ export interface BenchResults {
   seed: { clients: number; contactsPerClient: number; seconds: number };
   reconcile?: ReconcileSection;
   latency?: LatencySection;
+  bulk?: BulkSection;
   provisioning?: ProvisioningSection;
   direct?: DirectSection;
   /** Provisioning's objects per second ÷ the direct loop's. */
@@ -97,6 +99,40 @@ function latencyRows(l: LatencySection, processes: BenchResults['processes']): R
   ];
 }
 
+function bulkRows(b: BulkSection): Row[] {
+  const held = (seconds: number | null, notHeld: number) => (seconds === null ? `NOT held after ${b.timeoutSeconds} s (${notHeld} missing)` : `${seconds} s`);
+  const target = (bound: number, met: boolean) => `≤ 2 × calls ÷ ${b.bound.perSecond}/s = ${bound} s: ${met ? 'met' : 'NOT met'}`;
+  const calls = (c: BulkSection['simulatorCalls']['caseware']) => `${c.reads}, ${c.writes}, ${c.tokens}`;
+  const progress = (p: Progress) => [p.p10, p.p50, p.p90, p.all].map((s) => s ?? '–').join(' / ');
+  const cpu = b.cpuPer1000Edits;
+  const db = b.database.perEdit;
+  const routes = { ...prefixed('CW', b.simulatorCalls.caseware.byRoute), ...prefixed('CO', b.simulatorCalls.clientOnline.byRoute) };
+  return [
+    [`7 bulk: ${b.edits} client cities changed in one transaction`, `written in ${b.writeSeconds} s`, `${b.outboxEvents} outbox events; then polled every ${b.pollMs / 1000} s for up to ${b.timeoutSeconds} s`],
+    ['  committed → CaseWare holds all', held(b.heldSeconds.caseware, b.notHeld.caseware), target(b.bound.casewareSeconds, b.bound.met.caseware)],
+    ['  committed → Client Online holds all', held(b.heldSeconds.clientOnline, b.notHeld.clientOnline), target(b.bound.clientOnlineSeconds, b.bound.met.clientOnline)],
+    ['  committed → both portals hold all', held(b.heldSeconds.both, Math.max(b.notHeld.caseware, b.notHeld.clientOnline)), target(b.bound.bothSeconds, b.bound.met.both)],
+    ['  calls per edit CW / CO', `${b.callsPerEdit.caseware} / ${b.callsPerEdit.clientOnline}`, `reads, writes, tokens: ${calls(b.simulatorCalls.caseware)} / ${calls(b.simulatorCalls.clientOnline)}`],
+    ...Object.entries(routes).map(([route, n]): Row => [`    ${route}`, `${n} calls`, `${round2(n / b.edits)} per edit`]),
+    ['  handed to Temporal: 10% / 50% / 90% / all', `${progress(b.progress.outbox)} s`, 'after the commit (the outbox drained)'],
+    ['  held by CaseWare: 10% / 50% / 90% / all', `${progress(b.progress.caseware)} s`, 'after the commit'],
+    ['  held by Client Online: 10% / 50% / 90% / all', `${progress(b.progress.clientOnline)} s`, 'after the commit'],
+    ['  database per edit (pg_stat_database, whole section)', `${db.xactCommit} commits`, `tuples: ${db.tupReturned} returned, ${db.tupFetched} fetched, ${db.tupInserted} ins, ${db.tupUpdated} upd, ${db.tupDeleted} del`],
+    ['  rows read per edit, by table and index', tablesRead(b), 'table: sequential scans; table.index: index scans; rows over the section ÷ edits'],
+    ['  CPU s per 1 000 edits service / Temporal / Postgres', `${cpu.service}${cpu.extraWorkers ? ` (+ ${cpu.extraWorkers} extra workers)` : ''} / ${cpu.temporal} / ${cpu.postgres}`, `simulators ${cpu.casewareSimulator} / ${cpu.clientOnlineSimulator}, bench ${cpu.bench}; write and sync, idle included`],
+    ['  resources while writing', `${b.cpu.write.wallSeconds} s`, cpuNote(b.cpu.write)],
+    ['  resources from the commit on', `${b.cpu.sync.wallSeconds} s, service RSS max ${b.serviceMaxRssMiB} MiB`, cpuNote(b.cpu.sync)],
+    ['  service CPU s by thread, from the commit on', threads(b.cpu.sync.serviceThreads), ''],
+  ];
+}
+
+function tablesRead(b: BulkSection): string {
+  return Object.entries(b.database.tables)
+    .slice(0, 5)
+    .map(([name, reads]) => `${name} ${round2(reads.rows / b.edits)}`)
+    .join(', ');
+}
+
 function threads(byName: Record<string, number>): string {
   return Object.entries(byName)
     .slice(0, 6)
@@ -150,6 +186,7 @@ export function printReport(results: BenchResults): void {
   const rows: Row[] = [];
   if (results.reconcile) rows.push(...reconcileRows(results.reconcile));
   if (results.latency) rows.push(...latencyRows(results.latency, results.processes));
+  if (results.bulk) rows.push(...bulkRows(results.bulk));
   rows.push(...provisioningRows(results.provisioning, results.direct, results.provisioningToLimit, results.processes));
   if (results.service) rows.push(['6 service peak RSS (VmHWM, whole run)', `${results.service.peakRssMiB} MiB`, '']);
   table.push(...rows);

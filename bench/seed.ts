@@ -11,7 +11,8 @@ export interface SimulatorOrigins {
 }
 
 // Seeds a firm of many clients directly, far faster than provisioning it: registry rows with SQL,
-// the portals through the simulators' `/_sim/load`, and the ledger as the syncs would have left it.
+// the portals through the simulators' `/_sim/load`, and the ledger as the syncs would have left it
+// (portal_identities, and client_online_logins: every person's login met, created under its key).
 // What the portals hold and the ledger says was sent comes from the domain's own desired-state
 // functions, so the seeded state is exactly what a sync would have produced; the benchmark's first
 // reconcile checks that (it must find no drift).
@@ -82,6 +83,7 @@ export async function seedFirm(db: Db, simulators: SimulatorOrigins, options: Se
     const roleAssignments: object[] = [];
     const pushes: object[] = [];
     const ledger: object[] = [];
+    const logins: object[] = [];
     for (const { client, contacts } of page) {
       if (!client.clientNumber.startsWith(options.prefix)) continue;
       const caseware = desiredCaseWareState(client, contacts);
@@ -112,6 +114,9 @@ export async function seedFirm(db: Db, simulators: SimulatorOrigins, options: Se
         seededContacts.push({ id: contact.contactId, userGuid, ref: `c-${contact.contactId}` });
       }
       pushes.push({ clientNumber: client.clientNumber, ...clientOnline.push });
+      // Without these a seeded client's first sync would first meet its persons (look for existing
+      // logins to adopt), as at go-live: a cost the firm's later edits no longer pay.
+      for (const login of clientOnline.logins) logins.push({ person_key: login.personKey, ref: login.ref, origin: 'created' });
       ledger.push({ ...identity, portal: 'client_online', record_type: 'client', record_id: client.id, remote_id: client.clientNumber, last_sent: JSON.stringify(clientOnline.push) });
       seeded.push({ id: client.id, clientNumber: client.clientNumber, entityGuid, contacts: seededContacts });
     }
@@ -120,6 +125,7 @@ export async function seedFirm(db: Db, simulators: SimulatorOrigins, options: Se
       postJson(`${simulators.clientOnline.origin}/_sim/load`, { clients: pushes }),
     ]);
     for (let i = 0; i < ledger.length; i += 1_000) await db('portal_identities').insert(ledger.slice(i, i + 1_000));
+    for (let i = 0; i < logins.length; i += 1_000) await db('client_online_logins').insert(logins.slice(i, i + 1_000));
   }
   return seeded;
 }
