@@ -17,6 +17,14 @@ export function connectDatabase(databaseUrl: string): Db {
   });
 }
 
+/**
+ * Runs `work` in a transaction of its own; on a transaction already, in that one: the caller's
+ * transaction is the unit, and a savepoint would only cost two more round trips.
+ */
+export async function inTransaction<T>(db: Db, work: (trx: Db) => Promise<T>, config?: Knex.TransactionConfig): Promise<T> {
+  return db.isTransaction ? work(db) : db.transaction(work, config);
+}
+
 export async function migrateToLatest(db: Db): Promise<void> {
   await db.migrate.latest({ migrationSource });
 }

@@ -189,7 +189,7 @@ export function recordChanges(app: FastifyInstance, db: Db): void {
  * A name PostgreSQL cannot store as text (a NUL in it, which a hostile body's key or query may
  * carry): left out, since the row of a registry write is part of the write's transaction.
  */
-const unstorable = /\u0000/;
+const unstorable = (name: string) => name.includes('\u0000');
 
 function auditEventOf(request: FastifyRequest, status: number): AuditEventInput {
   return {
@@ -198,7 +198,7 @@ function auditEventOf(request: FastifyRequest, status: number): AuditEventInput 
     route: request.routeOptions.url ?? request.url,
     status,
     recordIds: recordIdsOf(request),
-    fields: [...bodyFields(request), ...queryNames(request, status)].filter((name) => !unstorable.test(name)),
+    fields: [...bodyFields(request), ...queryNames(request, status)].filter((name) => !unstorable(name)),
     requestId: request.id,
   };
 }

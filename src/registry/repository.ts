@@ -1,5 +1,5 @@
 import type { Knex } from 'knex';
-import type { Db } from '../db';
+import { inTransaction, type Db } from '../db';
 import {
   correspondenceEmails,
   inheritedValues,
@@ -377,12 +377,13 @@ export async function listContacts(
   return rows.map(toContact);
 }
 
-/** A client and its current (not deleted) contacts, read in one consistent snapshot. */
+/** A client and its current (not deleted) contacts, read in one consistent snapshot (or in the caller's transaction). */
 export async function loadClientWithContacts(
   db: Db,
   clientNumber: string,
 ): Promise<{ client: Client; contacts: Contact[] }> {
-  return db.transaction(
+  return inTransaction(
+    db,
     async (trx) => {
       const client = await requireClient(trx, clientNumber);
       const contactRows = (await contactsQuery(trx)

@@ -1,4 +1,4 @@
-import type { Db } from '../db';
+import { inTransaction, type Db } from '../db';
 
 /**
  * The ledger of portal identities (registry record ↔ remote id, the login it owns, what was last
@@ -228,7 +228,7 @@ export async function reportSyncErrors(
   clientNumber: string,
   errors: readonly SyncErrorInput[],
 ): Promise<void> {
-  await db.transaction(async (trx) => {
+  await inTransaction(db, async (trx) => {
     const open = await trx('sync_errors')
       .where({ portal, client_number: clientNumber })
       .whereNull('resolved_at')
