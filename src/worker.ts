@@ -1,12 +1,13 @@
 import path from 'node:path';
 import type { DataConverter } from '@temporalio/common';
-import { bundleWorkflowCode, DefaultLogger, NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { NativeConnection, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { createCaseWareActivities, type CaseWareActivityDeps } from '../activities/caseware';
 import { createClientOnlineActivities, type ClientOnlinePort } from '../activities/client-online';
 import { createFileRequestActivities, type FileRequestPort } from '../activities/file-requests';
 import { createMasterActivities } from '../activities/masters';
 import { createOffboardingActivities } from '../activities/offboarding';
 import { createReconcileActivities, type CaseWareBulkPort, type ClientOnlineBulkPort } from '../activities/reconcile';
+import { bundleWorkflowsApart } from './temporal/workflow-bundle';
 
 export const workflowsPath = path.resolve(__dirname, '..', 'workflows', 'index.ts');
 
@@ -21,7 +22,7 @@ export interface WorkerOptions extends CaseWareActivityDeps {
   reconcile: { caseware: CaseWareBulkPort; clientOnline: ClientOnlineBulkPort; batchSize?: number };
   /** CaseWare Cloud's file-request calls; without them the file-request workflow's activities are not registered. */
   fileRequests?: FileRequestPort;
-  /** A prebuilt bundle (tests bundle once per file); otherwise the workflows are bundled at start. */
+  /** A prebuilt bundle (tests bundle once per file); otherwise the workflows are bundled at start, in a child process. */
   workflowBundle?: WorkflowBundleWithSourceMap;
   /**
    * Payload encryption (src/temporal/data-converter.ts); the same as the clients'. A prebuilt
@@ -37,10 +38,9 @@ export async function createWorker(options: WorkerOptions): Promise<Worker> {
     namespace,
     taskQueue,
     dataConverter,
-    // Bundled here rather than by Worker.create, so that webpack's report stays out of the start-up text.
-    workflowBundle:
-      workflowBundle ??
-      (await bundleWorkflowCode({ workflowsPath, failureConverterPath: dataConverter?.failureConverterPath, logger: new DefaultLogger('WARN') })),
+    // Bundled in a child process rather than by Worker.create, so that webpack's memory (and its
+    // report) stays out of the worker's process.
+    workflowBundle: workflowBundle ?? (await bundleWorkflowsApart({ workflowsPath, failureConverterPath: dataConverter?.failureConverterPath })),
     activities: {
       ...createCaseWareActivities(caseWareDeps),
       ...createClientOnlineActivities({ db: caseWareDeps.db, clientOnline, sendBsn: clientOnlineSendBsn, credentialsMailGuard: caseWareDeps.credentialsMailGuard }),
