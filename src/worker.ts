@@ -7,6 +7,7 @@ import { createFileRequestActivities, type FileRequestPort } from '../activities
 import { createMasterActivities } from '../activities/masters';
 import { createOffboardingActivities } from '../activities/offboarding';
 import { createReconcileActivities, type CaseWareBulkPort, type ClientOnlineBulkPort } from '../activities/reconcile';
+import { defaultMaxCachedWorkflows } from './config';
 import { bundleWorkflowsApart } from './temporal/workflow-bundle';
 
 export const workflowsPath = path.resolve(__dirname, '..', 'workflows', 'index.ts');
@@ -22,6 +23,11 @@ export interface WorkerOptions extends CaseWareActivityDeps {
   reconcile: { caseware: CaseWareBulkPort; clientOnline: ClientOnlineBulkPort; batchSize?: number };
   /** CaseWare Cloud's file-request calls; without them the file-request workflow's activities are not registered. */
   fileRequests?: FileRequestPort;
+  /**
+   * Workflows kept in memory between their tasks (WORKER_MAX_CACHED_WORKFLOWS); an evicted one
+   * replays its history at its next task. Default: src/config.ts's.
+   */
+  maxCachedWorkflows?: number;
   /** A prebuilt bundle (tests bundle once per file); otherwise the workflows are bundled at start, in a child process. */
   workflowBundle?: WorkflowBundleWithSourceMap;
   /**
@@ -32,12 +38,13 @@ export interface WorkerOptions extends CaseWareActivityDeps {
 }
 
 export async function createWorker(options: WorkerOptions): Promise<Worker> {
-  const { connection, namespace, taskQueue, workflowBundle, dataConverter, clientOnline, clientOnlineSendBsn, reconcile, fileRequests, ...caseWareDeps } = options;
+  const { connection, namespace, taskQueue, workflowBundle, maxCachedWorkflows, dataConverter, clientOnline, clientOnlineSendBsn, reconcile, fileRequests, ...caseWareDeps } = options;
   return Worker.create({
     connection,
     namespace,
     taskQueue,
     dataConverter,
+    maxCachedWorkflows: maxCachedWorkflows ?? defaultMaxCachedWorkflows,
     // Bundled in a child process rather than by Worker.create, so that webpack's memory (and its
     // report) stays out of the worker's process.
     workflowBundle: workflowBundle ?? (await bundleWorkflowsApart({ workflowsPath, failureConverterPath: dataConverter?.failureConverterPath })),
