@@ -3,7 +3,7 @@ import { startCpuProfiler, type CpuProfiler } from './cpu-profile';
 import { connectDatabase } from '../src/db';
 import { connectTemporal } from '../src/dev/local-infra';
 import { createLogger } from '../src/logging';
-import { serviceRoles, startServices, type ServiceRole } from '../src/stack';
+import { serviceRoles, serviceTuningFrom, startServices, type ServiceRole } from '../src/stack';
 
 /**
  * The service on its own (worker, outbox dispatcher, HTTP API: `startServices`) on infrastructure
@@ -28,7 +28,7 @@ async function main(): Promise<void> {
     roles,
     db,
     temporal,
-    taskQueue: config.TEMPORAL_TASK_QUEUE,
+    ...serviceTuningFrom(config),
     caseware: {
       baseUrl: config.CASEWARE_BASE_URL,
       clientId: config.CASEWARE_CLIENT_ID ?? '',
@@ -45,15 +45,6 @@ async function main(): Promise<void> {
     },
     api: { host: config.API_HOST, port: config.API_PORT, token: config.API_TOKEN },
     log,
-    outboxPollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
-    offboardingApprovalThreshold: config.OFFBOARDING_APPROVAL_THRESHOLD,
-    offboardingApprovalWindowMs: config.OFFBOARDING_APPROVAL_WINDOW_HOURS * 3_600_000,
-    credentialsMailThreshold: config.CREDENTIALS_MAIL_THRESHOLD,
-    retention: {
-      outboxRetentionDays: config.OUTBOX_RETENTION_DAYS,
-      syncErrorRetentionDays: config.SYNC_ERROR_RETENTION_DAYS,
-      intervalMs: config.RETENTION_INTERVAL_MS,
-    },
   });
 
   const profileDir = process.env.BENCH_CPU_PROFILE;

@@ -13,10 +13,25 @@ const base64Key = z
   });
 /** `NAME=` (as an env file writes an unset value) counts as unset, for settings where empty means nothing. */
 const unsetWhenEmpty = <T extends z.ZodType>(schema: T) => z.preprocess((value) => (value === '' ? undefined : value), schema);
+/** Temporal's workflow cache takes 0 (no cache) or at least 2; 1 the SDK would quietly turn into 2. */
+const workflowCacheSize = z.coerce
+  .number()
+  .int()
+  .min(0)
+  .max(100_000)
+  .refine((size) => size !== 1, { message: 'must be 0 (no cache: every workflow task replays its history) or at least 2' });
 const originList = z
   .string()
   .transform((value) => value.split(',').map((origin) => origin.trim()).filter((origin) => origin !== ''))
   .pipe(z.array(z.url().transform((origin) => new URL(origin).origin)));
+
+/**
+ * The worker's workflow cache (WORKER_MAX_CACHED_WORKFLOWS). The SDK's own default grows with the
+ * machine's memory (about 2 300 on 24 GiB), and each cached workflow holds about 0.3 MiB. A client's
+ * workflow waits an hour for its next change: 250 keeps the clients of a busy hour; a workflow
+ * evicted replays its history at its next task, which a cache of 100 paid for in CPU per change.
+ */
+export const defaultMaxCachedWorkflows = 250;
 
 /**
  * Configuration from the environment, validated at start-up. Everything is optional for a local
@@ -38,6 +53,8 @@ export const configSchema = z.object({
   TEMPORAL_ENCRYPTION_KEY_ID: z.string().min(1).max(64).default('default').describe('the key id stored with each encrypted payload'),
   WORKER_METRICS_PORT: unsetWhenEmpty(port.optional()).describe("the Temporal SDK's Prometheus metrics of the worker on http://WORKER_METRICS_HOST:PORT/metrics; unset: off"),
   WORKER_METRICS_HOST: z.string().default('127.0.0.1'),
+  WORKER_MAX_CACHED_WORKFLOWS: workflowCacheSize.default(defaultMaxCachedWorkflows)
+    .describe('workflows the worker keeps in memory between their tasks; one evicted replays its history at its next task'),
   API_HOST: z.string().default('127.0.0.1'),
   API_PORT: port.default(3000),
   API_TOKEN: z.string().min(16, 'API_TOKEN must be at least 16 characters').optional(),

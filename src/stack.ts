@@ -61,6 +61,8 @@ export interface ServicesOptions<R extends ServiceRole = ServiceRole> {
   api?: { host: string; port: number; token: string };
   log: Logger;
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /** The worker's workflow cache (WORKER_MAX_CACHED_WORKFLOWS); unset: its default. */
+  maxCachedWorkflows?: number;
   outboxPollIntervalMs?: number;
   workflowIdleTimeoutMs?: number;
   /** Offboarding plans that end more accesses than this (both portals together) wait for approval. */
@@ -167,6 +169,7 @@ async function startWorker(options: ServicesOptions<ServiceRole>): Promise<Worke
     namespace: temporal.namespace,
     taskQueue,
     workflowBundle: options.workflowBundle,
+    maxCachedWorkflows: options.maxCachedWorkflows,
     db,
     caseware,
     contactRoleName: cwSettings.contactRoleName,
@@ -289,6 +292,7 @@ export function fileRequestTimingsFrom(config: Config): FileRequestTimings {
 export function serviceTuningFrom(config: Config) {
   return {
     taskQueue: config.TEMPORAL_TASK_QUEUE,
+    maxCachedWorkflows: config.WORKER_MAX_CACHED_WORKFLOWS,
     outboxPollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
     offboardingApprovalThreshold: config.OFFBOARDING_APPROVAL_THRESHOLD,
     offboardingApprovalWindowMs: config.OFFBOARDING_APPROVAL_WINDOW_HOURS * 3_600_000,

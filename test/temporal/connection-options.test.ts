@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config';
+import { defaultMaxCachedWorkflows, loadConfig } from '../../src/config';
 import { temporalConnectionOptions } from '../../src/temporal/connection-options';
 import { codecServerSettingsFromConfig } from '../../src/temporal/data-converter';
 import { EncryptionCodec } from '../../src/temporal/encryption-codec';
@@ -65,5 +65,20 @@ describe('the Temporal connection settings', () => {
     );
     expect(settings?.codec).toBeInstanceOf(EncryptionCodec);
     expect(settings?.allowedOrigins).toEqual(['http://127.0.0.1:8080']);
+  });
+});
+
+describe("the worker's workflow cache setting", () => {
+  it('is bounded by default, and takes 0 (no cache) or a size of at least 2', () => {
+    expect(loadConfig({}).WORKER_MAX_CACHED_WORKFLOWS).toBe(defaultMaxCachedWorkflows);
+    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '0' }).WORKER_MAX_CACHED_WORKFLOWS).toBe(0);
+    expect(loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '500' }).WORKER_MAX_CACHED_WORKFLOWS).toBe(500);
+  });
+
+  it('is refused at start-up when it is no size the SDK takes as given, naming the variable', () => {
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '1' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS: must be 0 \(no cache.*\) or at least 2/);
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '-5' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS/);
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: 'many' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS/);
+    expect(() => loadConfig({ WORKER_MAX_CACHED_WORKFLOWS: '2.5' })).toThrow(/WORKER_MAX_CACHED_WORKFLOWS/);
   });
 });
