@@ -25,6 +25,7 @@ import * as credentialsMailReason from './20261206000020_credentials_mail_reason
 import * as adminRole from './20261206000030_admin_role';
 import * as auditEvents from './20261206000031_audit_events';
 import * as reconcileRequestedBy from './20261206000032_reconcile_requested_by';
+import * as outboxClaimIndexes from './20261207000010_outbox_claim_indexes';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -57,6 +58,7 @@ const migrations: Record<string, Migration> = {
   '20261206000030_admin_role': adminRole,
   '20261206000031_audit_events': auditEvents,
   '20261206000032_reconcile_requested_by': reconcileRequestedBy,
+  '20261207000010_outbox_claim_indexes': outboxClaimIndexes,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -210,8 +210,11 @@ export class OutboxDispatcher {
   }
 
   /**
-   * Claims the oldest undelivered events of finished transactions, in a transaction of its own.
-   * The horizon is taken in the same statement, so every claimed event lies below it. The same
+   * Claims the oldest undelivered events of finished transactions, in a transaction of its own:
+   * those nobody has claimed (by id), and those whose claim expired (a dispatcher that died, or
+   * whose hand-over failed and waits for its backoff), each read through an index of its own, so
+   * that events claimed and in flight are never walked past. The horizon is taken in the same
+   * statement, so every claimed event lies below it. The same
    * statement marks the events of the rounds before that Temporal took: a round hands over and
    * the next one follows at once, so a change costs the outbox one commit, not two. Marks not
    * written (the statement failed) are kept for the next one.
@@ -223,17 +226,23 @@ export class OutboxDispatcher {
         // A data-modifying WITH runs whether or not the statement reads it.
         `with marked as (
            update outbox_events set delivered_at = now(), claimed_until = null
-            where id = any(:marked::bigint[]))
+            where id = any(:marked::bigint[])),
+         fresh as (
+           select id from outbox_events
+            where delivered_at is null and claimed_until is null
+              and xid < pg_snapshot_xmin(pg_current_snapshot())
+            order by id
+            limit :batchSize
+            for update skip locked),
+         expired as (
+           select id from outbox_events
+            where delivered_at is null and claimed_until < now()
+              and id <> all(:marked::bigint[])
+            order by claimed_until
+            limit :batchSize
+            for update skip locked)
          update outbox_events e set claimed_until = now() + make_interval(secs => :claimSeconds)
-           from (select id from outbox_events
-                  where delivered_at is null
-                    and xid < pg_snapshot_xmin(pg_current_snapshot())
-                    and (claimed_until is null or claimed_until < now())
-                    and id <> all(:marked::bigint[])
-                  order by id
-                  limit :batchSize
-                  for update skip locked) as picked
-          where e.id = picked.id
+          where e.id in (select id from fresh union all select id from expired)
           returning e.id, e.client_number, e.kind, e.record_type, e.record_id,
                     pg_snapshot_xmin(pg_current_snapshot())::text as horizon`,
         // A PostgreSQL array literal: knex would spread a list into several parameters.
