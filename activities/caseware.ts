@@ -212,7 +212,7 @@ export function createCaseWareActivities(deps: CaseWareActivityDeps) {
             return await syncClient(input, progress, ledger);
           } catch (error) {
             // What CaseWare confirmed before the failure is recorded, so that a retry skips it.
-            await db.transaction((trx) => ledger.flush(trx)).catch(() => undefined);
+            if (ledger.waiting) await db.transaction((trx) => ledger.flush(trx)).catch(() => undefined);
             throw error;
           }
         }),

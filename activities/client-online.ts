@@ -475,12 +475,14 @@ export function createClientOnlineActivities(deps: ClientOnlineActivityDeps) {
       await run.perform(leased, decision);
     } catch (error) {
       const answered = !unanswered(error);
-      await db
-        .transaction(async (trx) => {
-          await ledger.flush(trx);
-          if (answered) await releaseLoginLeases(trx, holder);
-        })
-        .catch(() => undefined);
+      if (answered || ledger.waiting) {
+        await db
+          .transaction(async (trx) => {
+            await ledger.flush(trx);
+            if (answered) await releaseLoginLeases(trx, holder);
+          })
+          .catch(() => undefined);
+      }
       throw error;
     }
     await db.transaction(async (trx) => {

@@ -29,6 +29,11 @@ export class LedgerWrites {
     else await write(this.db);
   }
 
+  /** Writes kept for the closing transaction wait. */
+  get waiting(): boolean {
+    return this.pending.length > 0;
+  }
+
   /** Writes what waits, on `db` (the closing transaction, or the database after a failure). */
   async flush(db: Db): Promise<void> {
     for (const write of this.pending) await write(db);

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, test } from 'vitest';
 import { createCaseWareActivities } from '../../activities/caseware';
 import { CaseWareClient } from '../../src/portals/caseware/client';
-import { createClient, createContact } from '../../src/registry/repository';
+import { createClient, createContact, updateContact } from '../../src/registry/repository';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startTemporal, waitFor } from '../support/temporal';
@@ -143,6 +143,39 @@ test('a retry resumes after the contacts the failed attempt finished, without ca
   const state = await simState();
   expect(state.users.filter((u) => u.Email.endsWith('@c7102.test'))).toHaveLength(4);
   expect(state.mails.filter((m) => m.to.endsWith('@c7102.test'))).toHaveLength(4);
+});
+
+test('a first attempt that fails part-way records what CaseWare took, so its retry does not send it again', async () => {
+  const { db } = database;
+  await createClient(db, { clientNumber: '7107', kind: 'company', status: 'client', name: 'Deels B.V.', links: { caseware: true } });
+  const contacts = [];
+  for (const n of [1, 2, 3]) contacts.push(await createContact(db, '7107', { firstName: `D${n}`, email: `d${n}@c7107.test`, links: { caseware: true } }));
+  await (await run('7107', '20 seconds')).result();
+  for (const contact of contacts) await updateContact(db, contact.id, { mobile: `+3169000000${contact.id % 10}` });
+  before = await allCalls();
+  // The local first attempt (it keeps what CaseWare confirmed until the sync closes) gets two
+  // contacts through, then CaseWare fails on the third.
+  await script([
+    { method: 'PATCH', path: '^/users/', times: 2 },
+    { method: 'PATCH', path: '^/users/', times: 1, status: 503 },
+  ]);
+  const firstAttempt = await env.client.workflow.start(caseWareFirstAttempt, {
+    workflowId: `caseware-first-attempt-7107-${randomBytes(3).toString('hex')}`,
+    taskQueue,
+    args: [{ clientNumber: '7107', uptoEventId: 1 }],
+  });
+  expect(await firstAttempt.result().catch((error: unknown) => error)).toBeInstanceOf(WorkflowFailedError);
+  const sent = await db('portal_identities').where({ portal: 'caseware', record_type: 'contact' }).whereIn('record_id', contacts.map((c) => c.id)).orderBy('record_id');
+  expect(sent.map((row) => (row.last_sent as { MobilePhone?: string }).MobilePhone)).toEqual([
+    `+3169000000${(contacts[0]?.id ?? 0) % 10}`,
+    `+3169000000${(contacts[1]?.id ?? 0) % 10}`,
+    null,
+  ]);
+  // The retry sends only the contact CaseWare did not take.
+  await (await run('7107', '20 seconds')).result();
+  expect((await calls())['PATCH /users/:guid']).toBe(4);
+  const mobiles = (await simState()).users.filter((user) => user.Email.endsWith('@c7107.test')).map((user) => user.MobilePhone);
+  expect(mobiles.sort()).toEqual(contacts.map((c) => `+3169000000${c.id % 10}`).sort());
 });
 
 test('a slow attempt that is alive is not given up on: its retry does not create the entity a second time', async () => {
