@@ -172,7 +172,10 @@ export function recordChanges(app: FastifyInstance, db: Db): void {
   // A row written ahead stays whatever the answer: the change it records was made. It is put right
   // where the outcome differs from what was expected (an answer other than the route's success).
   app.addHook('onSend', async (request, reply, payload) => {
-    const written = audits.get(request)?.written;
+    const audit = audits.get(request);
+    // Answered: a write that something of this request's still makes later is not this request's.
+    if (audit) audit.expected = () => undefined;
+    const written = audit?.written;
     if ((!written && !audited(request, reply.statusCode)) || request.caller === null) return payload;
     const event = auditEventOf(request, reply.statusCode);
     try {
