@@ -82,14 +82,8 @@ export const offboardingPlanSchema = z
 
 export const offboardingStatusSchema = z.enum(['running', 'awaiting-approval', 'completed', 'failed', 'cancelled']);
 
-const stepRecordSchema = z.object({
-  step: z.number().int(),
-  action: z.string(),
-  recordType: z.enum(['client', 'contact']),
-  recordId: z.number().int(),
-  clientNumber: z.string(),
-  summary: z.string(),
-  effects: effectsSchema,
+/** A stored step: the planned step's fields and its progress (one shape for a step, planned or done). */
+const stepRecordSchema = plannedStepSchema.extend({
   status: z.enum(['pending', 'applying', 'waiting-for-portals', 'done', 'not-run']),
   changed: z.record(z.string(), z.unknown()).nullable().describe('what the registry change did; {} when it found nothing to change'),
   refusal: z
@@ -99,6 +93,8 @@ const stepRecordSchema = z.object({
   startedAt: z.date().nullable(),
   appliedAt: z.date().nullable().describe('when the registry change was made'),
   completedAt: z.date().nullable().describe('when every affected portal had applied it'),
+  recordType: z.enum(['client', 'contact']).meta({ deprecated: true }).describe('deprecated, kept for one release: the action with contactId or clientNumber says the same'),
+  recordId: z.number().int().meta({ deprecated: true }).describe('deprecated, kept for one release: contactId for a contact step; the client\'s registry id for a client step'),
 });
 
 const offboardingSummaryFields = {

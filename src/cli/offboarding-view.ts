@@ -96,8 +96,8 @@ function stepMark(step: Step, spinner: string): string {
 }
 
 /** A client by its number, as people know it; a contact by its id. */
-function recordText(step: Pick<Step, 'recordType' | 'recordId' | 'clientNumber'>): string {
-  return step.recordType === 'client' ? `client ${step.clientNumber}` : `contact ${step.recordId}`;
+function recordText(step: Pick<Step, 'contactId' | 'clientNumber'>): string {
+  return step.contactId === undefined ? `client ${step.clientNumber}` : `contact ${step.contactId}`;
 }
 
 function headline(offboarding: Offboarding): string {

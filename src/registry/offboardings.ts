@@ -25,14 +25,8 @@ export type OffboardingStepStatus = 'pending' | 'applying' | 'waiting-for-portal
 /** Offboardings that still hold their records. */
 const unfinished: readonly OffboardingStatus[] = unfinishedStatuses;
 
-export interface OffboardingStepRecord {
-  step: number;
-  action: OffboardingStep['action'];
-  recordType: 'client' | 'contact';
-  recordId: number;
-  clientNumber: string;
-  summary: string;
-  effects: OffboardingStep['effects'];
+/** How far a step got. */
+export interface OffboardingStepProgress {
   status: OffboardingStepStatus;
   changed: Record<string, unknown> | null;
   /** What a portal refused of the step's change, while the step waits for a later sync to get it through. */
@@ -41,6 +35,19 @@ export interface OffboardingStepRecord {
   appliedAt: Date | null;
   completedAt: Date | null;
 }
+
+/**
+ * A step of a stored offboarding: the step as its plan has it (the same fields, `contactId` for a
+ * contact's step) and its progress. `recordType` and `recordId` are how earlier releases named the
+ * record; they keep answering for one release.
+ */
+export type OffboardingStepRecord = OffboardingStep &
+  OffboardingStepProgress & {
+    /** @deprecated the step's `action` with `contactId` or `clientNumber` say the same; kept for one release. */
+    recordType: 'client' | 'contact';
+    /** @deprecated see recordType. */
+    recordId: number;
+  };
 
 export interface OffboardingRecord {
   id: number;
@@ -343,21 +350,19 @@ interface StepRow {
   completed_at: Date | null;
 }
 
-function toStep(row: StepRow): OffboardingStepRecord {
+function toStep(row: StepRow, planned: OffboardingStep | undefined): OffboardingStepRecord {
+  // Steps are stored from the plan in the transaction that stores the plan: each has its planned step.
+  if (!planned) throw new Error(`offboarding ${row.offboarding_id} has no planned step ${row.step}`);
   return {
-    step: row.step,
-    action: row.action,
-    recordType: row.record_type,
-    recordId: row.record_id,
-    clientNumber: row.client_number,
-    summary: row.summary,
-    effects: row.effects,
+    ...planned,
     status: row.status,
     changed: row.changed,
     refusal: row.refusal,
     startedAt: row.started_at,
     appliedAt: row.applied_at,
     completedAt: row.completed_at,
+    recordType: row.record_type,
+    recordId: row.record_id,
   };
 }
 
@@ -369,6 +374,8 @@ function withAccessEnded(plan: OffboardingPlan): OffboardingPlan {
 }
 
 function toOffboarding(row: OffboardingRow, steps: StepRow[]): OffboardingRecord {
+  const plan = withAccessEnded(row.plan);
+  const planned = new Map(plan.steps.map((step) => [step.step, step]));
   return {
     id: row.id,
     kind: row.kind,
@@ -383,8 +390,8 @@ function toOffboarding(row: OffboardingRow, steps: StepRow[]): OffboardingRecord
     approvedAt: row.approved_at,
     cancelledBy: row.cancelled_by,
     failure: row.failure,
-    plan: withAccessEnded(row.plan),
-    steps: steps.map(toStep),
+    plan,
+    steps: steps.map((step) => toStep(step, planned.get(step.step))),
     createdAt: row.created_at,
     updatedAt: row.updated_at,
     finishedAt: row.finished_at,

@@ -68,7 +68,14 @@ test('the token that asked may not approve; another operator may, and the record
 
   const held = await as('carol', 'GET', `/offboardings/${id}`);
   expect(held.body).toMatchObject({ status: 'awaiting-approval', requestedBy: 'alice', approvedBy: null, approvedAt: null });
-  expect(held.body.steps.every((step: { status: string }) => step.status === 'pending')).toBe(true);
+  // One shape for a step, planned or stored: a stored step is its planned step with its progress,
+  // and answers the fields of earlier releases (recordType, recordId) for one more release.
+  expect(held.body.steps).toHaveLength(held.body.plan.steps.length);
+  held.body.steps.forEach((step: unknown, i: number) => expect(step).toMatchObject({ ...held.body.plan.steps[i], status: 'pending' }));
+  const contactStep = held.body.steps.find((step: { action: string }) => step.action === 'contact-links-off');
+  expect(contactStep).toMatchObject({ contactId: expect.any(Number), portals: ['caseware', 'clientOnline'], recordType: 'contact' });
+  expect(contactStep.recordId).toBe(contactStep.contactId);
+  expect(held.body.steps.find((step: { action: string }) => step.action === 'client-former')).toMatchObject({ clientNumber: 'e1', recordType: 'client' });
 
   const approved = await as('bob', 'POST', `/offboardings/${id}/approve`);
   expect(approved.status, JSON.stringify(approved.body)).toBe(200);
@@ -83,6 +90,7 @@ test('the token that asked may not approve; another operator may, and the record
   );
   expect(done).toMatchObject({ requestedBy: 'alice', approvedBy: 'bob', cancelledBy: null, reason: 'contract ended' });
   expect(done.approvedAt).toEqual(expect.any(String));
+  done.steps.forEach((step: unknown, i: number) => expect(step).toMatchObject({ ...done.plan.steps[i], status: 'done' }));
   expect((await as('carol', 'GET', '/offboardings?status=completed')).body.offboardings[0]).toMatchObject({ id, requestedBy: 'alice', approvedBy: 'bob' });
 });
 

@@ -41,13 +41,9 @@ function anOffboarding(overrides: Partial<Offboarding> = {}): Offboarding {
     plan: { request: { kind: 'revoke-contact-access', contactId: 24 }, steps: [planned], clientNumbers: ['1002'], contactIds: [24], removes },
     steps: [
       {
-        step: 1,
-        action: 'contact-links-off',
+        ...planned,
         recordType: 'contact',
         recordId: 24,
-        clientNumber: '1002',
-        summary: planned.summary,
-        effects: planned.effects,
         status: 'waiting-for-portals',
         changed: { linksOff: ['caseware', 'clientOnline'] },
         refusal,
