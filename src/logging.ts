@@ -28,13 +28,14 @@ export function redactPersonalData(value: unknown, depth = 0, seen = new WeakSet
   return copy;
 }
 
-interface LoggedError {
+// A type, not an interface: pino's and Fastify's serializer types ask for an index signature.
+type LoggedError = {
   type: string;
   message: string;
   stack: string;
   code?: string;
   cause?: LoggedError;
-}
+};
 
 /**
  * What a logged error keeps: type, message, stack, code and the same of its causes. Not the other

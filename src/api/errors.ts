@@ -111,21 +111,6 @@ function fastifyClientError(error: unknown): { status: number; message: string }
   return { status, message };
 }
 
-/**
- * The fields of an error that are safe to log. Not the pg driver's `detail` (it quotes the row's
- * values) nor validation params (they may hold the value sent).
- */
-export function loggableError(error: unknown): { type: string; message: string; stack: string; code?: string } {
-  if (!(error instanceof Error)) return { type: typeof error, message: 'a non-error value was thrown', stack: '' };
-  const code = (error as { code?: unknown }).code;
-  return {
-    type: error.name,
-    message: error.message,
-    stack: error.stack ?? '',
-    ...(typeof code === 'string' ? { code } : {}),
-  };
-}
-
 export function apiErrorHandler(error: unknown, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (isRegistryError(error)) {
     return reply.code(statusForRegistryError[error.code]).send(errorBody(error.code, error.message));

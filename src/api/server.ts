@@ -14,7 +14,8 @@ import type { Db } from '../db';
 import type { MailGuardSettings } from '../sync/mail-guard';
 import { recordChanges } from './audit';
 import { accessControl } from './auth';
-import { apiErrorHandler, apiNotFoundHandler, loggableError } from './errors';
+import { apiErrorHandler, apiNotFoundHandler } from './errors';
+import { loggedError } from '../logging';
 import { clientRoutes } from './routes-clients';
 import { consoleRoutes } from './routes-console';
 import { codecRoutes, type CodecServerSettings } from './routes-codec';
@@ -66,7 +67,7 @@ const safeSerializers = {
     remoteAddress: request.ip,
   }),
   res: (reply: { statusCode?: number }) => ({ statusCode: reply.statusCode }),
-  err: loggableError,
+  err: loggedError,
 };
 
 /** The request as a log line names it: method, path without the query string, the caller's address. */
