@@ -13,7 +13,7 @@ import { seedFirm } from './seed';
 import { printReport, type BenchResults } from './report';
 
 /**
- * `npm run bench`: measures the service on the local stack (see README, "Performance"). Not a
+ * `npm run bench`: measures the service on the local stack (see bench/README.md). Not a
  * test: it prints a table and writes the figures as JSON.
  */
 

@@ -35,7 +35,7 @@ export interface LocalStackFacts {
 
 export interface LocalStack {
   facts: LocalStackFacts;
-  /** The start-up text of `npm start` (README, "npm start"). */
+  /** The start-up text of `npm start` (docs/getting-started.md, "npm start"). */
   whereToLook: string;
   stop(): Promise<void>;
 }
@@ -149,7 +149,7 @@ async function resendEverything(db: Db): Promise<void> {
  */
 function whereToLook(facts: LocalStackFacts, apiToken: ApiToken, dataDir?: string): string {
   const { apiUrl } = facts;
-  // Four eyes: what the built-in token asks for, a second token approves (README, "Tokens and roles").
+  // Four eyes: what the built-in token asks for, a second token approves (docs/api.md, "Tokens and roles").
   const makeToken = `${dataDir ? `DATA_DIR=${dataDir} ` : ''}npx portal-sync tokens create --name <name> --role operator`;
   const lines = [
     '',

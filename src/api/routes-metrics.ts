@@ -22,7 +22,7 @@ export const metricsRoutes: FastifyPluginCallbackZod<{ db: Db; metrics?: Metrics
     '/metrics',
     {
       ...(token ? { onRequest: bearerAuth(token) } : {}),
-      // Outside the OpenAPI document, which describes the registry API (see README, Deployment).
+      // Outside the OpenAPI document, which describes the registry API (see docs/operations.md, "Metrics and logs").
       schema: {
         hide: true,
         tags: ['operations'],

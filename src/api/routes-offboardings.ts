@@ -49,7 +49,7 @@ export interface OffboardingSettings {
  * it. Tokens are compared by name, so a token made anew under the same name is still the same one
  * asking. The built-in token (API_TOKEN, named "api") is no exception: whoever holds it asks as
  * "api" and may not approve as "api" too. A second person approves with a token of his own
- * (`portal-sync tokens create --name <name> --role operator`; README, "Tokens and roles").
+ * (`portal-sync tokens create --name <name> --role operator`; docs/api.md, "Tokens and roles").
  */
 function fourEyesRefusal(record: OffboardingRecord, approver: ApiCaller): string | undefined {
   if (record.requestedBy !== approver.name) return undefined;

@@ -15,7 +15,7 @@ import {
 } from './portal-schemas';
 
 // Operations on a portal as a whole (issue 17): hold it, release it, approve the credentials mails
-// the guard holds. The operator's; README, "Holding a portal" and "Credentials-mail guard".
+// the guard holds. The operator's; docs/portal-rules.md, "Holding a portal" and "Credentials-mail guard".
 
 const portalLabels: Record<Portal, string> = { caseware: 'CaseWare Cloud', clientOnline: 'Client Online' };
 const logins = (count: number) => (count === 1 ? '1 new login' : `${count} new logins`);

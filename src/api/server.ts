@@ -120,7 +120,7 @@ const securityDescription = [
   'a valid token without the role a route needs gets 403, naming the role.',
   'An offboarding that waits for approval must be approved by another token than the one that asked for it, the built-in token included (four eyes);',
   'so must credentials mails the guard holds (POST /sync/portals/:portal/approve-mails: two different operator tokens).',
-  'Tokens are made with POST /tokens (admin), the console\'s Tokens page or `portal-sync tokens create --name <name> --role <role>` (README, "Tokens and roles").',
+  'Tokens are made with POST /tokens (admin), the console\'s Tokens page or `portal-sync tokens create --name <name> --role <role>` (docs/api.md, "Tokens and roles").',
 ].join(' ');
 
 const registeredRoutes = new WeakMap<FastifyInstance, { method: string; url: string }[]>();

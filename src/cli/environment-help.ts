@@ -38,5 +38,5 @@ export function environmentHelp(variables: readonly (Variable | [Variable, strin
     return { name, text: `${override ?? schema.description ?? notes[name] ?? ''}${fallback}` };
   });
   const width = Math.max(...rows.map((row) => row.name.length));
-  return `\nEnvironment (validated at start; README, "Configuration"):\n${rows.map((row) => `  ${row.name.padEnd(width)}  ${row.text}`).join('\n')}`;
+  return `\nEnvironment (validated at start; docs/operations.md, "Configuration"):\n${rows.map((row) => `  ${row.name.padEnd(width)}  ${row.text}`).join('\n')}`;
 }

@@ -9,7 +9,7 @@ type BundlerMessage = { code: string } | { error: string };
 /**
  * The workflows bundled by webpack in a child process, which exits when it is done. Bundled in the
  * worker's own process, webpack's working memory stays in it: about 100 MiB more resident memory
- * for the life of the worker, for a bundle of under 2 MB (README, "Memory").
+ * for the life of the worker, for a bundle of under 2 MB (bench/results/2026-12-04-memory.md).
  */
 export function bundleWorkflowsApart(options: { workflowsPath: string; failureConverterPath?: string }): Promise<WorkflowBundle> {
   return new Promise((resolve, reject) => {

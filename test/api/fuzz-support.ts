@@ -446,7 +446,7 @@ export async function snapshot(db: Db): Promise<Record<string, unknown[]>> {
   const { rows } = await db.raw<{ rows: { tablename: string }[] }>(
     "select tablename from pg_tables where schemaname = 'public' and tablename not like 'knex_migrations%' order by tablename",
   );
-  // The audit records a refusal for want of a role or a second token (403) by design (README,
+  // The audit records a refusal for want of a role or a second token (403) by design (docs/api.md,
   // "Audit"): those rows are no write of a refused request.
   const only = (table: string) => (table === 'audit_events' ? ' where row.status <> 403' : '');
   const columns = rows.map(({ tablename }) => `(select coalesce(json_agg(row order by row::text), '[]') from "${tablename}" row${only(tablename)}) as "${tablename}"`);

@@ -159,15 +159,19 @@ describe('docker-compose.yml', () => {
   });
 });
 
-describe('.env.example and the README', () => {
+describe('.env.example and docs/operations.md', () => {
   // Set by docker-compose.yml itself, or meaningful for `npm start` on one machine only.
   const notForOperators = new Set(['API_HOST', 'API_PORT', 'DATA_DIR', 'TEMPORAL_PORT', 'TEMPORAL_UI_PORT', 'CASEWARE_SIMULATOR_PORT', 'CLIENT_ONLINE_SIMULATOR_PORT', 'WORKER_METRICS_HOST', 'WORKER_METRICS_PORT', 'DATABASE_URL']);
   const variables = Object.keys(configSchema.shape);
 
   it("document every one of the service's variables", () => {
     expect(variables.filter((name) => !notForOperators.has(name) && !envExample.documented.has(name))).toEqual([]);
-    const readme = read('README.md');
-    const table = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('### Pointing it at the real CaseWare Cloud'));
+    const operations = read('docs/operations.md');
+    const start = operations.indexOf('## Configuration');
+    const end = operations.indexOf('### Pointing it at the real CaseWare Cloud');
+    expect(start, 'docs/operations.md has "## Configuration" before "### Pointing it at the real CaseWare Cloud"').toBeGreaterThanOrEqual(0);
+    expect(end).toBeGreaterThan(start);
+    const table = operations.slice(start, end);
     expect(variables.filter((name) => !table.includes(`\`${name}\``))).toEqual([]);
   });
 

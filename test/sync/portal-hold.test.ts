@@ -9,7 +9,7 @@ import { waitFor } from '../support/temporal';
 // Holding a portal (issue 17, item 2): while an operator holds a portal nothing is written to it
 // (counted at its simulator), the other portal keeps syncing, the changes accumulate, and the
 // release syncs every held client once with all of them. Holding and releasing are idempotent and
-// the operator's; file requests, reads and offboardings behave as the README says.
+// the operator's; file requests, reads and offboardings behave as docs/portal-rules.md says.
 
 let stack: TestStack;
 const secrets: Record<string, string> = {};

@@ -4,7 +4,7 @@ import { plural, portalName, table, when } from '../format';
 import { apiAndOutput, examples, withApiOptions, type ApiCommandOptions } from '../options';
 
 // The portals as a whole (issue 17): whether each can be used, holding and releasing one, and the
-// credentials mails the guard holds for approval. README, "Holding a portal" and "Credentials-mail guard".
+// credentials mails the guard holds for approval. docs/portal-rules.md, "Holding a portal" and "Credentials-mail guard".
 
 const portals = ['caseware', 'clientOnline'] as const;
 type PortalArgument = (typeof portals)[number];

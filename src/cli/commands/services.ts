@@ -46,7 +46,7 @@ export function registerServiceCommands(program: Command): void {
         'CLIENT_ONLINE_BASE_URL',
         'CLIENT_ONLINE_SIMULATOR_PORT',
         'LOG_LEVEL',
-      ]) + '\n  ... and the others of README, "Configuration".\n' + examples('portal-sync start', 'npm start', 'API_PORT=3100 TEMPORAL_PORT=7300 TEMPORAL_UI_PORT=8300 portal-sync start'),
+      ]) + '\n  ... and the others of docs/operations.md, "Configuration".\n' + examples('portal-sync start', 'npm start', 'API_PORT=3100 TEMPORAL_PORT=7300 TEMPORAL_UI_PORT=8300 portal-sync start'),
     )
     .action(exitWith((options: ProcessOptions) => localStack().runLocalStack(options)));
 

@@ -32,7 +32,7 @@ export function registerTokenCommands(program: Command): void {
     .command('tokens')
     .summary('the API tokens: create, list, revoke')
     .description(
-      'the API tokens with names and roles (README, "Tokens and roles"): viewer reads everything; registry (the CRM integration) also ' +
+      'the API tokens with names and roles (docs/api.md, "Tokens and roles"): viewer reads everything; registry (the CRM integration) also ' +
         'writes clients, contacts, links and master links; operator also offboards, resyncs and runs the reconcile; admin also manages ' +
         'the tokens and reads the audit. Like `migrate`, ' +
         'these commands work on the database itself: DATABASE_URL, or unset, the registry of the local stack running on this machine ' +
