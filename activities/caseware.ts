@@ -12,7 +12,8 @@ import {
 import { CaseWareError } from '../src/portals/caseware/errors';
 import type { Client, Contact } from '../src/registry/schemas';
 import type { PortalCallCounter } from '../src/portals/http';
-import { isRegistryError, loadClientWithContacts } from '../src/registry/repository';
+import { loadClientWithContacts } from '../src/registry/contacts';
+import { isRegistryError } from '../src/registry/errors';
 import { recordPortalHealthy, trackPortalFailures } from '../src/sync/health';
 import { LedgerWrites } from '../src/sync/ledger-writes';
 import { guardCredentialsMail, withdrawCredentialsMail, type MailGuardSettings } from '../src/sync/mail-guard';

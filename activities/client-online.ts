@@ -15,7 +15,9 @@ import { correlateLogins, type ExistingLogin } from '../src/domain/login-adoptio
 import type { CoClient } from '../src/portals/client-online/api';
 import { ClientOnlineError } from '../src/portals/client-online/errors';
 import type { PortalCallCounter } from '../src/portals/http';
-import { getClient, getContact, isRegistryError, loadClientWithContacts } from '../src/registry/repository';
+import { getClient } from '../src/registry/clients';
+import { getContact, loadClientWithContacts } from '../src/registry/contacts';
+import { isRegistryError } from '../src/registry/errors';
 import type { Client, Contact } from '../src/registry/schemas';
 import { recordPortalHealthy, trackPortalFailures } from '../src/sync/health';
 import {

@@ -4,7 +4,7 @@ import { answeringRoleName } from '../src/domain/file-requests';
 import { CaseWareError } from '../src/portals/caseware/errors';
 import type { CwFileRequest, CwFileRequestCreateBody } from '../src/portals/caseware/file-request-api';
 import { dropAnswerGrants, recipientFacts, setFileRequestStatus, unneededAnswerGrants } from '../src/registry/file-requests';
-import { isRegistryError } from '../src/registry/repository';
+import { isRegistryError } from '../src/registry/errors';
 import { identitiesForClient } from '../src/sync/ledger';
 import { isPortalHeld } from '../src/sync/portal-holds';
 import { toActivityFailure } from './failures';

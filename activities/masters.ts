@@ -1,6 +1,6 @@
 import type { Db } from '../src/db';
 import type { MasterRef } from '../src/domain/masters';
-import { propagateMaster } from '../src/registry/repository';
+import { propagateMaster } from '../src/registry/masters';
 import { withHeartbeats } from './heartbeat';
 
 export interface PropagateInput {

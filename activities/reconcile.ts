@@ -20,7 +20,7 @@ import type { CwEntity, CwUser } from '../src/portals/caseware/api';
 import type { ExistingLogin } from '../src/domain/login-adoption';
 import { caseWareOutlook, clientOnlineOutlook, countOutlook, type OutlookCounts, type OutlookItem } from '../src/domain/outlook';
 import type { CoClient } from '../src/portals/client-online/api';
-import { loadClientsPage, loadMasters } from '../src/registry/repository';
+import { loadClientsPage, loadMasters } from '../src/registry/bulk-reads';
 import type { Client, Contact } from '../src/registry/schemas';
 import type { Portal } from '../src/sync/ledger';
 import { adoptedRefs, keptUsersOf, personLogins, replaceDirectory } from '../src/sync/login-refs';

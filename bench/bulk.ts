@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { CwEntity } from '../src/portals/caseware/api';
 import type { CoClient } from '../src/portals/client-online/api';
 import type { Db } from '../src/db';
-import { updateClient } from '../src/registry/repository';
+import { updateClient } from '../src/registry/clients';
 import {
   cpuDelta,
   cpuSnapshot,

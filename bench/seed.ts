@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Db } from '../src/db';
 import { desiredCaseWareState } from '../src/domain/caseware';
 import { desiredClientOnlineState } from '../src/domain/client-online';
-import { loadClientsPage } from '../src/registry/repository';
+import { loadClientsPage } from '../src/registry/bulk-reads';
 
 /** Where the simulators' test hooks are (their origins). */
 export interface SimulatorOrigins {

@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
-import { isRegistryError, type RegistryErrorCode } from '../registry/repository';
+import { isRegistryError, type RegistryErrorCode } from '../registry/errors';
 import { isConcurrentWriteError } from '../registry/write-transaction';
 
 // Every refusal has the same shape, `{ error: { code, message, issues? } }`. Messages name fields,

@@ -1,12 +1,7 @@
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { Db } from '../db';
-import {
-  createClient,
-  getClient,
-  listContacts,
-  setClientLinks,
-  updateClient,
-} from '../registry/repository';
+import { createClient, getClient, setClientLinks, updateClient } from '../registry/clients';
+import { listContacts } from '../registry/contacts';
 import { clientCreateSchema, clientPatchSchema } from '../registry/schemas';
 import { errorResponses } from './errors';
 import { clientParamsSchema, linksUpdateSchema } from './request-schemas';

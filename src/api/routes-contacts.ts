@@ -1,13 +1,7 @@
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Db } from '../db';
-import {
-  createContact,
-  deleteContact,
-  getContact,
-  setContactLinks,
-  updateContact,
-} from '../registry/repository';
+import { createContact, deleteContact, getContact, setContactLinks, updateContact } from '../registry/contacts';
 import { contactCreateSchema, contactPatchSchema } from '../registry/schemas';
 import { errorResponses } from './errors';
 import { clientParamsSchema, contactParamsSchema, linksUpdateSchema } from './request-schemas';

@@ -4,7 +4,7 @@ import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { Db } from '../db';
 import { defaultFileRequestTimings, type FileRequestStatus, type FileRequestTimings } from '../domain/file-requests';
 import { createFileRequest, getFileRequest, listFileRequests, setFileRequestStatus } from '../registry/file-requests';
-import { RegistryError } from '../registry/repository';
+import { RegistryError } from '../registry/errors';
 import type { fileRequestWorkflow } from '../../workflows/file-request';
 import { cancelFileRequestSignal, fileRequestStageSearchAttribute } from '../../workflows/file-request-definitions';
 import { clientNumberSearchAttribute } from '../../workflows/definitions';

@@ -2,7 +2,7 @@ import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Db } from '../db';
 import { appendOutboxEvent } from '../outbox/store';
-import { getClient } from '../registry/repository';
+import { getClient } from '../registry/clients';
 import { keptUsers, releaseKeptUsers } from '../sync/login-refs';
 import { errorResponses } from './errors';
 import { clientParamsSchema } from './request-schemas';

@@ -1,16 +1,10 @@
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Db } from '../db';
-import {
-  contactCorrespondenceEmails,
-  endContactMaster,
-  getClient,
-  getContact,
-  getContactMaster,
-  listFollowers,
-  RegistryError,
-  setContactMaster,
-} from '../registry/repository';
+import { getClient } from '../registry/clients';
+import { getContact } from '../registry/contacts';
+import { RegistryError } from '../registry/errors';
+import { contactCorrespondenceEmails, endContactMaster, getContactMaster, listFollowers, setContactMaster } from '../registry/masters';
 import { masterLinkSchema } from '../registry/schemas';
 import { errorResponses } from './errors';
 import { clientParamsSchema, contactParamsSchema, endMasterQuerySchema } from './request-schemas';

@@ -11,7 +11,7 @@ import {
   planOffboarding,
   type OffboardingRecord,
 } from '../registry/offboardings';
-import { RegistryError } from '../registry/repository';
+import { RegistryError } from '../registry/errors';
 import type { offboardingWorkflow } from '../../workflows/offboarding';
 import {
   approveOffboardingUpdate,

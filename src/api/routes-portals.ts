@@ -1,6 +1,6 @@
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { Db } from '../db';
-import { RegistryError } from '../registry/repository';
+import { RegistryError } from '../registry/errors';
 import { portalColumnValue, type Portal } from '../registry/sync-status';
 import { approveCredentialsMails } from '../sync/mail-guard';
 import { holdPortal, releasePortal } from '../sync/portal-holds';

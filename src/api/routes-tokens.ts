@@ -1,6 +1,6 @@
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { Db } from '../db';
-import { RegistryError } from '../registry/repository';
+import { RegistryError } from '../registry/errors';
 import { noteAuditRecordIds } from './audit';
 import { errorResponses } from './errors';
 import { apiTokenSchema, createdTokenSchema, createTokenRequestSchema, tokenListQuerySchema, tokenParamsSchema } from './token-schemas';

@@ -1,5 +1,7 @@
 import type { Db } from '../db';
-import { createClient, createContact, setContactMaster } from '../registry/repository';
+import { createClient } from '../registry/clients';
+import { createContact } from '../registry/contacts';
+import { setContactMaster } from '../registry/masters';
 
 /**
  * A few invented clients for a first local run, chosen to show the rules: a linked company with two

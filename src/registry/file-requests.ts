@@ -9,7 +9,8 @@ import {
   type RecipientVerdict,
 } from '../domain/file-requests';
 import { identitiesForClient } from '../sync/ledger';
-import { loadClientWithContacts, RegistryError } from './repository';
+import { loadClientWithContacts } from './contacts';
+import { RegistryError } from './errors';
 
 // File requests in the registry: what was asked of whom, and how far it got. The workflow
 // (`file-request-<id>`) reads and writes these rows by id; subject and description stay here.

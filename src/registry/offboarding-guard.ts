@@ -1,4 +1,7 @@
+import type { Knex } from 'knex';
 import type { Db } from '../db';
+import { RegistryError } from './errors';
+import { lockClientForUpdate, lockContactForUpdate } from './locks';
 
 // While an offboarding runs, nobody else may change the links, master links or status of the
 // records in its plan (domain.md, "Offboarding"): that would undo a step half-way.
@@ -57,4 +60,21 @@ export async function unfinishedOffboardingHolding(
     `${holding.record} is being offboarded by offboarding ${holding.offboardingId} (GET /offboardings/${holding.offboardingId}); its links, master link and ` +
     'status cannot change until that offboarding has finished or is cancelled'
   );
+}
+
+/** Who is making a guarded change: an offboarding's own steps pass its id. */
+export interface WriteOptions {
+  offboardingId?: number;
+}
+
+/**
+ * Refuses a link, master or status change of a record an unfinished offboarding holds. Locks the
+ * record first (./locks.ts): an offboarding is stored under an exclusive lock of its clients' rows,
+ * so the two never interleave.
+ */
+export async function refuseWhileOffboarding(trx: Knex.Transaction, record: GuardedRecord, options: WriteOptions = {}): Promise<void> {
+  if (record.type === 'client') await lockClientForUpdate(trx, String(record.key));
+  else await lockContactForUpdate(trx, Number(record.key));
+  const holder = await unfinishedOffboardingHolding(trx, [record], options.offboardingId);
+  if (holder) throw new RegistryError('conflict', holder);
 }

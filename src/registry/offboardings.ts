@@ -12,7 +12,10 @@ import {
 import { offboardingWorkflowId } from '../../workflows/offboarding-definitions';
 import type { Client, Contact } from './schemas';
 import { unfinishedOffboardingHolding, unfinishedStatuses, type GuardedRecord } from './offboarding-guard';
-import { getClient, getContact, listContacts, listFollowers, RegistryError } from './repository';
+import { getClient } from './clients';
+import { getContact, listContacts } from './contacts';
+import { RegistryError } from './errors';
+import { listFollowers } from './masters';
 import { writeTransaction } from './write-transaction';
 
 // Offboardings in the registry: the part of the registry a plan needs, the stored request with

@@ -2,7 +2,7 @@ import type { Db } from '../db';
 import type { Drift } from '../domain/drift';
 import type { OutlookCounts, OutlookItem } from '../domain/outlook';
 import { portalFromColumn, type Portal } from './sync-status';
-import { RegistryError } from './repository';
+import { RegistryError } from './errors';
 
 export type ReconcilePortal = 'caseware' | 'clientOnline';
 

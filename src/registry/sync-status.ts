@@ -1,5 +1,5 @@
 import type { Db } from '../db';
-import { getClient } from './repository';
+import { requireClient } from './records';
 
 // The read model behind the operators' sync views: what failed, and per client how far each
 // portal has caught up with the registry. Nothing here returns personal data: portal logins
@@ -176,7 +176,7 @@ export async function clientSyncStatus(db: Db, clientNumber: string): Promise<Cl
 }
 
 async function readClientSyncStatus(db: Db, clientNumber: string): Promise<ClientSyncStatus> {
-  const client = await getClient(db, clientNumber);
+  const client = await requireClient(db, clientNumber);
 
   // One connection runs a transaction's queries one after another, so these are awaited in turn.
   const behind = await portalsBehind(db, clientNumber);

@@ -1,6 +1,6 @@
 import type { Db } from '../db';
 import { appendOutboxEvent } from '../outbox/store';
-import { RegistryError } from '../registry/repository';
+import { RegistryError } from '../registry/errors';
 import type { RepairRequest } from './repairs';
 
 /**

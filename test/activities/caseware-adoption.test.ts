@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createCaseWareActivities } from '../../activities/caseware';
 import { CaseWareClient } from '../../src/portals/caseware/client';
-import { createClient, createContact } from '../../src/registry/repository';
+import { createClient } from '../../src/registry/clients';
+import { createContact } from '../../src/registry/contacts';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
 import type { ReceivedRequest } from '../../src/simulators/server';
 import { createTestDatabase, type TestDatabase } from '../support/db';

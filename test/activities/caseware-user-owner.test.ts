@@ -5,7 +5,8 @@ import { up as giveUpAdoptedUsers } from '../../migrations/20261204000002_casewa
 import { CaseWareClient } from '../../src/portals/caseware/client';
 import { ClientOnlineClient } from '../../src/portals/client-online/client';
 import { createReconcileRun } from '../../src/registry/reconcile-runs';
-import { createClient, createContact, deleteContact } from '../../src/registry/repository';
+import { createClient } from '../../src/registry/clients';
+import { createContact, deleteContact } from '../../src/registry/contacts';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
 import { startClientOnlineSimulator, type ClientOnlineSimulator } from '../../src/simulators/client-online';
 import { createTestDatabase, type TestDatabase } from '../support/db';

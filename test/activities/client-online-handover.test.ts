@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createClientOnlineActivities } from '../../activities/client-online';
 import { ClientOnlineClient } from '../../src/portals/client-online/client';
-import { createClient, createContact, setContactLinks } from '../../src/registry/repository';
+import { createClient } from '../../src/registry/clients';
+import { createContact, setContactLinks } from '../../src/registry/contacts';
 import { requestResync } from '../../src/sync/resync';
 import { startClientOnlineSimulator, type ClientOnlineSimulator, type SimulatorState } from '../../src/simulators/client-online';
 import { createTestDatabase, type TestDatabase } from '../support/db';

@@ -4,7 +4,8 @@ import { createCaseWareActivities } from '../../activities/caseware';
 import { createOffboardingActivities } from '../../activities/offboarding';
 import { CaseWareClient } from '../../src/portals/caseware/client';
 import { createOffboarding, failUnstartedOffboarding, getOffboarding } from '../../src/registry/offboardings';
-import { createClient, createContact, getContact } from '../../src/registry/repository';
+import { createClient } from '../../src/registry/clients';
+import { createContact, getContact } from '../../src/registry/contacts';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 

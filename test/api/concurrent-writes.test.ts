@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { getClient, getContact } from '../../src/registry/repository';
+import { getClient } from '../../src/registry/clients';
+import { getContact } from '../../src/registry/contacts';
 import { startTestStack, type TestStack } from '../support/stack';
 import { waitFor } from '../support/temporal';
 

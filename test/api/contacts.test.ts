@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { loadClientWithContacts, RegistryError, updateClient } from '../../src/registry/repository';
+import { updateClient } from '../../src/registry/clients';
+import { loadClientWithContacts } from '../../src/registry/contacts';
+import { RegistryError } from '../../src/registry/errors';
 import type { ClientPatch } from '../../src/registry/schemas';
 import {
   createCompany,

@@ -9,7 +9,7 @@ import {
   type ClientSyncStatusJson,
   type SyncErrorsJson,
 } from './harness';
-import { updateClient } from '../../src/registry/repository';
+import { updateClient } from '../../src/registry/clients';
 import { markApplied as ledgerMarkApplied } from '../../src/sync/ledger';
 
 // The sync tables are written by the sync activities; here they are seeded directly to test the

@@ -5,7 +5,7 @@ import { desiredClientOnlineState } from '../../src/domain/client-online';
 import { caseWareDrift, clientOnlineDrift, shareKey, type LedgerView } from '../../src/domain/drift';
 import { CaseWareClient } from '../../src/portals/caseware/client';
 import { ClientOnlineClient } from '../../src/portals/client-online/client';
-import { loadClientsPage } from '../../src/registry/repository';
+import { loadClientsPage } from '../../src/registry/bulk-reads';
 import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState as CaseWareState } from '../../src/simulators/caseware';
 import { startClientOnlineSimulator, type ClientOnlineSimulator, type SimulatorState as ClientOnlineState } from '../../src/simulators/client-online';
 import { createTestDatabase, type TestDatabase } from '../support/db';

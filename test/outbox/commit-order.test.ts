@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { updateClient } from '../../src/registry/repository';
+import { updateClient } from '../../src/registry/clients';
 import { startTestStack, type TestStack } from '../support/stack';
 import { waitFor } from '../support/temporal';
 

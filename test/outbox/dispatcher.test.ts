@@ -2,7 +2,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { OutboxDispatcher } from '../../src/outbox/dispatcher';
-import { createClient } from '../../src/registry/repository';
+import { createClient } from '../../src/registry/clients';
 import { clientCreateSchema } from '../../src/registry/schemas';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startTemporal, waitFor } from '../support/temporal';

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createOffboarding, setOffboardingStatus } from '../../src/registry/offboardings';
-import { createClient, createContact } from '../../src/registry/repository';
+import { createClient } from '../../src/registry/clients';
+import { createContact } from '../../src/registry/contacts';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
 // The rolling approval budget (issue 22, item 4): a plan split into small requests by one token

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createOffboarding, getOffboarding, setOffboardingStatus } from '../../src/registry/offboardings';
-import { createClient, createContact } from '../../src/registry/repository';
+import { createClient } from '../../src/registry/clients';
+import { createContact } from '../../src/registry/contacts';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
 // A cancel records itself at once while the workflow writes its final status beside it: whichever

@@ -1,12 +1,7 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import {
-  createClient,
-  createContact,
-  endContactMaster,
-  getContact,
-  propagateMaster,
-  updateClient,
-} from '../../src/registry/repository';
+import { createClient, updateClient } from '../../src/registry/clients';
+import { createContact, getContact } from '../../src/registry/contacts';
+import { endContactMaster, propagateMaster } from '../../src/registry/masters';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { waitFor } from '../support/temporal';
 

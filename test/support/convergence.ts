@@ -1,7 +1,7 @@
 import type { Db } from '../../src/db';
 import { desiredCaseWareState, normaliseLoginKey, type DesiredCaseWareState } from '../../src/domain/caseware';
 import { contactRef, desiredClientOnlineState, type ClientOnlineUser, type DesiredClientOnlineState } from '../../src/domain/client-online';
-import { listContacts, loadClientWithContacts } from '../../src/registry/repository';
+import { listContacts, loadClientWithContacts } from '../../src/registry/contacts';
 import type { Client, Contact } from '../../src/registry/schemas';
 import type { SimulatorState as CaseWareState } from '../../src/simulators/caseware';
 import type { SimulatorState as ClientOnlineState } from '../../src/simulators/client-online';
