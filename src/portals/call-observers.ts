@@ -1,15 +1,14 @@
-import type { JsonRequest, JsonTarget } from './http';
-import { caseWareErrors } from './caseware/errors';
-import { clientOnlineErrors } from './client-online/errors';
+import type { PortalOperation } from './http-errors';
 
 // Who wants to know about every portal request (metrics): sendJson reports each request here once
 // it has an answer or has failed. Observers get the request's shape only, never its query string
 // (a search can hold an email) or a record's id: the route is the path with its ids replaced.
 
-export type ObservedPortal = 'caseware' | 'clientOnline' | 'other';
+/** Which portal a request goes to; each client names its own on the targets it builds (src/portals/http.ts). */
+export type PortalName = 'caseware' | 'clientOnline';
 
 export interface PortalCall {
-  portal: ObservedPortal;
+  portal: PortalName;
   method: string;
   /** The path with every segment that is not a fixed word of the API replaced by `:id`. */
   route: string;
@@ -52,14 +51,8 @@ export function routeOf(path: string): string {
     .join('/');
 }
 
-function portalOf(target: JsonTarget): ObservedPortal {
-  if (target.errors === caseWareErrors) return 'caseware';
-  if (target.errors === clientOnlineErrors) return 'clientOnline';
-  return 'other';
-}
-
 /** Called by sendJson; an observer that throws is ignored, it must never fail a portal call. */
-export function reportPortalCall(target: JsonTarget, request: JsonRequest, outcome: unknown, startedAt: number): void {
+export function reportPortalCall(portal: PortalName, request: PortalOperation, outcome: unknown, startedAt: number): void {
   if (observers.size === 0) return;
   const status =
     outcome instanceof Response
@@ -68,7 +61,7 @@ export function reportPortalCall(target: JsonTarget, request: JsonRequest, outco
         ? 'timeout'
         : 'network';
   const call: PortalCall = {
-    portal: portalOf(target),
+    portal,
     method: request.method,
     route: routeOf(request.path),
     status,

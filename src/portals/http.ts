@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { z } from 'zod';
-import { reportPortalCall } from './call-observers';
+import { reportPortalCall, type PortalName } from './call-observers';
 import { PortalError, retryAfterFrom, type PortalOperation } from './http-errors';
 
 // The JSON-over-HTTP transport the portal clients share: one request with a timeout, waiting out
@@ -47,6 +47,8 @@ export interface RequestGate {
 }
 
 export interface JsonTarget {
+  /** Which portal this is, for the observers of its calls (metrics). */
+  portal: PortalName;
   /** Without a trailing slash; the request's path follows it. */
   baseUrl: string;
   /** Paces every request sent to this portal; none: sent at once. */
@@ -97,10 +99,10 @@ export async function sendJson(target: JsonTarget, request: JsonRequest): Promis
       body: request.body === undefined ? undefined : JSON.stringify(request.body),
       signal: requestSignal(request.signal, target.timeoutMs),
     });
-    reportPortalCall(target, request, response, startedAt);
+    reportPortalCall(target.portal, request, response, startedAt);
     return response;
   } catch (error) {
-    reportPortalCall(target, request, error, startedAt);
+    reportPortalCall(target.portal, request, error, startedAt);
     throw target.errors.transport(request, error);
   }
 }

@@ -398,7 +398,7 @@ export class CaseWareClient {
     // The token request is shared by concurrent callers: only an API call carries a view's signal
     // and counter.
     const request = token === undefined ? spec : { ...spec, signal: this.signal, counter: this.counter };
-    return sendJson({ baseUrl: this.baseUrl, headers, timeoutMs: this.requestTimeoutMs, errors: caseWareErrors, gate: this.gate }, request);
+    return sendJson({ portal: 'caseware', baseUrl: this.baseUrl, headers, timeoutMs: this.requestTimeoutMs, errors: caseWareErrors, gate: this.gate }, request);
   }
 
   // ----- token ---------------------------------------------------------------------------------

@@ -88,6 +88,7 @@ export class ClientOnlineClient {
     this.requestTimeoutMs = options.requestTimeoutMs ?? 10_000;
     this.maxRateLimitWaitMs = Math.max(0, options.maxRateLimitWaitMs ?? defaultMaxRateLimitWaitMs);
     this.target = {
+      portal: 'clientOnline',
       baseUrl: options.baseUrl.replace(/\/+$/, ''),
       headers: { [CO_API_KEY_HEADER]: options.apiKey },
       timeoutMs: this.requestTimeoutMs,
