@@ -9,6 +9,18 @@ import { jsonEvent } from './output';
 // The life of the process commands (start, worker, api, simulators): configuration, logging,
 // running until a signal, stopping cleanly, and what a failure to start means as an exit code.
 
+/** The options of start, worker and api, as commander parses them (src/cli/commands/services.ts). */
+export interface ProcessOptions {
+  json?: boolean;
+}
+
+/** The options of `simulators` (src/cli/commands/simulators.ts). */
+export interface SimulatorsOptions extends ProcessOptions {
+  casewarePort: number;
+  clientOnlinePort: number;
+  host: string;
+}
+
 export function loadCliConfig(env: NodeJS.ProcessEnv = process.env): Config {
   try {
     return loadConfig(env);

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { environmentHelp } from '../environment-help';
 import { examples, exitWith } from '../options';
+import type { ProcessOptions } from '../process';
 
 // Loaded when the command runs, not when the CLI starts: it brings the whole service (Temporal, the
 // database driver, the API), which the commands that only talk to the API do not need. `require`,
@@ -12,10 +13,6 @@ const roles = () => require('../run/roles') as typeof import('../run/roles');
 
 // The process commands that run the service: their help here, their work in src/cli/run/ (loaded
 // only when they run, so that the API commands start quickly).
-
-export interface ProcessOptions {
-  json?: boolean;
-}
 
 const jsonOption = ['--json', 'print events as JSON lines on stdout ({"event":"ready",...}, {"event":"stopped"}); the log goes to stderr'] as const;
 

@@ -1,18 +1,12 @@
 import { Option, type Command } from 'commander';
 import { examples, exitWith, port } from '../options';
+import type { SimulatorsOptions } from '../process';
 
 // Loaded when the command runs, not when the CLI starts: it brings the whole service (Temporal, the
 // database driver, the API), which the commands that only talk to the API do not need. `require`,
 // not `import()`: the bin registers tsx's CommonJS loader only.
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const simulators = () => require('../run/simulators') as typeof import('../run/simulators');
-
-export interface SimulatorsOptions {
-  casewarePort: number;
-  clientOnlinePort: number;
-  host: string;
-  json?: boolean;
-}
 
 export function registerSimulatorsCommand(program: Command): void {
   program

@@ -1,8 +1,7 @@
 import { startLocalStack } from '../../main';
-import type { ProcessOptions } from '../commands/services';
 import { CliError, type ExitCode } from '../exit-codes';
 import { jsonEvent } from '../output';
-import { loadCliConfig, processLogger, runUntilStopped, startFailure, Stops } from '../process';
+import { loadCliConfig, processLogger, runUntilStopped, startFailure, Stops, type ProcessOptions } from '../process';
 
 /** `portal-sync start` (and `npm start`): the local stack of src/main.ts, until a signal stops it. */
 export async function runLocalStack(options: ProcessOptions): Promise<ExitCode> {

@@ -7,10 +7,9 @@ import { codecServerSettingsFromConfig, dataConverterFromConfig } from '../../te
 import { installTemporalRuntime, temporalRuntimeOptions } from '../../temporal/runtime';
 import { caseWareSettingsFrom, clientOnlineSettingsFrom, serviceTuningFrom, startServices, type ServiceRole } from '../../stack';
 import { migrationSource } from '../../../migrations';
-import type { ProcessOptions } from '../commands/services';
 import { CliError, exitCodes, type ExitCode } from '../exit-codes';
 import { jsonEvent } from '../output';
-import { loadCliConfig, probeDatabase, processLogger, runUntilStopped, startFailure, Stops } from '../process';
+import { loadCliConfig, probeDatabase, processLogger, runUntilStopped, startFailure, Stops, type ProcessOptions } from '../process';
 
 /** What a role needs of the configuration that `start` would run locally instead. */
 function required(config: Config, roles: readonly ServiceRole[]): { databaseUrl: string; temporalAddress: string } {

@@ -2,10 +2,9 @@ import pino from 'pino';
 import { simulatorEnvironment, startSimulators, type LocalSimulators } from '../../dev/simulators';
 import { createLogger } from '../../logging';
 import { simulatorPace } from '../../stack';
-import type { SimulatorsOptions } from '../commands/simulators';
 import type { ExitCode } from '../exit-codes';
 import { jsonEvent } from '../output';
-import { runUntilStopped, startFailure, Stops } from '../process';
+import { runUntilStopped, startFailure, Stops, type SimulatorsOptions } from '../process';
 
 /** `portal-sync simulators`: both portal simulators, and the variables that point a worker at them. */
 export async function runSimulators(options: SimulatorsOptions): Promise<ExitCode> {
