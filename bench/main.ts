@@ -10,6 +10,7 @@ import { latencySection } from './latency';
 import { directSection, provisioningSection } from './provisioning';
 import { reconcileSection } from './reconcile';
 import { seedFirm } from './seed';
+import { sections, type BenchOptions, type Section } from './options';
 import { printReport, type BenchResults } from './report';
 
 /**
@@ -17,28 +18,8 @@ import { printReport, type BenchResults } from './report';
  * test: it prints a table and writes the figures as JSON.
  */
 
-const sections = ['reconcile', 'latency', 'bulk', 'provisioning', 'direct'] as const;
 /** Sections that work on the seeded firm: the firm is seeded only when one of them runs. */
 const seededSections: readonly Section[] = ['reconcile', 'latency', 'bulk'];
-type Section = (typeof sections)[number];
-
-export interface BenchOptions {
-  quick: boolean;
-  clients: number;
-  contactsPerClient: number;
-  editRate: number;
-  editSeconds: number;
-  bulkEdits: number;
-  provisionClients: number;
-  provisionContacts: number;
-  concurrency: number;
-  workers: number;
-  historySample: number;
-  sections: Section[];
-  out: string;
-  databaseAdminUrl: string;
-  verbose: boolean;
-}
 
 function positiveInteger(value: string): number {
   const n = Number(value);

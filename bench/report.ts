@@ -1,5 +1,5 @@
 import Table from 'cli-table3';
-import type { BenchOptions } from './main';
+import type { BenchOptions } from './options';
 import type { BulkSection, Progress } from './bulk';
 import type { LatencySection } from './latency';
 import type { DirectSection, ProvisioningSection } from './provisioning';
