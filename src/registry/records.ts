@@ -4,8 +4,8 @@ import { RegistryError } from './errors';
 import type { Client, Contact, LinksPatch } from './schemas';
 
 // How clients and contacts are stored: the only place that knows the column names, and the reads
-// every registry module (the writes, the masters, the sync status) starts from. Imports nothing
-// else of the registry, so anything may import it.
+// every registry module (the writes, the masters, the sync status) starts from. Of the registry it
+// imports only the schemas and the error type, so every registry module may import it.
 
 export type Row = Record<string, unknown>;
 
