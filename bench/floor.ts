@@ -14,14 +14,15 @@ import { cpuSeconds, threadCpuSeconds } from './proc';
 // workflow id each. It does so at the latency run's rate and length, then waits until the
 // visibility store counts every workflow completed. Two variants: both portals' first attempts
 // as local activities that return at once, as clientSyncWorkflow runs them; and a bare workflow
-// that finishes at once. CPU per change by process, net of the idle rate measured before.
+// that finishes at once. CPU per change by process, net of the idle rate measured before (once
+// both variants have warmed up: a worker just started is not idle yet).
 
 const taskQueue = 'portal-sync-floor';
 const variants = { localActivities: 'floorSyncWorkflow', bare: 'floorBareWorkflow' } as const;
 type Variant = keyof typeof variants;
 const idleSampleMs = 10_000;
-/** Changes run before each measured run, unmeasured: the worker's first workflows compile the SDK's code. */
-const warmUpSeconds = 2;
+/** Changes of each variant run before the idle rate is measured, unmeasured: the worker's first workflows compile the SDK's code. */
+const warmUpSeconds = 5;
 /** How often the benchmark asks whether every workflow has completed (a count of the visibility store). */
 const pollMs = 1_000;
 const completionTimeoutMs = 300_000;
@@ -120,7 +121,11 @@ export async function floorSection(context: BenchContext, options: { rate: numbe
   context.log('floor: starting its worker in a process of its own ...');
   const { process: worker } = await startNode<{ pid: number }>('floor-worker', 'bench/floor-worker.ts', [context.temporal.address, taskQueue], {}, log);
   try {
-    context.log(`floor: measuring the idle rate for ${idleSampleMs / 1000} s ...`);
+    const inTurn = Object.entries(variants) as [Variant, string][];
+    context.log(`floor: warming up, then measuring the idle rate for ${idleSampleMs / 1000} s ...`);
+    for (const [variant, workflowType] of inTurn) {
+      await drive(context.temporal.client, workflowType, `floor-${variant}-warm-up`, Math.round(options.rate * warmUpSeconds), options.rate);
+    }
     const idle0 = snapshot(context, worker);
     await sleep(idleSampleMs);
     const idle = floorCpu(snapshot(context, worker), idle0);
@@ -128,9 +133,8 @@ export async function floorSection(context: BenchContext, options: { rate: numbe
 
     const changes = Math.round(options.rate * options.seconds);
     const runs: Partial<Record<Variant, FloorRun>> = {};
-    for (const [variant, workflowType] of Object.entries(variants) as [Variant, string][]) {
+    for (const [variant, workflowType] of inTurn) {
       context.log(`floor: ${workflowType}, ${changes} changes at ${options.rate}/s ...`);
-      await drive(context.temporal.client, workflowType, `floor-${variant}-warm-up`, Math.round(options.rate * warmUpSeconds), options.rate);
       const before = snapshot(context, worker);
       const run = await drive(context.temporal.client, workflowType, `floor-${variant}`, changes, options.rate);
       const after = snapshot(context, worker);
