@@ -15,7 +15,7 @@ export interface BenchContext {
   service: ServiceProcess;
   /** Worker processes beyond the service's own worker (`--workers`), on the same task queue. */
   extraWorkers: Process[];
-  temporal: { pid: number; client: Client };
+  temporal: { pid: number; client: Client; address: string };
   /** The simulators' rate limit (src/simulators/*.ts defaults). */
   rateLimit: { burst: number; perSecond: number };
   contactRoleName: string;

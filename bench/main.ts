@@ -6,6 +6,7 @@ import { expectApi, type BenchContext } from './context';
 import { createBenchDatabase, startExtraWorker, startService, startSimulators, startTemporalServer } from './infra';
 import { memory } from './proc';
 import { bulkSection } from './bulk';
+import { floorSection } from './floor';
 import { latencySection } from './latency';
 import { directSection, provisioningSection } from './provisioning';
 import { reconcileSection } from './reconcile';
@@ -41,12 +42,12 @@ function sectionList(value: string): Section[] {
 
 function parseOptions(): BenchOptions {
   const program = new Command('bench')
-    .description('Benchmark portal-sync on the local stack: reconcile, change latency, a bulk update, provisioning, the direct-call limit, cost per change')
+    .description('Benchmark portal-sync on the local stack: reconcile, change latency, a bulk update, provisioning, the direct-call limit, cost per change, Temporal\'s floor')
     .option('--quick', 'a first look: small sizes, short runs')
     .option('--clients <n>', 'seeded clients for the reconcile, change latency and bulk update (default 10000; quick 1000)', positiveInteger)
     .option('--contacts-per-client <n>', 'contacts per seeded client', positiveInteger, 3)
-    .option('--edit-rate <n>', 'registry edits per second during the latency run (default 20; quick 10)', positiveNumber)
-    .option('--edit-seconds <s>', 'how long the edits go on (default 60; quick 15)', positiveNumber)
+    .option('--edit-rate <n>', 'registry edits per second during the latency run, changes per second in the floor run (default 20; quick 10)', positiveNumber)
+    .option('--edit-seconds <s>', 'how long the edits (and the floor run\'s changes) go on (default 60; quick 15)', positiveNumber)
     .option('--bulk-edits <n>', 'seeded clients edited in one transaction in the bulk run (default 10000; quick 1000; at most --clients)', positiveInteger)
     .option('--provision-clients <n>', 'clients created through the API for the provisioning run (default 200; quick 50)', positiveInteger)
     .option('--provision-contacts <n>', 'contacts per provisioned client', positiveInteger, 2)
@@ -145,7 +146,7 @@ async function main(): Promise<void> {
       simulators,
       service,
       extraWorkers,
-      temporal: { pid: temporal.pid, client: temporal.connection.client },
+      temporal: { pid: temporal.pid, client: temporal.connection.client, address: temporal.address },
       rateLimit: { burst: 200, perSecond: 100 },
       contactRoleName,
       log: say,
@@ -173,6 +174,7 @@ async function main(): Promise<void> {
     if (results.provisioning && results.direct) {
       results.provisioningToLimit = Math.round((results.provisioning.objectsPerSecond / results.direct.objectsPerSecond) * 100) / 100;
     }
+    if (options.sections.includes('floor')) results.floor = await floorSection(context, { rate: options.editRate, seconds: options.editSeconds }, processLog);
 
     results.service = {
       peakRssMiB: Math.round(memory(service.pid)?.peakRssMiB ?? 0),

@@ -1,6 +1,6 @@
 // What `npm run bench` was asked to measure (bench/main.ts parses it; the report prints it).
 
-export const sections = ['reconcile', 'latency', 'bulk', 'provisioning', 'direct'] as const;
+export const sections = ['reconcile', 'latency', 'bulk', 'provisioning', 'direct', 'floor'] as const;
 export type Section = (typeof sections)[number];
 
 export interface BenchOptions {

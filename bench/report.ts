@@ -1,6 +1,7 @@
 import Table from 'cli-table3';
 import type { BenchOptions } from './options';
 import type { BulkSection, Progress } from './bulk';
+import type { FloorRun, FloorSection } from './floor';
 import type { LatencySection } from './latency';
 import type { DirectSection, ProvisioningSection } from './provisioning';
 import type { ReconcileSection } from './reconcile';
@@ -22,6 +23,7 @@ export interface BenchResults {
   direct?: DirectSection;
   /** Provisioning's objects per second ÷ the direct loop's. */
   provisioningToLimit?: number;
+  floor?: FloorSection;
   service?: { peakRssMiB: number; extraWorkersPeakRssMiB?: number[] };
 }
 
@@ -168,6 +170,24 @@ function provisioningRows(p: ProvisioningSection | undefined, d: DirectSection |
   return rows;
 }
 
+function floorRows(f: FloorSection): Row[] {
+  const idle = f.idlePerSecond;
+  const run = (label: string, r: FloorRun): Row[] => {
+    const ms = r.cpuMsPerChange;
+    const events = Object.entries(r.history.byTypePerChange).map(([type, n]) => `${type} ${n}`).join(', ');
+    return [
+      [`  ${label}: CPU ms per change Temporal / worker / client`, `${ms.temporal} / ${ms.worker} / ${ms.client} (sum ${ms.total})`, `achieved ${r.achievedRate}/s, ${r.failed} failed, all completed after ${r.seconds} s; CPU s: service ${r.cpu.service}, Postgres ${r.cpu.postgres}, other processes ${r.cpu.others} (load ${r.cpu.loadAverage})`],
+      ['    history events per change', `${r.history.eventsPerChange}`, events],
+      ['    worker CPU ms per change by thread', threads(r.workerThreadsMsPerChange), ''],
+    ];
+  };
+  return [
+    [`8 floor: ${f.runs.localActivities.changes} changes at ${f.rate}/s, each a new workflow by signal-with-start`, 'no work of ours; net of idle', `idle CPU ms/s Temporal / worker / client: ${round2(idle.temporal * 1000)} / ${round2(idle.worker * 1000)} / ${round2(idle.client * 1000)}`],
+    ...run('2 local activities that return at once', f.runs.localActivities),
+    ...run('bare workflow, finishes at once', f.runs.bare),
+  ];
+}
+
 function prefixed(prefix: string, calls: Record<string, number>): Record<string, number> {
   return Object.fromEntries(Object.entries(calls).map(([route, n]) => [`${prefix} ${route}`, n]));
 }
@@ -188,6 +208,7 @@ export function printReport(results: BenchResults): void {
   if (results.latency) rows.push(...latencyRows(results.latency, results.processes));
   if (results.bulk) rows.push(...bulkRows(results.bulk));
   rows.push(...provisioningRows(results.provisioning, results.direct, results.provisioningToLimit, results.processes));
+  if (results.floor) rows.push(...floorRows(results.floor));
   if (results.service) rows.push(['6 service peak RSS (VmHWM, whole run)', `${results.service.peakRssMiB} MiB`, '']);
   table.push(...rows);
   const m = results.machine;
