@@ -34,7 +34,7 @@ const failFirstAttempt: Record<Portal, boolean> = { caseware: false, clientOnlin
 const failNextAsMissing: Record<Portal, boolean> = { caseware: false, clientOnline: false };
 /** The portal is down: every attempt fails retryably until this is switched off. */
 const down: Record<Portal, boolean> = { caseware: false, clientOnline: false };
-/** An operator holds the portal: its syncs answer `held` (activities/caseware.ts, syncMeetsHold). */
+/** An operator holds the portal: its syncs answer `held` (activities/caseware/reading.ts, syncMeetsHold). */
 const held: Record<Portal, boolean> = { caseware: false, clientOnline: false };
 let slowMs = 0;
 let clientOnlineGate: Promise<void> | undefined;
