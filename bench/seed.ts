@@ -91,7 +91,7 @@ export async function seedFirm(db: Db, simulators: SimulatorOrigins, options: Se
       if (!caseware.entity || caseware.conflicts.length > 0 || !clientOnline.push || clientOnline.conflicts.length > 0) {
         throw new Error(`seeded client ${client.clientNumber} would not sync cleanly`);
       }
-      // A company's push carries no BSN, so the ledger's copy is the push itself (activities/client-online.ts, ledgerCopy).
+      // A company's push carries no BSN, so the ledger's copy is the push itself (activities/client-online/reading.ts, ledgerCopy).
       if (clientOnline.push.bsn !== undefined) throw new Error('a seeded push carries a BSN');
       const entityGuid = randomUUID();
       entities.push({ CWGuid: entityGuid, ...caseware.entity });
