@@ -39,6 +39,15 @@ export default tseslint.config(
     },
   },
   {
+    // Activities stay a set of small steps, each receiving its context (issue 20). offboarding.ts
+    // is still one factory; it is being split separately.
+    files: ['activities/**/*.ts'],
+    ignores: ['activities/offboarding.ts'],
+    rules: {
+      'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
     files: ['test/**/*.ts'],
     rules: {
       // Tests read JSON answers loosely and poll with small async probes.
