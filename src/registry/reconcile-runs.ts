@@ -1,7 +1,7 @@
 import type { Db } from '../db';
 import type { Drift } from '../domain/drift';
 import type { OutlookCounts, OutlookItem } from '../domain/outlook';
-import { portalFromColumn, type Portal } from './sync-status';
+import { portalFromColumn, type Portal } from '../sync/portal-names';
 import { RegistryError } from './errors';
 
 export type ReconcilePortal = 'caseware' | 'clientOnline';

@@ -1,37 +1,14 @@
 import type { Db } from '../db';
+import { portalColumnValue, type Portal } from '../sync/portal-names';
+import { toSyncError, type SyncError, type SyncErrorRow } from '../sync/sync-errors';
 import { requireClient } from './records';
 
 // The read model behind the operators' sync views: what failed, and per client how far each
 // portal has caught up with the registry. Nothing here returns personal data: portal logins
 // (CaseWare uses the email) stay in portal_identities.login_key and are not read.
 
-export type Portal = 'caseware' | 'clientOnline';
-export const portals: readonly Portal[] = ['caseware', 'clientOnline'];
-
-/** The value of the `portal` column in sync tables for each portal. */
-export const portalColumnValue = { caseware: 'caseware', clientOnline: 'client_online' } as const satisfies Record<
-  Portal,
-  string
->;
-
-export function portalFromColumn(value: string): Portal {
-  const portal = portals.find((candidate) => portalColumnValue[candidate] === value);
-  if (!portal) throw new Error(`unknown portal "${value}" in the sync tables`);
-  return portal;
-}
-
-export interface SyncError {
-  id: number;
-  portal: Portal;
-  recordType: string;
-  recordId: number;
-  clientNumber: string;
-  code: string;
-  message: string;
-  firstSeenAt: Date;
-  lastSeenAt: Date;
-  resolvedAt: Date | null;
-}
+// activities/offboarding.ts reads the errors of the client's status under this name.
+export type { SyncError };
 
 export type PortalSyncState = 'not-linked' | 'pending' | 'in-sync' | 'error';
 
@@ -73,19 +50,6 @@ export interface ClientSyncStatus {
   pendingEvents: PendingEvent[];
 }
 
-interface SyncErrorRow {
-  id: number;
-  portal: string;
-  record_type: string;
-  record_id: number;
-  client_number: string;
-  code: string;
-  message: string;
-  first_seen_at: Date;
-  last_seen_at: Date;
-  resolved_at: Date | null;
-}
-
 interface PortalSyncStateRow {
   portal: string;
   applied_event_id: number;
@@ -110,21 +74,6 @@ interface OutboxEventRow {
   created_at: Date;
   attempts: number;
   last_error: string | null;
-}
-
-function toSyncError(row: SyncErrorRow): SyncError {
-  return {
-    id: row.id,
-    portal: portalFromColumn(row.portal),
-    recordType: row.record_type,
-    recordId: row.record_id,
-    clientNumber: row.client_number,
-    code: row.code,
-    message: row.message,
-    firstSeenAt: row.first_seen_at,
-    lastSeenAt: row.last_seen_at,
-    resolvedAt: row.resolved_at,
-  };
 }
 
 /** Sync errors, most recently seen first; open ones only unless `includeResolved`. */
