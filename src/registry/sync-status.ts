@@ -1,4 +1,5 @@
 import type { Db } from '../db';
+import { columnsOf, fromRow, type RowOf } from '../db-rows';
 import { portalColumnValue, type Portal } from '../sync/portal-names';
 import { toSyncError, type SyncError, type SyncErrorRow } from '../sync/sync-errors';
 import { requireClient } from './records';
@@ -57,24 +58,10 @@ interface PortalSyncStateRow {
 }
 
 /** The columns read from portal_identities; login_key (an email for CaseWare) is left out. */
-interface PortalIdentityRow {
-  portal: string;
-  record_type: string;
-  record_id: number;
-  remote_id: string | null;
-  access: string;
-  synced_at: Date | null;
-}
+const remoteColumns = columnsOf<RemoteRecord>(['recordType', 'recordId', 'remoteId', 'access', 'syncedAt']);
+type PortalIdentityRow = RowOf<RemoteRecord> & { portal: string };
 
-interface OutboxEventRow {
-  id: number;
-  kind: string;
-  record_type: string;
-  record_id: number;
-  created_at: Date;
-  attempts: number;
-  last_error: string | null;
-}
+const pendingEventColumns = columnsOf<PendingEvent>(['id', 'kind', 'recordType', 'recordId', 'createdAt', 'attempts', 'lastError']);
 
 /** Sync errors, most recently seen first; open ones only unless `includeResolved`. */
 export async function listSyncErrors(
@@ -133,11 +120,12 @@ async function readClientSyncStatus(db: Db, clientNumber: string): Promise<Clien
   const identityRows = await db('portal_identities')
     .where({ client_number: clientNumber })
     .orderBy([{ column: 'record_type' }, { column: 'record_id' }])
-    .select<PortalIdentityRow[]>('portal', 'record_type', 'record_id', 'remote_id', 'access', 'synced_at');
+    .select<PortalIdentityRow[]>('portal', ...remoteColumns);
   const openErrors = await listSyncErrors(db, { clientNumber });
-  const pendingRows = (await db('outbox_events')
+  const pendingRows = await db('outbox_events')
     .where({ client_number: clientNumber, delivered_at: null })
-    .orderBy('id')) as OutboxEventRow[];
+    .orderBy('id')
+    .select<RowOf<PendingEvent>[]>(pendingEventColumns);
   const heldPortals = (await db('portal_holds').select<{ portal: string }[]>('portal')).map((row) => row.portal);
 
   function portalStatus(portal: Portal): PortalSyncStatus {
@@ -160,13 +148,7 @@ async function readClientSyncStatus(db: Db, clientNumber: string): Promise<Clien
       lastSyncedAt: syncState?.synced_at ?? null,
       remote: identityRows
         .filter((row) => row.portal === column)
-        .map((row) => ({
-          recordType: row.record_type,
-          recordId: row.record_id,
-          remoteId: row.remote_id,
-          access: row.access,
-          syncedAt: row.synced_at,
-        })),
+        .map(({ portal: _portal, ...row }) => fromRow<RemoteRecord>(row)),
       errors,
     };
   }
@@ -175,15 +157,7 @@ async function readClientSyncStatus(db: Db, clientNumber: string): Promise<Clien
     clientNumber,
     caseware: portalStatus('caseware'),
     clientOnline: portalStatus('clientOnline'),
-    pendingEvents: pendingRows.map((row) => ({
-      id: row.id,
-      kind: row.kind,
-      recordType: row.record_type,
-      recordId: row.record_id,
-      createdAt: row.created_at,
-      attempts: row.attempts,
-      lastError: row.last_error,
-    })),
+    pendingEvents: pendingRows.map((row) => fromRow(row)),
   };
 }
 
