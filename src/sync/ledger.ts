@@ -1,4 +1,5 @@
 import { inTransaction, type Db } from '../db';
+import type { RowOf } from '../db-rows';
 import { toSyncError, type SyncError, type SyncErrorRow } from './sync-errors';
 
 /**
@@ -26,19 +27,14 @@ export interface PortalIdentity {
   syncedAt: Date | null;
 }
 
-interface IdentityRow {
-  portal: Portal;
-  record_type: RecordType;
-  record_id: number;
-  client_number: string;
-  remote_id: string | null;
-  login_key: string | null;
+/**
+ * A row of portal_identities: the identity's fields, and the login an email change reserves. The
+ * mapper stays written out: it reads a missing unconfirmed_refs as null.
+ */
+type IdentityRow = RowOf<Omit<PortalIdentity, 'unconfirmedRefs'>> & {
   pending_login_key?: string | null;
-  access: 'active' | 'revoked';
-  last_sent: unknown;
   unconfirmed_refs?: string[] | null;
-  synced_at: Date | null;
-}
+};
 
 function toIdentity(row: IdentityRow): PortalIdentity {
   return {
