@@ -9,6 +9,7 @@ import {
   type RecipientFacts,
   type RecipientVerdict,
 } from '../domain/file-requests';
+import { fileRequestWorkflowId } from '../../workflows/file-request-definitions';
 import { identitiesForClient } from '../sync/ledger';
 import { loadClientWithContacts } from './contacts';
 import { RegistryError } from './errors';
@@ -69,10 +70,6 @@ type FileRequestRow = RowOf<
 >;
 
 type RecipientRow = RowOf<WithDates<FileRequestRecipient, 'removedAt'> & { fileRequestId: number }>;
-
-export function fileRequestWorkflowId(id: number): string {
-  return `file-request-${id}`;
-}
 
 const iso = (value: Date | null) => (value === null ? null : value.toISOString());
 
