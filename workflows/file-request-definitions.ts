@@ -11,6 +11,10 @@ export interface FileRequestProgress {
   recipients: number;
 }
 
+export function fileRequestWorkflowId(id: number): string {
+  return `file-request-${id}`;
+}
+
 export const cancelFileRequestSignal = defineSignal<[{ cancelledBy: string }]>('cancelFileRequest');
 export const fileRequestProgressQuery = defineQuery<FileRequestProgress>('progress');
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { storableText } from '../registry/schemas';
-import type { Portal } from '../registry/sync-status';
+import type { Portal } from '../sync/portal-names';
 import type { CredentialsMailStatus } from '../sync/mail-guard';
 import type { PortalHold } from '../sync/portal-holds';
 import { portalSchema } from './request-schemas';

@@ -1,7 +1,7 @@
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { Db } from '../db';
 import { RegistryError } from '../registry/errors';
-import { portalColumnValue, type Portal } from '../registry/sync-status';
+import { portalColumnValue, type Portal } from '../sync/portal-names';
 import { approveCredentialsMails } from '../sync/mail-guard';
 import { holdPortal, releasePortal } from '../sync/portal-holds';
 import { callerOf, type ApiCaller } from './auth';

@@ -1,11 +1,12 @@
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Db } from '../db';
-import { clientSyncStatus, portalColumnValue, portalFromColumn, portals, type Portal } from '../registry/sync-status';
+import { clientSyncStatus } from '../registry/sync-status';
 import { portalHealth } from '../sync/health';
 import { credentialsMailStatus, type MailGuardSettings } from '../sync/mail-guard';
 import { portalHolds } from '../sync/portal-holds';
 import { listSyncErrorRecords } from '../sync/ledger';
+import { portalColumnValue, portals, type Portal } from '../sync/portal-names';
 import { requestResync } from '../sync/resync';
 import { errorResponses } from './errors';
 import { syncHealthResponseSchema } from './portal-schemas';
@@ -37,7 +38,7 @@ async function syncErrorList(db: Db, query: SyncErrorsQuery): Promise<SyncErrorL
       const page = await listSyncErrorRecords(trx, { ...filter, ...(portal === undefined ? {} : { portal: portalColumnValue[portal] }) });
       const health = await portalHealth(trx);
       return {
-        errors: page.errors.map((error) => ({ ...error, portal: portalFromColumn(error.portal) })),
+        errors: page.errors,
         total: page.total,
         portals: unhealthyPortals(health, portal),
       };

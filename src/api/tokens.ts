@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { Db } from '../db';
+import { columnsOf, fromRow, type RowOf } from '../db-rows';
 
 // API tokens with names and roles (issue 12), kept in the api_tokens table. The table holds a
 // SHA-256 hash of each secret, never the secret: a token is 32 random bytes, so a fast hash is
@@ -52,22 +53,8 @@ export class ApiTokenError extends Error {
   }
 }
 
-interface TokenRow {
-  id: number;
-  name: string;
-  role: Role;
-  created_at: Date;
-  last_used_at: Date | null;
-  revoked_at: Date | null;
-}
-
-const toInfo = (row: TokenRow): ApiTokenInfo => ({
-  name: row.name,
-  role: row.role,
-  createdAt: row.created_at,
-  lastUsedAt: row.last_used_at,
-  revokedAt: row.revoked_at,
-});
+const infoColumns = columnsOf<ApiTokenInfo>(['name', 'role', 'createdAt', 'lastUsedAt', 'revokedAt']);
+const activeColumns = columnsOf<ActiveToken>(['id', 'name', 'role', 'lastUsedAt']);
 
 export function hashToken(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
@@ -85,9 +72,9 @@ export async function createApiToken(db: Db, input: { name: string; role: Role }
   try {
     const [row] = await db('api_tokens')
       .insert({ name, role: input.role, token_hash: hashToken(secret) })
-      .returning<TokenRow[]>(['id', 'name', 'role', 'created_at', 'last_used_at', 'revoked_at']);
+      .returning<RowOf<ApiTokenInfo>[]>(infoColumns);
     if (!row) throw new Error('inserting a token returned no row');
-    return { token: toInfo(row), secret };
+    return { token: fromRow(row), secret };
   } catch (error) {
     if ((error as { code?: unknown }).code === '23505') {
       throw new ApiTokenError('conflict', `a token named "${name}" exists already; revoke it first, or choose another name`);
@@ -103,8 +90,8 @@ export async function listApiTokens(db: Db, options: { includeRevoked?: boolean 
       if (!options.includeRevoked) void query.whereNull('revoked_at');
     })
     .orderBy([{ column: 'name' }, { column: 'created_at' }])
-    .select<TokenRow[]>('id', 'name', 'role', 'created_at', 'last_used_at', 'revoked_at');
-  return rows.map(toInfo);
+    .select<RowOf<ApiTokenInfo>[]>(infoColumns);
+  return rows.map((row) => fromRow(row));
 }
 
 /** Revokes the token of that name: the next request made with it is refused. */
@@ -113,9 +100,9 @@ export async function revokeApiToken(db: Db, name: string): Promise<ApiTokenInfo
     .where({ name })
     .whereNull('revoked_at')
     .update({ revoked_at: db.fn.now() })
-    .returning<TokenRow[]>(['id', 'name', 'role', 'created_at', 'last_used_at', 'revoked_at']);
+    .returning<RowOf<ApiTokenInfo>[]>(infoColumns);
   if (!row) throw new ApiTokenError('not-found', `there is no token named "${name}" that is not revoked (\`portal-sync tokens list\` shows them)`);
-  return toInfo(row);
+  return fromRow(row);
 }
 
 /** The token whose secret this is, unless there is none or it is revoked. One indexed query, no cache: a revoke counts at once. */
@@ -123,14 +110,14 @@ export async function findActiveToken(db: Db, secret: string): Promise<ActiveTok
   const row = await db('api_tokens')
     .where({ token_hash: hashToken(secret) })
     .whereNull('revoked_at')
-    .first<TokenRow | undefined>('id', 'name', 'role', 'last_used_at');
-  return row && { id: row.id, name: row.name, role: row.role, lastUsedAt: row.last_used_at };
+    .first<RowOf<ActiveToken> | undefined>(activeColumns);
+  return row && fromRow(row);
 }
 
 /** The token with this id, unless it is revoked: what a codec session (src/api/routes-codec.ts) was signed in with. */
 export async function findActiveTokenById(db: Db, id: number): Promise<ActiveToken | undefined> {
-  const row = await db('api_tokens').where({ id }).whereNull('revoked_at').first<TokenRow | undefined>('id', 'name', 'role', 'last_used_at');
-  return row && { id: row.id, name: row.name, role: row.role, lastUsedAt: row.last_used_at };
+  const row = await db('api_tokens').where({ id }).whereNull('revoked_at').first<RowOf<ActiveToken> | undefined>(activeColumns);
+  return row && fromRow(row);
 }
 
 const useNotedEveryMs = 60_000;

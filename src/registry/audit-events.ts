@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Db } from '../db';
+import { columnsOf, fromRow, type RowOf } from '../db-rows';
 
 // The audit (issue 18): what each token did, kept in audit_events without expiry. What goes in is
 // decided in src/api/audit.ts (every change made through the API) and by `portal-sync tokens` on
@@ -84,29 +85,7 @@ export interface AuditFilter {
   limit: number;
 }
 
-interface AuditRow {
-  id: number;
-  at: Date;
-  token_name: string;
-  method: string;
-  route: string;
-  status: number;
-  record_ids: AuditRecordIds;
-  fields: string[];
-  request_id: string | null;
-}
-
-const toEvent = (row: AuditRow): AuditEvent => ({
-  id: row.id,
-  at: row.at,
-  tokenName: row.token_name,
-  method: row.method,
-  route: row.route,
-  status: row.status,
-  recordIds: row.record_ids,
-  fields: row.fields,
-  requestId: row.request_id,
-});
+const eventColumns = columnsOf<AuditEvent>(['id', 'at', 'tokenName', 'method', 'route', 'status', 'recordIds', 'fields', 'requestId']);
 
 const likePrefix = (text: string) => `${text.replace(/[\\%_]/g, (character) => `\\${character}`)}/%`;
 
@@ -150,8 +129,8 @@ export async function listAuditEvents(db: Db, filter: AuditFilter): Promise<{ ev
     })
     .orderBy('id', 'desc')
     .limit(filter.limit + 1)
-    .select<AuditRow[]>('*');
-  const events = rows.slice(0, filter.limit).map(toEvent);
+    .select<RowOf<AuditEvent>[]>(eventColumns);
+  const events = rows.slice(0, filter.limit).map((row) => fromRow(row));
   return { events, next: rows.length > filter.limit ? (events.at(-1)?.id ?? null) : null };
 }
 
@@ -161,6 +140,6 @@ export async function lastAuditEvent(db: Db, method: string, route: string): Pro
     .where({ method, route })
     .whereBetween('status', [200, 299])
     .orderBy('id', 'desc')
-    .first<AuditRow | undefined>('*');
-  return row && toEvent(row);
+    .first<RowOf<AuditEvent> | undefined>(eventColumns);
+  return row && fromRow(row);
 }

@@ -1,4 +1,5 @@
 import type { Db } from '../db';
+import type { RowOf } from '../db-rows';
 import { desiredCaseWareState } from '../domain/caseware';
 import {
   dueMoment,
@@ -8,6 +9,7 @@ import {
   type RecipientFacts,
   type RecipientVerdict,
 } from '../domain/file-requests';
+import { fileRequestWorkflowId } from '../../workflows/file-request-definitions';
 import { identitiesForClient } from '../sync/ledger';
 import { loadClientWithContacts } from './contacts';
 import { RegistryError } from './errors';
@@ -57,39 +59,17 @@ export interface FileRequestRecord {
   recipients: FileRequestRecipient[];
 }
 
-interface FileRequestRow {
-  id: number;
-  client_id: number;
-  client_number: string;
-  subject: string;
-  description: string;
-  due_at: Date | null;
-  status: FileRequestStatus;
-  workflow_id: string;
-  remote_id: string | null;
-  reminders_sent: number;
-  last_reminded_at: Date | null;
-  files_received: number;
-  answered_by_contact_id: number | null;
-  requested_by: string;
-  cancelled_by: string | null;
-  failure: string | null;
-  created_at: Date;
-  updated_at: Date;
-  closed_at: Date | null;
-}
+// The mapper below does more than rename (timestamps leave as ISO strings, the recipients join), so
+// it stays written out; the rows are the records' fields in snake_case, timestamps as Dates.
 
-interface RecipientRow {
-  file_request_id: number;
-  contact_id: number;
-  status: 'active' | 'removed';
-  removed_reason: string | null;
-  removed_at: Date | null;
-}
+/** The record's ISO timestamps as the driver returns them. */
+type WithDates<T, K extends keyof T> = Omit<T, K> & { [P in K]: null extends T[P] ? Date | null : Date };
 
-export function fileRequestWorkflowId(id: number): string {
-  return `file-request-${id}`;
-}
+type FileRequestRow = RowOf<
+  WithDates<Omit<FileRequestRecord, 'recipients'>, 'dueAt' | 'lastRemindedAt' | 'createdAt' | 'updatedAt' | 'closedAt'> & { clientId: number }
+>;
+
+type RecipientRow = RowOf<WithDates<FileRequestRecipient, 'removedAt'> & { fileRequestId: number }>;
 
 const iso = (value: Date | null) => (value === null ? null : value.toISOString());
 

@@ -1,5 +1,6 @@
 import type { Knex } from 'knex';
 import type { Db } from '../db';
+import type { RowOf } from '../db-rows';
 import {
   accessesEnded,
   offboardingPlan,
@@ -316,42 +317,14 @@ async function lockClients(trx: Knex.Transaction, clientNumbers: readonly string
   await trx('clients').whereIn('client_number', [...clientNumbers].sort()).orderBy('client_number').forUpdate().select('id');
 }
 
-interface OffboardingRow {
-  id: number;
-  kind: OffboardingRequest['kind'];
-  request: OffboardingRequest;
-  reason: string | null;
-  requested_by: string;
-  status: OffboardingStatus;
-  workflow_id: string;
-  plan: OffboardingPlan;
-  approval_required: boolean;
-  approval_reason: string | null;
-  approved_by: string | null;
-  approved_at: Date | null;
-  cancelled_by: string | null;
-  failure: string | null;
-  created_at: Date;
-  updated_at: Date;
-  finished_at: Date | null;
-}
+// The mappers below do more than rename (the plan fills in older plans, each step joins its planned
+// step), so they stay written out; their rows are the records' fields in snake_case.
 
-interface StepRow {
-  offboarding_id: number;
-  step: number;
-  action: OffboardingStep['action'];
-  record_type: 'client' | 'contact';
-  record_id: number;
-  client_number: string;
-  summary: string;
-  effects: OffboardingStep['effects'];
-  status: OffboardingStepStatus;
-  changed: Record<string, unknown> | null;
-  refusal: string | null;
-  started_at: Date | null;
-  applied_at: Date | null;
-  completed_at: Date | null;
-}
+/** A row of offboardings: the record but its steps. */
+type OffboardingRow = RowOf<Omit<OffboardingRecord, 'steps'>>;
+
+/** A row of offboarding_steps as far as it is read: the step's progress; its planned step says the rest. */
+type StepRow = RowOf<OffboardingStepProgress & Pick<OffboardingStepRecord, 'recordType' | 'recordId'> & { offboardingId: number; step: number }>;
 
 function toStep(row: StepRow, planned: OffboardingStep | undefined): OffboardingStepRecord {
   // Steps are stored from the plan in the transaction that stores the plan: each has its planned step.

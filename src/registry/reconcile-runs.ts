@@ -1,7 +1,8 @@
 import type { Db } from '../db';
+import type { RowOf } from '../db-rows';
 import type { Drift } from '../domain/drift';
 import type { OutlookCounts, OutlookItem } from '../domain/outlook';
-import { portalFromColumn, type Portal } from './sync-status';
+import { portalFromColumn, type Portal } from '../sync/portal-names';
 import { RegistryError } from './errors';
 
 export type ReconcilePortal = 'caseware' | 'clientOnline';
@@ -100,17 +101,8 @@ export interface ReconcileRunDetails extends ReconcileRunSummary {
 /** How many outlook records a run's details show; the counts in its report cover them all. */
 export const outlookLimit = 5_000;
 
-interface RunRow {
-  id: string;
-  workflow_id: string;
-  trigger: 'schedule' | 'api';
-  requested_by: string | null;
-  dry_run: boolean;
-  status: ReconcileRunSummary['status'];
-  started_at: Date;
-  finished_at: Date | null;
-  report: ReconcileReport | null;
-}
+/** A row of reconcile_runs: the summary's fields, the id as the driver returns a bigint. */
+type RunRow = Omit<RowOf<ReconcileRunSummary>, 'id'> & { id: string };
 
 function toSummary(row: RunRow): ReconcileRunSummary {
   return {

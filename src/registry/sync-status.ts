@@ -1,37 +1,15 @@
 import type { Db } from '../db';
+import { columnsOf, fromRow, type RowOf } from '../db-rows';
+import { portalColumnValue, type Portal } from '../sync/portal-names';
+import { toSyncError, type SyncError, type SyncErrorRow } from '../sync/sync-errors';
 import { requireClient } from './records';
 
 // The read model behind the operators' sync views: what failed, and per client how far each
 // portal has caught up with the registry. Nothing here returns personal data: portal logins
 // (CaseWare uses the email) stay in portal_identities.login_key and are not read.
 
-export type Portal = 'caseware' | 'clientOnline';
-export const portals: readonly Portal[] = ['caseware', 'clientOnline'];
-
-/** The value of the `portal` column in sync tables for each portal. */
-export const portalColumnValue = { caseware: 'caseware', clientOnline: 'client_online' } as const satisfies Record<
-  Portal,
-  string
->;
-
-export function portalFromColumn(value: string): Portal {
-  const portal = portals.find((candidate) => portalColumnValue[candidate] === value);
-  if (!portal) throw new Error(`unknown portal "${value}" in the sync tables`);
-  return portal;
-}
-
-export interface SyncError {
-  id: number;
-  portal: Portal;
-  recordType: string;
-  recordId: number;
-  clientNumber: string;
-  code: string;
-  message: string;
-  firstSeenAt: Date;
-  lastSeenAt: Date;
-  resolvedAt: Date | null;
-}
+// activities/offboarding.ts reads the errors of the client's status under this name.
+export type { SyncError };
 
 export type PortalSyncState = 'not-linked' | 'pending' | 'in-sync' | 'error';
 
@@ -73,19 +51,6 @@ export interface ClientSyncStatus {
   pendingEvents: PendingEvent[];
 }
 
-interface SyncErrorRow {
-  id: number;
-  portal: string;
-  record_type: string;
-  record_id: number;
-  client_number: string;
-  code: string;
-  message: string;
-  first_seen_at: Date;
-  last_seen_at: Date;
-  resolved_at: Date | null;
-}
-
 interface PortalSyncStateRow {
   portal: string;
   applied_event_id: number;
@@ -93,39 +58,10 @@ interface PortalSyncStateRow {
 }
 
 /** The columns read from portal_identities; login_key (an email for CaseWare) is left out. */
-interface PortalIdentityRow {
-  portal: string;
-  record_type: string;
-  record_id: number;
-  remote_id: string | null;
-  access: string;
-  synced_at: Date | null;
-}
+const remoteColumns = columnsOf<RemoteRecord>(['recordType', 'recordId', 'remoteId', 'access', 'syncedAt']);
+type PortalIdentityRow = RowOf<RemoteRecord> & { portal: string };
 
-interface OutboxEventRow {
-  id: number;
-  kind: string;
-  record_type: string;
-  record_id: number;
-  created_at: Date;
-  attempts: number;
-  last_error: string | null;
-}
-
-function toSyncError(row: SyncErrorRow): SyncError {
-  return {
-    id: row.id,
-    portal: portalFromColumn(row.portal),
-    recordType: row.record_type,
-    recordId: row.record_id,
-    clientNumber: row.client_number,
-    code: row.code,
-    message: row.message,
-    firstSeenAt: row.first_seen_at,
-    lastSeenAt: row.last_seen_at,
-    resolvedAt: row.resolved_at,
-  };
-}
+const pendingEventColumns = columnsOf<PendingEvent>(['id', 'kind', 'recordType', 'recordId', 'createdAt', 'attempts', 'lastError']);
 
 /** Sync errors, most recently seen first; open ones only unless `includeResolved`. */
 export async function listSyncErrors(
@@ -184,11 +120,12 @@ async function readClientSyncStatus(db: Db, clientNumber: string): Promise<Clien
   const identityRows = await db('portal_identities')
     .where({ client_number: clientNumber })
     .orderBy([{ column: 'record_type' }, { column: 'record_id' }])
-    .select<PortalIdentityRow[]>('portal', 'record_type', 'record_id', 'remote_id', 'access', 'synced_at');
+    .select<PortalIdentityRow[]>('portal', ...remoteColumns);
   const openErrors = await listSyncErrors(db, { clientNumber });
-  const pendingRows = (await db('outbox_events')
+  const pendingRows = await db('outbox_events')
     .where({ client_number: clientNumber, delivered_at: null })
-    .orderBy('id')) as OutboxEventRow[];
+    .orderBy('id')
+    .select<RowOf<PendingEvent>[]>(pendingEventColumns);
   const heldPortals = (await db('portal_holds').select<{ portal: string }[]>('portal')).map((row) => row.portal);
 
   function portalStatus(portal: Portal): PortalSyncStatus {
@@ -211,13 +148,7 @@ async function readClientSyncStatus(db: Db, clientNumber: string): Promise<Clien
       lastSyncedAt: syncState?.synced_at ?? null,
       remote: identityRows
         .filter((row) => row.portal === column)
-        .map((row) => ({
-          recordType: row.record_type,
-          recordId: row.record_id,
-          remoteId: row.remote_id,
-          access: row.access,
-          syncedAt: row.synced_at,
-        })),
+        .map(({ portal: _portal, ...row }) => fromRow<RemoteRecord>(row)),
       errors,
     };
   }
@@ -226,15 +157,7 @@ async function readClientSyncStatus(db: Db, clientNumber: string): Promise<Clien
     clientNumber,
     caseware: portalStatus('caseware'),
     clientOnline: portalStatus('clientOnline'),
-    pendingEvents: pendingRows.map((row) => ({
-      id: row.id,
-      kind: row.kind,
-      recordType: row.record_type,
-      recordId: row.record_id,
-      createdAt: row.created_at,
-      attempts: row.attempts,
-      lastError: row.last_error,
-    })),
+    pendingEvents: pendingRows.map((row) => fromRow(row)),
   };
 }
 

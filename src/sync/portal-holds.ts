@@ -1,4 +1,5 @@
 import type { Db } from '../db';
+import { columnsOf, fromRow, type RowOf } from '../db-rows';
 import type { Portal } from './ledger';
 
 /**
@@ -32,12 +33,8 @@ export interface PortalHold {
  */
 export type SyncHold = 'portal' | 'credentials-mails';
 
-interface HoldRow {
-  portal: Portal;
-  held_by: string;
-  held_at: Date;
-  note: string | null;
-}
+type StoredHold = Omit<PortalHold, 'heldClients'>;
+const holdColumns = columnsOf<StoredHold>(['heldBy', 'heldAt', 'note']);
 
 /** Holds the portal. Idempotent: a portal held already keeps its hold (who set it, when, why). */
 export async function holdPortal(db: Db, portal: Portal, hold: { heldBy: string; note?: string | null }): Promise<{ hold: PortalHold; alreadyHeld: boolean }> {
@@ -77,10 +74,10 @@ export async function releasePortal(db: Db, portal: Portal): Promise<{ released:
 
 /** The portal's hold, or null when it is not held. */
 export async function portalHold(db: Db, portal: Portal): Promise<PortalHold | null> {
-  const row = await db('portal_holds').where({ portal }).first<HoldRow | undefined>('portal', 'held_by', 'held_at', 'note');
+  const row = await db('portal_holds').where({ portal }).first<RowOf<StoredHold> | undefined>(holdColumns);
   if (!row) return null;
   const [counted] = await db('held_syncs').where({ portal }).count<{ count: string | number }[]>({ count: '*' });
-  return { heldBy: row.held_by, heldAt: row.held_at, note: row.note, heldClients: Number(counted?.count ?? 0) };
+  return { ...fromRow<StoredHold>(row), heldClients: Number(counted?.count ?? 0) };
 }
 
 /** Whether the portal is held: one indexed read, for the writers that check before each write. */

@@ -3,7 +3,9 @@ import type { ErrorResponse } from '../../src/api/errors';
 import { buildApi } from '../../src/api/server';
 import type { Db } from '../../src/db';
 import type { Client, Contact } from '../../src/registry/schemas';
-import type { ClientSyncStatus, Portal, SyncError } from '../../src/registry/sync-status';
+import type { ClientSyncStatus } from '../../src/registry/sync-status';
+import type { Portal } from '../../src/sync/portal-names';
+import type { SyncError } from '../../src/sync/sync-errors';
 import type { PortalHealth } from '../../src/sync/health';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
@@ -54,7 +56,7 @@ export type ClientJson = Json<Client>;
 export type ClientWithContactsJson = Json<Client & { contacts: Contact[] }>;
 export type ContactJson = Json<Contact>;
 export type SyncErrorsJson = {
-  errors: Json<SyncError & { attempts: number }>[];
+  errors: Json<SyncError>[];
   total: number;
   portals: Json<Omit<PortalHealth, 'healthy'> & { portal: Portal }>[];
 };

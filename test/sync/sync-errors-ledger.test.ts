@@ -117,7 +117,7 @@ describe('listSyncErrorRecords', () => {
     const at6201 = await listSyncErrorRecords(db, { ...only, clientNumber: '6201' });
     expect(at6201.total).toBe(3);
     expect(at6201.errors.map((error) => [error.portal, error.recordId])).toEqual([
-      ['client_online', 50],
+      ['clientOnline', 50],
       ['caseware', 52],
       ['caseware', 51],
     ]);
