@@ -18,7 +18,7 @@ import {
   startServices,
   type CaseWareSettings,
   type ClientOnlineSettings,
-} from './stack';
+} from './services';
 
 /** What a local run offers, and where: the start-up text, or `portal-sync start --json`. */
 export interface LocalStackFacts {

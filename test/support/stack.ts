@@ -20,7 +20,7 @@ import {
   type SimulatorState as ClientOnlineState,
 } from '../../src/simulators/client-online';
 import type { FileRequestTimings } from '../../src/domain/file-requests';
-import { startServices, type Services } from '../../src/stack';
+import { startServices, type Services } from '../../src/services';
 import { describe, portalDifferences, type Difference } from './convergence';
 import { syncsInHistory } from './sync-history';
 import { createTestDatabase, type TestDatabase } from './db';

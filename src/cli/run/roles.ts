@@ -5,7 +5,7 @@ import { connectTemporal } from '../../dev/local-infra';
 import { temporalConnectionOptions } from '../../temporal/connection-options';
 import { codecServerSettingsFromConfig, dataConverterFromConfig } from '../../temporal/data-converter';
 import { installTemporalRuntime, temporalRuntimeOptions } from '../../temporal/runtime';
-import { caseWareSettingsFrom, clientOnlineSettingsFrom, serviceTuningFrom, startServices, type ServiceRole } from '../../stack';
+import { caseWareSettingsFrom, clientOnlineSettingsFrom, serviceTuningFrom, startServices, type ServiceRole } from '../../services';
 import { migrationSource } from '../../../migrations';
 import { CliError, exitCodes, type ExitCode } from '../exit-codes';
 import { jsonEvent } from '../output';
@@ -38,7 +38,7 @@ async function checkMigrations(db: Db): Promise<void> {
   }
 }
 
-/** `portal-sync worker` (worker and dispatcher) and `portal-sync api`: roles of src/stack.ts in a process of their own. */
+/** `portal-sync worker` (worker and dispatcher) and `portal-sync api`: roles of src/services.ts in a process of their own. */
 export async function runRoles(roles: ServiceRole[], options: ProcessOptions): Promise<ExitCode> {
   const config = loadCliConfig();
   const { databaseUrl, temporalAddress } = required(config, roles);

@@ -1,7 +1,7 @@
 import pino from 'pino';
 import { simulatorEnvironment, startSimulators, type LocalSimulators } from '../../dev/simulators';
 import { createLogger } from '../../logging';
-import { simulatorPace } from '../../stack';
+import { simulatorPace } from '../../services';
 import type { ExitCode } from '../exit-codes';
 import { jsonEvent } from '../output';
 import { runUntilStopped, startFailure, Stops, type SimulatorsOptions } from '../process';
