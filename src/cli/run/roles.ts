@@ -9,7 +9,7 @@ import { caseWareSettingsFrom, clientOnlineSettingsFrom, serviceTuningFrom, star
 import { migrationSource } from '../../../migrations';
 import { CliError, exitCodes, type ExitCode } from '../exit-codes';
 import { jsonEvent } from '../output';
-import { loadCliConfig, probeDatabase, processLogger, runUntilStopped, startFailure, Stops, type ProcessOptions } from '../process';
+import { loadCliConfig, probeDatabase, processLogger, runUntilStopped, startFailure, ShutdownSteps, type ProcessOptions } from '../process';
 
 /** What a role needs of the configuration that `start` would run locally instead. */
 function required(config: Config, roles: readonly ServiceRole[]): { databaseUrl: string; temporalAddress: string } {
@@ -44,7 +44,7 @@ export async function runRoles(roles: ServiceRole[], options: ProcessOptions): P
   const { databaseUrl, temporalAddress } = required(config, roles);
   const json = options.json === true;
   const log = processLogger(config, json);
-  const stops = new Stops(log);
+  const stops = new ShutdownSteps(log);
   const name = roles.includes('api') ? 'api' : 'worker';
   let ready: Record<string, unknown>;
   let failed: Promise<unknown> | undefined;
@@ -85,7 +85,7 @@ export async function runRoles(roles: ServiceRole[], options: ProcessOptions): P
       ...(services.apiUrl ? { apiUrl: services.apiUrl, docsUrl: `${services.apiUrl}/docs`, apiTokenShownAs: apiToken?.shownAs } : {}),
     };
   } catch (error) {
-    await stops.run();
+    await stops.stopAll();
     if (!(error instanceof CliError)) log.error({ err: error }, `${name} failed to start`);
     throw startFailure(`portal-sync ${name}`, error);
   }
