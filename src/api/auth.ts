@@ -49,8 +49,8 @@ export function bearerAuth(apiToken: string): onRequestHookHandler {
 // --- Roles and routes ---
 
 /** What each role may use: a role's own routes, and every route that needs `viewer` (the reads). */
-export function roleGrants(held: Role, needed: Role): boolean {
-  return held === needed || needed === 'viewer';
+export function roleGrants(held: Role, required: Role): boolean {
+  return held === required || required === 'viewer';
 }
 
 export type RouteAccess =
@@ -224,11 +224,11 @@ export function accessControl(options: { db: Db; apiToken: string }): onRequestA
         .code(403)
         .send(errorBody('forbidden', `no role may use ${routeKey(request.method, url)} yet: the route has no entry in the role table (routeAccess in src/api/auth.ts)`));
     }
-    const needed = rolesOf(access);
-    if (!caller.roles.some((held) => needed.some((role) => roleGrants(held, role)))) {
+    const requiredRoles = rolesOf(access);
+    if (!caller.roles.some((held) => requiredRoles.some((role) => roleGrants(held, role)))) {
       return reply
         .code(403)
-        .send(errorBody('forbidden', `${routeKey(request.method, url)} needs the ${needed.join(' or ')} role; token "${caller.name}" has the ${caller.roles.join(', ')} role`));
+        .send(errorBody('forbidden', `${routeKey(request.method, url)} needs the ${requiredRoles.join(' or ')} role; token "${caller.name}" has the ${caller.roles.join(', ')} role`));
     }
   };
 }
