@@ -59,8 +59,8 @@ export type RouteAccess =
   | { roles: readonly Role[] }
   /** No token: /health, the OpenAPI document, the docs, the console's page and its files. */
   | 'public'
-  /** Checks a token of its own: GET /metrics (METRICS_TOKEN), the codec server (tokens by role, or its session: src/api/routes-codec.ts). */
-  | 'own-check';
+  /** The route checks a token of its own: GET /metrics (METRICS_TOKEN), the codec server (tokens by role, or its session: src/api/routes-codec.ts). */
+  | 'checked-by-route';
 
 const viewer = { role: 'viewer' } as const;
 const registry = { role: 'registry' } as const;
@@ -88,13 +88,13 @@ export const routeAccess: Readonly<Record<string, RouteAccess>> = {
   'GET /console/vendor/:file': 'public',
   'GET /console/config': viewer,
 
-  'GET /metrics': 'own-check',
-  'OPTIONS /codec/encode': 'own-check',
-  'POST /codec/encode': 'own-check',
-  'OPTIONS /codec/decode': 'own-check',
-  'POST /codec/decode': 'own-check',
-  'GET /codec/session': 'own-check',
-  'POST /codec/session': 'own-check',
+  'GET /metrics': 'checked-by-route',
+  'OPTIONS /codec/encode': 'checked-by-route',
+  'POST /codec/encode': 'checked-by-route',
+  'OPTIONS /codec/decode': 'checked-by-route',
+  'POST /codec/decode': 'checked-by-route',
+  'GET /codec/session': 'checked-by-route',
+  'POST /codec/session': 'checked-by-route',
 
   'POST /clients': registry,
   'GET /clients/:number': viewer,
@@ -209,7 +209,7 @@ export function accessControl(options: { db: Db; apiToken: string }): onRequestA
     // No route matched: the not-found handler answers, with nothing to protect.
     if (url === undefined) return;
     const access = accessOf(request.method, url);
-    if (access === 'public' || access === 'own-check') return;
+    if (access === 'public' || access === 'checked-by-route') return;
 
     const caller = await authenticate(presentedToken(request));
     if (!caller) return refuseUnauthenticated(reply);
