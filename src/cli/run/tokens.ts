@@ -5,7 +5,7 @@ import { databaseActor, recordAuditEvent, type AuditEventInput } from '../../reg
 import { migrationSource } from '../../../migrations';
 import { defaultApiUrl, PortalSyncApi, type Wire } from '../api-client';
 import { CliError, exitCodes } from '../exit-codes';
-import { table, when } from '../format';
+import { table, localDateTime } from '../format';
 import { createOutput } from '../output';
 import { loadCliConfig, probeDatabase, processLogger, ShutdownSteps } from '../process';
 import { runningLocalStackDatabase, sayLocalStackDatabase, searchedDataDirs } from './local-database';
@@ -53,7 +53,7 @@ async function onDatabase<T>(work: (db: Db) => Promise<T>): Promise<T> {
   }
 }
 
-const at = (date: Date | null) => when(date?.toISOString());
+const at = (date: Date | null) => localDateTime(date?.toISOString());
 
 /**
  * A change made on the database lands in the audit as the same change through the API would, under
