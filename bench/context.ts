@@ -3,7 +3,7 @@ import type { Client } from '@temporalio/client';
 import type { Db } from '../src/db';
 import os from 'node:os';
 import { cpuSeconds, machineBusySeconds, memory, postgresCpuSeconds, threadCpuSeconds } from './proc';
-import type { Process, ServiceProcess, SimulatorProcesses } from './infra';
+import type { StartedProcess, ServiceProcess, SimulatorProcesses } from './infra';
 
 // What every section of the benchmark works with: the stack, the API, the simulators' call counts,
 // and the resources each process uses.
@@ -14,7 +14,7 @@ export interface BenchContext {
   simulators: SimulatorProcesses;
   service: ServiceProcess;
   /** Worker processes beyond the service's own worker (`--workers`), on the same task queue. */
-  extraWorkers: Process[];
+  extraWorkers: StartedProcess[];
   temporal: { pid: number; client: Client; address: string };
   /** The simulators' rate limit (src/simulators/*.ts defaults). */
   rateLimit: { burst: number; perSecond: number };

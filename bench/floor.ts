@@ -4,7 +4,7 @@ import { registryChangedSignal, type RegistryChange } from '../workflows/definit
 import { cpuDelta, cpuSnapshot, round, type BenchContext } from './context';
 import type { floorBareWorkflow, floorSyncWorkflow } from './floor-workflow';
 import { countHistories, perChange } from './history';
-import { startNode, type Process } from './infra';
+import { startNode, type StartedProcess } from './infra';
 import { cpuSeconds, threadCpuSeconds } from './proc';
 
 // Section 8 (`floor`, issue 19): the least a change can cost Temporal in our design, none of our
@@ -64,7 +64,7 @@ interface Snapshot extends ReturnType<typeof cpuSnapshot> {
   workerThreads: Record<string, number>;
 }
 
-function snapshot(context: BenchContext, worker: Process): Snapshot {
+function snapshot(context: BenchContext, worker: StartedProcess): Snapshot {
   return { ...cpuSnapshot(context), worker: cpuSeconds(worker.pid), workerThreads: threadCpuSeconds(worker.pid) };
 }
 

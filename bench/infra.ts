@@ -25,7 +25,8 @@ export async function freePort(): Promise<number> {
   }
 }
 
-export interface Process {
+/** A child process the bench (or chaos) started, and how to stop it. */
+export interface StartedProcess {
   name: string;
   pid: number;
   child: ChildProcess;
@@ -48,7 +49,7 @@ function stopper(child: ChildProcess, graceMs = 15_000): () => Promise<void> {
  * Runs a TypeScript entry with tsx in a Node process of its own (no tsx parent in between, so the
  * pid is the process that does the work) and waits for the first JSON line it prints.
  */
-export async function startNode<T>(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<{ process: Process; announced: T }> {
+export async function startNode<T>(name: string, entry: string, args: string[], env: NodeJS.ProcessEnv, log: (line: string) => void): Promise<{ process: StartedProcess; announced: T }> {
   const child = spawn(process.execPath, ['--import', 'tsx', path.join(root, entry), ...args], {
     cwd: root,
     env: { ...process.env, ...env },
@@ -77,8 +78,8 @@ export async function startNode<T>(name: string, entry: string, args: string[], 
 }
 
 export interface SimulatorProcesses {
-  caseware: Process & { origin: string; baseUrl: string; clientId: string; clientSecret: string };
-  clientOnline: Process & { origin: string; baseUrl: string; apiKey: string };
+  caseware: StartedProcess & { origin: string; baseUrl: string; clientId: string; clientSecret: string };
+  clientOnline: StartedProcess & { origin: string; baseUrl: string; apiKey: string };
 }
 
 /** Each simulator in a process of its own, with its normal rate limit (src/dev/simulators-main.ts). */
@@ -95,7 +96,7 @@ export async function startSimulators(log: (line: string) => void): Promise<Simu
   };
 }
 
-export interface ServiceProcess extends Process {
+export interface ServiceProcess extends StartedProcess {
   apiUrl: string;
   token: string;
 }
@@ -114,7 +115,7 @@ export async function startService(settings: ServiceSettings, log: (line: string
 }
 
 /** One more worker on the service's task queue, in a process of its own (no dispatcher, no API). */
-export async function startExtraWorker(settings: ServiceSettings, index: number, log: (line: string) => void): Promise<Process> {
+export async function startExtraWorker(settings: ServiceSettings, index: number, log: (line: string) => void): Promise<StartedProcess> {
   const env = { ...(await serviceEnv(settings, randomBytes(24).toString('base64url'))), BENCH_ROLES: 'worker' };
   return (await startNode<{ pid: number }>(`worker-${index}`, 'bench/service.ts', [], env, log)).process;
 }
@@ -139,7 +140,7 @@ async function serviceEnv(settings: ServiceSettings, token: string): Promise<Nod
   };
 }
 
-export interface TemporalProcess extends Process {
+export interface TemporalProcess extends StartedProcess {
   address: string;
   connection: TemporalConnection;
 }

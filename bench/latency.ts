@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { mulberry32 } from '../src/simulators/caseware';
+import { mulberry32 } from '../src/simulators/caseware/simulator';
 import type { CwEntity, CwUser } from '../src/portals/caseware/api';
 import type { CoClient } from '../src/portals/client-online/api';
 import {

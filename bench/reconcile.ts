@@ -1,8 +1,8 @@
 import { CaseWareClient } from '../src/portals/caseware/client';
 import { ClientOnlineClient } from '../src/portals/client-online/client';
 import type { ReconcileRunDetails } from '../src/registry/reconcile-runs';
-import type { SimulatorState as CaseWareState } from '../src/simulators/caseware';
-import type { SimulatorState as ClientOnlineState } from '../src/simulators/client-online';
+import type { SimulatorState as CaseWareState } from '../src/simulators/caseware/simulator';
+import type { SimulatorState as ClientOnlineState } from '../src/simulators/client-online/simulator';
 import {
   cpuDelta,
   cpuSnapshot,

@@ -3,7 +3,7 @@ import { startCpuProfiler, type CpuProfiler } from './cpu-profile';
 import { connectDatabase } from '../src/db';
 import { connectTemporal } from '../src/dev/local-infra';
 import { createLogger } from '../src/logging';
-import { serviceRoles, serviceTuningFrom, startServices, type ServiceRole } from '../src/stack';
+import { serviceRoles, serviceTuningFrom, startServices, type ServiceRole } from '../src/services';
 
 /**
  * The service on its own (worker, outbox dispatcher, HTTP API: `startServices`) on infrastructure

@@ -1,7 +1,7 @@
 import type { Client as TemporalClient } from '@temporalio/client';
 import type { Db } from '../src/db';
-import type { SimulatorState as CaseWareState } from '../src/simulators/caseware';
-import type { SimulatorState as ClientOnlineState } from '../src/simulators/client-online';
+import type { SimulatorState as CaseWareState } from '../src/simulators/caseware/simulator';
+import type { SimulatorState as ClientOnlineState } from '../src/simulators/client-online/simulator';
 import { describe as describeDifference, portalDifferences, type PortalStates } from '../test/support/convergence';
 
 // The chaos run's end checks, once everything is quiet. Each answers its figures (printed) and its

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { mulberry32 } from '../src/simulators/caseware';
+import { mulberry32 } from '../src/simulators/caseware/simulator';
 import { simHook } from '../bench/context';
 import {
   checkConvergence,

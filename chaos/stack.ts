@@ -9,7 +9,7 @@ import {
   startSimulators,
   startTemporalServer,
   type BenchDatabase,
-  type Process,
+  type StartedProcess,
   type SimulatorProcesses,
   type TemporalProcess,
 } from '../bench/infra';
@@ -101,7 +101,7 @@ export async function startChaosStack(options: { adminUrl: string; log: (line: s
     const cli = 'src/cli/main.ts';
 
     const unexpectedWorkerExits: string[] = [];
-    let worker: Process | undefined;
+    let worker: StartedProcess | undefined;
     let killingWorker = false;
     let stopping = false;
     const startWorker = async (): Promise<void> => {

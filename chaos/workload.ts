@@ -1,4 +1,4 @@
-import { mulberry32 } from '../src/simulators/caseware';
+import { mulberry32 } from '../src/simulators/caseware/simulator';
 
 // The chaos run's workload, through the HTTP API only: a firm of linked companies with contacts on
 // both portals, persons followed at several companies, contacts that are the master of contacts

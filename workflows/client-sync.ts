@@ -198,26 +198,26 @@ export async function clientSyncWorkflow(input: ClientSyncInput): Promise<void> 
   // What the Temporal Web UI shows as the workflow's current details.
   const portalState = (portal: PortalName) =>
     inFlight[portal] ? 'syncing' : progress[portal].dirty ? 'a change waits' : held[portal] ? 'held; the changes wait until the hold ends' : 'up to date';
-  const tell = () => setCurrentDetails(portalNames.map((portal) => `${portalSync[portal].label}: ${portalState(portal)}`).join('; '));
+  const showCurrentDetails = () => setCurrentDetails(portalNames.map((portal) => `${portalSync[portal].label}: ${portalState(portal)}`).join('; '));
 
   const portalLoop = async (portal: PortalName) => {
-    const own = progress[portal];
+    const portalProgress = progress[portal];
     for (;;) {
-      await condition(() => own.dirty || handingOver);
+      await condition(() => portalProgress.dirty || handingOver);
       if (handingOver) return;
-      own.dirty = false;
+      portalProgress.dirty = false;
       // Captured when the sync is scheduled: it reads the registry after every signal so far.
-      const run: SyncClientInput = { clientNumber: input.clientNumber, uptoEventId: newestEventId, horizon: newestHorizon };
+      const syncInput: SyncClientInput = { clientNumber: input.clientNumber, uptoEventId: newestEventId, horizon: newestHorizon };
       const scope = new CancellationScope();
       inFlight[portal] = scope;
-      tell();
+      showCurrentDetails();
       held[portal] = false;
       try {
-        held[portal] = metAHold(await scope.run(() => syncPortal(portalSync[portal], run)));
+        held[portal] = metAHold(await scope.run(() => syncPortal(portalSync[portal], syncInput)));
       } catch (error) {
         if (isCancellation(error)) {
           // Cancelled by the hand-over: the next run syncs this portal again.
-          own.dirty = true;
+          portalProgress.dirty = true;
           return;
         }
         // Not retryable (a set-up problem): the activity recorded it as a sync error for the
@@ -226,8 +226,8 @@ export async function clientSyncWorkflow(input: ClientSyncInput): Promise<void> 
       } finally {
         delete inFlight[portal];
       }
-      if (!held[portal]) own.appliedHorizon = Math.max(own.appliedHorizon, run.horizon ?? 0);
-      tell();
+      if (!held[portal]) portalProgress.appliedHorizon = Math.max(portalProgress.appliedHorizon, syncInput.horizon ?? 0);
+      showCurrentDetails();
       syncs += 1;
     }
   };

@@ -49,8 +49,8 @@ export function bearerAuth(apiToken: string): onRequestHookHandler {
 // --- Roles and routes ---
 
 /** What each role may use: a role's own routes, and every route that needs `viewer` (the reads). */
-export function roleGrants(held: Role, needed: Role): boolean {
-  return held === needed || needed === 'viewer';
+export function roleGrants(held: Role, required: Role): boolean {
+  return held === required || required === 'viewer';
 }
 
 export type RouteAccess =
@@ -59,8 +59,8 @@ export type RouteAccess =
   | { roles: readonly Role[] }
   /** No token: /health, the OpenAPI document, the docs, the console's page and its files. */
   | 'public'
-  /** Checks a token of its own: GET /metrics (METRICS_TOKEN), the codec server (tokens by role, or its session: src/api/routes-codec.ts). */
-  | 'own-check';
+  /** The route checks a token of its own: GET /metrics (METRICS_TOKEN), the codec server (tokens by role, or its session: src/api/routes-codec.ts). */
+  | 'checked-by-route';
 
 const viewer = { role: 'viewer' } as const;
 const registry = { role: 'registry' } as const;
@@ -88,13 +88,13 @@ export const routeAccess: Readonly<Record<string, RouteAccess>> = {
   'GET /console/vendor/:file': 'public',
   'GET /console/config': viewer,
 
-  'GET /metrics': 'own-check',
-  'OPTIONS /codec/encode': 'own-check',
-  'POST /codec/encode': 'own-check',
-  'OPTIONS /codec/decode': 'own-check',
-  'POST /codec/decode': 'own-check',
-  'GET /codec/session': 'own-check',
-  'POST /codec/session': 'own-check',
+  'GET /metrics': 'checked-by-route',
+  'OPTIONS /codec/encode': 'checked-by-route',
+  'POST /codec/encode': 'checked-by-route',
+  'OPTIONS /codec/decode': 'checked-by-route',
+  'POST /codec/decode': 'checked-by-route',
+  'GET /codec/session': 'checked-by-route',
+  'POST /codec/session': 'checked-by-route',
 
   'POST /clients': registry,
   'GET /clients/:number': viewer,
@@ -209,7 +209,7 @@ export function accessControl(options: { db: Db; apiToken: string }): onRequestA
     // No route matched: the not-found handler answers, with nothing to protect.
     if (url === undefined) return;
     const access = accessOf(request.method, url);
-    if (access === 'public' || access === 'own-check') return;
+    if (access === 'public' || access === 'checked-by-route') return;
 
     const caller = await authenticate(presentedToken(request));
     if (!caller) return refuseUnauthenticated(reply);
@@ -224,11 +224,11 @@ export function accessControl(options: { db: Db; apiToken: string }): onRequestA
         .code(403)
         .send(errorBody('forbidden', `no role may use ${routeKey(request.method, url)} yet: the route has no entry in the role table (routeAccess in src/api/auth.ts)`));
     }
-    const needed = rolesOf(access);
-    if (!caller.roles.some((held) => needed.some((role) => roleGrants(held, role)))) {
+    const requiredRoles = rolesOf(access);
+    if (!caller.roles.some((held) => requiredRoles.some((role) => roleGrants(held, role)))) {
       return reply
         .code(403)
-        .send(errorBody('forbidden', `${routeKey(request.method, url)} needs the ${needed.join(' or ')} role; token "${caller.name}" has the ${caller.roles.join(', ')} role`));
+        .send(errorBody('forbidden', `${routeKey(request.method, url)} needs the ${requiredRoles.join(' or ')} role; token "${caller.name}" has the ${caller.roles.join(', ')} role`));
     }
   };
 }

@@ -153,13 +153,13 @@ export const codecRoutes: FastifyPluginCallbackZod<{ db: Db; apiToken: string; c
   }
 
   const requireRole =
-    (needed: Role, route: string): onRequestAsyncHookHandler =>
+    (requiredRole: Role, route: string): onRequestAsyncHookHandler =>
     async (request: FastifyRequest, reply: FastifyReply) => {
       const caller = (await sessionCaller(request)) ?? (await tokenCaller(presentedToken(request)));
       if (!caller) return refuseUnauthenticated(reply);
       request.log = request.log.child({ token: caller.name });
-      if (!caller.roles.some((held) => roleGrants(held, needed))) {
-        return reply.code(403).send(errorBody('forbidden', `${route} needs the ${needed} role; token "${caller.name}" has the ${caller.roles.join(', ')} role`));
+      if (!caller.roles.some((held) => roleGrants(held, requiredRole))) {
+        return reply.code(403).send(errorBody('forbidden', `${route} needs the ${requiredRole} role; token "${caller.name}" has the ${caller.roles.join(', ')} role`));
       }
     };
 

@@ -12,7 +12,7 @@ export function plural(count: number, singular: string, pluralForm = `${singular
 }
 
 /** An ISO timestamp as a local date and time to the second, or '-' when there is none. */
-export function when(iso: string | null | undefined): string {
+export function localDateTime(iso: string | null | undefined): string {
   if (!iso) return '-';
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;

@@ -1,7 +1,7 @@
 import type { Offboarding, OffboardingDryRun, PortalSyncApi } from './api-client';
 import { exitCodes, type ExitCode } from './exit-codes';
 import { follow } from './follow';
-import { plural, portalName, table, when } from './format';
+import { plural, portalName, table, localDateTime } from './format';
 import type { Output } from './output';
 
 type Plan = OffboardingDryRun['plan'];
@@ -135,14 +135,14 @@ export function describeOffboarding(offboarding: Offboarding): string[] {
   const approval = !offboarding.approvalRequired
     ? 'not required'
     : offboarding.approvedAt
-      ? `approved ${when(offboarding.approvedAt)} by ${offboarding.approvedBy ?? '?'}`
+      ? `approved ${localDateTime(offboarding.approvedAt)} by ${offboarding.approvedBy ?? '?'}`
       : 'required, not given';
   return [
     headline(offboarding),
-    `  requested   ${when(offboarding.createdAt)} by ${offboarding.requestedBy}${offboarding.reason ? `; reason: ${offboarding.reason}` : ''}`,
+    `  requested   ${localDateTime(offboarding.createdAt)} by ${offboarding.requestedBy}${offboarding.reason ? `; reason: ${offboarding.reason}` : ''}`,
     `  approval    ${approval}`,
     `  workflow    ${offboarding.workflowId}`,
-    ...(offboarding.finishedAt ? [`  finished    ${when(offboarding.finishedAt)}`] : []),
+    ...(offboarding.finishedAt ? [`  finished    ${localDateTime(offboarding.finishedAt)}`] : []),
     ...(offboarding.cancelledBy ? [`  cancelled   by ${offboarding.cancelledBy}`] : []),
     ...(offboarding.failure ? [`  failure     ${offboarding.failure}`] : []),
     ...(offboarding.status === 'awaiting-approval' ? [`  waiting     ${approvalHint(offboarding).join('. ')}.`] : []),

@@ -36,7 +36,7 @@ export function processLogger(config: Config, json: boolean): Logger {
 }
 
 /** What was started, stopped again in reverse order; a failing stop is logged and the rest still stop. */
-export class Stops {
+export class ShutdownSteps {
   private readonly stops: (() => Promise<unknown>)[] = [];
 
   constructor(private readonly log: Logger) {}
@@ -45,7 +45,7 @@ export class Stops {
     this.stops.push(stop);
   }
 
-  async run(): Promise<boolean> {
+  async stopAll(): Promise<boolean> {
     let clean = true;
     for (const stop of this.stops.splice(0).reverse()) {
       await stop().catch((error: unknown) => {
@@ -61,7 +61,7 @@ export class Stops {
  * Runs until SIGINT or SIGTERM (or until `failed` rejects: a worker that died), then stops
  * everything. A second signal during the stop ends the process at once, as Node does by default.
  */
-export async function runUntilStopped(options: { log: Logger; stops: Stops; json: boolean; failed?: Promise<unknown> }): Promise<ExitCode> {
+export async function runUntilStopped(options: { log: Logger; stops: ShutdownSteps; json: boolean; failed?: Promise<unknown> }): Promise<ExitCode> {
   const { log, stops, json } = options;
   const reason = await new Promise<{ signal: string } | { error: unknown }>((resolve) => {
     process.once('SIGINT', () => resolve({ signal: 'SIGINT' }));
@@ -73,7 +73,7 @@ export async function runUntilStopped(options: { log: Logger; stops: Stops; json
   });
   if ('error' in reason) log.error({ err: reason.error }, 'stopping: a service failed');
   else log.info('stopping ...');
-  const clean = await stops.run();
+  const clean = await stops.stopAll();
   if (json) jsonEvent({ event: 'stopped', ...('signal' in reason ? { signal: reason.signal } : { error: messageOf(reason.error) }) });
   return 'error' in reason || !clean ? exitCodes.failed : exitCodes.ok;
 }

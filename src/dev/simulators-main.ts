@@ -1,6 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander';
-import { startCaseWareSimulator, type CaseWareSimulator } from '../simulators/caseware';
-import { startClientOnlineSimulator, type ClientOnlineSimulator } from '../simulators/client-online';
+import { startCaseWareSimulator, type CaseWareSimulator } from '../simulators/caseware/simulator';
+import { startClientOnlineSimulator, type ClientOnlineSimulator } from '../simulators/client-online/simulator';
 
 /**
  * Both portal simulators in one process, with their normal rate limits, until SIGINT or SIGTERM:

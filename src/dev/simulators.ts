@@ -1,5 +1,5 @@
-import { startCaseWareSimulator, type CaseWareSimulator } from '../simulators/caseware';
-import { startClientOnlineSimulator, type ClientOnlineSimulator } from '../simulators/client-online';
+import { startCaseWareSimulator, type CaseWareSimulator } from '../simulators/caseware/simulator';
+import { startClientOnlineSimulator, type ClientOnlineSimulator } from '../simulators/client-online/simulator';
 
 /** Both portal simulators, for a local run whose worker runs in a process of its own. */
 export interface LocalSimulators {

@@ -3,7 +3,7 @@ import { createCaseWareActivities } from '../../activities/caseware';
 import { CaseWareClient } from '../../src/portals/caseware/client';
 import { createClient } from '../../src/registry/clients';
 import { createContact } from '../../src/registry/contacts';
-import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
+import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware/simulator';
 import type { ReceivedRequest } from '../../src/simulators/server';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { simHook } from '../support/simulator-http';

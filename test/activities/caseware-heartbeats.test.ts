@@ -9,7 +9,7 @@ import { createCaseWareActivities } from '../../activities/caseware';
 import { CaseWareClient } from '../../src/portals/caseware/client';
 import { createClient } from '../../src/registry/clients';
 import { createContact, updateContact } from '../../src/registry/contacts';
-import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
+import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware/simulator';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { startTemporal, waitFor } from '../support/temporal';
 import { caseWareFirstAttempt, caseWareSyncRun } from './workflows/caseware-attempts';

@@ -7,8 +7,8 @@ import { ClientOnlineClient } from '../../src/portals/client-online/client';
 import { createReconcileRun } from '../../src/registry/reconcile-runs';
 import { createClient } from '../../src/registry/clients';
 import { createContact, deleteContact } from '../../src/registry/contacts';
-import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
-import { startClientOnlineSimulator, type ClientOnlineSimulator } from '../../src/simulators/client-online';
+import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware/simulator';
+import { startClientOnlineSimulator, type ClientOnlineSimulator } from '../../src/simulators/client-online/simulator';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
 // One CaseWare user belongs to one live ledger identity at a time (issue 22, item 2). A contact is

@@ -6,7 +6,7 @@ import { createClient } from '../../src/registry/clients';
 import { createContact, deleteContact, setContactLinks, updateContact } from '../../src/registry/contacts';
 import { clientSyncStatus, listSyncErrors } from '../../src/registry/sync-status';
 import { portalHealth } from '../../src/sync/health';
-import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
+import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware/simulator';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { waitFor } from '../support/temporal';
 

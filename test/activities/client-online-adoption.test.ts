@@ -9,7 +9,7 @@ import { listSyncErrors } from '../../src/registry/sync-status';
 import { createReconcileRun } from '../../src/registry/reconcile-runs';
 import { releaseKeptUsers, replaceDirectory } from '../../src/sync/login-refs';
 import { approveCredentialsMails } from '../../src/sync/mail-guard';
-import { startClientOnlineSimulator, type ClientOnlineSimulator, type SimulatorState } from '../../src/simulators/client-online';
+import { startClientOnlineSimulator, type ClientOnlineSimulator, type SimulatorState } from '../../src/simulators/client-online/simulator';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
 // Going live onto a Client Online that already holds the firm's clients and logins (issue 17): the

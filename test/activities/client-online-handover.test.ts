@@ -4,7 +4,7 @@ import { ClientOnlineClient } from '../../src/portals/client-online/client';
 import { createClient } from '../../src/registry/clients';
 import { createContact, setContactLinks } from '../../src/registry/contacts';
 import { requestResync } from '../../src/sync/resync';
-import { startClientOnlineSimulator, type ClientOnlineSimulator, type SimulatorState } from '../../src/simulators/client-online';
+import { startClientOnlineSimulator, type ClientOnlineSimulator, type SimulatorState } from '../../src/simulators/client-online/simulator';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
 // The Client Online hand-over (a login one client lets go of is pushed under the client that takes

@@ -7,7 +7,7 @@ import { createClient, updateClient } from '../../src/registry/clients';
 import { createContact } from '../../src/registry/contacts';
 import { listSyncErrors } from '../../src/registry/sync-status';
 import { tryTakeLoginLeases } from '../../src/sync/login-leases';
-import { startClientOnlineSimulator, type ClientOnlineSimulator, type SimulatorState } from '../../src/simulators/client-online';
+import { startClientOnlineSimulator, type ClientOnlineSimulator, type SimulatorState } from '../../src/simulators/client-online/simulator';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
 // The Client Online sync activity called directly (no workflow), against a real database and the

@@ -7,8 +7,8 @@ import { ClientOnlineClient } from '../../src/portals/client-online/client';
 import { createReconcileRun, getReconcileRun } from '../../src/registry/reconcile-runs';
 import { createClient } from '../../src/registry/clients';
 import { createContact } from '../../src/registry/contacts';
-import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState as CaseWareState } from '../../src/simulators/caseware';
-import { startClientOnlineSimulator, type ClientOnlineSimulator, type SimulatorState as ClientOnlineState } from '../../src/simulators/client-online';
+import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState as CaseWareState } from '../../src/simulators/caseware/simulator';
+import { startClientOnlineSimulator, type ClientOnlineSimulator, type SimulatorState as ClientOnlineState } from '../../src/simulators/client-online/simulator';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
 // The go-live preview (issue 17, item 3): a reconcile dry run over portals that already hold most of

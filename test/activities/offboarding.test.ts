@@ -6,7 +6,7 @@ import { CaseWareClient } from '../../src/portals/caseware/client';
 import { createOffboarding, failUnstartedOffboarding, getOffboarding } from '../../src/registry/offboardings';
 import { createClient } from '../../src/registry/clients';
 import { createContact, getContact } from '../../src/registry/contacts';
-import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
+import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware/simulator';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 
 // The offboarding activities called in the order the workflow calls them, against a real database

@@ -77,8 +77,8 @@ describe('the role table', () => {
     }
     const open = Object.entries(routeAccess).filter(([, access]) => access === 'public').map(([key]) => key);
     for (const key of open) expect(key).toMatch(/^GET \/(health|openapi\.json|docs|console(\/|$)(?!config))/);
-    const ownCheck = Object.entries(routeAccess).filter(([, access]) => access === 'own-check').map(([key]) => key);
-    for (const key of ownCheck) expect(key).toMatch(/^(GET \/metrics|(OPTIONS|POST|GET) \/codec\/)/);
+    const checkedByRoute = Object.entries(routeAccess).filter(([, access]) => access === 'checked-by-route').map(([key]) => key);
+    for (const key of checkedByRoute) expect(key).toMatch(/^(GET \/metrics|(OPTIONS|POST|GET) \/codec\/)/);
   });
 
   test('has no entry for a route that does not exist (but for the file requests still to come)', () => {

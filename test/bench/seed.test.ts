@@ -6,8 +6,8 @@ import { caseWareDrift, clientOnlineDrift, shareKey, type LedgerView } from '../
 import { CaseWareClient } from '../../src/portals/caseware/client';
 import { ClientOnlineClient } from '../../src/portals/client-online/client';
 import { loadClientsPage } from '../../src/registry/bulk-reads';
-import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState as CaseWareState } from '../../src/simulators/caseware';
-import { startClientOnlineSimulator, type ClientOnlineSimulator, type SimulatorState as ClientOnlineState } from '../../src/simulators/client-online';
+import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState as CaseWareState } from '../../src/simulators/caseware/simulator';
+import { startClientOnlineSimulator, type ClientOnlineSimulator, type SimulatorState as ClientOnlineState } from '../../src/simulators/client-online/simulator';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 import { simState } from '../support/simulator-http';
 

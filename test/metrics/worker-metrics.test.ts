@@ -6,7 +6,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { ensureTemporalCli } from '../../src/dev/temporal-cli';
 import { CaseWareClient } from '../../src/portals/caseware/client';
-import { startCaseWareSimulator, type CaseWareSimulator } from '../../src/simulators/caseware';
+import { startCaseWareSimulator, type CaseWareSimulator } from '../../src/simulators/caseware/simulator';
 import { installTemporalRuntime } from '../../src/temporal/runtime';
 import type { echoWorkflow } from '../temporal/workflows/echo';
 import { waitFor } from '../support/temporal';

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test, vi } from 'vit
 import { CaseWareClient, CaseWareError, type CwContactFields, type CwEntityFields } from '../../src/portals/caseware/client';
 import { cwQuote } from '../../src/portals/caseware/api';
 import { retryAfterFrom } from '../../src/portals/caseware/errors';
-import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
+import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware/simulator';
 import { callHook, rawCall, rejection, setSim, simHook, simState, startStandIn } from '../support/simulator-http';
 
 let sim: CaseWareSimulator;

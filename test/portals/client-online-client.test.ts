@@ -10,7 +10,7 @@ import {
   startClientOnlineSimulator,
   type ClientOnlineSimulator,
   type SimulatorState,
-} from '../../src/simulators/client-online';
+} from '../../src/simulators/client-online/simulator';
 import { callHook, rejection, setSim, simHook, simState, startStandIn } from '../support/simulator-http';
 
 let sim: ClientOnlineSimulator;

@@ -27,7 +27,7 @@ import { waitFor } from '../support/temporal';
 
 const lines: string[] = [];
 const log = createLogger('debug', { write: (line: string) => void lines.push(line) });
-// The SDK's own lines (activity failures, workflow logs) go through the same logger, as in main.ts.
+// The SDK's own lines (activity failures, workflow logs) go through the same logger, as in src/local-stack.ts.
 loggingTemporalRuntime(log);
 
 const secrets = {

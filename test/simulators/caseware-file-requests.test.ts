@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { CaseWareClient } from '../../src/portals/caseware/client';
-import { startCaseWareSimulator, type CaseWareSimulator, type FileRequestSimState } from '../../src/simulators/caseware';
+import { startCaseWareSimulator, type CaseWareSimulator, type FileRequestSimState } from '../../src/simulators/caseware/simulator';
 import { rawCall, simHook } from '../support/simulator-http';
 
 // The simulated CaseWare Cloud's file requests ([assumed] shapes, seed article 003), through the

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
+import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware/simulator';
 import { callHook, expectSeededFaults, rawCall, SimHooks, type Answer } from '../support/simulator-http';
 
 // Talks raw HTTP to the simulator: these tests pin the rules of the simulated service itself.

@@ -3,7 +3,7 @@ import {
   startClientOnlineSimulator,
   type ClientOnlineSimulator,
   type SimulatorState,
-} from '../../src/simulators/client-online';
+} from '../../src/simulators/client-online/simulator';
 import { callHook, expectSeededFaults, rawCall, SimHooks, simHook, type Answer } from '../support/simulator-http';
 
 // Talks raw HTTP to the simulator: these tests pin the rules of the simulated service itself.

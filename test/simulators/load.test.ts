@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState as CaseWareState } from '../../src/simulators/caseware';
+import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState as CaseWareState } from '../../src/simulators/caseware/simulator';
 import {
   startClientOnlineSimulator,
   type ClientOnlineSimulator,
   type SimulatorState as ClientOnlineState,
-} from '../../src/simulators/client-online';
+} from '../../src/simulators/client-online/simulator';
 import { rawCall, setSim, simHook, simState, type Answer } from '../support/simulator-http';
 
 // The `/_sim/load` hooks seed a large firm at once (the benchmark's 10 000 clients): what they load

@@ -3,8 +3,8 @@ import { desiredCaseWareState, normaliseLoginKey, type DesiredCaseWareState } fr
 import { contactRef, desiredClientOnlineState, type ClientOnlineUser, type DesiredClientOnlineState } from '../../src/domain/client-online';
 import { listContacts, loadClientWithContacts } from '../../src/registry/contacts';
 import type { Client, Contact } from '../../src/registry/schemas';
-import type { SimulatorState as CaseWareState } from '../../src/simulators/caseware';
-import type { SimulatorState as ClientOnlineState } from '../../src/simulators/client-online';
+import type { SimulatorState as CaseWareState } from '../../src/simulators/caseware/simulator';
+import type { SimulatorState as ClientOnlineState } from '../../src/simulators/client-online/simulator';
 
 /**
  * Does every portal hold what the registry says it should? Compares the desired state, computed by

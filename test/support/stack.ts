@@ -13,14 +13,14 @@ import { createWorker, workflowsPath } from '../../src/worker';
 import { CaseWareClient } from '../../src/portals/caseware/client';
 import { ClientOnlineClient } from '../../src/portals/client-online/client';
 import type { Worker } from '@temporalio/worker';
-import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware';
+import { startCaseWareSimulator, type CaseWareSimulator, type SimulatorState } from '../../src/simulators/caseware/simulator';
 import {
   startClientOnlineSimulator,
   type ClientOnlineSimulator,
   type SimulatorState as ClientOnlineState,
-} from '../../src/simulators/client-online';
+} from '../../src/simulators/client-online/simulator';
 import type { FileRequestTimings } from '../../src/domain/file-requests';
-import { startServices, type Services } from '../../src/stack';
+import { startServices, type Services } from '../../src/services';
 import { describe, portalDifferences, type Difference } from './convergence';
 import { syncsInHistory } from './sync-history';
 import { createTestDatabase, type TestDatabase } from './db';

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
-import type { SimulatorState } from '../../src/simulators/client-online';
+import type { SimulatorState } from '../../src/simulators/client-online/simulator';
 import { assertLoginPrivacy, startTestStack, type TestStack } from '../support/stack';
 import { waitFor } from '../support/temporal';
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { createApiToken } from '../../src/api/tokens';
 import { CaseWareClient } from '../../src/portals/caseware/client';
-import type { FileRequestSimState } from '../../src/simulators/caseware';
+import type { FileRequestSimState } from '../../src/simulators/caseware/simulator';
 import { startTestStack, type TestStack } from '../support/stack';
 import { waitFor } from '../support/temporal';
 

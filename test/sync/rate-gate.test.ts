@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { CaseWareClient } from '../../src/portals/caseware/client';
-import { startCaseWareSimulator, type CaseWareSimulator } from '../../src/simulators/caseware';
+import { startCaseWareSimulator, type CaseWareSimulator } from '../../src/simulators/caseware/simulator';
 import { postgresRateGate } from '../../src/sync/rate-gate';
 import { createTestDatabase, type TestDatabase } from '../support/db';
 

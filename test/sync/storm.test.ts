@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { mulberry32 } from '../../src/simulators/caseware';
+import { mulberry32 } from '../../src/simulators/caseware/simulator';
 import { describe as describeDifference, type Difference } from '../support/convergence';
 import { assertLoginPrivacy, startTestStack, type TestStack } from '../support/stack';
 

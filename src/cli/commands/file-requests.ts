@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { fileRequestListResponseSchema, fileRequestResponseSchema } from '../../api/file-request-schemas';
 import { fileRequestStatuses } from '../../domain/file-requests';
 import type { Wire } from '../api-client';
-import { plural, table, when } from '../format';
+import { plural, table, localDateTime } from '../format';
 import { apiAndOutput, examples, listOf, positiveInteger, withApiOptions, type ApiCommandOptions } from '../options';
 
 /** `--contacts 12,13` (or repeated): contact ids. */
@@ -95,8 +95,8 @@ function describeFileRequest(request: FileRequest): string[] {
   const lines = [
     `File request ${request.id} for client ${request.clientNumber}: ${request.status}`,
     `  subject     ${request.subject}`,
-    `  due         ${when(request.dueAt)}`,
-    `  reminders   ${request.remindersSent} (last ${when(request.lastRemindedAt)})`,
+    `  due         ${localDateTime(request.dueAt)}`,
+    `  reminders   ${request.remindersSent} (last ${localDateTime(request.lastRemindedAt)})`,
     `  workflow    ${request.workflowId}`,
   ];
   if (request.status === 'answered') lines.push(`  answered    by contact ${request.answeredByContactId ?? '-'}, ${plural(request.filesReceived, 'file')}`);
@@ -118,7 +118,7 @@ function describeList(list: FileRequestList): string[] {
       String(r.id),
       r.clientNumber,
       r.status,
-      when(r.dueAt),
+      localDateTime(r.dueAt),
       String(r.remindersSent),
       String(r.recipients.filter((x) => x.status === 'active').length),
       r.subject,

@@ -1,7 +1,7 @@
 import { Option, type Command } from 'commander';
 import type { Offboarding, OffboardingDryRun, OffboardingList, OffboardingStarted } from '../api-client';
 import { exitCodes, type ExitCode } from '../exit-codes';
-import { table, when } from '../format';
+import { table, localDateTime } from '../format';
 import { describeDryRun, describeOffboarding, exitCodeOf, followOffboarding, isFinished, outcome } from '../offboarding-view';
 import { apiAndOutput, examples, exitWith, listOf, positiveInteger, withApiOptions, type ApiCommandOptions } from '../options';
 import type { Output } from '../output';
@@ -195,8 +195,8 @@ function describeList(list: OffboardingList): string[] {
     offboarding.status,
     offboarding.plan.clientNumbers.join(', '),
     String(offboarding.plan.steps.length),
-    when(offboarding.createdAt),
-    when(offboarding.finishedAt),
+    localDateTime(offboarding.createdAt),
+    localDateTime(offboarding.finishedAt),
   ]);
   return table(['id', 'kind', 'status', 'clients', 'steps', 'requested', 'finished'], rows, '');
 }

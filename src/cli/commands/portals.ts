@@ -1,6 +1,6 @@
 import { Argument, type Command } from 'commander';
 import type { MailApproval, PortalHeld, PortalReleased, SyncHealth } from '../api-client';
-import { plural, portalName, table, when } from '../format';
+import { plural, portalName, table, localDateTime } from '../format';
 import { apiAndOutput, examples, withApiOptions, type ApiCommandOptions } from '../options';
 
 // The portals as a whole (issue 17): whether each can be used, holding and releasing one, and the
@@ -45,7 +45,7 @@ export function registerPortalCommands(program: Command): void {
       const held = await api.put<PortalHeld>(`/sync/portals/${portal}/hold`, options.note === undefined ? undefined : { note: options.note });
       out.result(held, (value) => [
         value.alreadyHeld
-          ? `${portalName(portal)} was held already, by ${value.hold.heldBy} since ${when(value.hold.heldAt)}; nothing changed.`
+          ? `${portalName(portal)} was held already, by ${value.hold.heldBy} since ${localDateTime(value.hold.heldAt)}; nothing changed.`
           : `${portalName(portal)} is held: nothing is written to it until \`portal-sync release ${portal}\`.`,
         ...(value.hold.note ? [`  Note: ${value.hold.note}`] : []),
         `  ${plural(value.hold.heldClients, 'client')} waiting.`,
@@ -106,12 +106,12 @@ function describeHealth(health: SyncHealth): string[] {
     lines.push(
       status.healthy
         ? '  Working.'
-        : `  Cannot be used since ${when(status.since)} (${plural(status.failures, 'failure')})` +
+        : `  Cannot be used since ${localDateTime(status.since)} (${plural(status.failures, 'failure')})` +
             (status.lastFailure ? `: ${status.lastFailure.code}: ${status.lastFailure.message}` : ''),
     );
     const hold = status.hold;
     if (hold) {
-      lines.push(`  Held by ${hold.heldBy} since ${when(hold.heldAt)}${hold.note ? ` (${hold.note})` : ''}: nothing is written to it; ${plural(hold.heldClients, 'client')} waiting.`);
+      lines.push(`  Held by ${hold.heldBy} since ${localDateTime(hold.heldAt)}${hold.note ? ` (${hold.note})` : ''}: nothing is written to it; ${plural(hold.heldClients, 'client')} waiting.`);
       lines.push(`    Release it with \`portal-sync release ${portal}\`.`);
     }
     const mails = status.credentialsMails;
@@ -128,7 +128,7 @@ function describeHealth(health: SyncHealth): string[] {
             String(creation.id),
             creation.clientNumber,
             `${creation.recordType} ${creation.recordId}`,
-            when(creation.heldAt),
+            localDateTime(creation.heldAt),
             creation.reason === 'recreation' ? 'made again: gone from the portal' : 'beyond the threshold',
           ]),
           '    ',
@@ -137,7 +137,7 @@ function describeHealth(health: SyncHealth): string[] {
       if (mails.held > mails.heldCreations.length) lines.push(`    … and ${mails.held - mails.heldCreations.length} more (${plural(mails.heldClients, 'client')} in all).`);
       lines.push(
         mails.approval
-          ? `    Approved once, by ${mails.approval.approvedBy} at ${when(mails.approval.approvedAt)} (${mails.approval.covers} of them): a second operator token approves with \`portal-sync approve-mails ${portal}\`.`
+          ? `    Approved once, by ${mails.approval.approvedBy} at ${localDateTime(mails.approval.approvedAt)} (${mails.approval.covers} of them): a second operator token approves with \`portal-sync approve-mails ${portal}\`.`
           : `    Approve them with \`portal-sync approve-mails ${portal}\`, then a second operator token does the same (four eyes).`,
       );
     }

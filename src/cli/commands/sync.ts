@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import type { ClientSyncStatus, SyncErrorList } from '../api-client';
-import { plural, portalName, table, when } from '../format';
+import { plural, portalName, table, localDateTime } from '../format';
 import { apiAndOutput, examples, positiveInteger, withApiOptions, type ApiCommandOptions } from '../options';
 
 const portals = ['caseware', 'clientOnline'] as const;
@@ -52,13 +52,13 @@ function describeStatus(status: ClientSyncStatus): string[] {
   const lines = [`Client ${status.clientNumber}`];
   for (const portal of portals) {
     const state = status[portal];
-    const details = [state.linked ? 'linked' : 'not linked', `last sync ${when(state.lastSyncedAt)}`];
+    const details = [state.linked ? 'linked' : 'not linked', `last sync ${localDateTime(state.lastSyncedAt)}`];
     lines.push(`  ${portalName(portal).padEnd(15)} ${state.state.padEnd(10)} ${details.join(', ')}`);
     if (state.remote.length > 0) {
       lines.push(
         ...table(
           ['record', 'remote id', 'access', 'synced'],
-          state.remote.map((record) => [`${record.recordType} ${record.recordId}`, record.remoteId ?? '-', record.access, when(record.syncedAt)]),
+          state.remote.map((record) => [`${record.recordType} ${record.recordId}`, record.remoteId ?? '-', record.access, localDateTime(record.syncedAt)]),
           '      ',
         ),
       );
@@ -75,7 +75,7 @@ function describeStatus(status: ClientSyncStatus): string[] {
   else {
     const failing = pending.find((event) => event.lastError !== null);
     lines.push(
-      `  ${plural(pending.length, 'change')} not yet handed to the sync (oldest ${when(pending[0]?.createdAt)})` +
+      `  ${plural(pending.length, 'change')} not yet handed to the sync (oldest ${localDateTime(pending[0]?.createdAt)})` +
         (failing ? `; last delivery error: ${failing.lastError}` : ''),
     );
   }
@@ -92,13 +92,13 @@ function describeErrors(list: SyncErrorList, includeResolved: boolean): string[]
       ...table(
         ['last seen', 'portal', 'client', 'record', 'code', 'attempts', ...(includeResolved ? ['resolved'] : []), 'message'],
         list.errors.map((error) => [
-          when(error.lastSeenAt),
+          localDateTime(error.lastSeenAt),
           portalName(error.portal),
           error.clientNumber,
           `${error.recordType} ${error.recordId}`,
           error.code,
           String(error.attempts),
-          ...(includeResolved ? [when(error.resolvedAt)] : []),
+          ...(includeResolved ? [localDateTime(error.resolvedAt)] : []),
           error.message,
         ]),
       ),
@@ -108,7 +108,7 @@ function describeErrors(list: SyncErrorList, includeResolved: boolean): string[]
     lines.push('', 'Portals that cannot be used at all (every client waits for them):');
     for (const portal of list.portals) {
       const last = portal.lastFailure ? `; last: ${portal.lastFailure.code}: ${portal.lastFailure.message}` : '';
-      lines.push(`  ${portalName(portal.portal)}: since ${when(portal.since)}, ${plural(portal.failures, 'failure')}${last}`);
+      lines.push(`  ${portalName(portal.portal)}: since ${localDateTime(portal.since)}, ${plural(portal.failures, 'failure')}${last}`);
     }
   }
   return lines;

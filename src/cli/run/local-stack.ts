@@ -1,13 +1,13 @@
-import { startLocalStack } from '../../main';
+import { startLocalStack } from '../../local-stack';
 import { CliError, type ExitCode } from '../exit-codes';
 import { jsonEvent } from '../output';
-import { loadCliConfig, processLogger, runUntilStopped, startFailure, Stops, type ProcessOptions } from '../process';
+import { loadCliConfig, processLogger, runUntilStopped, startFailure, ShutdownSteps, type ProcessOptions } from '../process';
 
-/** `portal-sync start` (and `npm start`): the local stack of src/main.ts, until a signal stops it. */
+/** `portal-sync start` (and `npm start`): the local stack of src/local-stack.ts, until a signal stops it. */
 export async function runLocalStack(options: ProcessOptions): Promise<ExitCode> {
   const config = loadCliConfig();
   const log = processLogger(config, options.json === true);
-  const stops = new Stops(log);
+  const stops = new ShutdownSteps(log);
   try {
     const stack = await startLocalStack(config, log);
     stops.push(() => stack.stop());

@@ -2,7 +2,7 @@ import { connectDatabase } from '../../db';
 import { startEmbeddedPostgres } from '../../dev/local-infra';
 import { migrationSource } from '../../../migrations';
 import { createOutput } from '../output';
-import { databaseName, loadCliConfig, probeDatabase, processLogger, startFailure, Stops } from '../process';
+import { databaseName, loadCliConfig, probeDatabase, processLogger, startFailure, ShutdownSteps } from '../process';
 import { runningLocalStackDatabase, sayLocalStackDatabase } from './local-database';
 
 interface MigrateResult {
@@ -17,7 +17,7 @@ interface MigrateResult {
 export async function runMigrations(options: { json?: boolean }): Promise<void> {
   const config = loadCliConfig();
   const out = createOutput(options);
-  const stops = new Stops(processLogger(config, true));
+  const stops = new ShutdownSteps(processLogger(config, true));
   try {
     let url = config.DATABASE_URL;
     // While a local stack runs, its registry: a second PostgreSQL cannot start on the same data.
@@ -45,6 +45,6 @@ export async function runMigrations(options: { json?: boolean }): Promise<void> 
   } catch (error) {
     throw startFailure('portal-sync migrate', error);
   } finally {
-    await stops.run();
+    await stops.stopAll();
   }
 }

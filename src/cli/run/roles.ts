@@ -5,11 +5,11 @@ import { connectTemporal } from '../../dev/local-infra';
 import { temporalConnectionOptions } from '../../temporal/connection-options';
 import { codecServerSettingsFromConfig, dataConverterFromConfig } from '../../temporal/data-converter';
 import { installTemporalRuntime, temporalRuntimeOptions } from '../../temporal/runtime';
-import { caseWareSettingsFrom, clientOnlineSettingsFrom, serviceTuningFrom, startServices, type ServiceRole } from '../../stack';
+import { caseWareSettingsFrom, clientOnlineSettingsFrom, serviceTuningFrom, startServices, type ServiceRole } from '../../services';
 import { migrationSource } from '../../../migrations';
 import { CliError, exitCodes, type ExitCode } from '../exit-codes';
 import { jsonEvent } from '../output';
-import { loadCliConfig, probeDatabase, processLogger, runUntilStopped, startFailure, Stops, type ProcessOptions } from '../process';
+import { loadCliConfig, probeDatabase, processLogger, runUntilStopped, startFailure, ShutdownSteps, type ProcessOptions } from '../process';
 
 /** What a role needs of the configuration that `start` would run locally instead. */
 function required(config: Config, roles: readonly ServiceRole[]): { databaseUrl: string; temporalAddress: string } {
@@ -38,13 +38,13 @@ async function checkMigrations(db: Db): Promise<void> {
   }
 }
 
-/** `portal-sync worker` (worker and dispatcher) and `portal-sync api`: roles of src/stack.ts in a process of their own. */
+/** `portal-sync worker` (worker and dispatcher) and `portal-sync api`: roles of src/services.ts in a process of their own. */
 export async function runRoles(roles: ServiceRole[], options: ProcessOptions): Promise<ExitCode> {
   const config = loadCliConfig();
   const { databaseUrl, temporalAddress } = required(config, roles);
   const json = options.json === true;
   const log = processLogger(config, json);
-  const stops = new Stops(log);
+  const stops = new ShutdownSteps(log);
   const name = roles.includes('api') ? 'api' : 'worker';
   let ready: Record<string, unknown>;
   let failed: Promise<unknown> | undefined;
@@ -85,7 +85,7 @@ export async function runRoles(roles: ServiceRole[], options: ProcessOptions): P
       ...(services.apiUrl ? { apiUrl: services.apiUrl, docsUrl: `${services.apiUrl}/docs`, apiTokenShownAs: apiToken?.shownAs } : {}),
     };
   } catch (error) {
-    await stops.run();
+    await stops.stopAll();
     if (!(error instanceof CliError)) log.error({ err: error }, `${name} failed to start`);
     throw startFailure(`portal-sync ${name}`, error);
   }

@@ -1,17 +1,17 @@
 import pino from 'pino';
 import { simulatorEnvironment, startSimulators, type LocalSimulators } from '../../dev/simulators';
 import { createLogger } from '../../logging';
-import { simulatorPace } from '../../stack';
+import { simulatorPace } from '../../services';
 import type { ExitCode } from '../exit-codes';
 import { jsonEvent } from '../output';
-import { runUntilStopped, startFailure, Stops, type SimulatorsOptions } from '../process';
+import { runUntilStopped, startFailure, ShutdownSteps, type SimulatorsOptions } from '../process';
 
 /** `portal-sync simulators`: both portal simulators, and the variables that point a worker at them. */
 export async function runSimulators(options: SimulatorsOptions): Promise<ExitCode> {
   const json = options.json === true;
   // The simulators log nothing; this logger only reports a failure to stop them.
   const log = createLogger('error', pino.destination(2));
-  const stops = new Stops(log);
+  const stops = new ShutdownSteps(log);
   let simulators: LocalSimulators;
   try {
     simulators = await startSimulators({ host: options.host, casewarePort: options.casewarePort, clientOnlinePort: options.clientOnlinePort });

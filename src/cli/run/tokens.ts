@@ -5,9 +5,9 @@ import { databaseActor, recordAuditEvent, type AuditEventInput } from '../../reg
 import { migrationSource } from '../../../migrations';
 import { defaultApiUrl, PortalSyncApi, type Wire } from '../api-client';
 import { CliError, exitCodes } from '../exit-codes';
-import { table, when } from '../format';
+import { table, localDateTime } from '../format';
 import { createOutput } from '../output';
-import { loadCliConfig, probeDatabase, processLogger, Stops } from '../process';
+import { loadCliConfig, probeDatabase, processLogger, ShutdownSteps } from '../process';
 import { runningLocalStackDatabase, sayLocalStackDatabase, searchedDataDirs } from './local-database';
 
 // `portal-sync tokens`: on the database itself, as an administrator's tool, like `migrate` (whoever
@@ -36,7 +36,7 @@ function registryDatabaseUrl(config: Config): string {
 /** Runs `work` on the registry database, refusing one that lacks migrations. */
 async function onDatabase<T>(work: (db: Db) => Promise<T>): Promise<T> {
   const config = loadCliConfig();
-  const stops = new Stops(processLogger(config, true));
+  const stops = new ShutdownSteps(processLogger(config, true));
   try {
     const url = registryDatabaseUrl(config);
     await probeDatabase(url);
@@ -49,11 +49,11 @@ async function onDatabase<T>(work: (db: Db) => Promise<T>): Promise<T> {
     if (error instanceof ApiTokenError) throw new CliError(error.code === 'not-found' ? exitCodes.notFound : exitCodes.usage, error.message);
     throw error;
   } finally {
-    await stops.run();
+    await stops.stopAll();
   }
 }
 
-const at = (date: Date | null) => when(date?.toISOString());
+const at = (date: Date | null) => localDateTime(date?.toISOString());
 
 /**
  * A change made on the database lands in the audit as the same change through the API would, under

@@ -1,18 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { cwTokenRequestSchema, type CwErrorBody } from '../portals/caseware/api';
-import { SimulatorError } from './caseware/errors';
-import { FileRequestStore, fileRequestRoutes } from './caseware/file-requests';
-import { CaseWareStore, type ListQuery } from './caseware/store';
-import { pathOf, SimulatorServer, thrownStatus } from './server';
+import { cwTokenRequestSchema, type CwErrorBody } from '../../portals/caseware/api';
+import { SimulatorError } from './errors';
+import { FileRequestStore, fileRequestRoutes } from './file-requests';
+import { CaseWareStore, type ListQuery } from './store';
+import { pathOf, SimulatorServer, thrownStatus } from '../server';
 
 // A faithful HTTP simulator of CaseWare Cloud API v2 (see docs: portals.md), for tests, the local
 // stack and benchmarks. The API lives under `/{firm}/ms/caseware-cloud/api/v2`; test and demo
 // hooks live under `/_sim` at the origin root and are neither rate-limited, faulted nor guarded.
 
-export type { SimulatorState, SimulatedMail } from './caseware/store';
-export type { FileRequestSimState, SimulatedFileRequest, FileRequestMail } from './caseware/file-requests';
-export { mulberry32 } from './caseware/faults';
+export type { SimulatorState, SimulatedMail } from './store';
+export type { FileRequestSimState, SimulatedFileRequest, FileRequestMail } from './file-requests';
+export { mulberry32 } from './faults';
 
 export interface CaseWareSimulatorOptions {
   /** 0 (the default) picks a free port. */

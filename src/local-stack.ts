@@ -5,8 +5,8 @@ import { connectDatabase, migrateToLatest, type Db } from './db';
 import { configuredApiToken, type ApiToken } from './dev/api-token';
 import { loadDemoClients } from './dev/demo-data';
 import { connectTemporal, startEmbeddedPostgres, startTemporalDevServer, type TemporalConnection } from './dev/local-infra';
-import { startCaseWareSimulator } from './simulators/caseware';
-import { startClientOnlineSimulator } from './simulators/client-online';
+import { startCaseWareSimulator } from './simulators/caseware/simulator';
+import { startClientOnlineSimulator } from './simulators/client-online/simulator';
 import { requestResync } from './sync/resync';
 import { temporalConnectionOptions } from './temporal/connection-options';
 import { codecServerSettingsFromConfig, dataConverterFromConfig } from './temporal/data-converter';
@@ -18,7 +18,7 @@ import {
   startServices,
   type CaseWareSettings,
   type ClientOnlineSettings,
-} from './stack';
+} from './services';
 
 /** What a local run offers, and where: the start-up text, or `portal-sync start --json`. */
 export interface LocalStackFacts {
@@ -40,7 +40,7 @@ export interface LocalStack {
   stop(): Promise<void>;
 }
 
-type Stops = (() => Promise<unknown>)[];
+type StopFunctions = (() => Promise<unknown>)[];
 
 /**
  * `npm start` and `portal-sync start`: the whole thing on one machine. What the environment does
@@ -48,7 +48,7 @@ type Stops = (() => Promise<unknown>)[];
  * DATA_DIR between runs. A start that fails stops what it had started, then throws.
  */
 export async function startLocalStack(config: Config, log: Logger): Promise<LocalStack> {
-  const stops: Stops = [];
+  const stops: StopFunctions = [];
   const stop = async () => {
     for (const stopOne of stops.reverse()) {
       await stopOne().catch((error: unknown) => log.error({ err: error }, 'error while stopping'));
@@ -101,7 +101,7 @@ export async function startLocalStack(config: Config, log: Logger): Promise<Loca
   }
 }
 
-async function embeddedDatabase(config: Config, stops: Stops): Promise<string> {
+async function embeddedDatabase(config: Config, stops: StopFunctions): Promise<string> {
   const postgres = await startEmbeddedPostgres(config.DATA_DIR);
   stops.push(() => postgres.stop());
   return postgres.url;
@@ -117,7 +117,7 @@ function temporalServer(config: Config): Promise<TemporalConnection> {
   return startTemporalDevServer({ dataDir: config.DATA_DIR, port: config.TEMPORAL_PORT, uiPort: config.TEMPORAL_UI_PORT, dataConverter: dataConverterFromConfig(config) });
 }
 
-async function caseWareSettings(config: Config, stops: Stops, simulators: LocalStackFacts['simulators']): Promise<CaseWareSettings> {
+async function caseWareSettings(config: Config, stops: StopFunctions, simulators: LocalStackFacts['simulators']): Promise<CaseWareSettings> {
   const configured = caseWareSettingsFrom(config);
   if (configured) return configured;
   const simulator = await startCaseWareSimulator({ port: config.CASEWARE_SIMULATOR_PORT });
@@ -126,7 +126,7 @@ async function caseWareSettings(config: Config, stops: Stops, simulators: LocalS
   return caseWareSettingsFrom(config, simulator);
 }
 
-async function clientOnlineSettings(config: Config, stops: Stops, simulators: LocalStackFacts['simulators']): Promise<ClientOnlineSettings> {
+async function clientOnlineSettings(config: Config, stops: StopFunctions, simulators: LocalStackFacts['simulators']): Promise<ClientOnlineSettings> {
   const configured = clientOnlineSettingsFrom(config);
   if (configured) return configured;
   const simulator = await startClientOnlineSimulator({ port: config.CLIENT_ONLINE_SIMULATOR_PORT });

@@ -104,7 +104,7 @@ function mailGuardOf(options: ServicesOptions<ServiceRole>): MailGuardSettings {
   return { threshold: options.credentialsMailThreshold ?? defaultMailGuard.threshold };
 }
 
-function needed<T>(value: T | undefined, what: string, role: ServiceRole): T {
+function requiredForRole<T>(value: T | undefined, what: string, role: ServiceRole): T {
   if (value === undefined) throw new Error(`the ${role} role needs ${what}`);
   return value;
 }
@@ -146,8 +146,8 @@ export async function startServices<R extends ServiceRole = ServiceRole>(options
 
 async function startWorker(options: ServicesOptions<ServiceRole>): Promise<Worker> {
   const { db, temporal, taskQueue } = options;
-  const cwSettings = needed(options.caseware, 'CaseWare Cloud settings', 'worker');
-  const coSettings = needed(options.clientOnline, 'Client Online settings', 'worker');
+  const cwSettings = requiredForRole(options.caseware, 'CaseWare Cloud settings', 'worker');
+  const coSettings = requiredForRole(options.clientOnline, 'Client Online settings', 'worker');
   const caseware = new CaseWareClient({
     baseUrl: cwSettings.baseUrl,
     clientId: cwSettings.clientId,
@@ -164,7 +164,7 @@ async function startWorker(options: ServicesOptions<ServiceRole>): Promise<Worke
     gate: coSettings.rateLimit && postgresRateGate(db, 'client_online', coSettings.rateLimit),
   });
   return createWorker({
-    connection: needed(temporal.connection, 'a Temporal native connection', 'worker'),
+    connection: requiredForRole(temporal.connection, 'a Temporal native connection', 'worker'),
     credentialsMailGuard: mailGuardOf(options),
     namespace: temporal.namespace,
     taskQueue,
@@ -198,7 +198,7 @@ function startDispatcher(options: ServicesOptions<ServiceRole>): OutboxDispatche
 
 async function startApi(options: ServicesOptions<ServiceRole>): Promise<{ api: FastifyInstance; apiUrl: string }> {
   const { db, temporal, taskQueue, log } = options;
-  const listen = needed(options.api, 'where to listen (host, port) and the API token', 'api');
+  const listen = requiredForRole(options.api, 'where to listen (host, port) and the API token', 'api');
   // The access log goes through the service's logger; the API's serializers keep bodies and tokens out of it.
   const api = await buildApi({
     db,

@@ -1,16 +1,16 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import { CO_API_PREFIX, type CoServiceErrorCode } from '../portals/client-online/api';
-import { ClientOnlineSimulatorError, errorBody } from './client-online/errors';
-import { ClientOnlineStore, type ListQuery } from './client-online/store';
-import { pathOf, SimulatorServer, thrownStatus } from './server';
+import { CO_API_PREFIX, type CoServiceErrorCode } from '../../portals/client-online/api';
+import { ClientOnlineSimulatorError, errorBody } from './errors';
+import { ClientOnlineStore, type ListQuery } from './store';
+import { pathOf, SimulatorServer, thrownStatus } from '../server';
 
 // A faithful HTTP simulator of Client Online (PinkWeb) (see docs: portals.md), for tests, the local
 // stack and benchmarks. The API lives under `/api/v1` with the `X-Api-Key` header; test and demo
 // hooks live under `/_sim` and are neither rate-limited, faulted nor guarded. Every API shape is
 // [assumed]: they come from src/portals/client-online/api.ts.
 
-export type { SimulatedClient, SimulatedLogin, SimulatedMail, SimulatorState } from './client-online/store';
+export type { SimulatedClient, SimulatedLogin, SimulatedMail, SimulatorState } from './store';
 
 export interface ClientOnlineSimulatorOptions {
   /** 0 (the default) picks a free port. */
