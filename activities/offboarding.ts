@@ -7,7 +7,7 @@ import { getContact, setContactLinks } from '../src/registry/contacts';
 import { isRegistryError } from '../src/registry/errors';
 import { endContactMaster } from '../src/registry/masters';
 import { clientSyncStatus, type SyncError } from '../src/registry/sync-status';
-import { offboardingFinishedFailure } from '../workflows/offboarding-definitions';
+import { offboardingFinishedFailure, offboardingStepMissingFailure } from '../workflows/offboarding-definitions';
 import { withHeartbeats } from './heartbeat';
 
 export interface OffboardingStepRef {
@@ -120,7 +120,7 @@ export function createOffboardingActivities({ db, pollIntervalMs = 250 }: Offboa
           .where({ offboarding_id: offboardingId, step })
           .forUpdate()
           .first<{ action: string; record_id: number; client_number: string; status: string } | undefined>();
-        if (!row) throw ApplicationFailure.nonRetryable(`offboarding ${offboardingId} has no step ${step}`, 'OffboardingStepMissing');
+        if (!row) throw ApplicationFailure.nonRetryable(`offboarding ${offboardingId} has no step ${step}`, offboardingStepMissingFailure);
         if (row.status !== 'pending' && row.status !== 'applying') return { changed: false };
         const options = { offboardingId };
         let changed: Record<string, unknown> = {};
@@ -183,7 +183,7 @@ export function createOffboardingActivities({ db, pollIntervalMs = 250 }: Offboa
           'effects',
           'refusal',
         );
-      if (!row) throw ApplicationFailure.nonRetryable(`offboarding ${offboardingId} has no step ${step}`, 'OffboardingStepMissing');
+      if (!row) throw ApplicationFailure.nonRetryable(`offboarding ${offboardingId} has no step ${step}`, offboardingStepMissingFailure);
       // The portals where the plan said the step changes something.
       const affected = offboardingPortals.filter((portal) => row.effects[portal].some((line) => line !== 'no change'));
       let recorded = row.refusal;

@@ -17,7 +17,7 @@ import {
 import type { CaseWareActivities, SyncClientInput } from '../activities/caseware';
 import type { ClientOnlineActivities } from '../activities/client-online';
 import type { SyncHold } from '../src/sync/portal-holds';
-import { registryChangedSignal } from './definitions';
+import { configurationFailure, registryChangedSignal, registryRecordMissingFailure } from './definitions';
 
 export interface ClientSyncInput {
   clientNumber: string;
@@ -48,7 +48,7 @@ interface PortalProgress {
 const fresh: PortalProgress = { appliedHorizon: 0, dirty: false };
 
 /** Rule or set-up problems a retry cannot fix; they surface as sync errors instead. */
-const nonRetryableErrorTypes = ['ConfigurationError', 'RegistryRecordMissing'];
+const nonRetryableErrorTypes = [configurationFailure, registryRecordMissingFailure];
 const firstRetryDelay = '1 second';
 const syncRetry: RetryPolicy = {
   initialInterval: firstRetryDelay,

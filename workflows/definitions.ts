@@ -20,6 +20,16 @@ export const registryChangedSignal = defineSignal<[RegistryChange]>('registryCha
 /** Readable in the Temporal Web UI: find a client's workflow by its number. */
 export const clientNumberSearchAttribute = defineSearchAttributeKey('ClientNumber', 'KEYWORD');
 
+/**
+ * Failure types the activities throw and the workflows' retry policies name. A set-up problem
+ * (a role or group the portal lacks) and a record the registry no longer holds: retries cannot fix
+ * either.
+ */
+export const configurationFailure = 'ConfigurationError';
+export const registryRecordMissingFailure = 'RegistryRecordMissing';
+/** A reconcile run that recorded itself failed; the workflow ends with it. */
+export const reconcileFailedFailure = 'ReconcileFailed';
+
 export function clientWorkflowId(clientNumber: string): string {
   return `client-${clientNumber}`;
 }

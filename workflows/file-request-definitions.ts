@@ -15,6 +15,9 @@ export function fileRequestWorkflowId(id: number): string {
   return `file-request-${id}`;
 }
 
+/** The file request the activity was asked about is not in the registry. */
+export const fileRequestMissingFailure = 'FileRequestMissing';
+
 export const cancelFileRequestSignal = defineSignal<[{ cancelledBy: string }]>('cancelFileRequest');
 export const fileRequestProgressQuery = defineQuery<FileRequestProgress>('progress');
 

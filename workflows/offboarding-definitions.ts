@@ -28,6 +28,9 @@ export const offboardingPortalsSearchAttribute = defineSearchAttributeKey('Offbo
  */
 export const offboardingFinishedFailure = 'OffboardingFinished';
 
+/** A step the activities cannot find in the offboarding's stored steps. */
+export const offboardingStepMissingFailure = 'OffboardingStepMissing';
+
 export function offboardingWorkflowId(id: number): string {
   return `offboard-${id}`;
 }

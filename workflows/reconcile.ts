@@ -1,5 +1,6 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, setCurrentDetails } from '@temporalio/workflow';
 import type { PortalReconcileCounts, ReconcileActivities, ReconcilePortal, ReconcileReport } from '../activities/reconcile';
+import { configurationFailure, reconcileFailedFailure } from './definitions';
 
 export interface ReconcileInput {
   /** Who started it: the hourly schedule, or an operator through the API. */
@@ -16,14 +17,14 @@ const { startReconcileRun, finishReconcileRun } = proxyActivities<ReconcileActiv
 const { reconcilePortal } = proxyActivities<ReconcileActivities>({
   startToCloseTimeout: '1 hour',
   heartbeatTimeout: '30 seconds',
-  retry: { ...retry, nonRetryableErrorTypes: ['ConfigurationError'] },
+  retry: { ...retry, nonRetryableErrorTypes: [configurationFailure] },
   summary: "reads the portal in bulk and compares every client with the registry",
 });
 const { awaitRepairs } = proxyActivities<ReconcileActivities>({
   startToCloseTimeout: '1 hour',
   summary: "waits for the clients' syncs to repair the drift found",
   heartbeatTimeout: '30 seconds',
-  retry: { ...retry, nonRetryableErrorTypes: ['ConfigurationError'] },
+  retry: { ...retry, nonRetryableErrorTypes: [configurationFailure] },
 });
 
 const portals: readonly ReconcilePortal[] = ['caseware', 'clientOnline'];
@@ -61,6 +62,6 @@ export async function reconcileWorkflow(input: ReconcileInput = {}): Promise<Rec
   }
   const report = await finishReconcileRun({ runId, portals: compared, ...(failures.length > 0 ? { failure: failures.join('; ') } : {}) });
   setCurrentDetails(report.status === 'completed' ? 'done' : `failed: ${report.failure ?? ''}`);
-  if (report.status === 'failed') throw ApplicationFailure.nonRetryable(`reconcile run ${runId} failed: ${report.failure ?? ''}`, 'ReconcileFailed');
+  if (report.status === 'failed') throw ApplicationFailure.nonRetryable(`reconcile run ${runId} failed: ${report.failure ?? ''}`, reconcileFailedFailure);
   return report;
 }

@@ -1,5 +1,6 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { CaseWarePort } from './types';
+import { configurationFailure } from '../../workflows/definitions';
 
 /** How long a worker trusts the role and group ids it looked up: they change rarely, if ever. */
 const lookupTtlMs = 10 * 60_000;
@@ -50,7 +51,7 @@ async function contactRoleId(context: CaseWareLookupContext, caseware: CaseWareP
   if (!roleId) {
     throw ApplicationFailure.nonRetryable(
       `CaseWare Cloud has no role named "${roleName}"; set CASEWARE_CONTACT_ROLE to an existing contact role`,
-      'ConfigurationError',
+      configurationFailure,
     );
   }
   return roleId;
@@ -63,7 +64,7 @@ async function contactGroupId(context: CaseWareLookupContext, caseware: CaseWare
   if (!groupId) {
     throw ApplicationFailure.nonRetryable(
       `CaseWare Cloud has no contact group named "${groupName}"; create it or unset CASEWARE_CONTACT_GROUP`,
-      'ConfigurationError',
+      configurationFailure,
     );
   }
   return groupId;

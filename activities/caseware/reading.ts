@@ -9,6 +9,7 @@ import { isPortalHeld, syncMeetsHold } from '../../src/sync/portal-holds';
 import { pendingRepairs, settleRepairs } from '../../src/sync/repairs';
 import { portal, type CaseWareReading, type CaseWareSyncRun } from './context';
 import type { SyncClientInput } from './types';
+import { registryRecordMissingFailure } from '../../workflows/definitions';
 
 /**
  * Everything a sync reads before its first call, in one snapshot and one commit: whether an
@@ -22,7 +23,7 @@ export async function readForSync(db: Db, clientNumber: string): Promise<CaseWar
       if (await isPortalHeld(trx, portal)) return 'held' as const;
       const registry = await loadClientWithContacts(trx, clientNumber).catch((error: unknown) => {
         if (isRegistryError(error) && error.code === 'not-found') {
-          throw ApplicationFailure.nonRetryable(`client ${clientNumber} is not in the registry`, 'RegistryRecordMissing');
+          throw ApplicationFailure.nonRetryable(`client ${clientNumber} is not in the registry`, registryRecordMissingFailure);
         }
         throw error;
       });

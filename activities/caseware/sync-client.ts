@@ -12,6 +12,7 @@ import { ensureEntity } from './entity';
 import { contactIdsFor } from './lookups';
 import { closeSync, readForSync } from './reading';
 import type { CaseWareSyncProgress, CaseWareSyncSummary, SyncClientInput } from './types';
+import { registryRecordMissingFailure } from '../../workflows/definitions';
 
 /** A sync of a portal an operator holds: nothing written, nothing marked applied. */
 const heldByOperator: CaseWareSyncSummary = { entity: 'held', contactsCreated: 0, contactsAdopted: 0, contactsUpdated: 0, contactsRevoked: 0, syncErrors: 0, held: 'portal' };
@@ -119,7 +120,7 @@ export async function syncClientToCaseWare(context: CaseWareContext, input: Sync
     );
   } catch (error) {
     const failure = toActivityFailure(error);
-    if (failure instanceof ApplicationFailure && failure.nonRetryable && failure.type !== 'RegistryRecordMissing') {
+    if (failure instanceof ApplicationFailure && failure.nonRetryable && failure.type !== registryRecordMissingFailure) {
       await reportFinalFailure(context, input.clientNumber, failure);
     }
     throw failure;

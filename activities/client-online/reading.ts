@@ -9,6 +9,7 @@ import type { Client, Contact } from '../../src/registry/schemas';
 import { identitiesForClient, type PortalIdentity } from '../../src/sync/ledger';
 import { adoptedRefs, keptUsers, personLogins } from '../../src/sync/login-refs';
 import { portal, type ClientOnlineContext } from './context';
+import { registryRecordMissingFailure } from '../../workflows/definitions';
 
 /** The masters (person clients and master contacts) the contacts follow, by login ref. */
 async function loadMasters(db: Db, contacts: readonly Contact[]): Promise<Map<string, Client | Contact>> {
@@ -118,7 +119,7 @@ export async function readClient(context: ClientOnlineContext, clientNumber: str
 async function readIn(context: ClientOnlineContext, db: Db, clientNumber: string): Promise<ClientOnlineReading> {
   const registry = await loadClientWithContacts(db, clientNumber).catch((error: unknown) => {
     if (isRegistryError(error) && error.code === 'not-found') {
-      throw ApplicationFailure.nonRetryable(`client ${clientNumber} is not in the registry`, 'RegistryRecordMissing');
+      throw ApplicationFailure.nonRetryable(`client ${clientNumber} is not in the registry`, registryRecordMissingFailure);
     }
     throw error;
   });

@@ -5,6 +5,7 @@ import { dropAnswerGrants, unneededAnswerGrants } from '../../src/registry/file-
 import { identitiesForClient } from '../../src/sync/ledger';
 import { isPortalHeld } from '../../src/sync/portal-holds';
 import type { FileRequestContext, FileRequestRow, RecipientToKeep } from './context';
+import { configurationFailure } from '../../workflows/definitions';
 
 export function ignoreNotFound(error: unknown): void {
   if (error instanceof CaseWareError && error.code === 'not-found') return;
@@ -13,7 +14,7 @@ export function ignoreNotFound(error: unknown): void {
 
 export async function answeringRoleId({ caseware }: FileRequestContext): Promise<string> {
   const role = await caseware.findRoleByName(answeringRoleName);
-  if (!role) throw ApplicationFailure.nonRetryable(`CaseWare Cloud has no role named "${answeringRoleName}"`, 'ConfigurationError');
+  if (!role) throw ApplicationFailure.nonRetryable(`CaseWare Cloud has no role named "${answeringRoleName}"`, configurationFailure);
   return role.CWGuid;
 }
 

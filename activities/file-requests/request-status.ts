@@ -2,6 +2,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import { setFileRequestStatus } from '../../src/registry/file-requests';
 import { ignoreNotFound, releaseAnswerGrants } from './answer-grants';
 import type { FileRequestContext, FileRequestOutcome, FileRequestRow, FileRequestState } from './context';
+import { fileRequestMissingFailure } from '../../workflows/file-request-definitions';
 
 const closedOutcome: Record<string, FileRequestOutcome> = {
   answered: 'answered',
@@ -13,7 +14,7 @@ const closedOutcome: Record<string, FileRequestOutcome> = {
 /** The request's row; a request the registry does not have fails the activity for good. */
 export async function loadFileRequest({ db }: FileRequestContext, fileRequestId: number): Promise<FileRequestRow> {
   const row = await db('file_requests').where({ id: fileRequestId }).first<FileRequestRow | undefined>();
-  if (!row) throw ApplicationFailure.nonRetryable(`no file request ${fileRequestId}`, 'FileRequestMissing');
+  if (!row) throw ApplicationFailure.nonRetryable(`no file request ${fileRequestId}`, fileRequestMissingFailure);
   return row;
 }
 

@@ -17,6 +17,7 @@ import type { PortalCallCounter } from '../../src/portals/http';
 import type { ReconcilePortal } from '../../src/registry/reconcile-runs';
 import { replaceDirectory } from '../../src/sync/login-refs';
 import type { ReconcileActivityDeps, ReconcileAdapter } from './types';
+import { configurationFailure } from '../../workflows/definitions';
 
 const contactUsersByEmail = new WeakMap<CaseWareSnapshot, Map<string, CwUser>>();
 /** CaseWare's contact users by email (lower case), from one bulk read. */
@@ -55,14 +56,14 @@ async function readCaseWare(deps: ReconcileActivityDeps, counter: PortalCallCoun
     if (!role) {
       throw ApplicationFailure.nonRetryable(
         `CaseWare Cloud has no role named "${deps.contactRoleName}"; set CASEWARE_CONTACT_ROLE to an existing contact role`,
-        'ConfigurationError',
+        configurationFailure,
       );
     }
     const group = deps.contactGroupName ? groups.find((g) => g.Name === deps.contactGroupName) : undefined;
     if (deps.contactGroupName && !group) {
       throw ApplicationFailure.nonRetryable(
         `CaseWare Cloud has no contact group named "${deps.contactGroupName}"; create it or unset CASEWARE_CONTACT_GROUP`,
-        'ConfigurationError',
+        configurationFailure,
       );
     }
     return {
