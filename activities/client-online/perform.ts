@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Db } from '../../src/db';
 import { ClientOnlineError } from '../../src/portals/client-online/errors';
-import type { SyncDid } from '../../src/sync/repairs';
+import type { SyncActionCounts } from '../../src/sync/repairs';
 import { recordPortalHealthy } from '../../src/sync/health';
 import { markApplied, reportSyncErrors, saveIdentity } from '../../src/sync/ledger';
 import { forgetCreatedLogins } from '../../src/sync/login-refs';
@@ -18,7 +18,7 @@ import { clientIdentityKey, creationOf, type ClientOnlineSyncRun } from './sync-
 import type { ClientOnlineSyncSummary } from './types';
 
 /** What a sync did, in the go-live preview's words. */
-function clientOnlineDid(summary: ClientOnlineSyncSummary): SyncDid {
+function clientOnlineDid(summary: ClientOnlineSyncSummary): SyncActionCounts {
   const adoptedClient = summary.client === 'adopted' ? 1 : 0;
   const created = (summary.loginsCreated ?? 0) + (summary.loginsRecreated ?? 0);
   return {

@@ -213,8 +213,8 @@ interface BudgetEntry {
 async function approvalReasonFor(trx: Knex.Transaction, input: NewOffboarding, plan: OffboardingPlan): Promise<string | undefined> {
   const ended = accessesEnded(plan.removes);
   const threshold = input.approvalThreshold;
-  const own = `it ends ${ended} ${ended === 1 ? 'access' : 'accesses'} (CaseWare Cloud ${plan.removes.accessEnded.caseware}, Client Online ${plan.removes.accessEnded.clientOnline})`;
-  if (ended > threshold) return `${own}, more than the approval threshold (${threshold})`;
+  const ownAccessesEnded = `it ends ${ended} ${ended === 1 ? 'access' : 'accesses'} (CaseWare Cloud ${plan.removes.accessEnded.caseware}, Client Online ${plan.removes.accessEnded.clientOnline})`;
+  if (ended > threshold) return `${ownAccessesEnded}, more than the approval threshold (${threshold})`;
   const windowMs = input.approvalWindowMs ?? 0;
   if (windowMs <= 0 || ended === 0) return undefined;
   await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`offboarding-approval-budget:${input.requestedBy}`]);
@@ -236,7 +236,7 @@ async function approvalReasonFor(trx: Knex.Transaction, input: NewOffboarding, p
   const ids = earlier.map((entry) => entry.id);
   const named = ids.length > 10 ? `${ids.slice(0, 10).join(', ')} and ${ids.length - 10} more` : ids.join(', ');
   return (
-    `${own}; with the ${before} ended by offboarding${ids.length === 1 ? '' : 's'} ${named}, which token "${input.requestedBy}" asked for ` +
+    `${ownAccessesEnded}; with the ${before} ended by offboarding${ids.length === 1 ? '' : 's'} ${named}, which token "${input.requestedBy}" asked for ` +
     `without approval in the last ${windowText(windowMs)}, that is ${ended + before}, more than the approval threshold (${threshold})`
   );
 }

@@ -54,7 +54,7 @@ export function driftedRecords(drift: readonly RepairRequest[]): Set<string> {
  * (a change in flight had fixed it already).
  */
 /** What a sync did at a portal, in the go-live preview's words (src/domain/outlook.ts). */
-export interface SyncDid {
+export interface SyncActionCounts {
   adopt: number;
   create: number;
   update: number;
@@ -65,7 +65,7 @@ export async function settleRepairs(
   db: Db,
   repairs: PendingRepairs,
   /** `heldLogins`: logins the credentials-mail guard held for approval instead of letting the repair make them. */
-  outcome: { errors: readonly SyncErrorInput[]; writes: number; did?: SyncDid; heldLogins?: number },
+  outcome: { errors: readonly SyncErrorInput[]; writes: number; did?: SyncActionCounts; heldLogins?: number },
 ): Promise<void> {
   if (repairs.ids.length === 0) return;
   const drifted = driftedRecords(repairs.drift);
