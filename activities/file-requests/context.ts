@@ -31,17 +31,7 @@ export interface FileRequestState {
 }
 
 /** A file request as the registry holds it. */
-export interface FileRequestRow {
-  id: number;
-  client_number: string;
-  subject: string;
-  description: string;
-  due_at: Date | null;
-  status: string;
-  workflow_id: string;
-  remote_id: string | null;
-  closed_at: Date | null;
-}
+export type { FileRequestRow } from '../../src/registry/file-requests';
 
 /** A recipient who can still answer, with the CaseWare user; `grantToShare`: given the answering role, not yet shared in CaseWare. */
 export interface RecipientToKeep {

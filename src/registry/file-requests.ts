@@ -65,7 +65,8 @@ export interface FileRequestRecord {
 /** The record's ISO timestamps as the driver returns them. */
 type WithDates<T, K extends keyof T> = Omit<T, K> & { [P in K]: null extends T[P] ? Date | null : Date };
 
-type FileRequestRow = RowOf<
+/** A `file_requests` row, as the registry and the file-request activities read it. */
+export type FileRequestRow = RowOf<
   WithDates<Omit<FileRequestRecord, 'recipients'>, 'dueAt' | 'lastRemindedAt' | 'createdAt' | 'updatedAt' | 'closedAt'> & { clientId: number }
 >;
 
