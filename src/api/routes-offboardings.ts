@@ -21,6 +21,7 @@ import {
   offboardingStageSearchAttribute,
 } from '../../workflows/offboarding-definitions';
 import { callerOf, type ApiCaller } from './auth';
+import type { ZodApp } from './zod-app';
 import { errorBody, errorResponses, ForbiddenError } from './errors';
 import {
   dryRunResponseSchema,
@@ -82,7 +83,8 @@ function requestOf(body: OffboardingRequestBody): OffboardingRequest {
   }
 }
 
-export const offboardingRoutes: FastifyPluginCallbackZod<{ db: Db; offboarding?: OffboardingSettings }> = (app, { db, offboarding }, done) => {
+/** POST /offboardings: plans a request, and with "execute" records it and starts its workflow. */
+function registerOffboardingRequest(app: ZodApp, db: Db, offboarding: OffboardingSettings | undefined): void {
   app.post(
     '/offboardings',
     {
@@ -141,7 +143,9 @@ export const offboardingRoutes: FastifyPluginCallbackZod<{ db: Db; offboarding?:
       return reply.code(202).send({ id: record.id, workflowId: record.workflowId, status: record.status, approvalReason: record.approvalReason, plan: record.plan });
     },
   );
+}
 
+function registerOffboardingReads(app: ZodApp, db: Db): void {
   app.get(
     '/offboardings',
     {
@@ -167,7 +171,10 @@ export const offboardingRoutes: FastifyPluginCallbackZod<{ db: Db; offboarding?:
     },
     async (request) => getOffboarding(db, request.params.id),
   );
+}
 
+/** Approve and cancel: decisions the API passes to the offboarding's workflow as updates. */
+function registerOffboardingDecisions(app: ZodApp, db: Db, offboarding: OffboardingSettings | undefined): void {
   const decide = (
     path: string,
     summary: string,
@@ -215,6 +222,11 @@ export const offboardingRoutes: FastifyPluginCallbackZod<{ db: Db; offboarding?:
   decide('/offboardings/:id/cancel', 'Cancel an offboarding: it stops before its next step; steps done stay done', (settings, record, caller) =>
     settings.temporal.workflow.getHandle(record.workflowId).executeUpdate(cancelOffboardingUpdate, { args: [{ cancelledBy: caller.name }] }),
   );
+}
 
+export const offboardingRoutes: FastifyPluginCallbackZod<{ db: Db; offboarding?: OffboardingSettings }> = (app, { db, offboarding }, done) => {
+  registerOffboardingRequest(app, db, offboarding);
+  registerOffboardingReads(app, db);
+  registerOffboardingDecisions(app, db, offboarding);
   done();
 };
