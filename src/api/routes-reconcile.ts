@@ -8,6 +8,7 @@ import type { reconcileWorkflow } from '../../workflows/reconcile';
 import { lastAuditEvent } from '../registry/audit-events';
 import { callerOf } from './auth';
 import { errorBody, errorResponses } from './errors';
+import type { ZodApp } from './zod-app';
 import {
   reconcileRequestSchema,
   reconcileRunDetailsSchema,
@@ -27,7 +28,8 @@ export interface ReconcileSettings {
 
 const unavailable = 'this API runs without a Temporal connection, so it cannot run a reconcile';
 
-export const reconcileRoutes: FastifyPluginCallbackZod<{ db: Db; reconcile?: ReconcileSettings }> = (app, { db, reconcile }, done) => {
+/** POST /reconcile: records a run and starts its workflow; with "wait" answers when it has finished. */
+function registerReconcileStart(app: ZodApp, db: Db, reconcile: ReconcileSettings | undefined): void {
   app.post(
     '/reconcile',
     {
@@ -65,7 +67,9 @@ export const reconcileRoutes: FastifyPluginCallbackZod<{ db: Db; reconcile?: Rec
       return reply.code(200).send(await getReconcileRun(db, run.id));
     },
   );
+}
 
+function registerReconcileRunReads(app: ZodApp, db: Db): void {
   app.get(
     '/reconcile/runs',
     {
@@ -91,23 +95,27 @@ export const reconcileRoutes: FastifyPluginCallbackZod<{ db: Db; reconcile?: Rec
     },
     async (request) => getReconcileRun(db, request.params.id),
   );
+}
 
-  /** `changing`: the change this request makes, which the audit records only as its answer leaves. */
-  const describeSchedule = async (settings: ReconcileSettings, changing?: { tokenName: string; at: Date }) => {
-    const schedule = await settings.temporal.schedule.getHandle(reconcileScheduleId).describe();
+/** `changing`: the change this request makes, which the audit records only as its answer leaves. */
+async function describeSchedule(db: Db, settings: ReconcileSettings, changing?: { tokenName: string; at: Date }) {
+  const schedule = await settings.temporal.schedule.getHandle(reconcileScheduleId).describe();
     // Who paused or resumed it: the audit knows (the schedule's note says only why).
-    const lastChange = changing ?? (await lastAuditEvent(db, 'PUT', '/reconcile/schedule'));
-    return {
-      scheduleId: reconcileScheduleId,
-      paused: schedule.state.paused,
-      note: schedule.state.note ?? null,
-      nextRuns: schedule.info.nextActionTimes,
-      recentRuns: schedule.info.recentActions.map((action) => ({ workflowId: action.action.workflow.workflowId, scheduledAt: action.scheduledAt })),
-      lastChangedBy: lastChange ? { token: lastChange.tokenName, at: lastChange.at } : null,
-    };
+  const lastChange = changing ?? (await lastAuditEvent(db, 'PUT', '/reconcile/schedule'));
+  return {
+    scheduleId: reconcileScheduleId,
+    paused: schedule.state.paused,
+    note: schedule.state.note ?? null,
+    nextRuns: schedule.info.nextActionTimes,
+    recentRuns: schedule.info.recentActions.map((action) => ({ workflowId: action.action.workflow.workflowId, scheduledAt: action.scheduledAt })),
+    lastChangedBy: lastChange ? { token: lastChange.tokenName, at: lastChange.at } : null,
   };
-  const scheduleMissing = 'the reconcile-hourly schedule does not exist yet; it is made when the worker starts';
+}
 
+const scheduleMissing = 'the reconcile-hourly schedule does not exist yet; it is made when the worker starts';
+
+/** The hourly schedule: read it, pause or resume it. */
+function registerReconcileSchedule(app: ZodApp, db: Db, reconcile: ReconcileSettings | undefined): void {
   app.get(
     '/reconcile/schedule',
     {
@@ -120,7 +128,7 @@ export const reconcileRoutes: FastifyPluginCallbackZod<{ db: Db; reconcile?: Rec
     async (_request, reply) => {
       if (!reconcile) return reply.code(503).send(errorBody('unavailable', unavailable));
       try {
-        return await describeSchedule(reconcile);
+        return await describeSchedule(db, reconcile);
       } catch (error) {
         if (error instanceof ScheduleNotFoundError) return reply.code(404).send(errorBody('not-found', scheduleMissing));
         throw error;
@@ -144,13 +152,18 @@ export const reconcileRoutes: FastifyPluginCallbackZod<{ db: Db; reconcile?: Rec
       try {
         if (request.body.paused) await handle.pause(request.body.note ?? 'paused through the API');
         else await handle.unpause(request.body.note ?? 'resumed through the API');
-        return await describeSchedule(reconcile, { tokenName: callerOf(request).name, at: new Date() });
+        return await describeSchedule(db, reconcile, { tokenName: callerOf(request).name, at: new Date() });
       } catch (error) {
         if (error instanceof ScheduleNotFoundError) return reply.code(404).send(errorBody('not-found', scheduleMissing));
         throw error;
       }
     },
   );
+}
 
+export const reconcileRoutes: FastifyPluginCallbackZod<{ db: Db; reconcile?: ReconcileSettings }> = (app, { db, reconcile }, done) => {
+  registerReconcileStart(app, db, reconcile);
+  registerReconcileRunReads(app, db);
+  registerReconcileSchedule(app, db, reconcile);
   done();
 };
