@@ -6,6 +6,7 @@ import { z } from 'zod';
 import type { Db } from '../db';
 import { presentedToken, refuseUnauthenticated, roleGrants } from './auth';
 import { errorBody, errorResponses } from './errors';
+import type { ZodApp } from './zod-app';
 import { builtInTokenName, findActiveToken, findActiveTokenById, noteTokenUse, roles, type Role } from './tokens';
 
 // The codec server of the Temporal Web UI and CLI (https://docs.temporal.io/codec-server): with
@@ -116,11 +117,49 @@ const signedInPage = (until: Date) => `<!doctype html>
 <p>This browser may decode payloads in the Temporal Web UI until ${until.toISOString()} (UTC).</p>
 </body></html>`;
 
-export const codecRoutes: FastifyPluginCallbackZod<{ db: Db; apiToken: string; codec: CodecServerSettings }> = (app, { db, apiToken, codec }, done) => {
-  if (apiToken.length === 0) throw new Error('the API token is empty; set a long random token');
-  const allowed = new Set(codec.allowedOrigins);
+/** Who is calling: by a bearer token, or by a session cookie signed in with one. */
+interface CodecCallers {
+  /** The token presented (the built-in one, or a named one that is not revoked), with its id. */
+  tokenCaller(presented: string | undefined): Promise<CodecCaller | undefined>;
+  /** The session's token, looked up again on every request: a revoked token's session ends with it. */
+  sessionCaller(request: FastifyRequest): Promise<CodecCaller | undefined>;
+}
 
-  // CORS for the UI's origins only; credentials allowed, for the session cookie.
+function codecCallers(db: Db, apiToken: string): CodecCallers {
+  return {
+    async tokenCaller(presented) {
+      if (presented === undefined) return undefined;
+      const compared = createHmac('sha256', 'compare').update(presented).digest();
+      if (timingSafeEqual(compared, createHmac('sha256', 'compare').update(apiToken).digest())) return builtInCaller;
+      const token = await findActiveToken(db, presented);
+      if (!token) return undefined;
+      await noteTokenUse(db, token);
+      return { tokenId: token.id, name: token.name, roles: [token.role] };
+    },
+    async sessionCaller(request) {
+      const tokenId = sessionTokenId(apiToken, cookieOf(request, sessionCookie));
+      if (tokenId === undefined) return undefined;
+      if (tokenId === builtInSessionId) return builtInCaller;
+      const token = await findActiveTokenById(db, tokenId);
+      return token && { tokenId: token.id, name: token.name, roles: [token.role] };
+    },
+  };
+}
+
+function requireRole(callers: CodecCallers, requiredRole: Role, route: string): onRequestAsyncHookHandler {
+  return async (request: FastifyRequest, reply: FastifyReply) => {
+    const caller = (await callers.sessionCaller(request)) ?? (await callers.tokenCaller(presentedToken(request)));
+    if (!caller) return refuseUnauthenticated(reply);
+    request.log = request.log.child({ token: caller.name });
+    if (!caller.roles.some((held) => roleGrants(held, requiredRole))) {
+      return reply.code(403).send(errorBody('forbidden', `${route} needs the ${requiredRole} role; token "${caller.name}" has the ${caller.roles.join(', ')} role`));
+    }
+  };
+}
+
+/** CORS for the UI's origins only; credentials allowed, for the session cookie. */
+function allowUiOrigins(app: ZodApp, origins: readonly string[]): void {
+  const allowed = new Set(origins);
   app.addHook('onRequest', (request, reply, next) => {
     const origin = request.headers.origin;
     if (origin !== undefined && allowed.has(origin)) {
@@ -131,82 +170,50 @@ export const codecRoutes: FastifyPluginCallbackZod<{ db: Db; apiToken: string; c
     }
     next();
   });
+}
 
-  /** The token presented (the built-in one, or a named one that is not revoked), with its id. */
-  async function tokenCaller(presented: string | undefined): Promise<CodecCaller | undefined> {
-    if (presented === undefined) return undefined;
-    const compared = createHmac('sha256', 'compare').update(presented).digest();
-    if (timingSafeEqual(compared, createHmac('sha256', 'compare').update(apiToken).digest())) return builtInCaller;
-    const token = await findActiveToken(db, presented);
-    if (!token) return undefined;
-    await noteTokenUse(db, token);
-    return { tokenId: token.id, name: token.name, roles: [token.role] };
-  }
+/** OPTIONS (the browser's preflight) and POST /codec/encode or /codec/decode. */
+function registerPayloadRoute(app: ZodApp, operation: 'encode' | 'decode', codec: PayloadCodec, callers: CodecCallers): void {
+  app.options(`/codec/${operation}`, { schema: { hide: true } }, (_request, reply) =>
+    reply
+      .code(204)
+      .header('access-control-allow-methods', 'POST')
+      .header('access-control-allow-headers', 'content-type, x-namespace, authorization')
+      .header('access-control-max-age', '600')
+      .send(),
+  );
 
-  /** The session's token, looked up again on every request: a revoked token's session ends with it. */
-  async function sessionCaller(request: FastifyRequest): Promise<CodecCaller | undefined> {
-    const tokenId = sessionTokenId(apiToken, cookieOf(request, sessionCookie));
-    if (tokenId === undefined) return undefined;
-    if (tokenId === builtInSessionId) return builtInCaller;
-    const token = await findActiveTokenById(db, tokenId);
-    return token && { tokenId: token.id, name: token.name, roles: [token.role] };
-  }
-
-  const requireRole =
-    (requiredRole: Role, route: string): onRequestAsyncHookHandler =>
-    async (request: FastifyRequest, reply: FastifyReply) => {
-      const caller = (await sessionCaller(request)) ?? (await tokenCaller(presentedToken(request)));
-      if (!caller) return refuseUnauthenticated(reply);
-      request.log = request.log.child({ token: caller.name });
-      if (!caller.roles.some((held) => roleGrants(held, requiredRole))) {
-        return reply.code(403).send(errorBody('forbidden', `${route} needs the ${requiredRole} role; token "${caller.name}" has the ${caller.roles.join(', ')} role`));
+  app.post(
+    `/codec/${operation}`,
+    {
+      onRequest: requireRole(callers, operation === 'encode' ? 'operator' : 'viewer', `POST /codec/${operation}`),
+      bodyLimit: 16 * 1024 * 1024,
+      schema: {
+        tags: ['operations'],
+        summary: operation === 'encode' ? 'Codec server: encrypt payloads (Temporal UI and CLI)' : 'Codec server: decrypt payloads (Temporal UI and CLI)',
+        description:
+          operation === 'encode'
+            ? 'a token with the operator role as bearer token, or the session cookie of /codec/session signed in with one'
+            : 'any API token as bearer token (a viewer may decode), or the session cookie of /codec/session',
+        body: payloadsJsonSchema,
+        response: { 200: payloadsJsonSchema, ...errorResponses(400, 401, 403) },
+      },
+    },
+    async (request, reply) => {
+      const payloads = request.body.payloads.map(toPayload);
+      let converted: Payload[];
+      try {
+        converted = operation === 'encode' ? await codec.encode(payloads) : await codec.decode(payloads);
+      } catch (error) {
+        return reply.code(400).send(errorBody('invalid-request', error instanceof Error ? error.message : `the payloads could not be ${operation}d`));
       }
-    };
+      return reply.code(200).send({ payloads: converted.map(toJson) });
+    },
+  );
+}
 
-  // Sign-in form: application/x-www-form-urlencoded, read here only.
-  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, parsed) => {
-    parsed(null, Object.fromEntries(new URLSearchParams(body as string)));
-  });
-
-  for (const operation of ['encode', 'decode'] as const) {
-    app.options(`/codec/${operation}`, { schema: { hide: true } }, (_request, reply) =>
-      reply
-        .code(204)
-        .header('access-control-allow-methods', 'POST')
-        .header('access-control-allow-headers', 'content-type, x-namespace, authorization')
-        .header('access-control-max-age', '600')
-        .send(),
-    );
-
-    app.post(
-      `/codec/${operation}`,
-      {
-        onRequest: requireRole(operation === 'encode' ? 'operator' : 'viewer', `POST /codec/${operation}`),
-        bodyLimit: 16 * 1024 * 1024,
-        schema: {
-          tags: ['operations'],
-          summary: operation === 'encode' ? 'Codec server: encrypt payloads (Temporal UI and CLI)' : 'Codec server: decrypt payloads (Temporal UI and CLI)',
-          description:
-            operation === 'encode'
-              ? 'a token with the operator role as bearer token, or the session cookie of /codec/session signed in with one'
-              : 'any API token as bearer token (a viewer may decode), or the session cookie of /codec/session',
-          body: payloadsJsonSchema,
-          response: { 200: payloadsJsonSchema, ...errorResponses(400, 401, 403) },
-        },
-      },
-      async (request, reply) => {
-        const payloads = request.body.payloads.map(toPayload);
-        let converted: Payload[];
-        try {
-          converted = operation === 'encode' ? await codec.codec.encode(payloads) : await codec.codec.decode(payloads);
-        } catch (error) {
-          return reply.code(400).send(errorBody('invalid-request', error instanceof Error ? error.message : `the payloads could not be ${operation}d`));
-        }
-        return reply.code(200).send({ payloads: converted.map(toJson) });
-      },
-    );
-  }
-
+/** GET and POST /codec/session: the browser's sign-in form, and the session cookie it earns. */
+function registerSessionRoutes(app: ZodApp, apiToken: string, callers: CodecCallers): void {
   app.get('/codec/session', { schema: { hide: true } }, (_request, reply) =>
     reply.type('text/html; charset=utf-8').send(signInPage('Sign in with your API token to let this browser decode payloads in the Temporal Web UI.')),
   );
@@ -215,7 +222,7 @@ export const codecRoutes: FastifyPluginCallbackZod<{ db: Db; apiToken: string; c
     '/codec/session',
     { schema: { hide: true, body: z.object({ token: z.string() }) } },
     async (request, reply) => {
-      const caller = await tokenCaller(request.body.token);
+      const caller = await callers.tokenCaller(request.body.token);
       if (!caller) {
         return reply.code(401).type('text/html; charset=utf-8').send(signInPage('That is not a valid API token. Try again.'));
       }
@@ -227,6 +234,19 @@ export const codecRoutes: FastifyPluginCallbackZod<{ db: Db; apiToken: string; c
         .send(signedInPage(new Date(Number(value.split('.')[0]) * 1000)));
     },
   );
+}
 
+export const codecRoutes: FastifyPluginCallbackZod<{ db: Db; apiToken: string; codec: CodecServerSettings }> = (app, { db, apiToken, codec }, done) => {
+  if (apiToken.length === 0) throw new Error('the API token is empty; set a long random token');
+  allowUiOrigins(app, codec.allowedOrigins);
+  const callers = codecCallers(db, apiToken);
+
+  // Sign-in form: application/x-www-form-urlencoded, read here only.
+  app.addContentTypeParser('application/x-www-form-urlencoded', { parseAs: 'string' }, (_request, body, parsed) => {
+    parsed(null, Object.fromEntries(new URLSearchParams(body as string)));
+  });
+
+  for (const operation of ['encode', 'decode'] as const) registerPayloadRoute(app, operation, codec.codec, callers);
+  registerSessionRoutes(app, apiToken, callers);
   done();
 };
