@@ -6,6 +6,7 @@ import { approveCredentialsMails } from '../sync/mail-guard';
 import { holdPortal, releasePortal } from '../sync/portal-holds';
 import { callerOf, type ApiCaller } from './auth';
 import { errorResponses, ForbiddenError } from './errors';
+import type { ZodApp } from './zod-app';
 import {
   mailApprovalResponseSchema,
   portalHeldResponseSchema,
@@ -29,7 +30,8 @@ function fourEyesRefusal(portal: Portal, caller: ApiCaller): string {
   );
 }
 
-export const portalRoutes: FastifyPluginCallbackZod<{ db: Db }> = (app, { db }, done) => {
+/** PUT and DELETE /sync/portals/:portal/hold. */
+function registerPortalHold(app: ZodApp, db: Db): void {
   app.put(
     '/sync/portals/:portal/hold',
     {
@@ -73,7 +75,10 @@ export const portalRoutes: FastifyPluginCallbackZod<{ db: Db }> = (app, { db }, 
       return { portal, released, clients };
     },
   );
+}
 
+/** POST /sync/portals/:portal/approve-mails: one of the two approvals the credentials-mail guard needs. */
+function registerMailApproval(app: ZodApp, db: Db): void {
   app.post(
     '/sync/portals/:portal/approve-mails',
     {
@@ -128,6 +133,10 @@ export const portalRoutes: FastifyPluginCallbackZod<{ db: Db }> = (app, { db }, 
       }
     },
   );
+}
 
+export const portalRoutes: FastifyPluginCallbackZod<{ db: Db }> = (app, { db }, done) => {
+  registerPortalHold(app, db);
+  registerMailApproval(app, db);
   done();
 };
