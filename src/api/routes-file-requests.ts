@@ -10,6 +10,7 @@ import { cancelFileRequestSignal, fileRequestStageSearchAttribute } from '../../
 import { clientNumberSearchAttribute } from '../../workflows/definitions';
 import { callerOf } from './auth';
 import { errorBody, errorResponses } from './errors';
+import type { ZodApp } from './zod-app';
 import {
   fileRequestCreateSchema,
   fileRequestListQuerySchema,
@@ -27,7 +28,8 @@ export interface FileRequestSettings {
   timings?: FileRequestTimings;
 }
 
-export const fileRequestRoutes: FastifyPluginCallbackZod<{ db: Db; fileRequests?: FileRequestSettings }> = (app, { db, fileRequests }, done) => {
+/** POST /file-requests: records the request and starts the workflow that follows it. */
+function registerFileRequestStart(app: ZodApp, db: Db, fileRequests: FileRequestSettings | undefined): void {
   app.post(
     '/file-requests',
     {
@@ -63,7 +65,9 @@ export const fileRequestRoutes: FastifyPluginCallbackZod<{ db: Db; fileRequests?
       return reply.code(202).send(record);
     },
   );
+}
 
+function registerFileRequestReads(app: ZodApp, db: Db): void {
   app.get(
     '/file-requests',
     {
@@ -91,7 +95,10 @@ export const fileRequestRoutes: FastifyPluginCallbackZod<{ db: Db; fileRequests?
     },
     async (request) => getFileRequest(db, request.params.id),
   );
+}
 
+/** POST /file-requests/:id/cancel: passed to the workflow as a signal. */
+function registerFileRequestCancel(app: ZodApp, db: Db, fileRequests: FileRequestSettings | undefined): void {
   app.post(
     '/file-requests/:id/cancel',
     {
@@ -116,6 +123,11 @@ export const fileRequestRoutes: FastifyPluginCallbackZod<{ db: Db; fileRequests?
       return reply.code(202).send(await getFileRequest(db, record.id));
     },
   );
+}
 
+export const fileRequestRoutes: FastifyPluginCallbackZod<{ db: Db; fileRequests?: FileRequestSettings }> = (app, { db, fileRequests }, done) => {
+  registerFileRequestStart(app, db, fileRequests);
+  registerFileRequestReads(app, db);
+  registerFileRequestCancel(app, db, fileRequests);
   done();
 };

@@ -7,6 +7,7 @@ import { RegistryError } from '../registry/errors';
 import { contactCorrespondenceEmails, endContactMaster, getContactMaster, listFollowers, setContactMaster } from '../registry/masters';
 import { masterLinkSchema } from '../registry/schemas';
 import { errorResponses } from './errors';
+import type { ZodApp } from './zod-app';
 import { clientParamsSchema, contactParamsSchema, endMasterQuerySchema } from './request-schemas';
 import { contactResponseSchema } from './responses';
 
@@ -28,7 +29,8 @@ const correspondenceEmailsResponseSchema = z
   .meta({ id: 'CorrespondenceEmails' });
 
 /** "Koppelen aan hoofd(contact)persoon": master links, followers, correspondence addresses. */
-export const masterRoutes: FastifyPluginCallbackZod<{ db: Db }> = (app, { db }, done) => {
+/** PUT, DELETE and GET /contacts/:id/master: the link itself. */
+function registerMasterLink(app: ZodApp, db: Db): void {
   app.put(
     '/contacts/:id/master',
     {
@@ -79,7 +81,10 @@ export const masterRoutes: FastifyPluginCallbackZod<{ db: Db }> = (app, { db }, 
       return { type: found.master.type, id: found.master.id, clientNumber: found.clientNumber };
     },
   );
+}
 
+/** Who follows a master, and which addresses a contact may be written to. */
+function registerFollowerReads(app: ZodApp, db: Db): void {
   app.get(
     '/contacts/:id/followers',
     {
@@ -124,6 +129,11 @@ export const masterRoutes: FastifyPluginCallbackZod<{ db: Db }> = (app, { db }, 
     },
     async (request) => contactCorrespondenceEmails(db, request.params.id),
   );
+}
 
+/** "Koppelen aan hoofd(contact)persoon": master links, followers, correspondence addresses. */
+export const masterRoutes: FastifyPluginCallbackZod<{ db: Db }> = (app, { db }, done) => {
+  registerMasterLink(app, db);
+  registerFollowerReads(app, db);
   done();
 };
