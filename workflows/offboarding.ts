@@ -60,37 +60,33 @@ const firstPortalWaitMs = 5_000;
 /** A few events per wait: far from Temporal's history limits however long a portal stays down. */
 const defaultRoundsPerRun = 500;
 
-/**
- * One offboarding (id `offboard-<id>`): the bottom-up plan's steps, one at a time. Each step makes
- * its registry change and waits until every affected portal has applied it before the next one
- * starts, so Client Online never meets a login it does not know. A portal that is down holds the
- * step, and the workflow says so; it goes on when the portal is back, continuing as new while it
- * waits so that weeks of waiting never fill its history. The plan itself stays in the registry:
- * this history carries offboarding and step numbers only.
- */
-export async function offboardingWorkflow(input: OffboardingInput): Promise<OffboardingProgress> {
-  const { offboardingId, carried } = input;
-  const portalWaitMs = input.portalWaitMs ?? 5 * 60_000;
-  // Handlers first: an approve or cancel may arrive with the workflow's very first task.
-  const progress: OffboardingProgress = {
-    stage: input.approvalRequired && !carried ? 'awaiting-approval' : 'running',
-    step: carried?.step ?? 0,
-    steps: 0,
-  };
-  let cancelledBy = carried?.cancelledBy;
+/** What the workflow and its update handlers share while a run goes on. */
+interface OffboardingState {
+  readonly offboardingId: number;
+  readonly progress: OffboardingProgress;
+  /** Who cancelled it: set by the cancel update, or carried over from the previous run. */
+  cancelledBy: string | undefined;
+  /** Waits for the portals in this run; past `roundsPerRun` the run continues as new. */
+  rounds: number;
+}
 
-  const enter = (stage: OffboardingStage, details: string) => {
-    progress.stage = stage;
-    upsertSearchAttributes([{ key: offboardingStageSearchAttribute, value: stage }]);
-    setCurrentDetails(details);
-  };
+type OffboardingStep = Awaited<ReturnType<OffboardingActivities['loadOffboardingSteps']>>['steps'][number];
 
+function enter(state: OffboardingState, stage: OffboardingStage, details: string): void {
+  state.progress.stage = stage;
+  upsertSearchAttributes([{ key: offboardingStageSearchAttribute, value: stage }]);
+  setCurrentDetails(details);
+}
+
+/** The progress query, and the approve and cancel updates with their validators. */
+function handleQueriesAndDecisions(state: OffboardingState): void {
+  const { offboardingId, progress } = state;
   setHandler(offboardingProgressQuery, () => progress);
   setHandler(
     approveOffboardingUpdate,
     async ({ approvedBy }) => {
       await markOffboardingStatus({ offboardingId, status: 'running', approvedBy });
-      enter('running', 'approved; carrying out the plan');
+      enter(state, 'running', 'approved; carrying out the plan');
       return progress;
     },
     {
@@ -102,9 +98,13 @@ export async function offboardingWorkflow(input: OffboardingInput): Promise<Offb
   setHandler(
     cancelOffboardingUpdate,
     async (request) => {
-      cancelledBy = request.cancelledBy;
+      state.cancelledBy = request.cancelledBy;
       // Recorded at once, so the operator sees the cancel before the step under way has finished.
-      await markOffboardingStatus({ offboardingId, status: progress.stage === 'awaiting-approval' ? 'awaiting-approval' : 'running', cancelledBy });
+      await markOffboardingStatus({
+        offboardingId,
+        status: progress.stage === 'awaiting-approval' ? 'awaiting-approval' : 'running',
+        cancelledBy: state.cancelledBy,
+      });
       return progress;
     },
     {
@@ -115,88 +115,136 @@ export async function offboardingWorkflow(input: OffboardingInput): Promise<Offb
       },
     },
   );
+}
+
+/** Before the first step: says where the run begins, and waits for approval when the plan needs it. */
+async function awaitGoAhead(state: OffboardingState, input: OffboardingInput, stepCount: number): Promise<void> {
+  const { offboardingId, progress } = state;
+  if (input.carried) {
+    setCurrentDetails(`continued at step ${input.carried.step} of ${stepCount}`);
+  } else if (input.approvalRequired) {
+    // An approve that came with the first task may have been carried out while the steps loaded.
+    if (progress.stage === 'awaiting-approval') enter(state, 'awaiting-approval', `waiting for a person to approve (GET /offboardings/${offboardingId} says why)`);
+    await condition(() => progress.stage === 'running' || state.cancelledBy !== undefined);
+  } else {
+    enter(state, 'running', `carrying out ${stepCount} steps`);
+  }
+}
+
+/** What the workflow says while a step waits for the portals. */
+function describeWait(
+  state: OffboardingState,
+  step: OffboardingStep,
+  stepCount: number,
+  wait: Awaited<ReturnType<OffboardingActivities['awaitOffboardingStep']>>,
+): string {
+  if (wait.refused.length > 0) {
+    // Refused is not done: the access is still there. It waits for a later sync to get it through.
+    const refusals = [...new Set(wait.refused.map((r) => `${portalLabels[r.portal]} (${r.code}, ${r.recordType} ${r.recordId})`))];
+    return (
+      `step ${step.step} of ${stepCount}: refused by ${refusals.join(' and ')}; waiting for a later sync of client ` +
+      `${step.clientNumber} to get the change through (GET /offboardings/${state.offboardingId})`
+    );
+  }
+  return (
+    `step ${step.step} of ${stepCount}: waiting for ${wait.behind.map((p) => portalLabels[p]).join(' and ')} ` +
+    `to apply the change to client ${step.clientNumber}`
+  );
+}
+
+interface CarryOutOptions {
+  portalWaitMs: number;
+  roundsPerRun: number;
+}
+
+/** The steps from `first` on; the step to go on with in a new run when this one's history is full. */
+async function carryOut(state: OffboardingState, steps: OffboardingStep[], first: number, options: CarryOutOptions): Promise<{ continueAt?: number }> {
+  const { offboardingId, progress } = state;
+  const historyFull = () => workflowInfo().continueAsNewSuggested || state.rounds >= options.roundsPerRun;
+  for (const step of steps) {
+    if (step.step < first) continue;
+    if (state.cancelledBy !== undefined) break;
+    progress.step = step.step;
+    setCurrentDetails(`step ${step.step} of ${steps.length}: ${step.summary}`);
+    await applyOffboardingStep({ offboardingId, step: step.step });
+    for (let round = 0; ; round += 1) {
+      // The first wait is short, so that a portal that is down is named within seconds.
+      const maxWaitMs = round === 0 ? Math.min(firstPortalWaitMs, options.portalWaitMs) : options.portalWaitMs;
+      const wait = await awaitOffboardingStep({ offboardingId, step: step.step, clientNumber: step.clientNumber, maxWaitMs });
+      state.rounds += 1;
+      if (wait.caughtUp) break;
+      setCurrentDetails(describeWait(state, step, steps.length, wait));
+      // A cancel ends the wait: a step a portal keeps refusing must not hold the offboarding for ever.
+      if (state.cancelledBy !== undefined) break;
+      if (historyFull()) return { continueAt: step.step };
+    }
+  }
+  return {};
+}
+
+/** A step failed for good, or the offboarding was finished elsewhere: it stops where it is, and says so. */
+async function stopOnFailure(state: OffboardingState, error: unknown, stepCount: number): Promise<OffboardingProgress> {
+  const { offboardingId, progress } = state;
+  if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === offboardingFinishedFailure) {
+    // Finished elsewhere meanwhile (the API marked it failed): the record stays as it is.
+    const status = (error.cause.details?.[0] as OffboardingStage | undefined) ?? 'failed';
+    enter(state, status, `offboarding ${offboardingId} was finished elsewhere (${status}) before step ${progress.step}; nothing more was done`);
+    return progress;
+  }
+  // A step no retry can carry out: the offboarding stops where it is, and says so; its records are released.
+  const failure = error instanceof ActivityFailure ? (error.cause?.message ?? error.message) : String(error);
+  await markOffboardingStatus({ offboardingId, status: 'failed', failure: `step ${progress.step} of ${stepCount}: ${failure}` });
+  enter(state, 'failed', `failed at step ${progress.step} of ${stepCount}`);
+  return progress;
+}
+
+/**
+ * One offboarding (id `offboard-<id>`): the bottom-up plan's steps, one at a time. Each step makes
+ * its registry change and waits until every affected portal has applied it before the next one
+ * starts, so Client Online never meets a login it does not know. A portal that is down holds the
+ * step, and the workflow says so; it goes on when the portal is back, continuing as new while it
+ * waits so that weeks of waiting never fill its history. The plan itself stays in the registry:
+ * this history carries offboarding and step numbers only.
+ */
+export async function offboardingWorkflow(input: OffboardingInput): Promise<OffboardingProgress> {
+  const { offboardingId, carried } = input;
+  // Handlers first: an approve or cancel may arrive with the workflow's very first task.
+  const state: OffboardingState = {
+    offboardingId,
+    progress: { stage: input.approvalRequired && !carried ? 'awaiting-approval' : 'running', step: carried?.step ?? 0, steps: 0 },
+    cancelledBy: carried?.cancelledBy,
+    rounds: 0,
+  };
+  const { progress } = state;
+  handleQueriesAndDecisions(state);
 
   const { finished, steps } = await loadOffboardingSteps({ offboardingId });
   progress.steps = steps.length;
   if (finished !== null) {
     // The API marked it finished (failed) before this run began, not knowing that Temporal had
     // started it: nothing is done, and the record stays as it is.
-    enter(finished, `offboarding ${offboardingId} had already finished (${finished}) when its workflow began; nothing was done`);
+    enter(state, finished, `offboarding ${offboardingId} had already finished (${finished}) when its workflow began; nothing was done`);
     return progress;
   }
-  if (carried) {
-    setCurrentDetails(`continued at step ${carried.step} of ${steps.length}`);
-  } else if (input.approvalRequired) {
-    // An approve that came with the first task may have been carried out while the steps loaded.
-    if (progress.stage === 'awaiting-approval') enter('awaiting-approval', `waiting for a person to approve (GET /offboardings/${offboardingId} says why)`);
-    await condition(() => progress.stage === 'running' || cancelledBy !== undefined);
-  } else {
-    enter('running', `carrying out ${steps.length} steps`);
-  }
-
-  let rounds = 0;
-  const historyFull = () => workflowInfo().continueAsNewSuggested || rounds >= (input.roundsPerRun ?? defaultRoundsPerRun);
-
-  /** The steps from `first` on; the step to go on with in a new run when this one's history is full. */
-  const carryOut = async (first: number): Promise<{ continueAt?: number }> => {
-    for (const step of steps) {
-      if (step.step < first) continue;
-      if (cancelledBy !== undefined) break;
-      progress.step = step.step;
-      setCurrentDetails(`step ${step.step} of ${steps.length}: ${step.summary}`);
-      await applyOffboardingStep({ offboardingId, step: step.step });
-      for (let round = 0; ; round += 1) {
-        // The first wait is short, so that a portal that is down is named within seconds.
-        const maxWaitMs = round === 0 ? Math.min(firstPortalWaitMs, portalWaitMs) : portalWaitMs;
-        const wait = await awaitOffboardingStep({ offboardingId, step: step.step, clientNumber: step.clientNumber, maxWaitMs });
-        rounds += 1;
-        if (wait.caughtUp) break;
-        if (wait.refused.length > 0) {
-          // Refused is not done: the access is still there. It waits for a later sync to get it through.
-          const refusals = [...new Set(wait.refused.map((r) => `${portalLabels[r.portal]} (${r.code}, ${r.recordType} ${r.recordId})`))];
-          setCurrentDetails(
-            `step ${step.step} of ${steps.length}: refused by ${refusals.join(' and ')}; waiting for a later sync of client ` +
-              `${step.clientNumber} to get the change through (GET /offboardings/${offboardingId})`,
-          );
-        } else {
-          setCurrentDetails(
-            `step ${step.step} of ${steps.length}: waiting for ${wait.behind.map((p) => portalLabels[p]).join(' and ')} ` +
-              `to apply the change to client ${step.clientNumber}`,
-          );
-        }
-        // A cancel ends the wait: a step a portal keeps refusing must not hold the offboarding for ever.
-        if (cancelledBy !== undefined) break;
-        if (historyFull()) return { continueAt: step.step };
-      }
-    }
-    return {};
-  };
+  await awaitGoAhead(state, input, steps.length);
 
   let continueAt: number | undefined;
   try {
-    ({ continueAt } = await carryOut(carried?.step ?? 1));
+    const options = { portalWaitMs: input.portalWaitMs ?? 5 * 60_000, roundsPerRun: input.roundsPerRun ?? defaultRoundsPerRun };
+    ({ continueAt } = await carryOut(state, steps, carried?.step ?? 1, options));
   } catch (error) {
-    if (error instanceof ActivityFailure && error.cause instanceof ApplicationFailure && error.cause.type === offboardingFinishedFailure) {
-      // Finished elsewhere meanwhile (the API marked it failed): the record stays as it is.
-      const status = (error.cause.details?.[0] as OffboardingStage | undefined) ?? 'failed';
-      enter(status, `offboarding ${offboardingId} was finished elsewhere (${status}) before step ${progress.step}; nothing more was done`);
-      return progress;
-    }
-    // A step no retry can carry out: the offboarding stops where it is, and says so; its records are released.
-    const failure = error instanceof ActivityFailure ? (error.cause?.message ?? error.message) : String(error);
-    await markOffboardingStatus({ offboardingId, status: 'failed', failure: `step ${progress.step} of ${steps.length}: ${failure}` });
-    enter('failed', `failed at step ${progress.step} of ${steps.length}`);
-    return progress;
+    return stopOnFailure(state, error, steps.length);
   }
 
   if (continueAt !== undefined) {
     // An approve or cancel under way finishes in this run (a cancel is carried over).
     await condition(allHandlersFinished);
-    return continueAsNew<typeof offboardingWorkflow>({ ...input, carried: { step: continueAt, ...(cancelledBy !== undefined ? { cancelledBy } : {}) } });
+    return continueAsNew<typeof offboardingWorkflow>({ ...input, carried: { step: continueAt, ...(state.cancelledBy !== undefined ? { cancelledBy: state.cancelledBy } : {}) } });
   }
 
+  const { cancelledBy } = state;
   const finalStage: OffboardingStage = cancelledBy !== undefined ? 'cancelled' : 'completed';
   await markOffboardingStatus({ offboardingId, status: finalStage, ...(cancelledBy ? { cancelledBy } : {}) });
-  enter(finalStage, finalStage === 'cancelled' ? `cancelled after step ${progress.step} of ${steps.length}` : `all ${steps.length} steps done`);
+  enter(state, finalStage, finalStage === 'cancelled' ? `cancelled after step ${progress.step} of ${steps.length}` : `all ${steps.length} steps done`);
   return progress;
 }
