@@ -71,7 +71,8 @@ const kinds: Kind[] = [
   },
 ];
 
-export function registerOffboardingCommands(program: Command): void {
+/** `offboard <kind>`: one subcommand per kind, a dry run unless --execute. */
+function registerOffboardCommand(program: Command): void {
   const offboard = program
     .command('offboard')
     .summary('plan an offboarding (dry run), or carry it out with --execute')
@@ -81,57 +82,65 @@ export function registerOffboardingCommands(program: Command): void {
     )
     .addHelpText('after', examples(...kinds.flatMap((kind) => kind.examples.slice(0, 1)), 'portal-sync offboard client-leaves --help'));
 
-  for (const kind of kinds) {
-    const command = withApiOptions(kind.options(offboard.command(kind.name).description(kind.description)))
-      .option('--execute', 'carry it out (default: a dry run that prints the plan and changes nothing)')
-      .option('--reason <text>', 'why; kept with the offboarding, never sent to a portal or to Temporal')
-      .option('--no-follow', 'with --execute: answer once it has started instead of following it to the end')
-      .addHelpText('after', examples(...kind.examples));
-    command.action(exitWith(async (options: OffboardOptions & Record<string, unknown>) => {
+  for (const kind of kinds) registerOffboardKind(offboard, kind);
+}
+
+function registerOffboardKind(offboard: Command, kind: Kind): void {
+  const command = withApiOptions(kind.options(offboard.command(kind.name).description(kind.description)))
+    .option('--execute', 'carry it out (default: a dry run that prints the plan and changes nothing)')
+    .option('--reason <text>', 'why; kept with the offboarding, never sent to a portal or to Temporal')
+    .option('--no-follow', 'with --execute: answer once it has started instead of following it to the end')
+    .addHelpText('after', examples(...kind.examples));
+  command.action(exitWith(async (options: OffboardOptions & Record<string, unknown>) => {
+    const { api, out } = apiAndOutput(options);
+    const body = { ...kind.body(options), ...(options.reason === undefined ? {} : { reason: options.reason }) };
+    if (!options.execute) {
+      const dryRun = await api.post<OffboardingDryRun>('/offboardings', body);
+      const reason = options.reason === undefined ? '' : ` --reason ${JSON.stringify(options.reason)}`;
+      out.result(dryRun, (value) => describeDryRun(value, `portal-sync offboard ${kind.name} ${kind.commandLine(options)}${reason} --execute`));
+      return exitCodes.ok;
+    }
+    const started = await api.post<OffboardingStarted>('/offboardings', { ...body, execute: true });
+    if (!options.follow) {
+      out.result(started, (value) => [
+        `Offboarding ${value.id} started (${value.status}): ${value.plan.steps.length} steps, workflow ${value.workflowId}.`,
+        `Follow it with \`portal-sync offboarding ${value.id} --follow\`.`,
+      ]);
+      return exitCodes.ok;
+    }
+    out.say(`Offboarding ${started.id} started: ${started.plan.steps.length} steps, workflow ${started.workflowId}.`);
+    return finish(await followOffboarding(api, started.id, out), out);
+  }));
+}
+
+/** `approve <id>` or `cancel <id>`: the decision, then following the offboarding to its end. */
+function registerDecisionCommand(program: Command, name: 'approve' | 'cancel', summary: string, description: string, example: string): void {
+  withApiOptions(
+    program
+      .command(name)
+      .summary(summary)
+      .description(description)
+      .argument('<id>', 'the offboarding', positiveInteger('an offboarding id'))
+      .option('--no-follow', 'answer at once instead of following the offboarding to the end'),
+  )
+    .addHelpText('after', examples(example, `${example} --no-follow --json`))
+    .action(exitWith(async (id: number, options: ApiCommandOptions & { follow: boolean }) => {
       const { api, out } = apiAndOutput(options);
-      const body = { ...kind.body(options), ...(options.reason === undefined ? {} : { reason: options.reason }) };
-      if (!options.execute) {
-        const dryRun = await api.post<OffboardingDryRun>('/offboardings', body);
-        const reason = options.reason === undefined ? '' : ` --reason ${JSON.stringify(options.reason)}`;
-        out.result(dryRun, (value) => describeDryRun(value, `portal-sync offboard ${kind.name} ${kind.commandLine(options)}${reason} --execute`));
-        return exitCodes.ok;
+      const record = await api.post<Offboarding>(`/offboardings/${id}/${name}`);
+      const asked = name === 'cancel' ? 'cancelled' : 'completed';
+      if (!options.follow || isFinished(record)) {
+        out.result(record, (value) => [...describeOffboarding(value), '', outcome(value)]);
+        return exitCodeOf(record, asked);
       }
-      const started = await api.post<OffboardingStarted>('/offboardings', { ...body, execute: true });
-      if (!options.follow) {
-        out.result(started, (value) => [
-          `Offboarding ${value.id} started (${value.status}): ${value.plan.steps.length} steps, workflow ${value.workflowId}.`,
-          `Follow it with \`portal-sync offboarding ${value.id} --follow\`.`,
-        ]);
-        return exitCodes.ok;
-      }
-      out.say(`Offboarding ${started.id} started: ${started.plan.steps.length} steps, workflow ${started.workflowId}.`);
-      return finish(await followOffboarding(api, started.id, out), out);
+      out.say(name === 'approve' ? `Offboarding ${id} approved.` : `Offboarding ${id}: cancel asked for; it stops before its next step.`);
+      return finish(await followOffboarding(api, id, out), out, asked);
     }));
-  }
+}
 
-  const decision = (name: 'approve' | 'cancel', summary: string, description: string, example: string) =>
-    withApiOptions(
-      program
-        .command(name)
-        .summary(summary)
-        .description(description)
-        .argument('<id>', 'the offboarding', positiveInteger('an offboarding id'))
-        .option('--no-follow', 'answer at once instead of following the offboarding to the end'),
-    )
-      .addHelpText('after', examples(example, `${example} --no-follow --json`))
-      .action(exitWith(async (id: number, options: ApiCommandOptions & { follow: boolean }) => {
-        const { api, out } = apiAndOutput(options);
-        const record = await api.post<Offboarding>(`/offboardings/${id}/${name}`);
-        const asked = name === 'cancel' ? 'cancelled' : 'completed';
-        if (!options.follow || isFinished(record)) {
-          out.result(record, (value) => [...describeOffboarding(value), '', outcome(value)]);
-          return exitCodeOf(record, asked);
-        }
-        out.say(name === 'approve' ? `Offboarding ${id} approved.` : `Offboarding ${id}: cancel asked for; it stops before its next step.`);
-        return finish(await followOffboarding(api, id, out), out, asked);
-      }));
-
-  decision(
+export function registerOffboardingCommands(program: Command): void {
+  registerOffboardCommand(program);
+  registerDecisionCommand(
+    program,
     'approve',
     'approve an offboarding that waits for approval',
     'approve an offboarding that waits for approval (its plan ends more accesses than OFFBOARDING_APPROVAL_THRESHOLD, alone or with ' +
@@ -141,14 +150,19 @@ export function registerOffboardingCommands(program: Command): void {
       'give your own operator token with --token or API_TOKEN (make one with `portal-sync tokens create --name <name> --role operator`)',
     'portal-sync approve 7',
   );
-  decision(
+  registerDecisionCommand(
+    program,
     'cancel',
     'cancel an offboarding before its next step',
     'cancel an offboarding: it stops before its next step; steps done stay done, the rest are not run (POST /offboardings/:id/cancel). ' +
       'Then follows it until it has stopped: exit 0 once it is cancelled, 1 when it ended otherwise',
     'portal-sync cancel 7',
   );
+  registerOffboardingListCommand(program);
+  registerOffboardingShowCommand(program);
+}
 
+function registerOffboardingListCommand(program: Command): void {
   withApiOptions(
     program
       .command('offboardings')
@@ -162,7 +176,9 @@ export function registerOffboardingCommands(program: Command): void {
       const list = await api.get<OffboardingList>('/offboardings', { status: options.status });
       out.result(list, describeList);
     });
+}
 
+function registerOffboardingShowCommand(program: Command): void {
   withApiOptions(
     program
       .command('offboarding')
