@@ -11,7 +11,7 @@ type PortalArgument = (typeof portals)[number];
 
 const portalArgument = () => new Argument('<portal>', 'caseware (CaseWare Cloud) or clientOnline (Client Online)').choices(portals);
 
-export function registerPortalCommands(program: Command): void {
+function registerHealthCommand(program: Command): void {
   withApiOptions(
     program
       .command('health')
@@ -26,7 +26,9 @@ export function registerPortalCommands(program: Command): void {
       const { api, out } = apiAndOutput(options);
       out.result(await api.get<SyncHealth>('/sync/health'), describeHealth);
     });
+}
 
+function registerHoldCommand(program: Command): void {
   withApiOptions(
     program
       .command('hold')
@@ -51,7 +53,9 @@ export function registerPortalCommands(program: Command): void {
         `  ${plural(value.hold.heldClients, 'client')} waiting.`,
       ]);
     });
+}
 
+function registerReleaseCommand(program: Command): void {
   withApiOptions(
     program
       .command('release')
@@ -69,7 +73,9 @@ export function registerPortalCommands(program: Command): void {
           : `${portalName(portal)} was not held; nothing changed.`,
       ]);
     });
+}
 
+function registerApproveMailsCommand(program: Command): void {
   withApiOptions(
     program
       .command('approve-mails')
@@ -96,6 +102,13 @@ export function registerPortalCommands(program: Command): void {
         ...(value.status === 'released' && value.stillHeld > 0 ? [`  ${plural(value.stillHeld, 'new login')} held since the first approval wait for the next two.`] : []),
       ]);
     });
+}
+
+export function registerPortalCommands(program: Command): void {
+  registerHealthCommand(program);
+  registerHoldCommand(program);
+  registerReleaseCommand(program);
+  registerApproveMailsCommand(program);
 }
 
 function describeHealth(health: SyncHealth): string[] {

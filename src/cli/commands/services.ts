@@ -16,7 +16,7 @@ const roles = () => require('../run/roles') as typeof import('../run/roles');
 
 const jsonOption = ['--json', 'print events as JSON lines on stdout ({"event":"ready",...}, {"event":"stopped"}); the log goes to stderr'] as const;
 
-export function registerServiceCommands(program: Command): void {
+function registerStartCommand(program: Command): void {
   program
     .command('start')
     .summary('everything on this machine, with demo clients (what `npm start` runs)')
@@ -46,7 +46,9 @@ export function registerServiceCommands(program: Command): void {
       ]) + '\n  ... and the others of docs/operations.md, "Configuration".\n' + examples('portal-sync start', 'npm start', 'API_PORT=3100 TEMPORAL_PORT=7300 TEMPORAL_UI_PORT=8300 portal-sync start'),
     )
     .action(exitWith((options: ProcessOptions) => localStack().runLocalStack(options)));
+}
 
+function registerWorkerCommand(program: Command): void {
   program
     .command('worker')
     .summary('the Temporal worker and the outbox dispatcher, joining an existing database and Temporal')
@@ -85,7 +87,9 @@ export function registerServiceCommands(program: Command): void {
         ),
     )
     .action(exitWith((options: ProcessOptions) => roles().runRoles(['worker', 'dispatcher'], options)));
+}
 
+function registerApiCommand(program: Command): void {
   program
     .command('api')
     .summary('the HTTP API alone, joining an existing database and Temporal')
@@ -113,5 +117,11 @@ export function registerServiceCommands(program: Command): void {
       ]) + examples('DATABASE_URL=postgres://portal_sync@db/portal_sync TEMPORAL_ADDRESS=temporal:7233 API_HOST=0.0.0.0 API_TOKEN=... portal-sync api'),
     )
     .action(exitWith((options: ProcessOptions) => roles().runRoles(['api'], options)));
+}
+
+export function registerServiceCommands(program: Command): void {
+  registerStartCommand(program);
+  registerWorkerCommand(program);
+  registerApiCommand(program);
 }
 
