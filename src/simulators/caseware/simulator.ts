@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { cwTokenRequestSchema, type CwErrorBody } from '../../portals/caseware/api';
 import { SimulatorError } from './errors';
 import { FileRequestStore, fileRequestRoutes } from './file-requests';
@@ -46,26 +46,21 @@ function errorBody(messages: string[]): CwErrorBody {
   return { errors: messages.map((message) => ({ message })) };
 }
 
-export async function startCaseWareSimulator(options: CaseWareSimulatorOptions = {}): Promise<CaseWareSimulator> {
-  const host = options.host ?? '127.0.0.1';
-  const firm = options.firm ?? 'demo';
-  const clientId = options.clientId ?? 'sim-client';
-  const clientSecret = options.clientSecret ?? 'sim-secret';
-  const tokenTtlMs = options.tokenTtlMs ?? 30 * 60_000;
-  const rateLimit = options.rateLimit ?? { burst: 200, replenishPerSecond: 100 };
-  const apiPath = `/${encodeURIComponent(firm)}/ms/caseware-cloud/api/v2`;
-  const tokenPath = `${apiPath}/auth/token`;
+type Guid = { Params: { guid: string } };
+const query = (request: FastifyRequest): ListQuery => request.query as ListQuery;
+/** Bearer tokens handed out, with when each expires (ms since the epoch). */
+type Tokens = Map<string, number>;
 
-  const store = new CaseWareStore({
-    contactRoles: options.contactRoles ?? ['Contact - Entity Access', 'Contact - Entity Staff'],
-    groups: options.groups ?? ['Clients'],
-  });
-  const fileRequests = new FileRequestStore(store);
-  const tokens = new Map<string, number>();
-  const server = new SimulatorServer({ rateLimit, logger: options.logger });
-  const { app, bucket } = server;
+interface ApiPaths {
+  apiPath: string;
+  tokenPath: string;
+  isApi: (request: FastifyRequest) => boolean;
+}
 
-  const isApi = (request: FastifyRequest) => pathOf(request).startsWith(`${apiPath}/`);
+/** Counting, recording, faults, the rate limit and scripted answers: what the API calls meet before a route. */
+function addApiConditions(server: SimulatorServer, paths: ApiPaths, recordRequests: boolean | undefined): void {
+  const { apiPath, tokenPath, isApi } = paths;
+  const { bucket } = server;
   const rateLimitHeaders = (reply: FastifyReply, remaining: number): void => {
     reply.headers({
       'x-ratelimit-burst-capacity': String(bucket.burst),
@@ -76,7 +71,7 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
 
   // Counted before any fault meets them; the token request is counted too (`POST /auth/token`).
   server.addCallCounter({ counted: isApi, apiRoot: apiPath });
-  if (options.recordRequests) server.addRequestRecorder({ recorded: isApi, apiRoot: apiPath });
+  if (recordRequests) server.addRequestRecorder({ recorded: isApi, apiRoot: apiPath });
 
   // The token endpoint is spared, so that a fault plan describes what the API calls meet.
   server.addFaultHook({
@@ -99,9 +94,12 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
     errorBody: (status) => errorBody([status === 401 ? 'Authorization has been denied for this request' : 'Scripted failure']),
     invalidScript: (messages) => new SimulatorError(400, messages),
   });
+}
 
+/** Every API call but the token request needs a bearer token that has not expired; errors answer as CaseWare's do. */
+function guardApi(app: FastifyInstance, paths: ApiPaths, tokens: Tokens): void {
   app.addHook('onRequest', (request, reply, done) => {
-    if (!isApi(request) || pathOf(request) === tokenPath) {
+    if (!paths.isApi(request) || pathOf(request) === paths.tokenPath) {
       done();
       return;
     }
@@ -122,23 +120,23 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
     return reply.code(status).send(errorBody([message]));
   });
   app.setNotFoundHandler((_request, reply) => reply.code(404).send(errorBody(['Resource not found'])));
+}
 
-  // ----- the API -------------------------------------------------------------------------------
-
-  type Guid = { Params: { guid: string } };
-  const query = (request: FastifyRequest): ListQuery => request.query as ListQuery;
-
+function tokenRoute(app: FastifyInstance, tokenPath: string, credentials: { clientId: string; clientSecret: string; tokenTtlMs: number }, tokens: Tokens): void {
   app.post(tokenPath, (request, reply) => {
     const parsed = cwTokenRequestSchema.safeParse(request.body);
     if (!parsed.success) throw new SimulatorError(400, 'ClientId, ClientSecret and Language are required');
-    if (parsed.data.ClientId !== clientId || parsed.data.ClientSecret !== clientSecret) {
+    if (parsed.data.ClientId !== credentials.clientId || parsed.data.ClientSecret !== credentials.clientSecret) {
       throw new SimulatorError(401, 'Invalid client credentials');
     }
     const token = randomBytes(24).toString('base64url');
-    tokens.set(token, Date.now() + tokenTtlMs);
+    tokens.set(token, Date.now() + credentials.tokenTtlMs);
     return reply.send({ Token: token });
   });
+}
 
+/** Entities and their role assignments. */
+function entityRoutes(app: FastifyInstance, apiPath: string, store: CaseWareStore): void {
   app.get(`${apiPath}/entities`, (request, reply) => reply.send(store.listEntities(query(request))));
   // [assumed] Creating answers 201 with the new object.
   app.post(`${apiPath}/entities`, (request, reply) => reply.code(201).send(store.createEntity(request.body)));
@@ -162,7 +160,9 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
 
   // [assumed] Every entity's role assignments in one paged list (see cwFirmRoleAssignmentSchema).
   app.get(`${apiPath}/role-assignments`, (request, reply) => reply.send(store.listAllRoleAssignments(query(request))));
+}
 
+function userRoutes(app: FastifyInstance, apiPath: string, store: CaseWareStore): void {
   app.get(`${apiPath}/users`, (request, reply) => reply.send(store.listUsers(query(request))));
   app.post(`${apiPath}/users`, (request, reply) => reply.code(201).send(store.createUser(request.body)));
   app.get<Guid>(`${apiPath}/users/:guid`, (request, reply) => reply.send(store.getUser(request.params.guid)));
@@ -173,7 +173,10 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
     store.deleteUser(request.params.guid);
     return reply.code(204).send();
   });
+}
 
+/** Roles, groups and the groups' members. */
+function roleAndGroupRoutes(app: FastifyInstance, apiPath: string, store: CaseWareStore): void {
   app.get(`${apiPath}/roles`, (request, reply) => reply.send(store.listRoles(query(request))));
   app.get(`${apiPath}/groups`, (request, reply) => reply.send(store.listGroups(query(request))));
   app.get<Guid>(`${apiPath}/groups/:guid/user-assignments`, (request, reply) =>
@@ -183,11 +186,10 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
     store.patchGroupAssignments(request.params.guid, request.body);
     return reply.code(204).send();
   });
+}
 
-  fileRequestRoutes(app, apiPath, fileRequests);
-
-  // ----- test and demo hooks -------------------------------------------------------------------
-
+/** The test and demo hooks under /_sim. */
+function simRoutes(server: SimulatorServer, store: CaseWareStore, fileRequests: FileRequestStore, tokens: Tokens): void {
   server.addSimHooks({
     state: () => store.state(),
     invalidFaults: (messages) => new SimulatorError(400, messages),
@@ -201,8 +203,37 @@ export async function startCaseWareSimulator(options: CaseWareSimulatorOptions =
 
   // Seeding a large firm at once (benchmarks, demos), and reading records back without spending
   // the rate limit or showing in /_sim/calls.
-  app.post('/_sim/load', { bodyLimit: simLoadBodyLimit }, (request, reply) => reply.send(store.load(request.body)));
-  app.post('/_sim/lookup', { bodyLimit: simLoadBodyLimit }, (request, reply) => reply.send(store.lookup(request.body)));
+  server.app.post('/_sim/load', { bodyLimit: simLoadBodyLimit }, (request, reply) => reply.send(store.load(request.body)));
+  server.app.post('/_sim/lookup', { bodyLimit: simLoadBodyLimit }, (request, reply) => reply.send(store.lookup(request.body)));
+}
+
+export async function startCaseWareSimulator(options: CaseWareSimulatorOptions = {}): Promise<CaseWareSimulator> {
+  const host = options.host ?? '127.0.0.1';
+  const firm = options.firm ?? 'demo';
+  const clientId = options.clientId ?? 'sim-client';
+  const clientSecret = options.clientSecret ?? 'sim-secret';
+  const apiPath = `/${encodeURIComponent(firm)}/ms/caseware-cloud/api/v2`;
+  const paths: ApiPaths = { apiPath, tokenPath: `${apiPath}/auth/token`, isApi: (request) => pathOf(request).startsWith(`${apiPath}/`) };
+
+  const store = new CaseWareStore({
+    contactRoles: options.contactRoles ?? ['Contact - Entity Access', 'Contact - Entity Staff'],
+    groups: options.groups ?? ['Clients'],
+  });
+  const fileRequests = new FileRequestStore(store);
+  const tokens: Tokens = new Map();
+  const server = new SimulatorServer({ rateLimit: options.rateLimit ?? { burst: 200, replenishPerSecond: 100 }, logger: options.logger });
+  const { app } = server;
+
+  addApiConditions(server, paths, options.recordRequests);
+  guardApi(app, paths, tokens);
+
+  tokenRoute(app, paths.tokenPath, { clientId, clientSecret, tokenTtlMs: options.tokenTtlMs ?? 30 * 60_000 }, tokens);
+  entityRoutes(app, apiPath, store);
+  userRoutes(app, apiPath, store);
+  roleAndGroupRoutes(app, apiPath, store);
+  fileRequestRoutes(app, apiPath, fileRequests);
+
+  simRoutes(server, store, fileRequests, tokens);
 
   const origin = await server.listen(options.port ?? 0, host);
 
