@@ -163,6 +163,70 @@ function requestBody(kind, fields) {
   }
 }
 
+// --- The new-offboarding form's parts ---
+
+function ClientNumberField({ label, hint, fields, change }) {
+  return html`<label class="field">${label}
+    <input name="clientNumber" required value=${fields.clientNumber} pattern=${clientNumberPattern} title=${clientNumberHint}
+      onInput=${(e) => change({ clientNumber: e.currentTarget.value })} placeholder="e.g. 1001" size="12" />
+    ${hint ? html`<span class="hint">${hint}</span>` : null}
+  </label>`;
+}
+
+function KindChoice({ kind, onChoose }) {
+  return html`<fieldset class="kinds">
+    <legend>What happens?</legend>
+    ${Object.entries(offboardingKinds).map(([value, word]) => html`<label class=${`kind-option ${kind === value ? 'chosen' : ''}`}>
+      <input type="radio" name="kind" value=${value} checked=${kind === value} onChange=${() => onChoose(value)} />
+      <span><strong>${word.label}</strong><span class="hint">${word.explain}</span></span>
+    </label>`)}
+  </fieldset>`;
+}
+
+/** The records the offboarding is about, which depend on its kind, and the reason. */
+function RecordFields({ kind, fields, change }) {
+  return html`<fieldset class="records">
+    <legend>Which records?</legend>
+    ${kind === 'revoke-contact-access'
+      ? html`<label class="field">Contact id
+          <input name="contactId" type="number" min="1" step="1" required value=${fields.contactId}
+            onInput=${(e) => change({ contactId: e.currentTarget.value })} placeholder="e.g. 12" size="8" />
+          <span class="hint">The contact's number in the registry (see the client's status page).</span>
+        </label>
+        <div class="field">Portals
+          ${portalKeys.map((portal) => html`<label class="checkbox"><input type="checkbox" name=${`portal-${portal}`} checked=${fields.portals[portal]}
+            onChange=${(e) => change({ portals: { ...fields.portals, [portal]: e.currentTarget.checked } })} /> ${portalNames[portal]}</label>`)}
+        </div>`
+      : null}
+    ${kind === 'person-leaves'
+      ? html`<${ClientNumberField} label="Person client number" fields=${fields} change=${change} />
+        <label class="field">Companies the person leaves
+          <input name="companies" value=${fields.companies} pattern="[A-Za-z0-9\\-, ;]*" title="Client numbers, separated by commas"
+            onInput=${(e) => change({ companies: e.currentTarget.value })} placeholder="e.g. 1001, 1002" size="30" />
+          <span class="hint">Client numbers, separated by commas. Empty: every company where the person is a contact.</span>
+        </label>`
+      : null}
+    ${kind === 'person-deceased' ? html`<${ClientNumberField} label="Person client number" fields=${fields} change=${change} />` : null}
+    ${kind === 'client-leaves' ? html`<${ClientNumberField} label="Company client number" fields=${fields} change=${change} />` : null}
+    <label class="field"><span>Reason <span class="quiet">(optional)</span></span>
+      <textarea name="reason" rows="2" maxlength="2000" onInput=${(e) => change({ reason: e.currentTarget.value })}>${fields.reason}</textarea>
+      <span class="hint">Kept with the offboarding's record; never sent to a portal.</span>
+    </label>
+  </fieldset>`;
+}
+
+/** The dry run's plan, and the button that carries it out. */
+function PlanPreview({ plan, busy, onExecute }) {
+  return html`<${Section} title="The plan" intro="The steps, in this order. Each waits until every portal has applied the one before.">
+    <${Removes} removes=${plan.removes} />
+    ${plan.steps.length === 0 ? html`<${Empty}>Nothing to do: these records have no access to remove.<//>` : html`<${Steps} steps=${plan.steps} contactIds=${plan.contactIds} />`}
+    <${Notice}>A plan that ends many accesses (alone, or with the same token's recent offboardings that needed no approval) waits for a person's approval before it changes anything.<//>
+    <div class="form-buttons">
+      <button type="button" class="danger" disabled=${busy || plan.steps.length === 0} onClick=${onExecute}>Carry it out</button>
+    </div>
+  <//>`;
+}
+
 export function NewOffboardingPage({ route }) {
   const initialKind = offboardingKinds[route.query.get('kind')] ? route.query.get('kind') : 'client-leaves';
   const [kind, setKind] = useState(initialKind);
@@ -216,65 +280,17 @@ export function NewOffboardingPage({ route }) {
     }
   };
 
-  const numberField = (label, hint) => html`<label class="field">${label}
-    <input name="clientNumber" required value=${fields.clientNumber} pattern=${clientNumberPattern} title=${clientNumberHint}
-      onInput=${(e) => change({ clientNumber: e.currentTarget.value })} placeholder="e.g. 1001" size="12" />
-    ${hint ? html`<span class="hint">${hint}</span>` : null}
-  </label>`;
-
   return html`
     <${PageHeader} title="New offboarding" intro="Choose what happens, then look at the plan before anything changes. Nothing is changed until you choose “Carry it out”." />
     <form class="card offboarding-form" onSubmit=${dryRun}>
-      <fieldset class="kinds">
-        <legend>What happens?</legend>
-        ${Object.entries(offboardingKinds).map(([value, word]) => html`<label class=${`kind-option ${kind === value ? 'chosen' : ''}`}>
-          <input type="radio" name="kind" value=${value} checked=${kind === value} onChange=${() => chooseKind(value)} />
-          <span><strong>${word.label}</strong><span class="hint">${word.explain}</span></span>
-        </label>`)}
-      </fieldset>
-      <fieldset class="records">
-        <legend>Which records?</legend>
-        ${kind === 'revoke-contact-access'
-          ? html`<label class="field">Contact id
-              <input name="contactId" type="number" min="1" step="1" required value=${fields.contactId}
-                onInput=${(e) => change({ contactId: e.currentTarget.value })} placeholder="e.g. 12" size="8" />
-              <span class="hint">The contact's number in the registry (see the client's status page).</span>
-            </label>
-            <div class="field">Portals
-              ${portalKeys.map((portal) => html`<label class="checkbox"><input type="checkbox" name=${`portal-${portal}`} checked=${fields.portals[portal]}
-                onChange=${(e) => change({ portals: { ...fields.portals, [portal]: e.currentTarget.checked } })} /> ${portalNames[portal]}</label>`)}
-            </div>`
-          : null}
-        ${kind === 'person-leaves'
-          ? html`${numberField('Person client number')}
-            <label class="field">Companies the person leaves
-              <input name="companies" value=${fields.companies} pattern="[A-Za-z0-9\\-, ;]*" title="Client numbers, separated by commas"
-                onInput=${(e) => change({ companies: e.currentTarget.value })} placeholder="e.g. 1001, 1002" size="30" />
-              <span class="hint">Client numbers, separated by commas. Empty: every company where the person is a contact.</span>
-            </label>`
-          : null}
-        ${kind === 'person-deceased' ? numberField('Person client number') : null}
-        ${kind === 'client-leaves' ? numberField('Company client number') : null}
-        <label class="field"><span>Reason <span class="quiet">(optional)</span></span>
-          <textarea name="reason" rows="2" maxlength="2000" onInput=${(e) => change({ reason: e.currentTarget.value })}>${fields.reason}</textarea>
-          <span class="hint">Kept with the offboarding's record; never sent to a portal.</span>
-        </label>
-      </fieldset>
+      <${KindChoice} kind=${kind} onChoose=${chooseKind} />
+      <${RecordFields} kind=${kind} fields=${fields} change=${change} />
       <div class="form-buttons">
         <button type="submit" disabled=${busy}>Show the plan (dry run)</button>
       </div>
     </form>
     <${Problem} error=${error} title="The offboarding was refused" />
-    ${plan
-      ? html`<${Section} title="The plan" intro="The steps, in this order. Each waits until every portal has applied the one before.">
-          <${Removes} removes=${plan.plan.removes} />
-          ${plan.plan.steps.length === 0 ? html`<${Empty}>Nothing to do: these records have no access to remove.<//>` : html`<${Steps} steps=${plan.plan.steps} contactIds=${plan.plan.contactIds} />`}
-          <${Notice}>A plan that ends many accesses (alone, or with the same token's recent offboardings that needed no approval) waits for a person's approval before it changes anything.<//>
-          <div class="form-buttons">
-            <button type="button" class="danger" disabled=${busy || plan.plan.steps.length === 0} onClick=${execute}>Carry it out</button>
-          </div>
-        <//>`
-      : null}
+    ${plan ? html`<${PlanPreview} plan=${plan.plan} busy=${busy} onExecute=${execute} />` : null}
   `;
 }
 
