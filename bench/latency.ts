@@ -221,22 +221,19 @@ function subtractIdle(use: CpuUse, idlePerSecond: CpuUse): ProcessCpu {
   return Object.fromEntries(processKeys.map((key) => [key, Math.max(0, use[key] - idlePerSecond[key] * use.wallSeconds)])) as ProcessCpu;
 }
 
-export async function latencySection(
-  context: BenchContext,
-  seeded: readonly SeededClient[],
-  options: { rate: number; seconds: number; historySample: number },
-): Promise<LatencySection> {
-  const total = Math.max(1, Math.round(options.rate * options.seconds));
-  // Each edit goes to another client (as long as there are enough), in a reproducible shuffle.
+/** Each edit goes to another client (as long as there are enough), in a reproducible shuffle. */
+function editOrder(seeded: readonly SeededClient[]): SeededClient[] {
   const random = mulberry32(20261201);
   const order = [...seeded];
   for (let i = order.length - 1; i > 0; i -= 1) {
     const j = Math.floor(random() * (i + 1));
     [order[i], order[j]] = [order[j]!, order[i]!];
   }
-  if (total > order.length) context.log(`latency: ${total} edits over ${order.length} clients: some clients are edited more than once`);
+  return order;
+}
 
-  await letRateLimitsRefill(context);
+/** The database's and the processes' use while nothing happens, per second; and the counters at its end. */
+async function measureIdle(context: BenchContext) {
   context.log(`latency: measuring the idle rate for ${idleSampleMs / 1000} s ...`);
   const idleDb0 = await databaseCounters(context);
   const idleCpu0 = cpuSnapshot(context);
@@ -250,12 +247,11 @@ export async function latencySection(
   ) as CpuUse;
   const idleDb = databaseDelta(db0, idleDb0);
   const idlePerSecond = Object.fromEntries(Object.entries(idleDb).map(([k, v]) => [k, round(v / idleSeconds, 1)])) as DatabaseUse;
+  return { db0, cpu0, cpuIdlePerSecond, idlePerSecond };
+}
 
-  context.log(`latency: ${total} edits at ${options.rate}/s for ${options.seconds} s ...`);
-  const calls0 = await portalCalls(context);
-  const rss = new RssSampler(context.service.pid).start();
-  const edits: Edit[] = [];
-  const inFlight: Promise<void>[] = [];
+/** Polls the portals for the edits until stopped; the returned function stops it. */
+function startPolling(context: BenchContext, edits: Edit[]): () => Promise<void> {
   let polling = true;
   const poller = (async () => {
     while (polling) {
@@ -267,10 +263,18 @@ export async function latencySection(
       await sleep(Math.max(0, (pending > busyPending ? busyPollMs : pollMs) - (Date.now() - began)));
     }
   })();
+  return async () => {
+    polling = false;
+    await poller;
+  };
+}
 
+/** `total` edits at `rate` a second through the API, each noted in `edits`; answers when every one has been answered. */
+async function sendEdits(context: BenchContext, order: readonly SeededClient[], total: number, rate: number, edits: Edit[]): Promise<{ start: number; stoppedAt: number }> {
+  const inFlight: Promise<void>[] = [];
   const start = Date.now();
   for (let index = 0; index < total; index += 1) {
-    const due = start + (index * 1000) / options.rate;
+    const due = start + (index * 1000) / rate;
     if (due > Date.now()) await sleep(due - Date.now());
     const client = order[index % order.length]!;
     const kind = index % 2 === 0 ? 'client-city' : 'contact-mobile';
@@ -294,7 +298,70 @@ export async function latencySection(
     );
   }
   await Promise.all(inFlight);
-  const stoppedAt = Date.now();
+  return { start, stoppedAt: Date.now() };
+}
+
+/** Clients whose histories are counted: spread over the whole run; a client edited more than once is left out (its history holds several changes). */
+function historySampleOf(ok: readonly Edit[], historySample: number): string[] {
+  const editsOf = new Map<string, number>();
+  for (const edit of ok) editsOf.set(edit.client.clientNumber, (editsOf.get(edit.client.clientNumber) ?? 0) + 1);
+  const once = ok.filter((e) => editsOf.get(e.client.clientNumber) === 1);
+  const step = Math.max(1, once.length / historySample);
+  return Array.from({ length: Math.min(historySample, once.length) }, (_, i) => once[Math.floor(i * step)]!.client.clientNumber);
+}
+
+/** Latencies from commit to each portal, and to both, of the committed edits. */
+function portalLatencies(ok: readonly Edit[]) {
+  const latency = (portal: Portal) => ok.flatMap((e) => (e.seenAt[portal] === undefined ? [] : [Math.max(0, e.seenAt[portal] - e.committedAt!)]));
+  const both = ok.flatMap((e) =>
+    e.seenAt.caseware === undefined || e.seenAt.clientOnline === undefined ? [] : [Math.max(0, Math.max(e.seenAt.caseware, e.seenAt.clientOnline) - e.committedAt!)],
+  );
+  return { caseware: latency('caseware'), clientOnline: latency('clientOnline'), both };
+}
+
+/** The database's counters from `db0` on (once its statistics have settled), net of its idle rate, in total and per change. */
+async function databaseUseOf(context: BenchContext, db0: Awaited<ReturnType<typeof databaseCounters>>, idlePerSecond: DatabaseUse, changes: number) {
+  await sleep(statsSettleMs);
+  const db1 = await databaseCounters(context);
+  const delta = databaseDelta(db1, db0);
+  const seconds = (db1.at - db0.at) / 1000;
+  const net = Object.fromEntries(Object.entries(delta).map(([k, v]) => [k, Math.round(v - idlePerSecond[k as keyof DatabaseUse] * seconds)])) as DatabaseUse;
+  return {
+    delta,
+    idlePerSecond,
+    net,
+    perChange: Object.fromEntries(Object.entries(delta).map(([k, v]) => [k, round(v / changes, 1)])) as Record<keyof DatabaseUse, number>,
+    netPerChange: Object.fromEntries(Object.entries(net).map(([k, v]) => [k, round(v / changes, 1)])) as Record<keyof DatabaseUse, number>,
+  };
+}
+
+/** Portal calls per change, by route ("CW GET /entities"). */
+function callsPerRoute(calls: ReturnType<typeof portalCallsDelta>, changes: number): Record<string, number> {
+  const routes: Record<string, number> = {};
+  for (const [portal, summary] of Object.entries(calls)) {
+    for (const [route, n] of Object.entries(summary.byRoute)) routes[`${portal === 'caseware' ? 'CW' : 'CO'} ${route}`] = round(n / changes, 3);
+  }
+  return routes;
+}
+
+export async function latencySection(
+  context: BenchContext,
+  seeded: readonly SeededClient[],
+  options: { rate: number; seconds: number; historySample: number },
+): Promise<LatencySection> {
+  const total = Math.max(1, Math.round(options.rate * options.seconds));
+  const order = editOrder(seeded);
+  if (total > order.length) context.log(`latency: ${total} edits over ${order.length} clients: some clients are edited more than once`);
+
+  await letRateLimitsRefill(context);
+  const { db0, cpu0, cpuIdlePerSecond, idlePerSecond } = await measureIdle(context);
+
+  context.log(`latency: ${total} edits at ${options.rate}/s for ${options.seconds} s ...`);
+  const calls0 = await portalCalls(context);
+  const rss = new RssSampler(context.service.pid).start();
+  const edits: Edit[] = [];
+  const stopPolling = startPolling(context, edits);
+  const { start, stoppedAt } = await sendEdits(context, order, total, options.rate, edits);
   const achievedRate = total / ((stoppedAt - start) / 1000);
   const ok = edits.filter((e) => e.committedAt !== undefined);
   const backlogAtStop = {
@@ -306,8 +373,7 @@ export async function latencySection(
 
   const allSeen = (portal: Portal) => ok.every((e) => e.seenAt[portal] !== undefined);
   while (!(allSeen('caseware') && allSeen('clientOnline')) && Date.now() - stoppedAt < drainTimeoutMs) await sleep(pollMs);
-  polling = false;
-  await poller;
+  await stopPolling();
   const cpu = cpuDelta(cpuSnapshot(context), cpu0);
   const serviceMaxRssMiB = rss.stop();
   const calls = portalCallsDelta(await portalCalls(context), calls0);
@@ -316,31 +382,15 @@ export async function latencySection(
     const last = Math.max(...ok.map((e) => e.seenAt[portal]!));
     return round(Math.max(0, last - stoppedAt) / 1000);
   };
-  const latency = (portal: Portal) => ok.flatMap((e) => (e.seenAt[portal] === undefined ? [] : [Math.max(0, e.seenAt[portal] - e.committedAt!)]));
-  const both = ok.flatMap((e) =>
-    e.seenAt.caseware === undefined || e.seenAt.clientOnline === undefined ? [] : [Math.max(0, Math.max(e.seenAt.caseware, e.seenAt.clientOnline) - e.committedAt!)],
-  );
+  const latencies = portalLatencies(ok);
 
   context.log('latency: counting workflow histories and database statistics ...');
-  // Spread over the whole run; a client edited more than once is left out (its history holds several changes).
-  const editsOf = new Map<string, number>();
-  for (const edit of ok) editsOf.set(edit.client.clientNumber, (editsOf.get(edit.client.clientNumber) ?? 0) + 1);
-  const once = ok.filter((e) => editsOf.get(e.client.clientNumber) === 1);
-  const step = Math.max(1, once.length / options.historySample);
-  const sampled = Array.from({ length: Math.min(options.historySample, once.length) }, (_, i) => once[Math.floor(i * step)]!.client.clientNumber);
+  const sampled = historySampleOf(ok, options.historySample);
   const counted = await countHistories(context.temporal.client, sampled.map((n) => `client-${n}`));
   const history = perChange(counted, 1);
   const stages = stagesOf(ok, counted.timings);
-  await sleep(statsSettleMs);
-  const db1 = await databaseCounters(context);
-  const delta = databaseDelta(db1, db0);
-  const seconds = (db1.at - db0.at) / 1000;
-  const net = Object.fromEntries(Object.entries(delta).map(([k, v]) => [k, Math.round(v - idlePerSecond[k as keyof DatabaseUse] * seconds)])) as DatabaseUse;
   const changes = ok.length;
-  const routes: Record<string, number> = {};
-  for (const [portal, summary] of Object.entries(calls)) {
-    for (const [route, n] of Object.entries(summary.byRoute)) routes[`${portal === 'caseware' ? 'CW' : 'CO'} ${route}`] = round(n / changes, 3);
-  }
+  const database = await databaseUseOf(context, db0, idlePerSecond, changes);
   const netCpu = subtractIdle(cpu, cpuIdlePerSecond);
 
   return {
@@ -353,25 +403,19 @@ export async function latencySection(
     busyPollMs,
     bothP50ByWindow: windows(ok, start),
     stages,
-    latencyMs: { caseware: stats(latency('caseware')), clientOnline: stats(latency('clientOnline')), both: stats(both) },
+    latencyMs: { caseware: stats(latencies.caseware), clientOnline: stats(latencies.clientOnline), both: stats(latencies.both) },
     apiMs: stats(ok.map((e) => e.committedAt! - e.sentAt)),
     backlogAtStop,
     drainSeconds: { caseware: drain('caseware'), clientOnline: drain('clientOnline') },
-    neverSeen: { caseware: ok.length - latency('caseware').length, clientOnline: ok.length - latency('clientOnline').length },
+    neverSeen: { caseware: ok.length - latencies.caseware.length, clientOnline: ok.length - latencies.clientOnline.length },
     simulatorCalls: calls,
     callsPerChange: {
       caseware: round((calls.caseware.reads + calls.caseware.writes) / changes, 3),
       clientOnline: round((calls.clientOnline.reads + calls.clientOnline.writes) / changes, 3),
-      byRoute: routes,
+      byRoute: callsPerRoute(calls, changes),
     },
     history,
-    database: {
-      delta,
-      idlePerSecond,
-      net,
-      perChange: Object.fromEntries(Object.entries(delta).map(([k, v]) => [k, round(v / changes, 1)])) as Record<keyof DatabaseUse, number>,
-      netPerChange: Object.fromEntries(Object.entries(net).map(([k, v]) => [k, round(v / changes, 1)])) as Record<keyof DatabaseUse, number>,
-    },
+    database,
     cpu,
     cpuIdlePerSecond: Object.fromEntries(Object.entries(cpuIdlePerSecond).map(([k, v]) => [k, typeof v === 'number' ? round(v, 3) : v])) as CpuUse,
     cpuPer1000Changes: Object.fromEntries(Object.entries(netCpu).map(([k, v]) => [k, round((v * 1000) / changes)])) as ProcessCpu,
