@@ -92,6 +92,30 @@ function machine() {
   };
 }
 
+/** The chosen sections, in their order, each adding its results. */
+async function runSections(
+  results: BenchResults,
+  context: BenchContext,
+  seeded: Awaited<ReturnType<typeof seedFirm>>,
+  options: BenchOptions,
+  processLog: (line: string) => void,
+): Promise<void> {
+  if (options.sections.includes('reconcile')) results.reconcile = await reconcileSection(context, seeded);
+  if (options.sections.includes('latency')) {
+    results.latency = await latencySection(context, seeded, { rate: options.editRate, seconds: options.editSeconds, historySample: options.historySample });
+  }
+  if (options.sections.includes('bulk')) results.bulk = await bulkSection(context, seeded, { edits: options.bulkEdits });
+  const provisioning = { clients: options.provisionClients, contacts: options.provisionContacts, concurrency: options.concurrency };
+  if (options.sections.includes('provisioning')) {
+    results.provisioning = await provisioningSection(context, { ...provisioning, historySample: options.historySample });
+  }
+  if (options.sections.includes('direct')) results.direct = await directSection(context, provisioning);
+  if (results.provisioning && results.direct) {
+    results.provisioningToLimit = Math.round((results.provisioning.objectsPerSecond / results.direct.objectsPerSecond) * 100) / 100;
+  }
+  if (options.sections.includes('floor')) results.floor = await floorSection(context, { rate: options.editRate, seconds: options.editSeconds }, processLog);
+}
+
 async function main(): Promise<void> {
   const options = parseOptions();
   const started = Date.now();
@@ -161,20 +185,7 @@ async function main(): Promise<void> {
       processes: { service: service.pid, extraWorkers: extraWorkers.map((w) => w.pid), temporal: temporal.pid, casewareSimulator: simulators.caseware.pid, clientOnlineSimulator: simulators.clientOnline.pid },
       seed: { clients: seeded.length, contactsPerClient: options.contactsPerClient, seconds: Math.round(seedSeconds * 10) / 10 },
     };
-    if (options.sections.includes('reconcile')) results.reconcile = await reconcileSection(context, seeded);
-    if (options.sections.includes('latency')) {
-      results.latency = await latencySection(context, seeded, { rate: options.editRate, seconds: options.editSeconds, historySample: options.historySample });
-    }
-    if (options.sections.includes('bulk')) results.bulk = await bulkSection(context, seeded, { edits: options.bulkEdits });
-    const provisioning = { clients: options.provisionClients, contacts: options.provisionContacts, concurrency: options.concurrency };
-    if (options.sections.includes('provisioning')) {
-      results.provisioning = await provisioningSection(context, { ...provisioning, historySample: options.historySample });
-    }
-    if (options.sections.includes('direct')) results.direct = await directSection(context, provisioning);
-    if (results.provisioning && results.direct) {
-      results.provisioningToLimit = Math.round((results.provisioning.objectsPerSecond / results.direct.objectsPerSecond) * 100) / 100;
-    }
-    if (options.sections.includes('floor')) results.floor = await floorSection(context, { rate: options.editRate, seconds: options.editSeconds }, processLog);
+    await runSections(results, context, seeded, options, processLog);
 
     results.service = {
       peakRssMiB: Math.round(memory(service.pid)?.peakRssMiB ?? 0),
