@@ -52,6 +52,84 @@ function databaseUrlFor(url: string, applicationName: string): string {
   return withName.toString();
 }
 
+const cli = 'src/cli/main.ts';
+
+/** The environment of both service processes (`common`), and the worker's. */
+function serviceEnvironments(database: BenchDatabase, simulators: SimulatorProcesses, temporalAddress: string, taskQueue: string) {
+  const common = {
+    TEMPORAL_ADDRESS: temporalAddress,
+    TEMPORAL_TASK_QUEUE: taskQueue,
+    // The workload makes new logins by the hundred on purpose; its checks count the mails itself.
+    CREDENTIALS_MAIL_THRESHOLD: '0',
+    LOG_LEVEL: 'warn',
+  };
+  const workerEnv = {
+    ...common,
+    DATABASE_URL: databaseUrlFor(database.url, applicationNames.worker),
+    CASEWARE_BASE_URL: simulators.caseware.baseUrl,
+    CASEWARE_CLIENT_ID: simulators.caseware.clientId,
+    CASEWARE_CLIENT_SECRET: simulators.caseware.clientSecret,
+    CLIENT_ONLINE_BASE_URL: simulators.clientOnline.baseUrl,
+    CLIENT_ONLINE_API_KEY: simulators.clientOnline.apiKey,
+    // A hung request is given up after 3 s rather than 10, so that the run sees many of them.
+    CASEWARE_REQUEST_TIMEOUT_MS: '3000',
+    CLIENT_ONLINE_REQUEST_TIMEOUT_MS: '3000',
+    // As a deployment against the real portals would set it: a little under their limit.
+    CASEWARE_REQUESTS_PER_SECOND: '90',
+    CLIENT_ONLINE_REQUESTS_PER_SECOND: '90',
+  };
+  return { common, workerEnv };
+}
+
+/** The worker process (`portal-sync worker`): started again whenever it ends without the run killing it. */
+function keepWorkerRunning(workerEnv: Record<string, string>, log: (line: string) => void) {
+  const unexpectedExits: string[] = [];
+  let worker: StartedProcess | undefined;
+  let killingWorker = false;
+  let stopping = false;
+  const start = async (): Promise<void> => {
+    // The worker joins a Temporal that may just have come back: try until it starts.
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        const started = await startNode('worker', cli, ['worker', '--json'], workerEnv, log);
+        worker = started.process;
+        break;
+      } catch (error) {
+        if (attempt >= 5) throw error;
+        log(`worker did not start (attempt ${attempt}): ${String(error).slice(0, 300)}`);
+        await sleep(2_000);
+      }
+    }
+    const child = worker.child;
+    child.once('exit', (code, signal) => {
+      if (killingWorker || stopping) return;
+      unexpectedExits.push(`worker exited on its own (code ${code}, signal ${signal}) at ${new Date().toISOString()}`);
+      log(`worker exited on its own (${code ?? signal}); starting another`);
+      void start().catch((error: unknown) => log(`could not restart the worker: ${String(error)}`));
+    });
+  };
+  return {
+    unexpectedExits,
+    start,
+    /** SIGKILL, a pause, and a new worker. */
+    async kill(pauseMs: number): Promise<void> {
+      const current = worker;
+      if (!current) return;
+      killingWorker = true;
+      const exited = new Promise<void>((resolve) => current.child.once('exit', () => resolve()));
+      current.child.kill('SIGKILL');
+      await exited;
+      killingWorker = false;
+      await sleep(pauseMs);
+      await start();
+    },
+    async stop(): Promise<void> {
+      stopping = true;
+      await worker?.stop();
+    },
+  };
+}
+
 export async function startChaosStack(options: { adminUrl: string; log: (line: string) => void }): Promise<ChaosStack> {
   const { log } = options;
   const stops: (() => Promise<void>)[] = [];
@@ -76,60 +154,10 @@ export async function startChaosStack(options: { adminUrl: string; log: (line: s
     const taskQueue = `portal-sync-chaos-${randomBytes(3).toString('hex')}`;
     const token = randomBytes(24).toString('base64url');
     const approver = await createApiToken(database.db, { name: 'chaos-approver', role: 'operator' });
-    const common = {
-      TEMPORAL_ADDRESS: temporal.address,
-      TEMPORAL_TASK_QUEUE: taskQueue,
-      // The workload makes new logins by the hundred on purpose; its checks count the mails itself.
-      CREDENTIALS_MAIL_THRESHOLD: '0',
-      LOG_LEVEL: 'warn',
-    };
-    const workerEnv = {
-      ...common,
-      DATABASE_URL: databaseUrlFor(database.url, applicationNames.worker),
-      CASEWARE_BASE_URL: simulators.caseware.baseUrl,
-      CASEWARE_CLIENT_ID: simulators.caseware.clientId,
-      CASEWARE_CLIENT_SECRET: simulators.caseware.clientSecret,
-      CLIENT_ONLINE_BASE_URL: simulators.clientOnline.baseUrl,
-      CLIENT_ONLINE_API_KEY: simulators.clientOnline.apiKey,
-      // A hung request is given up after 3 s rather than 10, so that the run sees many of them.
-      CASEWARE_REQUEST_TIMEOUT_MS: '3000',
-      CLIENT_ONLINE_REQUEST_TIMEOUT_MS: '3000',
-      // As a deployment against the real portals would set it: a little under their limit.
-      CASEWARE_REQUESTS_PER_SECOND: '90',
-      CLIENT_ONLINE_REQUESTS_PER_SECOND: '90',
-    };
-    const cli = 'src/cli/main.ts';
-
-    const unexpectedWorkerExits: string[] = [];
-    let worker: StartedProcess | undefined;
-    let killingWorker = false;
-    let stopping = false;
-    const startWorker = async (): Promise<void> => {
-      // The worker joins a Temporal that may just have come back: try until it starts.
-      for (let attempt = 1; ; attempt += 1) {
-        try {
-          const started = await startNode('worker', cli, ['worker', '--json'], workerEnv, log);
-          worker = started.process;
-          break;
-        } catch (error) {
-          if (attempt >= 5) throw error;
-          log(`worker did not start (attempt ${attempt}): ${String(error).slice(0, 300)}`);
-          await sleep(2_000);
-        }
-      }
-      const child = worker.child;
-      child.once('exit', (code, signal) => {
-        if (killingWorker || stopping) return;
-        unexpectedWorkerExits.push(`worker exited on its own (code ${code}, signal ${signal}) at ${new Date().toISOString()}`);
-        log(`worker exited on its own (${code ?? signal}); starting another`);
-        void startWorker().catch((error: unknown) => log(`could not restart the worker: ${String(error)}`));
-      });
-    };
-    await startWorker();
-    stops.push(async () => {
-      stopping = true;
-      await worker?.stop();
-    });
+    const { common, workerEnv } = serviceEnvironments(database, simulators, temporal.address, taskQueue);
+    const worker = keepWorkerRunning(workerEnv, log);
+    await worker.start();
+    stops.push(() => worker.stop());
 
     const api = await startNode<{ apiUrl: string }>(
       'api',
@@ -148,18 +176,8 @@ export async function startChaosStack(options: { adminUrl: string; log: (line: s
       token,
       approverToken: approver.secret,
       taskQueue,
-      unexpectedWorkerExits,
-      async killWorker(pauseMs) {
-        const current = worker;
-        if (!current) return;
-        killingWorker = true;
-        const exited = new Promise<void>((resolve) => current.child.once('exit', () => resolve()));
-        current.child.kill('SIGKILL');
-        await exited;
-        killingWorker = false;
-        await sleep(pauseMs);
-        await startWorker();
-      },
+      unexpectedWorkerExits: worker.unexpectedExits,
+      killWorker: (pauseMs) => worker.kill(pauseMs),
       async killTemporal(pauseMs) {
         const current = temporal;
         const exited = new Promise<void>((resolve) => current.child.once('exit', () => resolve()));
