@@ -12,7 +12,7 @@ import {
   type CheckResult,
 } from './checks';
 import { startChaosStack, type ChaosStack } from './stack';
-import { Workload, type RefuseNext, type WorkloadSize } from './workload';
+import { Workload, type Api, type RefuseNext, type WorkloadSize } from './workload';
 import { portalDifferences } from '../test/support/convergence';
 
 // The chaos run: the workload of chaos/workload.ts on the stack of chaos/stack.ts while, at seeded
@@ -98,10 +98,13 @@ export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
   }
 }
 
-async function run(stack: ChaosStack, options: ChaosOptions, random: () => number, started: number): Promise<ChaosReport> {
-  const { log } = options;
-  const apiAs = (token: string) => async (method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${stack.apiUrl}${path}`, {
+type PortalName = 'caseware' | 'clientOnline';
+type Origins = Record<PortalName, string>;
+
+/** The API as the workload calls it, with one token. */
+function apiAs(apiUrl: string, token: string): Api {
+  return async (method, path, body) => {
+    const response = await fetch(`${apiUrl}${path}`, {
       method,
       headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
@@ -116,9 +119,11 @@ async function run(stack: ChaosStack, options: ChaosOptions, random: () => numbe
     }
     return { status: response.status, body: parsed };
   };
-  const origins = { caseware: stack.simulators.caseware.origin, clientOnline: stack.simulators.clientOnline.origin };
-  const api = apiAs(stack.token);
-  const refuseNext: RefuseNext = async (portal, call) => {
+}
+
+/** Makes a portal simulator refuse the next such call once (422). */
+function refuseNextAt(origins: Origins): RefuseNext {
+  return async (portal, call) => {
     const response = await fetch(`${origins[portal]}/_sim/script`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
@@ -126,95 +131,84 @@ async function run(stack: ChaosStack, options: ChaosOptions, random: () => numbe
     });
     if (!response.ok) throw new Error(`/_sim/script answered ${response.status}`);
   };
-  const workload = new Workload(api, apiAs(stack.approverToken), options.seed, options.size, log, refuseNext);
-  const crashes = { worker: 0, temporal: 0, databaseDrops: 0, databaseConnectionsTerminated: 0 };
-  let tokenExpiries = 0;
-  let faultWindows = 0;
-  const faultState: Record<'caseware' | 'clientOnline', Record<string, number>> = { caseware: {}, clientOnline: {} };
-  const setFaults = (portal: 'caseware' | 'clientOnline', settings: Record<string, number | boolean>) =>
-    simHook(origins[portal], 'POST', 'faults', settings).catch((error: unknown) => log(`faults ${portal}: ${String(error)}`));
+}
 
-  const stormStart = Date.now();
-  const stormEnd = stormStart + options.stormMs;
-  let storming = true;
+/** What the storm's lanes share: whether it goes on, what each portal's faults are now, and what was done. */
+interface Storm {
+  readonly start: number;
+  storming: boolean;
+  faultState: Record<PortalName, Record<string, number>>;
+  faultWindows: number;
+  tokenExpiries: number;
+  crashes: ChaosReport['figures']['crashesSurvived'];
+  setFaults(portal: PortalName, settings: Record<string, number | boolean>): Promise<unknown>;
+}
 
-  // Portal faults: per portal, windows of faults (2-8 s) and calm (3-10 s), seeded.
-  const faultLane = async (portal: 'caseware' | 'clientOnline', laneRandom: () => number) => {
-    while (storming) {
-      await sleep(3_000 + laneRandom() * 7_000);
-      if (!storming) break;
-      const scale = 0.5 + laneRandom();
-      const settings = {
-        seed: Math.floor(laneRandom() * 1e9),
-        errorRate: round(options.faultRates.errorRate * scale),
-        rateLimitRate: round(options.faultRates.rateLimitRate * scale),
-        hangRate: round(options.faultRates.hangRate * scale),
-        dropRate: round(options.faultRates.dropRate * scale),
-      };
-      faultState[portal] = settings;
-      faultWindows += 1;
-      await setFaults(portal, settings);
-      await sleep(2_000 + laneRandom() * 6_000);
-      faultState[portal] = {};
-      await setFaults(portal, {});
+/** Portal faults: per portal, windows of faults (2-8 s) and calm (3-10 s), seeded. */
+async function faultLane(storm: Storm, portal: PortalName, laneRandom: () => number, rates: ChaosOptions['faultRates']): Promise<void> {
+  while (storm.storming) {
+    await sleep(3_000 + laneRandom() * 7_000);
+    if (!storm.storming) break;
+    const scale = 0.5 + laneRandom();
+    const settings = {
+      seed: Math.floor(laneRandom() * 1e9),
+      errorRate: round(rates.errorRate * scale),
+      rateLimitRate: round(rates.rateLimitRate * scale),
+      hangRate: round(rates.hangRate * scale),
+      dropRate: round(rates.dropRate * scale),
+    };
+    storm.faultState[portal] = settings;
+    storm.faultWindows += 1;
+    await storm.setFaults(portal, settings);
+    await sleep(2_000 + laneRandom() * 6_000);
+    storm.faultState[portal] = {};
+    await storm.setFaults(portal, {});
+  }
+}
+
+async function crash(storm: Storm, stack: ChaosStack, kind: Crash, random: () => number, log: (line: string) => void): Promise<void> {
+  const { crashes } = storm;
+  switch (kind) {
+    case 'worker':
+      log('chaos: SIGKILL the worker');
+      await stack.killWorker(500 + random() * 3_000);
+      crashes.worker += 1;
+      break;
+    case 'temporal':
+      log('chaos: SIGKILL the Temporal dev server');
+      await stack.killTemporal(1_000 + random() * 4_000);
+      crashes.temporal += 1;
+      break;
+    case 'databaseDrop': {
+      const n = await stack.dropDatabaseConnections();
+      log(`chaos: terminated ${n} database connections of the service`);
+      crashes.databaseDrops += 1;
+      crashes.databaseConnectionsTerminated += n;
+      break;
     }
-  };
+    case 'tokenExpiry':
+      log('chaos: CaseWare tokens expire now');
+      await storm.setFaults('caseware', { ...storm.faultState.caseware, expireTokensNow: true });
+      storm.tokenExpiries += 1;
+      break;
+  }
+}
 
-  // Crashes, one at a time, at their scheduled moments.
-  const crashLane = async () => {
-    for (const { at, kind } of crashSchedule(random, options)) {
-      const wait = stormStart + at - Date.now();
-      if (wait > 0) await sleep(wait);
-      const t0 = Date.now();
-      switch (kind) {
-        case 'worker':
-          log('chaos: SIGKILL the worker');
-          await stack.killWorker(500 + random() * 3_000);
-          crashes.worker += 1;
-          break;
-        case 'temporal':
-          log('chaos: SIGKILL the Temporal dev server');
-          await stack.killTemporal(1_000 + random() * 4_000);
-          crashes.temporal += 1;
-          break;
-        case 'databaseDrop': {
-          const n = await stack.dropDatabaseConnections();
-          log(`chaos: terminated ${n} database connections of the service`);
-          crashes.databaseDrops += 1;
-          crashes.databaseConnectionsTerminated += n;
-          break;
-        }
-        case 'tokenExpiry':
-          log('chaos: CaseWare tokens expire now');
-          await setFaults('caseware', { ...faultState.caseware, expireTokensNow: true });
-          tokenExpiries += 1;
-          break;
-      }
-      log(`chaos: ${kind} done in ${Date.now() - t0} ms`);
-      // The storm runs on between crashes, even when a restart took longer than planned.
-      await sleep(3_000 + random() * 5_000);
-    }
-  };
+/** Crashes, one at a time, at their scheduled moments. */
+async function crashLane(storm: Storm, stack: ChaosStack, options: ChaosOptions, random: () => number): Promise<void> {
+  for (const { at, kind } of crashSchedule(random, options)) {
+    const wait = storm.start + at - Date.now();
+    if (wait > 0) await sleep(wait);
+    const t0 = Date.now();
+    await crash(storm, stack, kind, random, options.log);
+    options.log(`chaos: ${kind} done in ${Date.now() - t0} ms`);
+    // The storm runs on between crashes, even when a restart took longer than planned.
+    await sleep(3_000 + random() * 5_000);
+  }
+}
 
-  const lanes = [
-    faultLane('caseware', mulberry32(options.seed + 1)),
-    faultLane('clientOnline', mulberry32(options.seed + 2)),
-  ];
-  const crashesDone = crashLane();
-  await workload.register();
-  log(`registered ${workload.clients.size} clients, ${workload.contacts.size} contacts in ${Date.now() - stormStart} ms`);
-  await workload.storm(stormEnd);
-  await crashesDone;
-  storming = false;
-  await Promise.all(lanes);
-  await Promise.all([setFaults('caseware', {}), setFaults('clientOnline', {})]);
-  const stormDone = Date.now();
-  log(`storm over after ${stormDone - stormStart} ms; waiting for quiet`);
-
-  const quiet = await waitForQuiet(stack, workload, origins, options.quietTimeoutMs, log);
-  const quietAfterMs = Date.now() - stormDone;
-  log(quiet ? `quiet after ${quietAfterMs} ms` : `no quiet within ${options.quietTimeoutMs} ms; checking what is there`);
-
+/** What must hold once the run is quiet (or has waited long enough). */
+async function runChecks(stack: ChaosStack, workload: Workload, origins: Origins, api: Api, quiet: boolean, quietTimeoutMs: number): Promise<CheckResult[]> {
   const states = await portalStates(origins);
   const checks: CheckResult[] = [];
   checks.push(await checkConvergence(stack.database.db, states));
@@ -229,20 +223,64 @@ async function run(stack: ChaosStack, options: ChaosOptions, random: () => numbe
     violations: [...workload.figures.unexpected, ...stack.unexpectedWorkerExits],
   };
   checks.push(workloadCheck);
-  if (!quiet) checks.push({ name: 'quiet', figures: {}, violations: [`no quiet within ${options.quietTimeoutMs} ms after the storm`] });
+  if (!quiet) checks.push({ name: 'quiet', figures: {}, violations: [`no quiet within ${quietTimeoutMs} ms after the storm`] });
+  return checks;
+}
 
+/** The faults the simulators injected, by kind, and the token expiries. */
+async function faultsInjectedAt(origins: Origins, tokenExpiries: number): Promise<Record<string, number>> {
   const injected: Record<string, number> = {};
   for (const origin of Object.values(origins)) {
     const { injected: counts } = await simHook<{ injected: Record<string, number> }>(origin, 'GET', 'faults');
     for (const [kind, n] of Object.entries(counts)) injected[kind] = (injected[kind] ?? 0) + n;
   }
-  const faultsInjected: Record<string, number> = {
+  return {
     '5xx': (injected['500'] ?? 0) + (injected['503'] ?? 0),
     '429': injected['429'] ?? 0,
     hung: injected.hang ?? 0,
     dropped: injected.drop ?? 0,
     'token expiry': tokenExpiries,
   };
+}
+
+async function run(stack: ChaosStack, options: ChaosOptions, random: () => number, started: number): Promise<ChaosReport> {
+  const { log } = options;
+  const origins: Origins = { caseware: stack.simulators.caseware.origin, clientOnline: stack.simulators.clientOnline.origin };
+  const api = apiAs(stack.apiUrl, stack.token);
+  const workload = new Workload(api, apiAs(stack.apiUrl, stack.approverToken), options.seed, options.size, log, refuseNextAt(origins));
+  const storm: Storm = {
+    start: Date.now(),
+    storming: true,
+    faultState: { caseware: {}, clientOnline: {} },
+    faultWindows: 0,
+    tokenExpiries: 0,
+    crashes: { worker: 0, temporal: 0, databaseDrops: 0, databaseConnectionsTerminated: 0 },
+    setFaults: (portal, settings) =>
+      simHook(origins[portal], 'POST', 'faults', settings).catch((error: unknown) => log(`faults ${portal}: ${String(error)}`)),
+  };
+  const stormEnd = storm.start + options.stormMs;
+
+  const lanes = [
+    faultLane(storm, 'caseware', mulberry32(options.seed + 1), options.faultRates),
+    faultLane(storm, 'clientOnline', mulberry32(options.seed + 2), options.faultRates),
+  ];
+  const crashesDone = crashLane(storm, stack, options, random);
+  await workload.register();
+  log(`registered ${workload.clients.size} clients, ${workload.contacts.size} contacts in ${Date.now() - storm.start} ms`);
+  await workload.storm(stormEnd);
+  await crashesDone;
+  storm.storming = false;
+  await Promise.all(lanes);
+  await Promise.all([storm.setFaults('caseware', {}), storm.setFaults('clientOnline', {})]);
+  const stormDone = Date.now();
+  log(`storm over after ${stormDone - storm.start} ms; waiting for quiet`);
+
+  const quiet = await waitForQuiet(stack, workload, origins, options.quietTimeoutMs, log);
+  const quietAfterMs = Date.now() - stormDone;
+  log(quiet ? `quiet after ${quietAfterMs} ms` : `no quiet within ${options.quietTimeoutMs} ms; checking what is there`);
+
+  const checks = await runChecks(stack, workload, origins, api, quiet, options.quietTimeoutMs);
+  const faultsInjected = await faultsInjectedAt(origins, storm.tokenExpiries);
   return {
     seed: options.seed,
     checks,
@@ -251,9 +289,9 @@ async function run(stack: ChaosStack, options: ChaosOptions, random: () => numbe
       changes: workload.figures.changes,
       refusedOrUnknown: workload.figures.refused,
       faultsInjected,
-      faultWindows,
-      tokenExpiries,
-      crashesSurvived: crashes,
+      faultWindows: storm.faultWindows,
+      tokenExpiries: storm.tokenExpiries,
+      crashesSurvived: storm.crashes,
       unexpectedWorkerExits: stack.unexpectedWorkerExits.length,
       offboardings: workload.figures.offboardings.length,
       approvals: workload.figures.approvals,
