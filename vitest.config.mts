@@ -2,9 +2,11 @@ import { defineConfig } from 'vitest/config';
 
 /**
  * After the rest, one at a time: the chaos run kills and restarts its own servers under a load of
- * its own, and Schemathesis' reconcile calls time out when another file shares the cores.
+ * its own; Schemathesis' reconcile calls time out when another file shares the cores; the
+ * dispatcher's commit wake-up misses its 10 s whenever a stack file runs beside it (cause not yet
+ * known: issue 20).
  */
-const alone = ['test/chaos/**/*.test.ts', 'test/api/schemathesis.test.ts'];
+const alone = ['test/chaos/**/*.test.ts', 'test/api/schemathesis.test.ts', 'test/outbox/dispatcher.test.ts'];
 
 // The Temporal SDK's native bridge does not survive worker threads: every file runs in a process of
 // its own. Two files at a time on the two cores: they share one Temporal dev server and one workflow
