@@ -1,14 +1,38 @@
 import { defineConfig } from 'vitest/config';
 
-// The Temporal SDK's native bridge does not survive worker threads: run every file in its own
-// process, and one file at a time, because each file starts its own Temporal dev server and the
-// machines this runs on have two cores.
+/**
+ * After the rest, one at a time: the chaos run kills and restarts its own servers under a load of
+ * its own; Schemathesis' reconcile calls time out when another file shares the cores; the
+ * dispatcher's commit wake-up misses its 10 s whenever a stack file runs beside it (cause not yet
+ * known: issue 20).
+ */
+const alone = ['test/chaos/**/*.test.ts', 'test/api/schemathesis.test.ts', 'test/outbox/dispatcher.test.ts'];
+
+// The Temporal SDK's native bridge does not survive worker threads: every file runs in a process of
+// its own. Two files at a time on the two cores: they share one Temporal dev server and one workflow
+// bundle (test/support/global-setup.ts), each stack in a namespace and a database of its own, and
+// mostly wait on workflows and portals rather than compute.
 export default defineConfig({
   test: {
     pool: 'forks',
-    fileParallelism: false,
-    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'shared',
+          include: ['test/**/*.test.ts'],
+          exclude: alone,
+          globalSetup: ['test/support/global-setup.ts'],
+          maxWorkers: 2,
+          sequence: { groupOrder: 0 },
+        },
+      },
+      {
+        extends: true,
+        test: { name: 'alone', include: alone, maxWorkers: 1, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });

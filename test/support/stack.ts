@@ -25,7 +25,7 @@ import { describe, portalDifferences, type Difference } from './convergence';
 import { syncsInHistory } from './sync-history';
 import { createTestDatabase, type TestDatabase } from './db';
 import { TcpProxy } from './tcp-proxy';
-import { bundleWorkflows, startTemporal, waitFor } from './temporal';
+import { bundleWorkflows, quietBundlerLogger, sharedTemporal, startTemporal, waitFor } from './temporal';
 
 /**
  * Everything of one test file on real servers: a fresh database, a Temporal dev server, the
@@ -106,7 +106,8 @@ export async function startTestStack(
   const dataConverter: DataConverter | undefined = options.encryptionKey && encryptingDataConverter(options.encryptionKey);
   const [database, temporal, simulator, clientOnline, bundle] = await Promise.all([
     createTestDatabase(),
-    startTemporal({ uiPort }),
+    // The Web UI and a cut connection are the server's own: those stacks keep a private one.
+    uiPort === undefined && !options.cuttableTemporal ? sharedTemporal() : startTemporal({ uiPort }),
     startCaseWareSimulator({ port: 0, clientId: secrets.casewareClientId, clientSecret: secrets.casewareClientSecret, recordRequests: options.recordRequests }),
     startClientOnlineSimulator({
       port: 0,
@@ -320,6 +321,3 @@ export function assertLoginPrivacy(
     expect(personsSeen, `login ${login.ref} sees person clients ${personsSeen.join(', ')}`).toEqual(own && personsSeen.length ? [own] : []);
   }
 }
-
-const noop = () => undefined;
-const quietBundlerLogger = { trace: noop, debug: noop, info: noop, warn: noop, error: noop, log: noop };
