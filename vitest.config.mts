@@ -3,8 +3,10 @@ import { defineConfig } from 'vitest/config';
 /**
  * After the rest, one at a time: the chaos run kills and restarts its own servers under a load of
  * its own; Schemathesis' reconcile calls time out when another file shares the cores; the
- * dispatcher's commit wake-up misses its 10 s whenever a stack file runs beside it (cause not yet
- * known: issue 20).
+ * dispatcher's test polls once an hour and counts on the commit wake-up alone, while its claim takes
+ * only events below the commit horizon, `pg_snapshot_xmin`, which is the whole PostgreSQL server's:
+ * another file's open transaction, in a database of its own, holds the event back until the next
+ * wake-up (with the default 250 ms poll, the next poll).
  */
 const alone = ['test/chaos/**/*.test.ts', 'test/api/schemathesis.test.ts', 'test/outbox/dispatcher.test.ts'];
 
