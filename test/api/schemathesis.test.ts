@@ -14,7 +14,10 @@ import { apiToken, startTestStack, type TestStack } from '../support/stack';
 let stack: TestStack;
 
 beforeAll(async () => {
-  stack = await startTestStack();
+  // A reconcile with "wait": true answers when its run has ended, after the repairs of every client
+  // Schemathesis made, or when the run stops waiting for them: 20 s here, within the 60 s a call
+  // may take even on a loaded machine.
+  stack = await startTestStack({ reconcileRepairWaitMs: 20_000 });
   // Something to find, so that generated ids and numbers sometimes meet a record.
   await stack.api('POST', '/clients', { clientNumber: '1001', kind: 'company', name: 'Alfa B.V.', links: { caseware: true } });
   await stack.api('POST', '/clients', { clientNumber: '2001', kind: 'person', name: 'P. Persoon', email: 'p@home.test' });

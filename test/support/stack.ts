@@ -98,6 +98,8 @@ export async function startTestStack(
      * (test/sync/credentials-mail-guard.test.ts).
      */
     credentialsMailThreshold?: number;
+    /** How long a reconcile run waits for its repairs before it ends (a reconcile run's `repairWaitMs`); default the workflow's 10 minutes. */
+    reconcileRepairWaitMs?: number;
   } = {},
 ): Promise<TestStack> {
   const uiPort = options.temporalUiPort;
@@ -159,6 +161,7 @@ export async function startTestStack(
     offboardingApprovalWindowMs: options.offboardingApprovalWindowMs ?? 0,
     credentialsMailThreshold,
     fileRequests: { timings: options.fileRequestTimings },
+    reconcileRepairWaitMs: options.reconcileRepairWaitMs,
   });
 
   const stack: TestStack = {
