@@ -39,10 +39,8 @@ export default tseslint.config(
     },
   },
   {
-    // Activities stay a set of small steps, each receiving its context (issue 20). offboarding.ts
-    // is still one factory; it is being split separately.
+    // Activities stay a set of small steps, each receiving its context (issue 20).
     files: ['activities/**/*.ts'],
-    ignores: ['activities/offboarding.ts'],
     rules: {
       'max-lines-per-function': ['error', { max: 80, skipBlankLines: true, skipComments: true }],
     },
