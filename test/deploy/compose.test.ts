@@ -33,6 +33,7 @@ interface Service {
   profiles?: string[];
   depends_on?: string[] | Record<string, { condition?: string; required?: boolean }>;
   environment?: Record<string, string | null>;
+  healthcheck?: { test?: string[] };
   ports?: string[];
   configs?: ({ source: string } | string)[];
   volumes?: (string | { source?: string })[];
@@ -147,12 +148,38 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of services) {
       for (const [key, value] of Object.entries(service.environment ?? {})) {
         if (!/PASSWORD|PWD|TOKEN|SECRET|API_KEY|ENCRYPTION_KEY/.test(key)) continue;
+        // An optional secret passes .env's value through, or stays unset.
+        if (value === null) continue;
         expect(read('docker-compose.yml'), `${name}.${key}`).toMatch(new RegExp(`${key}: \\$\\{${key === 'POSTGRES_PWD' || key === 'SQL_PASSWORD' ? 'POSTGRES_PASSWORD' : key}:\\?`));
         expect(value, `${name}.${key}`).toBe(filledIn[key === 'POSTGRES_PWD' || key === 'SQL_PASSWORD' ? 'POSTGRES_PASSWORD' : key]);
       }
     }
     // The database URL takes the password from the variable too.
     expect(compose.services.api?.environment?.DATABASE_URL).toBe('postgres://postgres:a1b2c3d4e5f6@postgres:5432/portal_sync');
+  });
+
+  it("gives each service only its own secrets, and reads no .env wholesale", () => {
+    const { worker, api, migrate, simulators } = compose.services;
+    const secrets = (service: Service | undefined) =>
+      Object.keys(service?.environment ?? {}).filter((key) => /^(DATABASE_URL|API_TOKEN|METRICS_TOKEN|CASEWARE_CLIENT_(ID|SECRET)|CLIENT_ONLINE_API_KEY|TEMPORAL_API_KEY|TEMPORAL_ENCRYPTION_KEY)$/.test(key)).sort();
+    expect(secrets(worker)).toEqual(['CASEWARE_CLIENT_ID', 'CASEWARE_CLIENT_SECRET', 'CLIENT_ONLINE_API_KEY', 'DATABASE_URL', 'TEMPORAL_API_KEY', 'TEMPORAL_ENCRYPTION_KEY']);
+    expect(secrets(api)).toEqual(['API_TOKEN', 'DATABASE_URL', 'METRICS_TOKEN', 'TEMPORAL_API_KEY', 'TEMPORAL_ENCRYPTION_KEY']);
+    expect(secrets(migrate)).toEqual(['DATABASE_URL']);
+    expect(secrets(simulators)).toEqual([]);
+    expect(composeText).not.toMatch(/env_file/);
+  });
+
+  it("hands every one of the service's variables to the worker or the API", () => {
+    const localOnly = new Set(['TEMPORAL_PORT', 'TEMPORAL_UI_PORT', 'CASEWARE_SIMULATOR_PORT', 'CLIENT_ONLINE_SIMULATOR_PORT']);
+    const given = new Set([...Object.keys(compose.services.worker?.environment ?? {}), ...Object.keys(compose.services.api?.environment ?? {})]);
+    expect(Object.keys(configSchema.shape).filter((name) => !localOnly.has(name) && !given.has(name))).toEqual([]);
+  });
+
+  it('checks the health of the worker by its metrics endpoint, as of the API by /health', () => {
+    const { worker, api } = compose.services;
+    const port = worker?.environment?.WORKER_METRICS_PORT;
+    expect(worker?.healthcheck?.test?.join(' ')).toContain(`http://127.0.0.1:${port}/metrics`);
+    expect(api?.healthcheck?.test?.join(' ')).toContain('http://127.0.0.1:3000/health');
   });
 
   it('publishes ports on the loopback interface unless .env says otherwise', () => {
