@@ -106,6 +106,8 @@ describe('the console, in a browser', () => {
     await page.getByLabel('API token').fill('not-the-token-at-all');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('This token was not accepted').waitFor();
+    // Only that notice: the token never worked, so nothing "no longer" accepts it (issue 21).
+    expect(await page.getByText('no longer accepts').count()).toBe(0);
 
     await page.getByLabel('API token').fill(apiToken);
     await page.getByRole('button', { name: 'Sign in' }).click();
