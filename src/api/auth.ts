@@ -87,6 +87,8 @@ export const routeAccess: Readonly<Record<string, RouteAccess>> = {
   'GET /console/assets/*': 'public',
   'GET /console/vendor/:file': 'public',
   'GET /console/config': viewer,
+  // Who the caller is: every token may ask about itself.
+  'GET /me': viewer,
 
   'GET /metrics': 'checked-by-route',
   'OPTIONS /codec/encode': 'checked-by-route',

@@ -1,9 +1,10 @@
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { Db } from '../db';
+import { callerOf } from './auth';
 import { RegistryError } from '../registry/errors';
 import { noteAuditRecordIds } from './audit';
 import { errorResponses } from './errors';
-import { apiTokenSchema, createdTokenSchema, createTokenRequestSchema, tokenListQuerySchema, tokenParamsSchema } from './token-schemas';
+import { apiTokenSchema, callerSchema, createdTokenSchema, createTokenRequestSchema, tokenListQuerySchema, tokenParamsSchema } from './token-schemas';
 import { ApiTokenError, createApiToken, listApiTokens, revokeApiToken } from './tokens';
 
 // The API tokens, managed where the operators are (issue 18): a token with the admin role (or the
@@ -70,6 +71,23 @@ export const tokenRoutes: FastifyPluginCallbackZod<{ db: Db }> = (app, { db }, d
       const token = await refusedAsRegistry(() => revokeApiToken(db, request.params.name));
       request.log.info({ tokenName: token.name }, 'token revoked');
       return token;
+    },
+  );
+
+  // Who the caller is (issue 21): any token may ask, so that the console can greet it by name and
+  // offer only what its role may do. A read: the audit leaves it out.
+  app.get(
+    '/me',
+    {
+      schema: {
+        tags: ['tokens'],
+        summary: 'The token this request was made with: its name and its roles',
+        response: { 200: callerSchema, ...errorResponses(401) },
+      },
+    },
+    (request) => {
+      const caller = callerOf(request);
+      return { name: caller.name, roles: [...caller.roles], builtIn: caller.builtIn };
     },
   );
 

@@ -38,3 +38,11 @@ export const tokenListQuerySchema = z.strictObject({
 });
 
 export const tokenParamsSchema = z.object({ name: tokenName });
+
+export const callerSchema = z
+  .object({
+    name: z.string().describe('the token\'s name, as offboardings and the audit record it; "api" for the built-in token'),
+    roles: z.array(roleSchema).describe('one role for a made token; every role for the built-in token'),
+    builtIn: z.boolean().describe('true: the configured or generated API token (API_TOKEN, DATA_DIR/api-token)'),
+  })
+  .meta({ id: 'Caller' });

@@ -1,6 +1,7 @@
 // The console's shell: sign-in, navigation, and which page the URL's fragment asks for.
 import { render } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
+import { CallerContext, rolesText } from './lib/access.js';
 import { consoleConfig, session, signedOutEvent } from './lib/api.js';
 import { html } from './lib/html.js';
 import { href, useRoute } from './lib/router.js';
@@ -132,11 +133,13 @@ function Console() {
       <nav aria-label="Pages">
         ${pagesFor(config).map(([key, label]) => html`<a href=${key ? href(key) : href()} aria-current=${current === key ? 'page' : undefined}>${label}</a>`)}
       </nav>
-      ${config ? html`<span class="signed-in-as" title="The token this tab is signed in with">${config.token.name}</span>` : null}
+      ${config
+        ? html`<span class="signed-in-as" title="The token this tab is signed in with, and its role: the console offers only what the role may do">Signed in as <strong>${config.token.name}</strong> (${rolesText(config.token.roles)})</span>`
+        : null}
       <button type="button" class="sign-out" onClick=${signOut}>Sign out</button>
     </header>
     <main class="content">
-      ${config ? html`<${Page} route=${route} config=${config} />` : error ? html`<${Problem} error=${error} title="Could not load the console" />` : html`<${Loading} />`}
+      ${config ? html`<${CallerContext.Provider} value=${config.token}><${Page} route=${route} config=${config} /><//>` : error ? html`<${Problem} error=${error} title="Could not load the console" />` : html`<${Loading} />`}
     </main>
   `;
 }

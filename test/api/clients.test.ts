@@ -56,6 +56,7 @@ describe('public routes', () => {
         '/file-requests/{id}',
         '/file-requests/{id}/cancel',
         '/health',
+        '/me',
         '/offboardings',
         '/offboardings/{id}',
         '/offboardings/{id}/approve',

@@ -134,3 +134,25 @@ describe('/tokens', () => {
     expect((await call(made.json.secret, 'GET', '/tokens')).status).toBe(401);
   });
 });
+
+describe('GET /me (issue 21)', () => {
+  test('each token answers its own name and role; the built-in token is "api" with every role; nothing is audited', async () => {
+    for (const role of ['admin', 'operator', 'viewer', 'registry'] as const) {
+      const me = await call(secrets[role], 'GET', '/me');
+      expect(me.status, me.text).toBe(200);
+      expect(me.json).toEqual({ name: `the-${role}`, roles: [role], builtIn: false });
+    }
+    const builtIn = await call(apiToken, 'GET', '/me');
+    expect(builtIn.json).toEqual({ name: 'api', roles: ['viewer', 'registry', 'operator', 'admin'], builtIn: true });
+    expect(await api.db('audit_events').where({ route: '/me' }).select('id')).toEqual([]);
+  });
+
+  test('no token, a wrong or a revoked token: 401', async () => {
+    expect((await fetch(`${baseUrl}/me`)).status).toBe(401);
+    expect((await call('pst_not-a-token-anyone-made', 'GET', '/me')).status).toBe(401);
+    await call(secrets.admin, 'POST', '/tokens', { name: 'gone-soon', role: 'viewer' }).then(async (made) => {
+      await call(secrets.admin, 'DELETE', '/tokens/gone-soon');
+      expect((await call(made.json.secret, 'GET', '/me')).status).toBe(401);
+    });
+  });
+});

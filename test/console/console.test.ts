@@ -106,6 +106,8 @@ describe('the console, in a browser', () => {
     await page.getByLabel('API token').fill('not-the-token-at-all');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('This token was not accepted').waitFor();
+    // Only that notice: the token never worked, so nothing "no longer" accepts it (issue 21).
+    expect(await page.getByText('no longer accepts').count()).toBe(0);
 
     await page.getByLabel('API token').fill(apiToken);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -274,11 +276,12 @@ describe('the console, in a browser', () => {
     const id = /#\/offboardings\/(\d+)$/.exec(page.url())?.[1];
     expect(id).toBeDefined();
 
-    // Four eyes: the built-in token asked for it, so it may not approve it.
-    await page.getByRole('button', { name: 'Approve' }).click();
-    const refusal = page.locator('.four-eyes[role="alert"]');
-    await refusal.getByText('You may not approve this offboarding: a second token is needed.').waitFor();
-    expect(await refusal.textContent()).toContain('`portal-sync tokens create --name <name> --role operator`');
+    // Four eyes: the built-in token asked for it, so it is not offered the approval (the API would refuse it).
+    const approve = page.getByRole('button', { name: 'Approve' });
+    expect(await approve.isDisabled()).toBe(true);
+    expect(await approve.getAttribute('title')).toBe('You asked for this offboarding (token “api”): another token with the operator role must approve it (four eyes).');
+    await page.locator('.own-request').getByText('You asked for this offboarding (token “api”)', { exact: false }).waitFor();
+    expect(await page.getByRole('button', { name: 'Cancel the offboarding' }).isDisabled()).toBe(false);
     await screenshot('08b-offboarding-approve-refused');
     expect((await stack.api('GET', `/offboardings/${id}`)).body).toMatchObject({ status: 'awaiting-approval', approvedBy: null });
 
@@ -366,7 +369,7 @@ describe('the console, in a browser', () => {
   });
 
   test('tokens: an admin makes one, its secret shown once, and revokes it', async () => {
-    await page.locator('.signed-in-as', { hasText: 'api' }).waitFor();
+    await page.locator('.signed-in-as', { hasText: 'Signed in as api (every role)' }).waitFor();
     await openPage('Tokens');
     const form = page.getByRole('form', { name: 'Make a token' });
     await form.getByLabel('Name').fill('piet');

@@ -47,7 +47,9 @@ async function call(url, { method = 'GET', body, token = session.token() } = {})
   } catch {
     parsed = undefined;
   }
-  if (response.status === 401) {
+  // Only a token this tab is signed in with can stop working: a wrong token at sign-in is not kept
+  // yet, and its own refusal is the sign-in form's to show.
+  if (response.status === 401 && token && token === session.token()) {
     window.dispatchEvent(new CustomEvent(signedOutEvent));
   }
   if (!response.ok) throw new ApiError(response.status, parsed);

@@ -1,4 +1,5 @@
 // One client: what each portal holds of it, whether it is up to date, and its errors.
+import { ActionLink } from '../lib/access.js';
 import { api } from '../lib/api.js';
 import { clientNumberHint, clientNumberPattern, formValues } from '../lib/forms.js';
 import { html } from '../lib/html.js';
@@ -117,7 +118,7 @@ function ClientStatus({ number, config }) {
         ${' · '}
         <${ExternalLink} href=${temporalSearchUrl(config, `OffboardingClients="${client.clientNumber}"`)} className="temporal-offboardings">offboardings of this client<//>
       </p>
-      <p><a class="button secondary" href=${href('offboardings', 'new', { kind: offboardKind, clientNumber: client.clientNumber })}>Offboard this client…</a></p>
+      <p><${ActionLink} role="operator" className="button secondary" href=${href('offboardings', 'new', { kind: offboardKind, clientNumber: client.clientNumber })}>Offboard this client…<//></p>
     </section>
     <div class="portal-stack">
       ${portalKeys.map((portal) => html`<${PortalStatus} portal=${portal} status=${sync[portal]} client=${client} contactsById=${contactsById} />`)}
@@ -149,7 +150,7 @@ function ClientStatus({ number, config }) {
                   <td><${OnOff} on=${contact.links.caseware} /></td>
                   <td><${OnOff} on=${contact.links.clientOnline} /></td>
                   <td>${contact.masterClientId !== null ? `person client (id ${contact.masterClientId})` : contact.masterContactId !== null ? `contact ${contact.masterContactId}` : '—'}</td>
-                  <td><a href=${href('offboardings', 'new', { kind: 'revoke-contact-access', contactId: contact.id })}>Remove access…</a></td>
+                  <td><${ActionLink} role="operator" className="" href=${href('offboardings', 'new', { kind: 'revoke-contact-access', contactId: contact.id })}>Remove access…<//></td>
                 </tr>`)}</tbody>
               </table></div>`}
         <//>`

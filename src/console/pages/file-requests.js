@@ -1,5 +1,6 @@
 // File requests: ask a client for files in CaseWare Cloud, and follow each request until answered.
 import { useState } from 'preact/hooks';
+import { useAccess } from '../lib/access.js';
 import { api, query } from '../lib/api.js';
 import { clientNumberHint, clientNumberPattern, formValues } from '../lib/forms.js';
 import { html } from '../lib/html.js';
@@ -19,6 +20,7 @@ const statusWords = {
 function NewFileRequest({ onCreated }) {
   const [error, setError] = useState(undefined);
   const [busy, setBusy] = useState(false);
+  const operator = useAccess('operator');
   const submit = async (event) => {
     const form = event.currentTarget;
     const values = formValues(event);
@@ -50,7 +52,7 @@ function NewFileRequest({ onCreated }) {
       <label>Due date <input name="dueDate" type="date" /></label>
       <label>Contacts <input name="contactIds" placeholder="ids, e.g. 12,13; empty: everyone who may answer" size="40" pattern="[0-9, ]*" /></label>
       <label class="checkbox"><input type="checkbox" name="grantAnswerRole" value="true" /> Give named contacts who may only view the role Contact - Entity Staff</label>
-      <button type="submit" disabled=${busy}>Send the request</button>
+      <button type="submit" disabled=${busy || !operator.allowed} title=${operator.reason}>Send the request</button>
       <${Problem} error=${error} title="The request was not sent" />
     </form>
   <//>`;
@@ -58,6 +60,7 @@ function NewFileRequest({ onCreated }) {
 
 function Row({ request, config, onChanged }) {
   const [error, setError] = useState(undefined);
+  const operator = useAccess('operator');
   const open = request.closedAt === null;
   const cancel = async () => {
     setError(undefined);
@@ -81,7 +84,7 @@ function Row({ request, config, onChanged }) {
       ${removed.length ? html`<div class="quiet">removed: ${removed.map((r) => `contact ${r.contactId} (${r.removedReason})`).join(', ')}</div>` : null}</td>
     <td>
       ${config ? html`<${ExternalLink} href=${temporalWorkflowUrl(config, request.workflowId)}>Workflow<//>` : null}
-      ${open ? html` <button type="button" class="secondary" onClick=${cancel}>Cancel</button>` : null}
+      ${open ? html` <button type="button" class="secondary" disabled=${!operator.allowed} title=${operator.reason} onClick=${cancel}>Cancel</button>` : null}
       <${Problem} error=${error} title="Not cancelled" />
     </td>
   </tr>`;

@@ -1,6 +1,7 @@
 // Home: can each portal be used at all, is it held, which new logins wait for approval, and what
 // needs attention. An operator holds and releases a portal here, and approves held new logins.
 import { useState } from 'preact/hooks';
+import { useAccess } from '../lib/access.js';
 import { api } from '../lib/api.js';
 import { html } from '../lib/html.js';
 import { useResource } from '../lib/resource.js';
@@ -42,6 +43,7 @@ function useAction(onDone) {
 function PortalHold({ portal, hold, reload }) {
   const [note, setNote] = useState('');
   const action = useAction(reload);
+  const operator = useAccess('operator');
   const name = portalNames[portal];
   const holdIt = (event) => {
     event.preventDefault();
@@ -54,14 +56,14 @@ function PortalHold({ portal, hold, reload }) {
           <strong>Held by ${hold.heldBy}</strong> since <${When} at=${hold.heldAt} relativeToo />${hold.note ? html` — ${hold.note}` : null}.
           <p>Nothing is written to ${name}: changes wait, and ${hold.heldClients === 1 ? '1 client waits' : `${hold.heldClients} clients wait`} for the release. Reading it (a reconcile's comparison) goes on.</p>
           <div class="form-buttons">
-            <button type="button" disabled=${action.busy} onClick=${() => void action.run('DELETE', `/sync/portals/${portal}/hold`)}>Release ${name}</button>
+            <button type="button" disabled=${action.busy || !operator.allowed} title=${operator.reason} onClick=${() => void action.run('DELETE', `/sync/portals/${portal}/hold`)}>Release ${name}</button>
           </div>
         <//>`
       : html`<form class="inline-form" onSubmit=${holdIt}>
           <label><span>Note <span class="quiet">(why, optional)</span></span>
-            <input name="note" value=${note} maxlength="500" onInput=${(e) => setNote(e.currentTarget.value)} placeholder="e.g. maintenance window, go-live preview" size="28" />
+            <input name="note" value=${note} maxlength="500" onInput=${(e) => setNote(e.currentTarget.value)} placeholder="e.g. maintenance window, go-live preview" size="28" disabled=${!operator.allowed} />
           </label>
-          <button type="submit" class="secondary" disabled=${action.busy}>Hold ${name}</button>
+          <button type="submit" class="secondary" disabled=${action.busy || !operator.allowed} title=${operator.reason}>Hold ${name}</button>
         </form>`}
     ${action.answer && 'released' in action.answer
       ? html`<p class="quiet" role="status">${action.answer.released ? `Released: ${action.answer.clients === 1 ? '1 client syncs' : `${action.answer.clients} clients sync`} now.` : 'It was not held.'}</p>`
@@ -73,6 +75,7 @@ function PortalHold({ portal, hold, reload }) {
 /** New logins (each mails credentials) beyond the threshold wait here for two operators. */
 function CredentialsMails({ portal, guard, reload }) {
   const action = useAction(reload);
+  const operator = useAccess('operator');
   const name = portalNames[portal];
   // Four eyes: the token that approved first tried again (403 from the API).
   const fourEyes = action.error?.status === 403 && /four eyes/.test(action.error.message);
@@ -103,7 +106,7 @@ function CredentialsMails({ portal, guard, reload }) {
             ? html`<p>Approved once, by ${guard.approval.approvedBy} (<${When} at=${guard.approval.approvedAt} />), covering ${guard.approval.covers}: a second operator approves with their own token.</p>`
             : null}
           <div class="form-buttons">
-            <button type="button" disabled=${action.busy} onClick=${() => void action.run('POST', `/sync/portals/${portal}/approve-mails`)}>Approve the held new logins</button>
+            <button type="button" disabled=${action.busy || !operator.allowed} title=${operator.reason} onClick=${() => void action.run('POST', `/sync/portals/${portal}/approve-mails`)}>Approve the held new logins</button>
           </div>
         <//>`
       : null}

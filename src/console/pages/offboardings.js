@@ -1,5 +1,6 @@
 // Offboardings: plan one (dry run), carry it out, approve or cancel it, and follow its steps.
 import { useState } from 'preact/hooks';
+import { ActionLink, useAccess, useCaller } from '../lib/access.js';
 import { api } from '../lib/api.js';
 import { clientNumberHint, clientNumberPattern } from '../lib/forms.js';
 import { html } from '../lib/html.js';
@@ -121,7 +122,7 @@ export function OffboardingListPage() {
   const list = useResource(() => api('GET', '/offboardings'), [], { pollMs: 5_000 });
   return html`
     <${PageHeader} title="Offboardings" intro="People and clients leaving the portals, step by step from the bottom up, so that nobody keeps access by mistake and nobody gets new credentials.">
-      <a class="button" href=${href('offboardings', 'new')}>New offboarding…</a>
+      <${ActionLink} role="operator" href=${href('offboardings', 'new')}>New offboarding…<//>
     <//>
     <${Problem} error=${list.error} title="Could not load the offboardings" />
     ${!list.data
@@ -240,6 +241,7 @@ export function NewOffboardingPage({ route }) {
   const [plan, setPlan] = useState(undefined);
   const [error, setError] = useState(undefined);
   const [busy, setBusy] = useState(false);
+  const operator = useAccess('operator');
 
   const change = (update) => {
     setFields((previous) => ({ ...previous, ...update }));
@@ -282,11 +284,12 @@ export function NewOffboardingPage({ route }) {
 
   return html`
     <${PageHeader} title="New offboarding" intro="Choose what happens, then look at the plan before anything changes. Nothing is changed until you choose “Carry it out”." />
+    ${operator.allowed ? null : html`<${Notice} tone="warn">${operator.reason} Planning and carrying out an offboarding is an operator's work.<//>`}
     <form class="card offboarding-form" onSubmit=${dryRun}>
       <${KindChoice} kind=${kind} onChoose=${chooseKind} />
       <${RecordFields} kind=${kind} fields=${fields} change=${change} />
       <div class="form-buttons">
-        <button type="submit" disabled=${busy}>Show the plan (dry run)</button>
+        <button type="submit" disabled=${busy || !operator.allowed} title=${operator.reason}>Show the plan (dry run)</button>
       </div>
     </form>
     <${Problem} error=${error} title="The offboarding was refused" />
@@ -299,6 +302,11 @@ export function NewOffboardingPage({ route }) {
 function Decisions({ offboarding, onDecided }) {
   const [error, setError] = useState(undefined);
   const [busy, setBusy] = useState(false);
+  const operator = useAccess('operator');
+  const caller = useCaller();
+  // Four eyes: the API refuses the approval of the token that asked for it; say so before the click.
+  const ownRequest = offboarding.requestedBy === caller?.name;
+  const approveRefusal = operator.reason ?? (ownRequest ? `You asked for this offboarding (token “${caller.name}”): another token with the operator role must approve it (four eyes).` : undefined);
   const decide = async (decision) => {
     if (decision === 'cancel' && !window.confirm(`Cancel offboarding ${offboarding.id}? It stops before its next step; steps done stay done.`)) return;
     setBusy(true);
@@ -328,10 +336,13 @@ function Decisions({ offboarding, onDecided }) {
       : null}
     <div class="form-buttons">
       ${offboarding.status === 'awaiting-approval'
-        ? html`<button type="button" disabled=${busy} onClick=${() => void decide('approve')}>Approve</button>`
+        ? html`<button type="button" disabled=${busy || approveRefusal !== undefined} title=${approveRefusal} onClick=${() => void decide('approve')}>Approve</button>`
         : null}
-      <button type="button" class="secondary" disabled=${busy} onClick=${() => void decide('cancel')}>Cancel the offboarding</button>
+      <button type="button" class="secondary" disabled=${busy || !operator.allowed} title=${operator.reason} onClick=${() => void decide('cancel')}>Cancel the offboarding</button>
     </div>
+    ${offboarding.status === 'awaiting-approval' && operator.allowed && ownRequest
+      ? html`<p class="quiet own-request">${approveRefusal}</p>`
+      : null}
     ${fourEyes
       ? html`<div class="notice notice-bad four-eyes" role="alert">
           <strong>You may not approve this offboarding: a second token is needed.</strong> ${error.message}.

@@ -1,5 +1,6 @@
 // The hourly reconcile: compares every client in both portals with the registry and repairs drift.
 import { useState } from 'preact/hooks';
+import { useAccess } from '../lib/access.js';
 import { api } from '../lib/api.js';
 import { html } from '../lib/html.js';
 import { useResource } from '../lib/resource.js';
@@ -98,6 +99,7 @@ function Schedule({ schedule }) {
   const [note, setNote] = useState('');
   const [error, setError] = useState(undefined);
   const [busy, setBusy] = useState(false);
+  const operator = useAccess('operator');
   const data = schedule.data;
   const toggle = async (event) => {
     event.preventDefault();
@@ -130,9 +132,9 @@ function Schedule({ schedule }) {
         </dl>
         <form class="inline-form" onSubmit=${toggle}>
           <label><span>Note <span class="quiet">(why, optional)</span></span>
-            <input name="note" value=${note} maxlength="500" onInput=${(e) => setNote(e.currentTarget.value)} placeholder=${data.paused ? 'e.g. maintenance over' : 'e.g. portal maintenance'} size="30" />
+            <input name="note" value=${note} maxlength="500" onInput=${(e) => setNote(e.currentTarget.value)} placeholder=${data.paused ? 'e.g. maintenance over' : 'e.g. portal maintenance'} size="30" disabled=${!operator.allowed} />
           </label>
-          <button type="submit" class=${data.paused ? '' : 'secondary'} disabled=${busy}>${data.paused ? 'Resume the schedule' : 'Pause the schedule'}</button>
+          <button type="submit" class=${data.paused ? '' : 'secondary'} disabled=${busy || !operator.allowed} title=${operator.reason}>${data.paused ? 'Resume the schedule' : 'Pause the schedule'}</button>
         </form>
         <${Problem} error=${error} title="The schedule was not changed" />
       `}
@@ -144,6 +146,7 @@ export function ReconcilePage() {
   const schedule = useResource(() => api('GET', '/reconcile/schedule'), []);
   const [error, setError] = useState(undefined);
   const [busy, setBusy] = useState(false);
+  const operator = useAccess('operator');
   const runNow = async (dryRun) => {
     setBusy(true);
     setError(undefined);
@@ -157,8 +160,8 @@ export function ReconcilePage() {
   };
   return html`
     <${PageHeader} title="Reconcile" intro="Checks the portals themselves: a field edited by hand in a portal, a deleted entity, a missing login. What drifted is repaired by the client's own sync; what no registry record accounts for is reported, never deleted.">
-      <button type="button" disabled=${busy} onClick=${() => void runNow(false)}>Run now</button>
-      <button type="button" class="secondary" disabled=${busy} onClick=${() => void runNow(true)} title="Compare and report; repair nothing">Compare only</button>
+      <button type="button" disabled=${busy || !operator.allowed} title=${operator.reason} onClick=${() => void runNow(false)}>Run now</button>
+      <button type="button" class="secondary" disabled=${busy || !operator.allowed} onClick=${() => void runNow(true)} title=${operator.reason ?? 'Compare and report; repair nothing'}>Compare only</button>
     <//>
     <${Problem} error=${error} title="The reconcile did not start" />
     <${Schedule} schedule=${schedule} />

@@ -1,6 +1,7 @@
 // The API tokens (issue 18): who may use the service, managed by an admin. A new token's secret is
 // shown once, on this page, until it is put away: only its hash is kept, so nothing can show it again.
 import { useState } from 'preact/hooks';
+import { useAccess } from '../lib/access.js';
 import { api, query } from '../lib/api.js';
 import { formValues } from '../lib/forms.js';
 import { html } from '../lib/html.js';
@@ -28,6 +29,7 @@ function NewSecret({ made, onDone }) {
 function MakeToken({ onMade }) {
   const [error, setError] = useState(undefined);
   const [busy, setBusy] = useState(false);
+  const admin = useAccess('admin');
   const submit = async (event) => {
     const values = formValues(event);
     const form = event.currentTarget;
@@ -53,7 +55,7 @@ function MakeToken({ onMade }) {
           ${Object.entries(roleWords).map(([role, words]) => html`<option value=${role} selected=${role === 'viewer'}>${role}: ${words}</option>`)}
         </select>
       </label>
-      <button type="submit" disabled=${busy}>Make the token</button>
+      <button type="submit" disabled=${busy || !admin.allowed} title=${admin.reason}>Make the token</button>
     </form>
     <${Problem} error=${error} title="No token was made" />
   <//>`;
