@@ -216,6 +216,10 @@ describe('offboarding', () => {
     expect(executed.stdout).not.toContain('\x1b[');
     expect(executed.stdout).toMatch(new RegExp(`^step 1 of 3, contact-links-off contact ${contacts[0]}: done$`, 'm'));
     expect(executed.stdout).toMatch(/^step 3 of 3, client-former client ob1: done$/m);
+    // A step that has not started says nothing; the end comes after the last step's "done".
+    expect(executed.stdout).not.toMatch(/: pending$/m);
+    const lines = executed.stdout.split('\n');
+    expect(lines.indexOf(`offboarding ${id}: completed`)).toBeGreaterThan(lines.indexOf('step 3 of 3, client-former client ob1: done'));
     expect(executed.stdout).toMatch(new RegExp(`^Offboarding ${id} completed: 3 of 3 steps done\\.$`, 'm'));
     expect((await stack.api('GET', '/clients/ob1')).body.status).toBe('former');
     expect((await stack.api('GET', `/offboardings/${id}`)).body.reason).toBe('contract ended');
