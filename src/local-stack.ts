@@ -1,5 +1,7 @@
 import { mkdirSync } from 'node:fs';
+import path from 'node:path';
 import type { Logger } from 'pino';
+import { defaultApiUrl } from './cli/api-client';
 import type { Config } from './config';
 import { connectDatabase, migrateToLatest, type Db } from './db';
 import { configuredApiToken, type ApiToken } from './dev/api-token';
@@ -94,7 +96,8 @@ export async function startLocalStack(config: Config, log: Logger): Promise<Loca
       casewareBaseUrl: config.CASEWARE_BASE_URL ? caseware.baseUrl : null,
       demoClientsLoaded: demo,
     };
-    return { facts, whereToLook: whereToLook(facts, apiToken, config.DATABASE_URL || config.DATA_DIR === '.data' ? undefined : config.DATA_DIR), stop };
+    const hints = { tokensDataDir: config.DATABASE_URL ? undefined : nonDefaultDataDir(config.DATA_DIR), cliEnv: cliEnvironment(config.DATA_DIR, apiToken, services.apiUrl) };
+    return { facts, whereToLook: whereToLook(facts, apiToken, hints), stop };
   } catch (error) {
     await stop();
     throw error;
@@ -143,14 +146,33 @@ async function resendEverything(db: Db): Promise<void> {
   await requestResync(db);
 }
 
+function nonDefaultDataDir(dataDir: string): string | undefined {
+  return path.resolve(dataDir) === path.resolve('.data') ? undefined : dataDir;
+}
+
 /**
- * `dataDir`: a DATA_DIR other than the default, which `portal-sync tokens` must be given to find the
- * embedded PostgreSQL of this run (src/dev/local-database.ts); with the default it finds it alone.
+ * What a CLI command in another terminal must be told to reach this run: its DATA_DIR when the token
+ * is the file there and the directory is not the default, its API URL when not the CLI's default.
  */
-function whereToLook(facts: LocalStackFacts, apiToken: ApiToken, dataDir?: string): string {
+function cliEnvironment(dataDir: string, apiToken: ApiToken, apiUrl: string): string {
+  const tokenDir = apiToken.shownAs === '$API_TOKEN' ? undefined : nonDefaultDataDir(dataDir);
+  return [
+    ...(tokenDir ? [`DATA_DIR=${tokenDir}`] : []),
+    ...(apiUrl.replace(/\/$/, '') === defaultApiUrl ? [] : [`PORTAL_SYNC_API_URL=${apiUrl}`]),
+  ]
+    .map((assignment) => `${assignment} `)
+    .join('');
+}
+
+/**
+ * `tokensDataDir`: a DATA_DIR other than the default, which `portal-sync tokens` must be given to find
+ * the embedded PostgreSQL of this run (src/dev/local-database.ts); with the default it finds it alone.
+ * `cliEnv`: what other CLI commands must be given (cliEnvironment), so the hints work as printed.
+ */
+function whereToLook(facts: LocalStackFacts, apiToken: ApiToken, { tokensDataDir, cliEnv }: { tokensDataDir?: string; cliEnv: string }): string {
   const { apiUrl } = facts;
   // Four eyes: what the built-in token asks for, a second token approves (docs/api.md, "Tokens and roles").
-  const makeToken = `${dataDir ? `DATA_DIR=${dataDir} ` : ''}npx portal-sync tokens create --name <name> --role operator`;
+  const makeToken = `${tokensDataDir ? `DATA_DIR=${tokensDataDir} ` : ''}npx portal-sync tokens create --name <name> --role operator`;
   const lines = [
     '',
     'portal-sync is running.',
@@ -168,7 +190,7 @@ function whereToLook(facts: LocalStackFacts, apiToken: ApiToken, dataDir?: strin
     '',
     `  Try: curl -H "Authorization: Bearer ${apiToken.shownAs}" ${apiUrl}/sync/clients/1001`,
     `       curl -H "Authorization: Bearer ${apiToken.shownAs}" ${apiUrl}/sync/errors`,
-    '       npx portal-sync status 1001     (npx portal-sync --help lists every command)',
+    `       ${cliEnv}npx portal-sync status 1001     (npx portal-sync --help lists every command)`,
     '',
     'Ctrl-C stops everything.',
     '',

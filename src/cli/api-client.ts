@@ -141,7 +141,12 @@ function transportReason(error: unknown): string {
 
 function apiRefusal(status: number, what: string, body: ApiErrorBody | undefined): CliError {
   const message = body?.error?.message ?? `HTTP ${status}`;
-  const issues = (body?.error?.issues ?? []).map((issue) => `\n  ${issue.path}: ${issue.message}`).join('');
+  // The API's message may already name each issue ("invalid request: body.dueDate: ..."): say each once.
+  const issues = (body?.error?.issues ?? [])
+    .map((issue) => `${issue.path}: ${issue.message}`)
+    .filter((issue) => !message.includes(issue))
+    .map((issue) => `\n  ${issue}`)
+    .join('');
   if (status === 401) {
     return new CliError(exitCodes.usage, `the API refused the token (401): check --token, API_TOKEN or DATA_DIR/api-token`);
   }

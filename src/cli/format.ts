@@ -20,6 +20,14 @@ export function localDateTime(iso: string | null | undefined): string {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())} ${pad(date.getHours())}:${pad(date.getMinutes())}:${pad(date.getSeconds())}`;
 }
 
+/** localDateTime with the time zone it is in ("2027-02-01 00:59:59 CET"): a due time is read against a clock. */
+export function localDateTimeWithZone(iso: string | null | undefined): string {
+  const local = localDateTime(iso);
+  if (!iso || local === iso) return local;
+  const zone = new Intl.DateTimeFormat('en-GB', { timeZoneName: 'short' }).formatToParts(new Date(iso)).find((part) => part.type === 'timeZoneName');
+  return zone ? `${local} ${zone.value}` : local;
+}
+
 export function seconds(ms: number): string {
   return ms < 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${Math.round(ms / 1000)} s`;
 }

@@ -175,7 +175,7 @@ export function outcome(offboarding: Offboarding): string {
  * cancels it.
  */
 export function followOffboarding(api: PortalSyncApi, id: number, out: Output): Promise<Offboarding> {
-  const reported = { status: '', steps: new Map<number, string>() };
+  const reported: ReportedProgress = { status: '', steps: new Map() };
   return follow<Offboarding>({
     out,
     intervalMs: 500,
@@ -183,20 +183,7 @@ export function followOffboarding(api: PortalSyncApi, id: number, out: Output): 
     finished: isFinished,
     goesOn: `offboarding ${id} goes on; follow it again with \`portal-sync offboarding ${id} --follow\``,
     show(offboarding, view) {
-      if (offboarding.status !== reported.status) {
-        reported.status = offboarding.status;
-        view.change(
-          offboarding.status === 'awaiting-approval'
-            ? `offboarding ${id}: awaiting approval. ${approvalHint(offboarding).join('. ')}.`
-            : `offboarding ${id}: ${offboarding.status}`,
-        );
-      }
-      for (const step of offboarding.steps) {
-        const state = stepState(step);
-        if (reported.steps.get(step.step) === state) continue;
-        reported.steps.set(step.step, state);
-        view.change(`step ${step.step} of ${offboarding.steps.length}, ${step.action} ${recordText(step)}: ${state}${step.refusal ? `. ${step.refusal}` : ''}`);
-      }
+      for (const line of progressLines(reported, offboarding)) view.change(line);
       view.frame((spinner) => [
         headline(offboarding),
         ...(offboarding.status === 'awaiting-approval' ? approvalHint(offboarding).map((line, index) => `  ${index === 0 ? 'Waiting for approval. ' : ''}${line}.`) : []),
@@ -205,4 +192,36 @@ export function followOffboarding(api: PortalSyncApi, id: number, out: Output): 
       ]);
     },
   });
+}
+
+/** What a follower has printed so far: the offboarding's status, and each step's state. */
+export interface ReportedProgress {
+  status: string;
+  steps: Map<number, string>;
+}
+
+/**
+ * The lines a follower prints (off a terminal) for what changed since `reported`, which it updates.
+ * A step that has not started says nothing (the plan was shown); the end ("completed") comes after
+ * the last step's "done" that the same look found.
+ */
+export function progressLines(reported: ReportedProgress, offboarding: Offboarding): string[] {
+  const { id } = offboarding;
+  const statusLines: string[] = [];
+  if (offboarding.status !== reported.status) {
+    reported.status = offboarding.status;
+    statusLines.push(
+      offboarding.status === 'awaiting-approval'
+        ? `offboarding ${id}: awaiting approval. ${approvalHint(offboarding).join('. ')}.`
+        : `offboarding ${id}: ${offboarding.status}`,
+    );
+  }
+  const stepLines: string[] = [];
+  for (const step of offboarding.steps) {
+    const state = stepState(step);
+    if (reported.steps.get(step.step) === state || (step.status === 'pending' && !reported.steps.has(step.step))) continue;
+    reported.steps.set(step.step, state);
+    stepLines.push(`step ${step.step} of ${offboarding.steps.length}, ${step.action} ${recordText(step)}: ${state}${step.refusal ? `. ${step.refusal}` : ''}`);
+  }
+  return isFinished(offboarding) ? [...stepLines, ...statusLines] : [...statusLines, ...stepLines];
 }

@@ -32,6 +32,24 @@ export function positiveInteger(what: string) {
   };
 }
 
+/**
+ * `--due`: a calendar date (YYYY-MM-DD, due at the end of that day, UTC) or an ISO moment with its
+ * offset (2027-01-31T17:00:00+01:00): the API's own two forms, checked here so a typo is told in
+ * the user's terms before any request.
+ */
+export function dueDate(value: string): string {
+  const date = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
+  if (date) {
+    const [year, month, day] = date.slice(1).map(Number) as [number, number, number];
+    const parsed = new Date(Date.UTC(year, month - 1, day));
+    if (parsed.getUTCFullYear() === year && parsed.getUTCMonth() === month - 1 && parsed.getUTCDate() === day) return value;
+    throw new InvalidArgumentError(`${value} is no day of the calendar`);
+  }
+  const moment = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$/.test(value);
+  if (moment && !Number.isNaN(Date.parse(value))) return value;
+  throw new InvalidArgumentError('a date is YYYY-MM-DD (e.g. 2027-01-31, due at the end of that day, UTC) or a moment with its offset (2027-01-31T17:00:00+01:00)');
+}
+
 export function port(value: string): number {
   const number = Number(value);
   if (!/^[0-9]{1,5}$/.test(value) || number > 65_535) throw new InvalidArgumentError('a port is a whole number from 0 to 65535 (0: any free port)');

@@ -54,7 +54,7 @@ function SignIn({ onSignedIn, reason }) {
       ${reason ? html`<p class="notice notice-warn">${reason}</p>` : null}
       <label class="field">API token
         <input name="token" type="password" autocomplete="current-password" required autofocus />
-        <span class="hint">The token is in <code>.data/api-token</code> on the server (or its API_TOKEN setting). It is kept in this browser tab only, until you sign out or close the tab.</span>
+        <span class="hint">The token is in <code>api-token</code> in the server's DATA_DIR (the path <code>npm start</code> prints; default <code>.data/api-token</code>), or its API_TOKEN setting. It is kept in this browser tab only, until you sign out or close the tab.</span>
       </label>
       <button type="submit" disabled=${busy}>Sign in</button>
       <${Problem} error=${error} title="Not signed in" />

@@ -36,8 +36,12 @@ export class DatabaseMetrics {
   private readonly errorsOpen: Gauge<'portal' | 'code'>;
   private readonly healthy: Gauge<'portal'>;
   private readonly latency: Histogram<'portal'>;
-  /** The end of the window the previous scrape read (a database timestamp, as text). */
-  private readUntil: string | undefined;
+  /**
+   * The end of the window the previous scrape read (a database timestamp, as text); before the first
+   * scrape, the process's start, so deliveries between the start and the first scrape are counted.
+   */
+  private readUntil: string = new Date().toISOString();
+  private firstScrape = true;
   /** Per portal and client, the applied horizon the previous scrape saw. */
   private readonly horizons = new Map<string, bigint>();
   private readonly errorLabelsSeen = new Set<string>();
@@ -48,7 +52,9 @@ export class DatabaseMetrics {
     this.up = new Gauge({ name: 'portal_sync_metrics_database_up', help: '1 when the last scrape could read the database, else 0', registers });
     this.delivered = new Counter({
       name: 'portal_sync_outbox_events_delivered_total',
-      help: 'Outbox events handed to Temporal, by any dispatcher of the fleet, since this process started',
+      help:
+        'Outbox events handed to Temporal, by any dispatcher of the fleet, since this process started ' +
+        '(a counter: it starts at 0 with the process; use rate() or increase())',
       registers,
     });
     this.undelivered = new Gauge({ name: 'portal_sync_outbox_undelivered_events', help: 'Outbox events not yet handed to Temporal', registers });
@@ -100,22 +106,21 @@ export class DatabaseMetrics {
   }
 
   private async readOutbox(): Promise<void> {
+    const since = this.readUntil;
+    // Never before `since`: a scrape within settleSeconds of the start reads an empty window.
     const { rows: [window] } = await this.db.raw<{ rows: { until: string }[] }>(
-      `select (now() - make_interval(secs => ?))::text as until`,
-      [settleSeconds],
+      `select greatest(now() - make_interval(secs => ?), ?::timestamptz)::text as until`,
+      [settleSeconds, since],
     );
     const until = window!.until;
-    const since = this.readUntil;
-    if (since === undefined) {
-      await this.rememberHorizons();
-    } else {
-      const { rows: [delivered] } = await this.db.raw<{ rows: { n: number }[] }>(
-        `select count(*)::int as n from outbox_events where delivered_at > ?::timestamptz and delivered_at <= ?::timestamptz`,
-        [since, until],
-      );
-      this.delivered.inc(delivered?.n ?? 0);
-      await this.observeLatencies(since, until);
-    }
+    const { rows: [delivered] } = await this.db.raw<{ rows: { n: number }[] }>(
+      `select count(*)::int as n from outbox_events where delivered_at > ?::timestamptz and delivered_at <= ?::timestamptz`,
+      [since, until],
+    );
+    this.delivered.inc(delivered?.n ?? 0);
+    if (this.firstScrape) await this.rememberHorizons();
+    else await this.observeLatencies(since, until);
+    this.firstScrape = false;
     this.readUntil = until;
 
     const { rows: [pending] } = await this.db.raw<{ rows: { n: number; age: number }[] }>(

@@ -40,6 +40,8 @@ const fixedSegments = new Set([
   'clients',
   'role-assignments',
   'user-assignments',
+  'file-requests',
+  'reminders',
 ]);
 
 export function routeOf(path: string): string {

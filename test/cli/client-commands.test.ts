@@ -84,11 +84,18 @@ test('status: per portal its state, remote records and errors', async () => {
   const run = await cli(['status', 'st1'], env);
   expect(run.code, run.stderr).toBe(0);
   expect(run.stdout).toMatch(/^Client st1$/m);
-  expect(run.stdout).toMatch(/CaseWare Cloud +in-sync +linked, last sync \d{4}-\d\d-\d\d/);
-  expect(run.stdout).toMatch(/Client Online +in-sync +linked/);
+  expect(run.stdout).toMatch(/^ {2}CaseWare Cloud {2}in-sync {5}last sync \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/m);
+  expect(run.stdout).toMatch(/^ {2}Client Online {3}in-sync {5}last sync \d{4}-\d\d-\d\d \d\d:\d\d:\d\d$/m);
   expect(run.stdout).toMatch(/client \d+ +\S+ +\S+ +\d{4}-/);
   expect(run.stdout).toContain('No open sync errors.');
   expect(run.stdout).toContain('Every change has been handed to the sync.');
+
+  expect((await stack.api('POST', '/clients', { clientNumber: 'st2', kind: 'company', name: 'Company st2', links: { caseware: true, clientOnline: false } })).status).toBe(201);
+  await stack.settled('st2');
+  const oneLink = await cli(['status', 'st2'], env);
+  expect(oneLink.code, oneLink.stderr).toBe(0);
+  expect(oneLink.stdout).toMatch(/^ {2}CaseWare Cloud {2}in-sync {5}last sync \d{4}-/m);
+  expect(oneLink.stdout).toMatch(/^ {2}Client Online {3}not-linked$/m);
 
   const json = await cli(['status', 'st1', '--json'], env);
   expect(json.code).toBe(0);
@@ -209,6 +216,10 @@ describe('offboarding', () => {
     expect(executed.stdout).not.toContain('\x1b[');
     expect(executed.stdout).toMatch(new RegExp(`^step 1 of 3, contact-links-off contact ${contacts[0]}: done$`, 'm'));
     expect(executed.stdout).toMatch(/^step 3 of 3, client-former client ob1: done$/m);
+    // A step that has not started says nothing; the end comes after the last step's "done".
+    expect(executed.stdout).not.toMatch(/: pending$/m);
+    const lines = executed.stdout.split('\n');
+    expect(lines.indexOf(`offboarding ${id}: completed`)).toBeGreaterThan(lines.indexOf('step 3 of 3, client-former client ob1: done'));
     expect(executed.stdout).toMatch(new RegExp(`^Offboarding ${id} completed: 3 of 3 steps done\\.$`, 'm'));
     expect((await stack.api('GET', '/clients/ob1')).body.status).toBe('former');
     expect((await stack.api('GET', `/offboardings/${id}`)).body.reason).toBe('contract ended');
@@ -327,6 +338,21 @@ describe('exit codes of a failed request', () => {
     const withFile = await cli(['status', 'st1', '--json'], noToken);
     expect(withFile.code, withFile.stderr).toBe(0);
     expect(JSON.parse(withFile.stdout).clientNumber).toBe('st1');
+  });
+
+  test('request-files --due in another order: told locally with the format, exit 2; a refusal names each issue once', async () => {
+    const dayFirst = await cli(['request-files', '--client', '1001', '--subject', 'Jaarstukken', '--due', '31-01-2027'], env);
+    expect(dayFirst.code).toBe(2);
+    expect(dayFirst.stderr).toBe(
+      "error: option '--due <date>' argument '31-01-2027' is invalid. a date is YYYY-MM-DD (e.g. 2027-01-31, due at the end of that day, UTC) " +
+        'or a moment with its offset (2027-01-31T17:00:00+01:00)\n(add --help for usage)\n',
+    );
+    const noSuchDay = await cli(['request-files', '--client', '1001', '--subject', 'Jaarstukken', '--due', '2027-02-30'], env);
+    expect(noSuchDay.code).toBe(2);
+    expect(noSuchDay.stderr).toContain('2027-02-30 is no day of the calendar');
+    const blankSubject = await cli(['request-files', '--client', '1001', '--subject', ' '], env);
+    expect(blankSubject.code).toBe(2);
+    expect(blankSubject.stderr.match(/body\.subject/g)).toHaveLength(1);
   });
 
   test('an API nobody answers at: exit 3', async () => {

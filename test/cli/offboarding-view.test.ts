@@ -1,6 +1,6 @@
 import { expect, test } from 'vitest';
 import type { Offboarding } from '../../src/cli/api-client';
-import { describeOffboarding } from '../../src/cli/offboarding-view';
+import { describeOffboarding, progressLines, type ReportedProgress } from '../../src/cli/offboarding-view';
 
 // `portal-sync offboarding <id>`: why a held plan waits, and a step a portal refused.
 
@@ -66,4 +66,20 @@ test('a held offboarding says why it waits: the reason the registry gave', () =>
   const reason = 'it ends 6 accesses (CaseWare Cloud 3, Client Online 3); with the 6 ended by offboarding 6, which token "alice" asked for without approval in the last 24 hours, that is 12, more than the approval threshold (10)';
   const lines = describeOffboarding(anOffboarding({ status: 'awaiting-approval', approvalRequired: true, approvalReason: reason }));
   expect(lines.find((line) => line.startsWith('  waiting'))).toContain(`It ends 6 accesses (CaseWare Cloud 3, Client Online 3); with the 6 ended by offboarding 6`);
+});
+
+test('following: a step that has not started says nothing; "completed" comes after the last step\'s "done"', () => {
+  const base = anOffboarding();
+  const step = (n: number, status: Offboarding['steps'][number]['status']) => ({ ...base.steps[0]!, step: n, contactId: 23 + n, status, refusal: null });
+  const at = (status: Offboarding['status'], ...states: Offboarding['steps'][number]['status'][]) =>
+    anOffboarding({ status, steps: states.map((state, index) => step(index + 1, state)) });
+  const reported: ReportedProgress = { status: '', steps: new Map() };
+  expect(progressLines(reported, at('running', 'pending', 'pending'))).toEqual(['offboarding 7: running']);
+  expect(progressLines(reported, at('running', 'applying', 'pending'))).toEqual(['step 1 of 2, contact-links-off contact 24: applying']);
+  expect(progressLines(reported, at('running', 'applying', 'pending'))).toEqual([]);
+  expect(progressLines(reported, at('completed', 'done', 'done'))).toEqual([
+    'step 1 of 2, contact-links-off contact 24: done',
+    'step 2 of 2, contact-links-off contact 25: done',
+    'offboarding 7: completed',
+  ]);
 });

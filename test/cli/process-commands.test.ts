@@ -185,11 +185,16 @@ test('start: the local stack, with its start-up text, until SIGTERM; the CLI fin
       '                       npx portal-sync tokens create --name <name> --role operator\n',
   );
 
+  // The hint names what a CLI in another terminal needs: this DATA_DIR (the token file) and API URL.
+  expect(text).toContain(`       DATA_DIR=${localData} PORTAL_SYNC_API_URL=${apiUrl} npx portal-sync status 1001     (npx portal-sync --help lists every command)\n`);
   // No --token and no API_TOKEN: the CLI reads the token `start` wrote under DATA_DIR.
   expect(readFileSync(path.join(localData, 'api-token'), 'utf8').trim().length).toBeGreaterThanOrEqual(16);
   const status = await cli(['status', '1001'], cleanEnv({ PORTAL_SYNC_API_URL: apiUrl, DATA_DIR: localData }));
   expect(status.code, status.stderr).toBe(0);
   expect(status.stdout).toMatch(/^Client 1001$/m);
+  // The demo's client 1001 is linked to both portals: a line each, aligned.
+  expect(status.stdout).toMatch(/^ {2}CaseWare Cloud {2}(in-sync|pending) +last sync /m);
+  expect(status.stdout).toMatch(/^ {2}Client Online {3}(in-sync|pending) +last sync /m);
 
   const stopped = await stack.terminate();
   expect(stopped.code, stopped.stderr).toBe(0);

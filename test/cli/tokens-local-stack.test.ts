@@ -70,6 +70,13 @@ describe('portal-sync tokens while the local stack runs', () => {
     expect(stack.stdout()).not.toContain('DATABASE_URL=');
   });
 
+  test("the start-up text's status hint names this run's DATA_DIR and API URL, and works as printed", async () => {
+    expect(stack.stdout()).toContain(`       DATA_DIR=${dataDir} PORTAL_SYNC_API_URL=${apiUrl} npx portal-sync status 1001     (npx portal-sync --help lists every command)\n`);
+    const status = await cli(['status', '1001'], cleanEnv({ DATA_DIR: dataDir, PORTAL_SYNC_API_URL: apiUrl }));
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^Client 1001$/m);
+  });
+
   test("create finds the running stack's registry, says so on stderr, and the running API takes the token", async () => {
     const created = await cli(['tokens', 'create', '--name', 'anna', '--role', 'operator', '--json'], cleanEnv({ DATA_DIR: dataDir }));
     expect(created.code, created.stderr).toBe(0);

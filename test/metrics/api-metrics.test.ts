@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { buildApi } from '../../src/api/server';
+import { DatabaseMetrics } from '../../src/metrics/database-metrics';
 import { routeOf } from '../../src/portals/call-observers';
 import { startTestStack, syncRanSince, type TestStack } from '../support/stack';
 import { waitFor } from '../support/temporal';
@@ -90,6 +91,24 @@ describe('GET /metrics', () => {
     } finally {
       await api.close();
     }
+  });
+});
+
+describe('portal_sync_outbox_events_delivered_total', () => {
+  test('counts the deliveries since the process started, those before its first scrape too; its HELP says so', async () => {
+    const metrics = new DatabaseMetrics(stack.database.db);
+    const links = { caseware: true, clientOnline: true };
+    expect((await stack.api('POST', '/clients', { clientNumber: '7702', kind: 'company', name: 'Eerste Scrape B.V.', links })).status).toBe(201);
+    await stack.settled('7702');
+    // Delivered before the first scrape, and more than settleSeconds (2 s) ago.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await metrics.refresh();
+    const text = await metrics.registry.metrics();
+    expect(valueOf(text, 'portal_sync_outbox_events_delivered_total')).toBeGreaterThanOrEqual(1);
+    expect(text).toContain(
+      '# HELP portal_sync_outbox_events_delivered_total Outbox events handed to Temporal, by any dispatcher of the fleet, since this process started ' +
+        '(a counter: it starts at 0 with the process; use rate() or increase())',
+    );
   });
 });
 

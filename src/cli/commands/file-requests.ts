@@ -3,8 +3,8 @@ import type { z } from 'zod';
 import type { fileRequestListResponseSchema, fileRequestResponseSchema } from '../../api/file-request-schemas';
 import { fileRequestStatuses } from '../../domain/file-requests';
 import type { Wire } from '../api-client';
-import { plural, table, localDateTime } from '../format';
-import { apiAndOutput, examples, listOf, positiveInteger, withApiOptions, type ApiCommandOptions } from '../options';
+import { plural, table, localDateTime, localDateTimeWithZone } from '../format';
+import { apiAndOutput, dueDate, examples, listOf, positiveInteger, withApiOptions, type ApiCommandOptions } from '../options';
 
 /** `--contacts 12,13` (or repeated): contact ids. */
 function contactIdList(value: string, previous: number[] | undefined): number[] {
@@ -26,7 +26,7 @@ export function registerFileRequestCommands(program: Command): void {
       .requiredOption('--client <number>', 'the client')
       .requiredOption('--subject <text>', 'what is asked for')
       .option('--description <text>', 'more about it, sent to the contacts', '')
-      .option('--due <date>', 'due date: yyyy-mm-dd (end of that day, UTC) or an ISO moment')
+      .option('--due <date>', 'due date: YYYY-MM-DD (end of that day, UTC) or an ISO moment with its offset', dueDate)
       .option('--contacts <ids>', 'only these contacts (ids, comma-separated)', contactIdList)
       .option('--grant-answer-role', 'give named contacts that may only view the role "Contact - Entity Staff"'),
   )
@@ -95,7 +95,7 @@ function describeFileRequest(request: FileRequest): string[] {
   const lines = [
     `File request ${request.id} for client ${request.clientNumber}: ${request.status}`,
     `  subject     ${request.subject}`,
-    `  due         ${localDateTime(request.dueAt)}`,
+    `  due         ${localDateTimeWithZone(request.dueAt)}`,
     `  reminders   ${request.remindersSent} (last ${localDateTime(request.lastRemindedAt)})`,
     `  workflow    ${request.workflowId}`,
   ];
@@ -118,7 +118,7 @@ function describeList(list: FileRequestList): string[] {
       String(r.id),
       r.clientNumber,
       r.status,
-      localDateTime(r.dueAt),
+      localDateTimeWithZone(r.dueAt),
       String(r.remindersSent),
       String(r.recipients.filter((x) => x.status === 'active').length),
       r.subject,

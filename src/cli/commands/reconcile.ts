@@ -41,7 +41,6 @@ export function registerReconcileCommand(program: Command): void {
 
 /** Polls the run until it has finished: a spinner with what it found so far on a terminal, plain lines elsewhere. */
 function followRun(api: PortalSyncApi, run: ReconcileRun, out: Output): Promise<ReconcileRunDetails> {
-  const started = Date.now();
   let reported = '';
   return follow({
     out,
@@ -56,9 +55,14 @@ function followRun(api: PortalSyncApi, run: ReconcileRun, out: Output): Promise<
         reported = progress;
         view.change(`reconcile run ${run.id}${run.dryRun ? ' (dry run)' : ''}: ${progress}`);
       }
-      view.frame((spinner) => [`${spinner} Reconcile run ${run.id}${run.dryRun ? ' (dry run)' : ''}: ${progress}, ${seconds(Date.now() - started)}`]);
+      view.frame((spinner) => [`${spinner} Reconcile run ${run.id}${run.dryRun ? ' (dry run)' : ''}: ${progress}, ${seconds(runningFor(details))}`]);
     },
   });
+}
+
+/** Since the run started, by its own start (startedAt), as its report's duration counts it. */
+function runningFor(details: ReconcileRunDetails): number {
+  return Math.max(0, Date.now() - Date.parse(details.startedAt));
 }
 
 function progressText(details: ReconcileRunDetails): string {

@@ -4,6 +4,9 @@ import { plural, portalName, table, localDateTime } from '../format';
 import { apiAndOutput, examples, positiveInteger, withApiOptions, type ApiCommandOptions } from '../options';
 
 const portals = ['caseware', 'clientOnline'] as const;
+/** The widest portal name ("CaseWare Cloud") and state ("not-linked"): the status lines align. */
+const portalColumn = Math.max(...portals.map((portal) => portalName(portal).length));
+const stateColumn = 'not-linked'.length;
 
 export function registerSyncCommands(program: Command): void {
   withApiOptions(
@@ -52,8 +55,9 @@ function describeStatus(status: ClientSyncStatus): string[] {
   const lines = [`Client ${status.clientNumber}`];
   for (const portal of portals) {
     const state = status[portal];
-    const details = [state.linked ? 'linked' : 'not linked', `last sync ${localDateTime(state.lastSyncedAt)}`];
-    lines.push(`  ${portalName(portal).padEnd(15)} ${state.state.padEnd(10)} ${details.join(', ')}`);
+    // The state says whether the client is linked; a portal it is not linked to has no last sync.
+    const lastSync = state.state === 'not-linked' ? '' : `last sync ${localDateTime(state.lastSyncedAt)}`;
+    lines.push(`  ${portalName(portal).padEnd(portalColumn)}  ${state.state.padEnd(stateColumn)}  ${lastSync}`.trimEnd());
     if (state.remote.length > 0) {
       lines.push(
         ...table(
