@@ -82,9 +82,11 @@ test("the API's lines go through the service's logger: no query string, no body,
   for (const value of ['anna@example.test', 'Anna', token]) expect(text).not.toContain(value);
   expect(lines).toEqual(
     expect.arrayContaining([
-      expect.objectContaining({ component: 'api', msg: 'incoming request', req: expect.objectContaining({ method: 'GET', url: '/health' }) }),
+      expect.objectContaining({ component: 'api', msg: 'incoming request', req: expect.objectContaining({ method: 'POST', url: '/clients' }) }),
       expect.objectContaining({ component: 'api', msg: 'health check: database unreachable', err: expect.objectContaining({ message: expect.stringContaining('ECONNREFUSED') }) }),
-      expect.objectContaining({ component: 'api', msg: 'request completed', res: { statusCode: 503 } }),
+      expect.objectContaining({ component: 'api', msg: 'request completed', req: expect.objectContaining({ method: 'GET', url: '/health' }), res: { statusCode: 503 } }),
     ]),
   );
+  // A read logs its incoming line at debug; its completed line at info only because it failed.
+  expect(lines).not.toContainEqual(expect.objectContaining({ msg: 'incoming request', req: expect.objectContaining({ method: 'GET' }) }));
 });

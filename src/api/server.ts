@@ -71,6 +71,12 @@ const safeSerializers = {
 };
 
 /** The request as a log line names it: method, path without the query string, the caller's address. */
+/**
+ * A read logs at debug unless it fails: the console asks every second, which at info put two lines
+ * a second into `npm start`'s output. Writes and refusals stay at info; the completed line names the
+ * request, so a failed read is readable without its incoming line.
+ */
+const isRead = (request: FastifyRequest) => request.method === 'GET' || request.method === 'HEAD' || request.method === 'OPTIONS';
 const requestSummary = (request: FastifyRequest) => ({ method: request.method, url: request.url.split('?', 1)[0], ip: request.ip });
 const replySummary = (reply: FastifyReply) => ({ statusCode: reply.statusCode });
 
@@ -81,12 +87,14 @@ const replySummary = (reply: FastifyReply) => ({ statusCode: reply.statusCode })
  */
 class PlainLogController extends LogController {
   override incomingRequest(request: FastifyRequest): void {
-    request.log.info({ req: requestSummary(request) }, 'incoming request');
+    if (isRead(request)) request.log.debug({ req: requestSummary(request) }, 'incoming request');
+    else request.log.info({ req: requestSummary(request) }, 'incoming request');
   }
 
   override requestCompleted(error: Error | null, request: FastifyRequest, reply: FastifyReply): void {
-    const fields = { res: replySummary(reply), responseTime: reply.elapsedTime };
+    const fields = { req: requestSummary(request), res: replySummary(reply), responseTime: reply.elapsedTime };
     if (error) reply.log.error({ ...fields, err: error }, 'request errored');
+    else if (isRead(request) && reply.statusCode < 400) reply.log.debug(fields, 'request completed');
     else reply.log.info(fields, 'request completed');
   }
 
