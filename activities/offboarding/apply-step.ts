@@ -1,6 +1,5 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Knex } from 'knex';
-import type { OffboardingPortal } from '../../src/domain/offboarding';
 import { getClient, updateClient } from '../../src/registry/clients';
 import { getContact, setContactLinks } from '../../src/registry/contacts';
 import { isRegistryError } from '../../src/registry/errors';
@@ -8,8 +7,6 @@ import { endContactMaster } from '../../src/registry/masters';
 import { getOffboarding, type OffboardingStatus } from '../../src/registry/offboardings';
 import { offboardingFinishedFailure, offboardingStepMissingFailure } from '../../workflows/offboarding-definitions';
 import type { OffboardingContext, OffboardingStepRef } from './types';
-
-const portalsOf: Record<OffboardingPortal, 'caseware' | 'clientOnline'> = { caseware: 'caseware', clientOnline: 'clientOnline' };
 
 interface StepRow {
   action: string;
@@ -80,9 +77,9 @@ async function registryChange(trx: Knex.Transaction, offboardingId: number, step
     const planned = offboarding.plan.steps.find((s) => s.step === step);
     const portals = planned && planned.action === 'contact-links-off' ? planned.portals : (['caseware', 'clientOnline'] as const);
     const contact = await getContact(trx, row.record_id);
-    const linked = portals.filter((portal) => contact.links[portalsOf[portal]]);
+    const linked = portals.filter((portal) => contact.links[portal]);
     if (linked.length === 0) return {};
-    await setContactLinks(trx, contact.id, Object.fromEntries(linked.map((p) => [portalsOf[p], false])), options);
+    await setContactLinks(trx, contact.id, Object.fromEntries(linked.map((portal) => [portal, false])), options);
     return { linksOff: linked };
   }
   if (row.action === 'client-former') {

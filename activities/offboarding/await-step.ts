@@ -1,6 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { offboardingPortals, type OffboardingPortal, type PortalEffects } from '../../src/domain/offboarding';
-import { clientSyncStatus, type SyncError } from '../../src/registry/sync-status';
+import { clientSyncStatus } from '../../src/registry/sync-status';
+import type { SyncError } from '../../src/sync/sync-errors';
 import { offboardingStepMissingFailure } from '../../workflows/offboarding-definitions';
 import { withHeartbeats } from '../heartbeat';
 import type { OffboardingContext, OffboardingStepRef, PortalWait, StepRefusal } from './types';

@@ -8,9 +8,6 @@ import { requireClient } from './records';
 // portal has caught up with the registry. Nothing here returns personal data: portal logins
 // (CaseWare uses the email) stay in portal_identities.login_key and are not read.
 
-// activities/offboarding.ts reads the errors of the client's status under this name.
-export type { SyncError };
-
 export type PortalSyncState = 'not-linked' | 'pending' | 'in-sync' | 'error';
 
 export interface RemoteRecord {
