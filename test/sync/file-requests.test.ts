@@ -113,6 +113,16 @@ async function stage(workflowId: string): Promise<unknown> {
   return description.typedSearchAttributes.getAll().find((pair) => pair.key.name === 'FileRequestStage')?.value;
 }
 
+/**
+ * The workflow sets its stage once the activity that recorded the status has returned: a moment
+ * after the registry shows it. Waits for `expected`, and fails with the stage last seen.
+ */
+async function expectStage(workflowId: string, expected: string): Promise<void> {
+  let last: unknown;
+  await waitFor(`stage ${expected}`, async () => (last = await stage(workflowId)) === expected, { timeoutMs: 10_000 }).catch(() => undefined);
+  expect(last).toBe(expected);
+}
+
 /** RECORD_HISTORIES=1 keeps the run's history for test/workflows/replay.test.ts. */
 async function record(name: string, workflowId: string) {
   if (!process.env.RECORD_HISTORIES) return;
@@ -168,7 +178,7 @@ test('a request reaches the contacts who may answer; one that may only view, or 
   expect(answered.answeredByContactId).toBe(s.b);
   expect(answered.closedAt).not.toBeNull();
   await stack.temporal.client.workflow.getHandle(workflowId).result();
-  expect(await stage(workflowId)).toBe('answered');
+  await expectStage(workflowId, 'answered');
   // The history carries ids and counts: neither the subject, the description nor an email.
   const history = historyToJSON(await stack.temporal.client.workflow.getHandle(workflowId).fetchHistory());
   const payloads = [...history.matchAll(/"data":\s*"([^"]*)"/g)].map((m) => Buffer.from(m[1] ?? '', 'base64').toString('utf8')).join('\n');
@@ -234,7 +244,7 @@ test('reminders fire before and after the due date; staff cancel it, in CaseWare
   const cancelled = await untilStatus(id, 'cancelled');
   expect(cancelled.cancelledBy).toBe('api');
   expect((await remote(id)).Status).toBe('Cancelled');
-  expect(await stage(workflowId)).toBe('cancelled');
+  await expectStage(workflowId, 'cancelled');
   expect((await stack.api('POST', `/file-requests/${id}/cancel`)).status).toBe(409);
   expect(await reminderMails()).toHaveLength(3);
   await record('reminded-cancelled', workflowId);
@@ -321,7 +331,7 @@ test('a recipient offboarded, then one whose CaseWare link is switched off, leav
   expect(flagged.failure).toContain('every recipient lost access');
   expect(flagged.recipients.every((r: { status: string }) => r.status === 'removed')).toBe(true);
   expect((await remote(id)).Status).toBe('Cancelled');
-  expect(await stage(workflowId)).toBe('no-recipients');
+  await expectStage(workflowId, 'no-recipients');
   const listed = await stack.api('GET', '/file-requests?status=no-recipients');
   expect(listed.body.fileRequests.map((r: { id: number }) => r.id)).toContain(id);
   await record('no-recipients', workflowId);
@@ -407,7 +417,7 @@ test('a cancel that arrives before the request is created in CaseWare Cloud: not
     await stack.temporal.client.workflow.getHandle(workflowId).result();
   });
   expect(await fileRequest(id)).toMatchObject({ status: 'cancelled', requestedBy: 'olga', cancelledBy: 'piet', remoteId: null });
-  expect(await stage(workflowId)).toBe('cancelled');
+  await expectStage(workflowId, 'cancelled');
   // Nothing reached CaseWare Cloud: no request, no mail, no answering role shared for it.
   expect((await fileRequestSim()).fileRequests.filter((r) => r.ExternalRef === workflowId)).toEqual([]);
   expect(await mailsTo(s.email('a'))).toEqual([]);
