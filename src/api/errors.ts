@@ -1,4 +1,5 @@
 import { STATUS_CODES } from 'node:http';
+import { isGrpcServiceError } from '@temporalio/client';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -9,6 +10,17 @@ import { isConcurrentWriteError } from '../registry/write-transaction';
 // record ids and client numbers, never the values sent: those may be personal data.
 
 export type ApiErrorCode = 'invalid-request' | 'unauthorized' | 'forbidden' | 'internal' | 'unavailable' | RegistryErrorCode;
+
+/** gRPC's codes for a server that did not answer within the call's deadline, or could not be reached. */
+const temporalUnreachableCodes = new Set([4 /* DEADLINE_EXCEEDED */, 14 /* UNAVAILABLE */]);
+
+/** Temporal did not answer in time or could not be reached (the SDK wraps the gRPC error as a cause). */
+export function isTemporalUnreachable(error: unknown): boolean {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    if (isGrpcServiceError(cause) && temporalUnreachableCodes.has(cause.code)) return true;
+  }
+  return false;
+}
 
 /** A valid token that may not do this: 403, with a message that says why (the role needed; four eyes). */
 export class ForbiddenError extends Error {
@@ -125,6 +137,10 @@ export function apiErrorHandler(error: unknown, request: FastifyRequest, reply: 
     const issues = validationIssues(error);
     const summary = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
     return reply.code(400).send(errorBody('invalid-request', `invalid request: ${summary}`, issues));
+  }
+  if (isTemporalUnreachable(error)) {
+    request.log.warn({ err: error }, 'Temporal did not answer in time');
+    return reply.code(503).send(errorBody('unavailable', 'the Temporal server did not answer in time; nothing was changed that the answer would show, try again'));
   }
   const clientError = fastifyClientError(error);
   if (clientError) {

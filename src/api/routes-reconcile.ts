@@ -24,6 +24,13 @@ export interface ReconcileSettings {
   taskQueue: string;
   /** How long a run waits for its repairs (tests: short). */
   repairWaitMs?: number;
+  /** How long a schedule read or change waits for Temporal's answer before a 503 (default 15 s). */
+  scheduleCallTimeoutMs?: number;
+}
+
+/** A schedule call with a deadline: Temporal answering slowly gets a 503, not a request that hangs. */
+function withScheduleDeadline<T>(settings: ReconcileSettings, call: () => Promise<T>): Promise<T> {
+  return settings.temporal.withDeadline(Date.now() + (settings.scheduleCallTimeoutMs ?? 15_000), call);
 }
 
 const unavailable = 'this API runs without a Temporal connection, so it cannot run a reconcile';
@@ -99,8 +106,8 @@ function registerReconcileRunReads(app: ZodApp, db: Db): void {
 
 /** `changing`: the change this request makes, which the audit records only as its answer leaves. */
 async function describeSchedule(db: Db, settings: ReconcileSettings, changing?: { tokenName: string; at: Date }) {
-  const schedule = await settings.temporal.schedule.getHandle(reconcileScheduleId).describe();
-    // Who paused or resumed it: the audit knows (the schedule's note says only why).
+  const schedule = await withScheduleDeadline(settings, () => settings.temporal.schedule.getHandle(reconcileScheduleId).describe());
+  // Who paused or resumed it: the audit knows (the schedule's note says only why).
   const lastChange = changing ?? (await lastAuditEvent(db, 'PUT', '/reconcile/schedule'));
   return {
     scheduleId: reconcileScheduleId,
@@ -150,8 +157,8 @@ function registerReconcileSchedule(app: ZodApp, db: Db, reconcile: ReconcileSett
       if (!reconcile) return reply.code(503).send(errorBody('unavailable', unavailable));
       const handle = reconcile.temporal.schedule.getHandle(reconcileScheduleId);
       try {
-        if (request.body.paused) await handle.pause(request.body.note ?? 'paused through the API');
-        else await handle.unpause(request.body.note ?? 'resumed through the API');
+        const note = request.body.note ?? (request.body.paused ? 'paused through the API' : 'resumed through the API');
+        await withScheduleDeadline(reconcile, () => (request.body.paused ? handle.pause(note) : handle.unpause(note)));
         return await describeSchedule(db, reconcile, { tokenName: callerOf(request).name, at: new Date() });
       } catch (error) {
         if (error instanceof ScheduleNotFoundError) return reply.code(404).send(errorBody('not-found', scheduleMissing));

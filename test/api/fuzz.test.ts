@@ -61,6 +61,10 @@ afterAll(async () => {
   await api?.close();
 });
 
+function temporalDidNotAnswer(response: { statusCode: number; body: string }): boolean {
+  return response.statusCode === 503 && response.body.includes('"unavailable"') && response.body.includes('did not answer in time');
+}
+
 /** Requests that would be right to wait for good here, where no worker runs the workflows. */
 function waitsForWorker(request: FuzzRequest): boolean {
   const path = request.url.split('?')[0] ?? '';
@@ -111,6 +115,12 @@ test.each(operations.map((operation) => [`${operation.method} ${operation.path}`
           if (waitsForWorker(request)) continue;
           const response = await api.send(request);
           sent += 1;
+          // Temporal answering too slowly on a busy machine is no fault of the input: the API
+          // says so (503 unavailable, the routes' deadline) and the batch must still write nothing.
+          if (temporalDidNotAnswer(response)) {
+            refused += 1;
+            continue;
+          }
           const problem = refusalProblem(response);
           if (problem) throw new Error(`${describeRequest(request)}: ${problem}`);
           if (response.statusCode >= 400) {
@@ -127,7 +137,9 @@ test.each(operations.map((operation) => [`${operation.method} ${operation.path}`
           unchanged = after;
         }
       }),
-      { numRuns, ...(seed === undefined ? {} : { seed }) },
+      // Shrinking a failure snapshots every table per try: stop it before the test's timeout, so
+      // that the failure is reported (not a timeout) and no request is still running in the next test.
+      { numRuns, interruptAfterTimeLimit: 150_000, markInterruptAsFailure: true, ...(seed === undefined ? {} : { seed }) },
     );
     // Where there is something to get wrong (a body, a path id), most of what was sent must have
     // been refused: else the arbitraries test the happy path.
@@ -136,6 +148,7 @@ test.each(operations.map((operation) => [`${operation.method} ${operation.path}`
     }
   },
   // Every batch snapshots every table, and some operations go to the Temporal server: on a busy
-  // machine one operation has taken over a minute (PUT /reconcile/schedule, seen once).
+  // machine one operation has taken over a minute (PUT /reconcile/schedule, seen twice; its
+  // calls now give up after 15 s).
   180_000,
 );

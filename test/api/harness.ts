@@ -13,7 +13,7 @@ import { createTestDatabase, type TestDatabase } from '../support/db';
 // through fastify's inject (no port).
 
 export const apiToken = 'test-token-5b0c7e2d';
-const authorization = `Bearer ${apiToken}`;
+export const authorization = `Bearer ${apiToken}`;
 
 export interface ApiHarness {
   app: FastifyInstance;
