@@ -26,6 +26,7 @@ import * as adminRole from './20261206000030_admin_role';
 import * as auditEvents from './20261206000031_audit_events';
 import * as reconcileRequestedBy from './20261206000032_reconcile_requested_by';
 import * as outboxClaimIndexes from './20261207000010_outbox_claim_indexes';
+import * as outboxClaimedBy from './20261208000010_outbox_claimed_by';
 
 type Migration = { up: (knex: Knex) => Promise<void>; down: (knex: Knex) => Promise<void> };
 
@@ -59,6 +60,7 @@ const migrations: Record<string, Migration> = {
   '20261206000031_audit_events': auditEvents,
   '20261206000032_reconcile_requested_by': reconcileRequestedBy,
   '20261207000010_outbox_claim_indexes': outboxClaimIndexes,
+  '20261208000010_outbox_claimed_by': outboxClaimedBy,
 };
 
 export const migrationSource: Knex.MigrationSource<string> = {

@@ -52,8 +52,9 @@ interface Target {
 
 /**
  * How long a claim lasts: longer than a batch takes to hand over (every workflow may take the
- * delivery timeout), so that two dispatchers rarely deliver the same event; a crashed dispatcher's
- * claim expires after it. Delivering an event twice is harmless (see below).
+ * delivery timeout), so that two dispatchers rarely deliver the same event. A crashed dispatcher's
+ * claim is taken over as soon as its listening connection is gone (the claim names its backend
+ * pid), else when it expires. Delivering an event twice is harmless (see below).
  */
 const claimMs = 120_000;
 
@@ -88,6 +89,8 @@ export class OutboxDispatcher {
   /** A commit was announced while a round ran: go again at once. */
   private woken = false;
   private listener: pg.Client | undefined;
+  /** The listening connection's backend pid: claims name it, so that they die with this dispatcher. */
+  private listenerPid: number | null = null;
   /** Events Temporal took, to be marked delivered by the next claim's statement (one commit for both). */
   private delivered: number[] = [];
 
@@ -121,6 +124,7 @@ export class OutboxDispatcher {
     const again = () => {
       if (this.listener !== client) return;
       this.listener = undefined;
+      this.listenerPid = null;
       void client.end().catch(() => undefined);
       if (!this.stopped) setTimeout(() => void this.listen(), this.options.pollIntervalMs ?? 250).unref();
     };
@@ -130,6 +134,8 @@ export class OutboxDispatcher {
     try {
       await client.connect();
       await client.query('listen outbox_events');
+      const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
+      if (this.listener === client) this.listenerPid = rows[0]?.pid ?? null;
       // What committed before the listener was there was announced to nobody.
       this.wake();
     } catch {
@@ -211,8 +217,9 @@ export class OutboxDispatcher {
 
   /**
    * Claims the oldest undelivered events of finished transactions, in a transaction of its own:
-   * those nobody has claimed (by id), and those whose claim expired (a dispatcher that died, or
-   * whose hand-over failed and waits for its backoff), each read through an index of its own, so
+   * those nobody has claimed (by id), and those whose claim expired (a hand-over that failed and
+   * waited out its backoff) or whose claimer's listening connection is gone (a dispatcher that
+   * died: its worker was killed), each read through an index of its own, so
    * that events claimed and in flight are never walked past. The horizon is taken in the same
    * statement, so every claimed event lies below it. The same
    * statement marks the events of the rounds before that Temporal took: a round hands over and
@@ -236,17 +243,18 @@ export class OutboxDispatcher {
             for update skip locked),
          expired as (
            select id from outbox_events
-            where delivered_at is null and claimed_until < now()
+            where delivered_at is null and claimed_until is not null
+              and (claimed_until < now() or claimed_by <> all(array(select pid from pg_stat_activity)))
               and id <> all(:marked::bigint[])
             order by claimed_until
             limit :batchSize
             for update skip locked)
-         update outbox_events e set claimed_until = now() + make_interval(secs => :claimSeconds)
+         update outbox_events e set claimed_until = now() + make_interval(secs => :claimSeconds), claimed_by = :claimer::integer
           where e.id in (select id from fresh union all select id from expired)
           returning e.id, e.client_number, e.kind, e.record_type, e.record_id,
                     pg_snapshot_xmin(pg_current_snapshot())::text as horizon`,
         // A PostgreSQL array literal: knex would spread a list into several parameters.
-        { claimSeconds: claimMs / 1000, batchSize: this.batchSize(), marked: `{${marked.join(',')}}` },
+        { claimSeconds: claimMs / 1000, batchSize: this.batchSize(), marked: `{${marked.join(',')}}`, claimer: this.listenerPid },
       );
       return rows;
     } catch (error) {

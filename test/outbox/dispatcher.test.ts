@@ -1,4 +1,5 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import pg from 'pg';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { OutboxDispatcher } from '../../src/outbox/dispatcher';
@@ -65,5 +66,46 @@ test('a commit wakes the dispatcher at once: with an hour between polls, a write
     expect(await db('outbox_events').whereIn('client_number', ['7301', '7302']).whereNotNull('delivered_at')).toHaveLength(2);
   } finally {
     await dispatcher.stop();
+  }
+});
+
+test('a dispatcher that died with events claimed: the next one takes them over at once, while a living one keeps its claims', async () => {
+  const db = database.db;
+  const claimer = async () => {
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    const { rows } = await client.query<{ pid: number }>('select pg_backend_pid() as pid');
+    return { client, pid: rows[0]!.pid };
+  };
+  // The dead one's listening connection is gone, as when its worker is SIGKILLed; the living one's is open.
+  const dead = await claimer();
+  await dead.client.end();
+  const living = await claimer();
+  try {
+    for (const clientNumber of ['7401', '7402']) {
+      await createClient(db, clientCreateSchema.parse({ clientNumber, kind: 'company', name: `Klant ${clientNumber} B.V.`, links: { caseware: true } }));
+    }
+    const claimedUntil = db.raw("now() + interval '2 minutes'");
+    await db('outbox_events').where({ client_number: '7401' }).update({ claimed_until: claimedUntil, claimed_by: dead.pid });
+    await db('outbox_events').where({ client_number: '7402' }).update({ claimed_until: claimedUntil, claimed_by: living.pid });
+
+    const dispatcher = new OutboxDispatcher({ db, temporal: temporal.client, taskQueue: 'dispatcher-test', log: pino({ level: 'silent' }), pollIntervalMs: 50 });
+    dispatcher.start();
+    try {
+      await waitFor('the dead dispatcher\'s event delivered', async () => (await db('outbox_events').where({ client_number: '7401' }).whereNull('delivered_at')).length === 0, {
+        timeoutMs: 10_000,
+      });
+      // Rounds go on every 50 ms: a second is twenty chances to take the living one's claim.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    } finally {
+      await dispatcher.stop();
+    }
+    expect(await db('outbox_events').where({ client_number: '7402' }).whereNull('delivered_at')).toHaveLength(1);
+    const description = await temporal.client.workflow.getHandle('client-7401').describe();
+    expect(description.type).toBe('clientSyncWorkflow');
+  } finally {
+    await living.client.end();
+    // The living claim would hold its event for two minutes more: nothing else in this file waits for it.
+    await db('outbox_events').where({ client_number: '7402' }).update({ claimed_until: null, claimed_by: null });
   }
 });
