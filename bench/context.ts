@@ -51,7 +51,9 @@ export async function simHook<T>(origin: string, method: 'GET' | 'POST', path: s
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   if (!response.ok) throw new Error(`/_sim/${path} answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
-  return (await response.json()) as T;
+  // Settings answer 204 with no body.
+  const text = await response.text();
+  return (text === '' ? undefined : JSON.parse(text)) as T;
 }
 
 // ----- portal calls, from the simulators' side of the wire ---------------------------------------
