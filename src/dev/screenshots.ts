@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Page } from 'playwright-core';
+import { loadConfig } from '../config';
+import { startLocalStack } from '../local-stack';
+import { createLogger } from '../logging';
+import { chromiumExecutablePath, ensureChromium } from './chromium';
+import { freePort } from './local-infra';
+
+// `npm run screenshots`: the console's pages as a reader sees them after `npm start`, regenerated
+// into docs/screenshots/ (docs/console.md shows them). A local stack of its own on free ports, with
+// an embedded PostgreSQL and Temporal dev server under a temporary DATA_DIR, the demo clients, and a
+// little history (a reconcile run, an offboarding, a file request) so that no page is empty.
+
+const outputDir = path.resolve(process.argv[2] ?? 'docs/screenshots');
+
+type Call = (method: string, route: string, body?: unknown) => Promise<{ status: number; body: unknown }>;
+
+function apiCaller(apiUrl: string, token: string): Call {
+  return async (method, route, body) => {
+    const response = await fetch(`${apiUrl}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+      signal: AbortSignal.timeout(120_000),
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : undefined };
+  };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Waits until the demo clients are in both portals, so that the pages show a settled firm. */
+async function waitForDemoSync(call: Call): Promise<void> {
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    const status = await call('GET', '/sync/clients/1001');
+    const body = status.body as { caseware?: { state: string }; clientOnline?: { state: string } } | undefined;
+    if (body?.caseware?.state === 'in-sync' && body.clientOnline?.state === 'in-sync') return;
+    await sleep(1_000);
+  }
+  console.warn('the demo clients had not settled after 2 minutes; taking the pictures anyway');
+}
+
+/** Some history for the pages to show; each step says what it did, none stops the run. */
+async function makeHistory(call: Call): Promise<{ offboardingId?: number }> {
+  const reconcile = await call('POST', '/reconcile', { dryRun: true, wait: true });
+  console.log(`reconcile dry run: ${reconcile.status}`);
+  const files = await call('POST', '/file-requests', {
+    clientNumber: '1001',
+    subject: 'Jaarstukken 2026',
+    description: 'Bank statements and the sales ledger of 2026, please.',
+    dueDate: `${new Date().getFullYear() + 1}-01-31`,
+    grantAnswerRole: true,
+  });
+  console.log(`file request for 1001: ${files.status} ${files.status >= 400 ? JSON.stringify(files.body) : ''}`);
+  const offboarding = await call('POST', '/offboardings', { kind: 'client-leaves', clientNumber: '1004', reason: 'chose another firm', execute: true });
+  console.log(`offboarding of 1004: ${offboarding.status} ${offboarding.status >= 400 ? JSON.stringify(offboarding.body) : ''}`);
+  const id = (offboarding.body as { id?: number } | undefined)?.id;
+  return id === undefined ? {} : { offboardingId: id };
+}
+
+/** A page once it has loaded what it shows (no "Loading…" left), then a moment to settle. */
+async function capture(page: Page, baseUrl: string, fragment: string, name: string): Promise<void> {
+  await page.goto(`${baseUrl}/console/#/${fragment}`);
+  await page.locator('main h1').first().waitFor();
+  for (const deadline = Date.now() + 30_000; (await page.locator('.loading').count()) > 0 && Date.now() < deadline; ) await sleep(200);
+  await sleep(750);
+  const file = path.join(outputDir, `${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  console.log(`wrote ${path.relative(process.cwd(), file)}`);
+}
+
+async function takePictures(baseUrl: string, token: string, offboardingId: number | undefined): Promise<void> {
+  const browser = await chromium.launch({ executablePath: chromiumExecutablePath(), headless: true });
+  try {
+    const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 }, locale: 'en-GB', timezoneId: 'Europe/Amsterdam' })).newPage();
+    page.setDefaultTimeout(30_000);
+    await page.goto(`${baseUrl}/console/`);
+    await page.screenshot({ path: path.join(outputDir, 'sign-in.png') });
+    await page.getByLabel('API token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.locator('.signed-in-as').waitFor();
+    const pages: [string, string][] = [
+      ['', 'portal-health'],
+      ['errors', 'sync-errors'],
+      ['clients/1001', 'client'],
+      ['offboardings', 'offboardings'],
+      ...(offboardingId === undefined ? [] : ([[`offboardings/${offboardingId}`, 'offboarding']] as [string, string][])),
+      ['offboardings/new', 'new-offboarding'],
+      ['reconcile', 'reconcile'],
+      ['file-requests', 'file-requests'],
+      ['audit', 'audit'],
+      ['tokens', 'tokens'],
+    ];
+    for (const [fragment, name] of pages) await capture(page, baseUrl, fragment, name);
+  } finally {
+    await browser.close();
+  }
+}
+
+async function main(): Promise<void> {
+  const chromiumReady = ensureChromium();
+  if (!chromiumReady.ok) throw new Error(chromiumReady.stop);
+  mkdirSync(outputDir, { recursive: true });
+  const dataDir = mkdtempSync(path.join(os.tmpdir(), 'portal-sync-screenshots-'));
+  const token = randomBytes(18).toString('base64url');
+  const ports = { API_PORT: 0, TEMPORAL_PORT: 0, TEMPORAL_UI_PORT: 0, CASEWARE_SIMULATOR_PORT: 0, CLIENT_ONLINE_SIMULATOR_PORT: 0 };
+  for (const key of Object.keys(ports) as (keyof typeof ports)[]) ports[key] = await freePort();
+  const env: NodeJS.ProcessEnv = { ...process.env, DATA_DIR: dataDir, API_TOKEN: token, LOG_LEVEL: 'warn', ...Object.fromEntries(Object.entries(ports).map(([k, v]) => [k, String(v)])) };
+  delete env.DATABASE_URL;
+  delete env.TEMPORAL_ADDRESS;
+  const config = loadConfig(env);
+  console.log('starting a local stack of its own (embedded PostgreSQL, Temporal dev server, simulators) ...');
+  const stack = await startLocalStack(config, createLogger('warn'));
+  try {
+    const call = apiCaller(stack.facts.apiUrl, token);
+    await waitForDemoSync(call);
+    const { offboardingId } = await makeHistory(call);
+    await sleep(3_000);
+    await takePictures(stack.facts.apiUrl, token, offboardingId);
+  } finally {
+    await stack.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
