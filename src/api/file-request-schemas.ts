@@ -99,9 +99,11 @@ const recipientCandidateSchema = z
       .enum(['may-answer', 'needs-answering-role', 'cannot'])
       .describe('may answer a request now; may answer once given "Contact - Entity Staff" (send grantAnswerRole); or cannot receive one'),
     reason: z
-      .enum(['view-only', 'not-linked', 'no-email', 'not-in-caseware'])
+      .enum(['view-only', 'not-linked', 'no-email', 'sync-error', 'not-in-caseware'])
       .nullable()
-      .describe('why not now: view-only (needs-answering-role); not-linked, no-email (no CaseWare login: no email address), not-in-caseware (its sync has not finished) (cannot)'),
+      .describe(
+        'why not now: view-only (needs-answering-role); not-linked, no-email (no CaseWare login: no email address), sync-error (CaseWare Cloud refused it, e.g. a shared email), not-in-caseware (its sync has not finished) (cannot)',
+      ),
     sentence: z.string().describe('the answer in a few plain words, e.g. "no CaseWare login (no email address)"'),
   })
   .meta({ id: 'FileRequestRecipientCandidate' });

@@ -57,7 +57,7 @@ function registerFileRequestStart(app: ZodApp, db: Db, fileRequests: FileRequest
             { key: fileRequestStageSearchAttribute, value: 'created' },
             { key: clientNumberSearchAttribute, value: record.clientNumber },
           ]),
-          staticSummary: `file request ${record.id} for client ${record.clientNumber}, ${record.recipients.length} recipients`,
+          staticSummary: `file request ${record.id} for client ${record.clientNumber}, ${record.recipients.length} ${record.recipients.length === 1 ? 'recipient' : 'recipients'}`,
         });
       } catch (error) {
         request.log.error({ err: error }, 'Temporal did not take the file request');

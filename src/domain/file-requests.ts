@@ -23,12 +23,14 @@ export interface RecipientFacts {
   missingEmail: boolean;
   /** The ledger holds an active CaseWare login with access for it: a sync has finished it. */
   inCaseWare: boolean;
+  /** CaseWare Cloud refused it: the code of its open sync error there (a shared email), else null. */
+  syncError: string | null;
   /** It has been given "Contact - Entity Staff" for file requests (caseware_answer_grants). */
   granted: boolean;
 }
 
 /** Why a contact cannot receive a file request. */
-export type RecipientRefusal = 'not-linked' | 'no-email' | 'not-in-caseware' | 'view-only';
+export type RecipientRefusal = 'not-linked' | 'no-email' | 'sync-error' | 'not-in-caseware' | 'view-only';
 
 export type RecipientVerdict =
   | { contactId: number; mayAnswer: true; needsGrant: boolean }
@@ -41,6 +43,8 @@ export function recipientRefusalSentence(reason: RecipientRefusal, contactRoleNa
       return 'not linked to CaseWare Cloud';
     case 'no-email':
       return 'no CaseWare login (no email address)';
+    case 'sync-error':
+      return 'no CaseWare login (a sync error: see Sync errors)';
     case 'not-in-caseware':
       return 'no CaseWare login yet (its sync has not finished)';
     case 'view-only':
@@ -60,6 +64,12 @@ function refusal(facts: RecipientFacts, context: { clientNumber: string; contact
     return {
       reason: 'not-linked',
       message: `${who} is not linked to CaseWare Cloud (its link, or its client's, is off, or CaseWare Cloud cannot take it: see GET /sync/errors); only linked contacts can answer a file request`,
+    };
+  }
+  if (!facts.inCaseWare && facts.syncError !== null) {
+    return {
+      reason: 'sync-error',
+      message: `${who} has no CaseWare Cloud login: CaseWare Cloud refused it (sync error ${facts.syncError}; see GET /sync/errors?clientNumber=${context.clientNumber}); fix that first`,
     };
   }
   if (!facts.inCaseWare) {

@@ -144,6 +144,15 @@ export async function recipientFacts(
       (g) => g.contact_id,
     ),
   );
+  const syncErrors = new Map(
+    (
+      await db('sync_errors')
+        .where({ portal: 'caseware', record_type: 'contact', client_number: clientNumber })
+        .whereNull('resolved_at')
+        .orderBy('id')
+        .select<{ record_id: number; code: string }[]>('record_id', 'code')
+    ).map((row) => [Number(row.record_id), row.code]),
+  );
   const entity = desired.entity ? active('client', registry.client.id) : undefined;
   const contacts = new Map<number, RecipientFacts>();
   for (const contact of registry.contacts) {
@@ -152,6 +161,7 @@ export async function recipientFacts(
       linked: desired.entity !== null && linked.has(contact.id),
       missingEmail: missingEmail.has(contact.id),
       inCaseWare: active('contact', contact.id) !== undefined,
+      syncError: syncErrors.get(contact.id) ?? null,
       granted: grants.has(contact.id),
     });
   }

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { dueMoment, recipientStanding, recipientVerdict, type FileRequestTimings } from '../../src/domain/file-requests';
 import { reminderSchedule } from '../../workflows/file-request-schedule';
 
-const linked = { contactId: 7, linked: true, missingEmail: false, inCaseWare: true, granted: false };
+const linked = { contactId: 7, linked: true, missingEmail: false, inCaseWare: true, syncError: null, granted: false };
 const access = { clientNumber: '1001', contactRoleName: 'Contact - Entity Access', grant: false };
 
 describe('who may receive a file request', () => {
@@ -24,6 +24,13 @@ describe('who may receive a file request', () => {
     const noEmail = recipientVerdict({ ...linked, linked: false, missingEmail: true, inCaseWare: false }, { ...access, grant: true });
     expect(noEmail).toMatchObject({ mayAnswer: false, reason: 'no-email', sentence: 'no CaseWare login (no email address)' });
     expect(noEmail.mayAnswer === false && noEmail.message).toContain('contact 7 at client 1001 has no CaseWare login (no email address)');
+  });
+  test('one CaseWare Cloud refused (an open sync error) says so rather than "its sync has not finished"', () => {
+    expect(recipientVerdict({ ...linked, inCaseWare: false, syncError: 'shared-email' }, { ...access, grant: true })).toMatchObject({
+      mayAnswer: false,
+      reason: 'sync-error',
+      sentence: 'no CaseWare login (a sync error: see Sync errors)',
+    });
   });
   test('its standing: may answer, may answer once given the role, or cannot with the reason', () => {
     const context = { clientNumber: '1001', contactRoleName: 'Contact - Entity Access' };
