@@ -142,6 +142,7 @@ export const routeAccess: Readonly<Record<string, RouteAccess>> = {
 
   // File requests (seed 003): asking a client's contacts for files is the operator's work.
   'GET /file-requests': viewer,
+  'GET /file-requests/recipients': viewer,
   'GET /file-requests/:id': viewer,
   'POST /file-requests': operator,
   'POST /file-requests/:id/cancel': operator,

@@ -20,11 +20,15 @@ export const fileRequestCreateSchema = z
       .min(1)
       .max(100)
       .optional()
-      .describe('default: every contact of the client linked to CaseWare Cloud with the role "Contact - Entity Staff"'),
+      .describe(
+        'default: every contact of the client linked to CaseWare Cloud with the role "Contact - Entity Staff" (with grantAnswerRole, also every one that may only view)',
+      ),
     grantAnswerRole: z
       .boolean()
       .optional()
-      .describe('give a named contact that may only view ("Contact - Entity Access") the role "Contact - Entity Staff" instead of refusing it'),
+      .describe(
+        'give a contact that may only view ("Contact - Entity Access") the role "Contact - Entity Staff" instead of refusing it: each named one, or without contactIds every such contact of the client',
+      ),
   })
   .meta({ id: 'FileRequestCreate' });
 
@@ -32,6 +36,7 @@ export type FileRequestCreateBody = z.infer<typeof fileRequestCreateSchema>;
 
 const recipientSchema = z.object({
   contactId: z.number().int(),
+  name: z.string().nullable().describe("the contact's name as the registry has it (first name, infix, last name); null without one"),
   status: z.enum(['active', 'removed']),
   removedReason: z.string().nullable(),
   removedAt: z.string().nullable(),
@@ -83,3 +88,30 @@ export const fileRequestParamsSchema = z.strictObject({
     .regex(/^[1-9][0-9]{0,14}$/, 'a file request id is a positive whole number')
     .transform(Number),
 });
+
+export const recipientCandidatesQuerySchema = z.strictObject({ clientNumber: clientNumberSchema });
+
+const recipientCandidateSchema = z
+  .object({
+    contactId: z.number().int(),
+    name: z.string().nullable().describe("the contact's name as the registry has it (first name, infix, last name); null without one"),
+    answer: z
+      .enum(['may-answer', 'needs-answering-role', 'cannot'])
+      .describe('may answer a request now; may answer once given "Contact - Entity Staff" (send grantAnswerRole); or cannot receive one'),
+    reason: z
+      .enum(['view-only', 'not-linked', 'no-email', 'sync-error', 'not-in-caseware'])
+      .nullable()
+      .describe(
+        'why not now: view-only (needs-answering-role); not-linked, no-email (no CaseWare login: no email address), sync-error (CaseWare Cloud refused it, e.g. a shared email), not-in-caseware (its sync has not finished) (cannot)',
+      ),
+    sentence: z.string().describe('the answer in a few plain words, e.g. "no CaseWare login (no email address)"'),
+  })
+  .meta({ id: 'FileRequestRecipientCandidate' });
+
+export const recipientCandidatesResponseSchema = z
+  .object({
+    clientNumber: z.string(),
+    clientRefusal: z.string().nullable().describe('why no request can go to this client at all (it is not in CaseWare Cloud); null when one can'),
+    contacts: z.array(recipientCandidateSchema).describe("the client's contacts (not deleted ones), by id"),
+  })
+  .meta({ id: 'FileRequestRecipientCandidates' });

@@ -3,7 +3,7 @@ import { TypedSearchAttributes } from '@temporalio/common';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { Db } from '../db';
 import { defaultFileRequestTimings, type FileRequestStatus, type FileRequestTimings } from '../domain/file-requests';
-import { createFileRequest, getFileRequest, listFileRequests, setFileRequestStatus } from '../registry/file-requests';
+import { createFileRequest, getFileRequest, listFileRequests, recipientCandidates, setFileRequestStatus } from '../registry/file-requests';
 import { RegistryError } from '../registry/errors';
 import type { fileRequestWorkflow } from '../../workflows/file-request';
 import { cancelFileRequestSignal, fileRequestStageSearchAttribute } from '../../workflows/file-request-definitions';
@@ -17,6 +17,8 @@ import {
   fileRequestListResponseSchema,
   fileRequestParamsSchema,
   fileRequestResponseSchema,
+  recipientCandidatesQuerySchema,
+  recipientCandidatesResponseSchema,
 } from './file-request-schemas';
 
 export interface FileRequestSettings {
@@ -55,7 +57,7 @@ function registerFileRequestStart(app: ZodApp, db: Db, fileRequests: FileRequest
             { key: fileRequestStageSearchAttribute, value: 'created' },
             { key: clientNumberSearchAttribute, value: record.clientNumber },
           ]),
-          staticSummary: `file request ${record.id} for client ${record.clientNumber}, ${record.recipients.length} recipients`,
+          staticSummary: `file request ${record.id} for client ${record.clientNumber}, ${record.recipients.length} ${record.recipients.length === 1 ? 'recipient' : 'recipients'}`,
         });
       } catch (error) {
         request.log.error({ err: error }, 'Temporal did not take the file request');
@@ -67,7 +69,20 @@ function registerFileRequestStart(app: ZodApp, db: Db, fileRequests: FileRequest
   );
 }
 
-function registerFileRequestReads(app: ZodApp, db: Db): void {
+function registerFileRequestReads(app: ZodApp, db: Db, contactRoleName: string): void {
+  app.get(
+    '/file-requests/recipients',
+    {
+      schema: {
+        tags: ['file requests'],
+        summary: "A client's contacts as recipients of a new file request: who may answer now, once given the answering role, or not, and why",
+        querystring: recipientCandidatesQuerySchema,
+        response: { 200: recipientCandidatesResponseSchema, ...errorResponses(400, 401, 404) },
+      },
+    },
+    async (request) => recipientCandidates(db, request.query.clientNumber, contactRoleName),
+  );
+
   app.get(
     '/file-requests',
     {
@@ -125,9 +140,12 @@ function registerFileRequestCancel(app: ZodApp, db: Db, fileRequests: FileReques
   );
 }
 
+/** CASEWARE_CONTACT_ROLE's default, for an API that runs without Temporal (and so without settings). */
+const defaultContactRoleName = 'Contact - Entity Access';
+
 export const fileRequestRoutes: FastifyPluginCallbackZod<{ db: Db; fileRequests?: FileRequestSettings }> = (app, { db, fileRequests }, done) => {
   registerFileRequestStart(app, db, fileRequests);
-  registerFileRequestReads(app, db);
+  registerFileRequestReads(app, db, fileRequests?.contactRoleName ?? defaultContactRoleName);
   registerFileRequestCancel(app, db, fileRequests);
   done();
 };

@@ -16,15 +16,70 @@ export interface RecipientFacts {
   contactId: number;
   /** The contact should have access to the entity (its link and its client's are on, it can be sent). */
   linked: boolean;
+  /**
+   * Its link and its client's are on, but it has no email address: CaseWare Cloud's login is the
+   * email, so desiredCaseWareState leaves it out (a `missing-email` conflict) and it is not `linked`.
+   */
+  missingEmail: boolean;
   /** The ledger holds an active CaseWare login with access for it: a sync has finished it. */
   inCaseWare: boolean;
+  /** CaseWare Cloud refused it: the code of its open sync error there (a shared email), else null. */
+  syncError: string | null;
   /** It has been given "Contact - Entity Staff" for file requests (caseware_answer_grants). */
   granted: boolean;
 }
 
+/** Why a contact cannot receive a file request. */
+export type RecipientRefusal = 'not-linked' | 'no-email' | 'sync-error' | 'not-in-caseware' | 'view-only';
+
 export type RecipientVerdict =
   | { contactId: number; mayAnswer: true; needsGrant: boolean }
-  | { contactId: number; mayAnswer: false; reason: 'not-linked' | 'not-in-caseware' | 'view-only'; message: string };
+  | { contactId: number; mayAnswer: false; reason: RecipientRefusal; sentence: string; message: string };
+
+/** The reason in a few plain words, for a list of contacts (the console); `message` says what to do. */
+export function recipientRefusalSentence(reason: RecipientRefusal, contactRoleName: string): string {
+  switch (reason) {
+    case 'not-linked':
+      return 'not linked to CaseWare Cloud';
+    case 'no-email':
+      return 'no CaseWare login (no email address)';
+    case 'sync-error':
+      return 'no CaseWare login (a sync error: see Sync errors)';
+    case 'not-in-caseware':
+      return 'no CaseWare login yet (its sync has not finished)';
+    case 'view-only':
+      return `may only view (${contactRoleName})`;
+  }
+}
+
+function refusal(facts: RecipientFacts, context: { clientNumber: string; contactRoleName: string }): { reason: RecipientRefusal; message: string } | null {
+  const who = `contact ${facts.contactId} at client ${context.clientNumber}`;
+  if (facts.missingEmail) {
+    return {
+      reason: 'no-email',
+      message: `${who} has no CaseWare login (no email address): CaseWare Cloud uses the email as login name, so the sync leaves the contact out; give it an email address of its own`,
+    };
+  }
+  if (!facts.linked) {
+    return {
+      reason: 'not-linked',
+      message: `${who} is not linked to CaseWare Cloud (its link, or its client's, is off, or CaseWare Cloud cannot take it: see GET /sync/errors); only linked contacts can answer a file request`,
+    };
+  }
+  if (!facts.inCaseWare && facts.syncError !== null) {
+    return {
+      reason: 'sync-error',
+      message: `${who} has no CaseWare Cloud login: CaseWare Cloud refused it (sync error ${facts.syncError}; see GET /sync/errors?clientNumber=${context.clientNumber}); fix that first`,
+    };
+  }
+  if (!facts.inCaseWare) {
+    return {
+      reason: 'not-in-caseware',
+      message: `${who} has no CaseWare Cloud login yet: its sync has not finished (see GET /sync/clients/${context.clientNumber}); try again when it has`,
+    };
+  }
+  return null;
+}
 
 /**
  * Whether the contact may receive a request for `clientNumber`. With `grant`, a contact that may
@@ -35,31 +90,33 @@ export function recipientVerdict(
   context: { clientNumber: string; contactRoleName: string; grant: boolean },
 ): RecipientVerdict {
   const { contactId } = facts;
-  const who = `contact ${contactId} at client ${context.clientNumber}`;
-  if (!facts.linked) {
-    return {
-      contactId,
-      mayAnswer: false,
-      reason: 'not-linked',
-      message: `${who} is not linked to CaseWare Cloud (its link, or its client's, is off, or CaseWare Cloud cannot take it: see GET /sync/errors); only linked contacts can answer a file request`,
-    };
-  }
-  if (!facts.inCaseWare) {
-    return {
-      contactId,
-      mayAnswer: false,
-      reason: 'not-in-caseware',
-      message: `${who} has no CaseWare Cloud login yet: its sync has not finished (see GET /sync/clients/${context.clientNumber}); try again when it has`,
-    };
-  }
+  const refused = refusal(facts, context);
+  if (refused) return { contactId, mayAnswer: false, ...refused, sentence: recipientRefusalSentence(refused.reason, context.contactRoleName) };
   if (context.contactRoleName === answeringRoleName || facts.granted) return { contactId, mayAnswer: true, needsGrant: false };
   if (context.grant) return { contactId, mayAnswer: true, needsGrant: true };
   return {
     contactId,
     mayAnswer: false,
     reason: 'view-only',
-    message: `${who} has the role "${context.contactRoleName}" in CaseWare Cloud, which may only view; a file request needs "${answeringRoleName}". Send "grantAnswerRole": true to give it that role`,
+    sentence: recipientRefusalSentence('view-only', context.contactRoleName),
+    message: `contact ${contactId} at client ${context.clientNumber} has the role "${context.contactRoleName}" in CaseWare Cloud, which may only view; a file request needs "${answeringRoleName}". Send "grantAnswerRole": true to give it that role`,
   };
+}
+
+/** What a contact may do with a request: the recipients list of the API and the console. */
+export type RecipientStanding =
+  | { answer: 'may-answer'; reason: null; sentence: string }
+  | { answer: 'needs-answering-role'; reason: 'view-only'; sentence: string }
+  | { answer: 'cannot'; reason: Exclude<RecipientRefusal, 'view-only'>; sentence: string };
+
+/** Whether the contact may answer now, once given the answering role, or not at all (and why). */
+export function recipientStanding(facts: RecipientFacts, context: { clientNumber: string; contactRoleName: string }): RecipientStanding {
+  const verdict = recipientVerdict(facts, { ...context, grant: true });
+  if (!verdict.mayAnswer) return { answer: 'cannot', reason: verdict.reason as Exclude<RecipientRefusal, 'view-only'>, sentence: verdict.sentence };
+  if (verdict.needsGrant) {
+    return { answer: 'needs-answering-role', reason: 'view-only', sentence: `${recipientRefusalSentence('view-only', context.contactRoleName)}; may answer once given ${answeringRoleName}` };
+  }
+  return { answer: 'may-answer', reason: null, sentence: `may answer (${answeringRoleName})` };
 }
 
 /** The contacts of a client the sync gives CaseWare access: the candidates for a request. */

@@ -2,9 +2,12 @@ import type { Db } from '../db';
 import type { RowOf } from '../db-rows';
 import { desiredCaseWareState } from '../domain/caseware';
 import {
+  answeringRoleName,
   dueMoment,
   linkedContactIds,
+  recipientStanding,
   recipientVerdict,
+  type RecipientStanding,
   type FileRequestStatus,
   type RecipientFacts,
   type RecipientVerdict,
@@ -32,6 +35,8 @@ export interface FileRequestInput {
 
 export interface FileRequestRecipient {
   contactId: number;
+  /** The contact's name as the registry has it (first name, infix, last name); null without one. */
+  name: string | null;
   status: 'active' | 'removed';
   removedReason: string | null;
   removedAt: string | null;
@@ -70,7 +75,22 @@ export type FileRequestRow = RowOf<
   WithDates<Omit<FileRequestRecord, 'recipients'>, 'dueAt' | 'lastRemindedAt' | 'createdAt' | 'updatedAt' | 'closedAt'> & { clientId: number }
 >;
 
-type RecipientRow = RowOf<WithDates<FileRequestRecipient, 'removedAt'> & { fileRequestId: number }>;
+type RecipientRow = RowOf<WithDates<Omit<FileRequestRecipient, 'name'>, 'removedAt'> & { fileRequestId: number }> & NameColumns;
+
+type NameColumns = { first_name: string | null; infix: string | null; last_name: string | null };
+
+/** A contact's name as the registry has it: first name, infix, last name; null without any. */
+export function contactDisplayName(contact: { firstName: string | null; infix: string | null; lastName: string | null }): string | null {
+  return [contact.firstName, contact.infix, contact.lastName].filter((part) => part !== null && part.trim() !== '').join(' ') || null;
+}
+
+/** A request's recipients with their names (a deleted contact keeps its name in the registry). */
+function recipientRows(db: Db) {
+  return db('file_request_recipients as r')
+    .leftJoin('contacts as c', 'c.id', 'r.contact_id')
+    .select('r.*', 'c.first_name', 'c.infix', 'c.last_name')
+    .orderBy('r.contact_id');
+}
 
 const iso = (value: Date | null) => (value === null ? null : value.toISOString());
 
@@ -94,7 +114,13 @@ function toRecord(row: FileRequestRow, recipients: RecipientRow[]): FileRequestR
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
     closedAt: iso(row.closed_at),
-    recipients: recipients.map((r) => ({ contactId: r.contact_id, status: r.status, removedReason: r.removed_reason, removedAt: iso(r.removed_at) })),
+    recipients: recipients.map((r) => ({
+      contactId: r.contact_id,
+      name: contactDisplayName({ firstName: r.first_name, infix: r.infix, lastName: r.last_name }),
+      status: r.status,
+      removedReason: r.removed_reason,
+      removedAt: iso(r.removed_at),
+    })),
   };
 }
 
@@ -102,10 +128,14 @@ function toRecord(row: FileRequestRow, recipients: RecipientRow[]): FileRequestR
  * What the registry and the ledger know of every contact of the client as a recipient, and
  * whether the client itself is in CaseWare Cloud.
  */
-export async function recipientFacts(db: Db, clientNumber: string): Promise<{ clientId: number; entityGuid: string | null; contacts: Map<number, RecipientFacts> }> {
+export async function recipientFacts(
+  db: Db,
+  clientNumber: string,
+): Promise<{ clientId: number; entityGuid: string | null; contacts: Map<number, RecipientFacts>; names: Map<number, string | null> }> {
   const registry = await loadClientWithContacts(db, clientNumber);
   const desired = desiredCaseWareState(registry.client, registry.contacts);
   const linked = linkedContactIds(desired);
+  const missingEmail = new Set(desired.conflicts.filter((c) => c.recordType === 'contact' && c.code === 'missing-email').map((c) => c.recordId));
   const identities = await identitiesForClient(db, 'caseware', clientNumber);
   const active = (recordType: 'client' | 'contact', id: number) =>
     identities.find((i) => i.recordType === recordType && i.recordId === id && i.access === 'active' && i.remoteId !== null);
@@ -114,17 +144,52 @@ export async function recipientFacts(db: Db, clientNumber: string): Promise<{ cl
       (g) => g.contact_id,
     ),
   );
+  const syncErrors = new Map(
+    (
+      await db('sync_errors')
+        .where({ portal: 'caseware', record_type: 'contact', client_number: clientNumber })
+        .whereNull('resolved_at')
+        .orderBy('id')
+        .select<{ record_id: number; code: string }[]>('record_id', 'code')
+    ).map((row) => [Number(row.record_id), row.code]),
+  );
   const entity = desired.entity ? active('client', registry.client.id) : undefined;
   const contacts = new Map<number, RecipientFacts>();
   for (const contact of registry.contacts) {
     contacts.set(contact.id, {
       contactId: contact.id,
       linked: desired.entity !== null && linked.has(contact.id),
+      missingEmail: missingEmail.has(contact.id),
       inCaseWare: active('contact', contact.id) !== undefined,
+      syncError: syncErrors.get(contact.id) ?? null,
       granted: grants.has(contact.id),
     });
   }
-  return { clientId: registry.client.id, entityGuid: entity?.remoteId ?? null, contacts };
+  const names = new Map(registry.contacts.map((contact) => [contact.id, contactDisplayName(contact)]));
+  return { clientId: registry.client.id, entityGuid: entity?.remoteId ?? null, contacts, names };
+}
+
+const notInCaseWareMessage = (clientNumber: string) =>
+  `client ${clientNumber} is not in CaseWare Cloud (its link is off, it cannot be sent, or its sync has not finished); a file request needs its entity there`;
+
+export type RecipientCandidate = { contactId: number; name: string | null } & RecipientStanding;
+
+/**
+ * Every contact of the client as a recipient of a new request: whether it may answer now, once
+ * given the answering role, or not at all and why; and why no request can go to the client at all.
+ */
+export async function recipientCandidates(
+  db: Db,
+  clientNumber: string,
+  contactRoleName: string,
+): Promise<{ clientNumber: string; clientRefusal: string | null; contacts: RecipientCandidate[] }> {
+  const facts = await recipientFacts(db, clientNumber);
+  const contacts = [...facts.contacts.values()].map((fact) => ({
+    contactId: fact.contactId,
+    name: facts.names.get(fact.contactId) ?? null,
+    ...recipientStanding(fact, { clientNumber, contactRoleName }),
+  }));
+  return { clientNumber, clientRefusal: facts.entityGuid === null ? notInCaseWareMessage(clientNumber) : null, contacts };
 }
 
 /** The recipients of a new request, or a refusal that names every contact that cannot answer. */
@@ -136,16 +201,20 @@ export async function planRecipients(
   const { clientNumber } = input;
   const facts = await recipientFacts(db, clientNumber);
   if (facts.entityGuid === null) {
-    throw new RegistryError('rule', `client ${clientNumber} is not in CaseWare Cloud (its link is off, it cannot be sent, or its sync has not finished); a file request needs its entity there`);
+    throw new RegistryError('rule', notInCaseWareMessage(clientNumber));
   }
   const context = { clientNumber, contactRoleName, grant: input.grantAnswerRole === true };
   if (input.contactIds === undefined) {
-    const verdicts = [...facts.contacts.values()].map((f) => recipientVerdict(f, { ...context, grant: false }));
+    // Everyone who may answer; with the flag, also everyone who may only view (given the role).
+    const verdicts = [...facts.contacts.values()].map((f) => recipientVerdict(f, context));
     const recipients = verdicts.filter((v): v is Extract<RecipientVerdict, { mayAnswer: true }> => v.mayAnswer);
     if (recipients.length === 0) {
+      const hint = context.grant
+        ? `nor one who may only view and could be given that role (see GET /file-requests/recipients?clientNumber=${clientNumber})`
+        : 'send "grantAnswerRole": true to give the linked contacts who may only view that role';
       throw new RegistryError(
         'rule',
-        `client ${clientNumber} has no contact who may answer a file request in CaseWare Cloud (a linked contact with the role "Contact - Entity Staff"); name contacts with "grantAnswerRole": true to give them that role`,
+        `client ${clientNumber} has no contact who may answer a file request in CaseWare Cloud (a linked contact with the role "${answeringRoleName}"); ${hint}`,
       );
     }
     return { clientId: facts.clientId, recipients };
@@ -200,7 +269,7 @@ export async function createFileRequest(db: Db, input: FileRequestInput, contact
 export async function getFileRequest(db: Db, id: number): Promise<FileRequestRecord> {
   const row = await db('file_requests').where({ id }).first<FileRequestRow | undefined>();
   if (!row) throw new RegistryError('not-found', `no file request ${id}`);
-  const recipients = (await db('file_request_recipients').where({ file_request_id: id }).orderBy('contact_id')) as RecipientRow[];
+  const recipients = (await recipientRows(db).where('r.file_request_id', id)) as RecipientRow[];
   return toRecord(row, recipients);
 }
 
@@ -212,7 +281,7 @@ export async function listFileRequests(
   if (filter.clientNumber !== undefined) void query.where({ client_number: filter.clientNumber });
   if (filter.status !== undefined) void query.where({ status: filter.status });
   const rows = (await query) as FileRequestRow[];
-  const recipients = rows.length === 0 ? [] : ((await db('file_request_recipients').whereIn('file_request_id', rows.map((r) => r.id)).orderBy('contact_id')) as RecipientRow[]);
+  const recipients = rows.length === 0 ? [] : ((await recipientRows(db).whereIn('r.file_request_id', rows.map((r) => r.id))) as RecipientRow[]);
   return rows.map((row) => toRecord(row, recipients.filter((r) => r.file_request_id === row.id)));
 }
 

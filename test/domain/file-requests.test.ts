@@ -1,8 +1,8 @@
 import { describe, expect, test } from 'vitest';
-import { dueMoment, recipientVerdict, type FileRequestTimings } from '../../src/domain/file-requests';
+import { dueMoment, recipientStanding, recipientVerdict, type FileRequestTimings } from '../../src/domain/file-requests';
 import { reminderSchedule } from '../../workflows/file-request-schedule';
 
-const linked = { contactId: 7, linked: true, inCaseWare: true, granted: false };
+const linked = { contactId: 7, linked: true, missingEmail: false, inCaseWare: true, syncError: null, granted: false };
 const access = { clientNumber: '1001', contactRoleName: 'Contact - Entity Access', grant: false };
 
 describe('who may receive a file request', () => {
@@ -19,6 +19,24 @@ describe('who may receive a file request', () => {
   test('one not linked, or without a login yet, is refused even with the flag', () => {
     expect(recipientVerdict({ ...linked, linked: false }, { ...access, grant: true })).toMatchObject({ mayAnswer: false, reason: 'not-linked' });
     expect(recipientVerdict({ ...linked, inCaseWare: false }, { ...access, grant: true })).toMatchObject({ mayAnswer: false, reason: 'not-in-caseware' });
+  });
+  test('one whose link is on but has no email address is refused for that, not as "not linked"', () => {
+    const noEmail = recipientVerdict({ ...linked, linked: false, missingEmail: true, inCaseWare: false }, { ...access, grant: true });
+    expect(noEmail).toMatchObject({ mayAnswer: false, reason: 'no-email', sentence: 'no CaseWare login (no email address)' });
+    expect(noEmail.mayAnswer === false && noEmail.message).toContain('contact 7 at client 1001 has no CaseWare login (no email address)');
+  });
+  test('one CaseWare Cloud refused (an open sync error) says so rather than "its sync has not finished"', () => {
+    expect(recipientVerdict({ ...linked, inCaseWare: false, syncError: 'shared-email' }, { ...access, grant: true })).toMatchObject({
+      mayAnswer: false,
+      reason: 'sync-error',
+      sentence: 'no CaseWare login (a sync error: see Sync errors)',
+    });
+  });
+  test('its standing: may answer, may answer once given the role, or cannot with the reason', () => {
+    const context = { clientNumber: '1001', contactRoleName: 'Contact - Entity Access' };
+    expect(recipientStanding({ ...linked, granted: true }, context)).toMatchObject({ answer: 'may-answer', reason: null });
+    expect(recipientStanding(linked, context)).toMatchObject({ answer: 'needs-answering-role', reason: 'view-only' });
+    expect(recipientStanding({ ...linked, linked: false }, context)).toEqual({ answer: 'cannot', reason: 'not-linked', sentence: 'not linked to CaseWare Cloud' });
   });
 });
 
