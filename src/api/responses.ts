@@ -76,7 +76,13 @@ export const contactResponseSchema = z
   .meta({ id: 'Contact' });
 
 export const clientWithContactsResponseSchema = clientResponseSchema
-  .extend({ contacts: z.array(contactResponseSchema) })
+  .extend({
+    contacts: z.array(
+      contactResponseSchema.extend({
+        masterClientNumber: z.string().nullable().describe('the client number of the person client this contact follows (masterClientId), or null'),
+      }),
+    ),
+  })
   .meta({ id: 'ClientWithContacts' });
 
 export const syncErrorResponseSchema = z

@@ -1,6 +1,6 @@
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { Db } from '../db';
-import { createClient, getClient, setClientLinks, updateClient } from '../registry/clients';
+import { clientNumbersOf, createClient, getClient, setClientLinks, updateClient } from '../registry/clients';
 import { listContacts } from '../registry/contacts';
 import { clientCreateSchema, clientPatchSchema } from '../registry/schemas';
 import { errorResponses } from './errors';
@@ -33,7 +33,9 @@ export const clientRoutes: FastifyPluginCallbackZod<{ db: Db }> = (app, { db }, 
     },
     async (request) => {
       const client = await getClient(db, request.params.number);
-      return { ...client, contacts: await listContacts(db, client.clientNumber) };
+      const contacts = await listContacts(db, client.clientNumber);
+      const masters = await clientNumbersOf(db, contacts.flatMap((c) => (c.masterClientId === null ? [] : [c.masterClientId])));
+      return { ...client, contacts: contacts.map((c) => ({ ...c, masterClientNumber: c.masterClientId === null ? null : (masters.get(c.masterClientId) ?? null) })) };
     },
   );
 

@@ -67,6 +67,13 @@ export async function getClient(db: Db, clientNumber: string): Promise<Client> {
   return requireClient(db, clientNumber);
 }
 
+/** The client numbers of clients by id (those that exist), e.g. of the person clients contacts follow. */
+export async function clientNumbersOf(db: Db, ids: readonly number[]): Promise<Map<number, string>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db('clients').whereIn('id', [...new Set(ids)]).select<{ id: number; client_number: string }[]>('id', 'client_number');
+  return new Map(rows.map((row) => [row.id, row.client_number]));
+}
+
 export async function updateClient(db: Db, clientNumber: string, patch: ClientPatch, options: WriteOptions = {}): Promise<Client> {
   refuseIdentityChange(clientNumber, patch);
   return writeTransaction(db, `client ${clientNumber}`, async (trx) => {

@@ -53,6 +53,7 @@ describe('public routes', () => {
         '/contacts/{id}/links',
         '/contacts/{id}/master',
         '/file-requests',
+        '/file-requests/recipients',
         '/file-requests/{id}',
         '/file-requests/{id}/cancel',
         '/health',

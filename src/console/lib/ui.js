@@ -1,5 +1,6 @@
 // Pieces every page uses.
 import { html } from './html.js';
+import { fieldLabel, pageWords } from './words.js';
 
 const dateTime = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'medium' });
 const relative = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto' });
@@ -49,13 +50,13 @@ export function Loading({ what = 'Loading' }) {
   return html`<p class="loading" role="status">${what}…</p>`;
 }
 
-/** What the API refused, in its own words, with each field it named. */
-export function Problem({ error, title = 'That did not work' }) {
+/** What the API refused, in the page's words, with each field it named by the form's label. */
+export function Problem({ error, title = 'That did not work', fieldLabels }) {
   if (!error) return null;
   return html`<div class="notice notice-bad" role="alert">
-    <strong>${title}.</strong> ${error.message}
+    <strong>${title}.</strong> ${error.issues?.length ? 'Please check these fields:' : pageWords(error.message)}
     ${error.issues?.length
-      ? html`<ul>${error.issues.map((issue) => html`<li><code>${issue.path}</code>: ${issue.message}</li>`)}</ul>`
+      ? html`<ul>${error.issues.map((issue) => html`<li><strong>${fieldLabel(issue.path, fieldLabels)}</strong>: ${pageWords(issue.message)}</li>`)}</ul>`
       : null}
   </div>`;
 }

@@ -5,6 +5,47 @@ export function sentence(text) {
   return text ? text.charAt(0).toUpperCase() + text.slice(1) : text;
 }
 
+/** "1 mail", "2 mails": a number with its noun. */
+export function counted(n, singular, plural = `${singular}s`) {
+  return `${n} ${n === 1 ? singular : plural}`;
+}
+
+/** How the console names what the API's messages call by route, field or code. */
+const apiReferences = [
+  [/(?:see )?GET \/sync\/errors\S*/g, () => 'see the Sync errors page'],
+  [/(?:see )?GET \/sync\/clients\/([A-Za-z0-9-]+)/g, (_, number) => `see the status of client ${number}`],
+  [/(?:see )?GET \/sync\/health/g, () => 'see Portal health'],
+  [/(?:see )?GET \/offboardings\/(\d+)/g, (_, id) => `see offboarding ${id}`],
+  [/POST \/offboardings/g, () => 'an offboarding'],
+  [/\(?(?:pass |with )?\??force=true\)?/g, (match) => (match.startsWith('(') ? '(or force it)' : 'force')],
+  [/(?:send |name contacts with |with )?"grantAnswerRole": true/gi, () => 'tick "Give the answering role"'],
+  [/\(see GET \/file-requests\/recipients\?clientNumber=([A-Za-z0-9-]+)\)/g, (_, number) => `(see the contacts shown for client ${number})`],
+  [/\bdueDate\b/g, () => 'the due date'],
+  [/\bcontactIds\b/g, () => 'the contacts'],
+];
+
+/** An API message in the page's words: no backticks, routes and codes named as the pages name them, a sentence. */
+export function pageWords(message) {
+  if (!message) return message;
+  let text = String(message).replace(/`([^`]*)`/g, '$1');
+  for (const [pattern, words] of apiReferences) text = text.replace(pattern, words);
+  text = text.replace(/"([a-z]+(?:-[a-z]+)+)"/g, (quoted, code) => {
+    const kind = offboardingKinds[code];
+    return kind ? `“${kind.label}”` : quoted;
+  });
+  text = sentence(text.trim());
+  return /[.!?]$/.test(text) ? text : `${text}.`;
+}
+
+/** A field an API issue names (`body.dueDate`), as a label: "Due date". */
+export function fieldLabel(path, labels = {}) {
+  const field = String(path).replace(/^(body|query|params|querystring)\.?/, '');
+  if (labels[field]) return labels[field];
+  if (field === '') return 'The request';
+  const words = field.replace(/\.(\d+)/g, ' $1').replace(/\./g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
+  return sentence(words);
+}
+
 export const portalNames = { caseware: 'CaseWare Cloud', clientOnline: 'Client Online' };
 export const portalKeys = ['caseware', 'clientOnline'];
 

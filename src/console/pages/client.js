@@ -6,7 +6,7 @@ import { html } from '../lib/html.js';
 import { useResource } from '../lib/resource.js';
 import { go, href } from '../lib/router.js';
 import { Badge, Empty, ExternalLink, Loading, PageHeader, Problem, Refreshed, Section, When, temporalSearchUrl, temporalWorkflowUrl } from '../lib/ui.js';
-import { accessStates, errorTitle, eventKinds, portalKeys, portalNames, recordName, sentence, syncStates } from '../lib/words.js';
+import { accessStates, errorTitle, eventKinds, portalKeys, portalNames, pageWords, recordName, syncStates } from '../lib/words.js';
 
 const kinds = { company: 'Company', person: 'Person (private client)' };
 const statuses = { client: 'Client', suspect: 'Suspect (prospect)', former: 'Former client' };
@@ -73,7 +73,7 @@ function PortalStatus({ portal, status, client, contactsById }) {
           <ul class="error-list">
             ${status.errors.map((error) => html`<li>
               <strong>${errorTitle(error.code)}</strong> (${recordName(error.recordType, error.recordId)}, since <${When} at=${error.firstSeenAt} />)
-              <div>${sentence(error.message)}</div>
+              <div>${pageWords(error.message)}</div>
             </li>`)}
           </ul>
           <p><a href=${href('errors', { portal, clientNumber: client.clientNumber })}>All of this client's ${portalNames[portal]} errors</a></p>`
@@ -149,7 +149,9 @@ function ClientStatus({ number, config }) {
                   <td>${contact.email ?? html`<span class="quiet">none</span>`}</td>
                   <td><${OnOff} on=${contact.links.caseware} /></td>
                   <td><${OnOff} on=${contact.links.clientOnline} /></td>
-                  <td>${contact.masterClientId !== null ? `person client (id ${contact.masterClientId})` : contact.masterContactId !== null ? `contact ${contact.masterContactId}` : '—'}</td>
+                  <td>${contact.masterClientNumber
+                    ? html`client <a href=${href('clients', contact.masterClientNumber)}>${contact.masterClientNumber}</a>`
+                    : contact.masterContactId !== null ? `contact ${contact.masterContactId}` : '—'}</td>
                   <td><${ActionLink} role="operator" className="" href=${href('offboardings', 'new', { kind: 'revoke-contact-access', contactId: contact.id })}>Remove access…<//></td>
                 </tr>`)}</tbody>
               </table></div>`}

@@ -5,7 +5,7 @@ import { html } from '../lib/html.js';
 import { useResource } from '../lib/resource.js';
 import { go, href } from '../lib/router.js';
 import { Badge, Empty, Loading, Notice, PageHeader, Problem, Refreshed, When } from '../lib/ui.js';
-import { errorCodes, errorTitle, portalKeys, portalNames, recordName, sentence } from '../lib/words.js';
+import { errorCodes, errorTitle, portalKeys, portalNames, pageWords, recordName } from '../lib/words.js';
 
 const filterNames = ['portal', 'code', 'clientNumber', 'includeResolved', 'limit'];
 
@@ -26,7 +26,7 @@ function ErrorRow({ error }) {
     <td class="nowrap">${portalNames[error.portal] ?? error.portal}</td>
     <td class="message-cell">
       <div class="error-title">${errorTitle(error.code)} <code class="quiet">${error.code}</code></div>
-      <div>${sentence(error.message)}</div>
+      <div>${pageWords(error.message)}</div>
     </td>
     <td><${When} at=${error.firstSeenAt} /></td>
     <td><${When} at=${error.lastSeenAt} relativeToo /></td>

@@ -183,7 +183,7 @@ export function HealthPage() {
         ${active.length
           ? html`<${Section} title="Offboardings under way">
               <ul class="plain-list">
-                ${active.map((o) => html`<li><a href=${href('offboardings', o.id)}>Offboarding ${o.id}</a> <${StatusBadge} status=${o.status} words=${offboardingStatuses} /> <span class="quiet">clients ${o.plan.clientNumbers.join(', ')}</span></li>`)}
+                ${active.map((o) => html`<li><a href=${href('offboardings', o.id)}>Offboarding ${o.id}</a> <${StatusBadge} status=${o.status} words=${offboardingStatuses} /> <span class="quiet">${o.plan.clientNumbers.length === 1 ? 'client' : 'clients'} ${o.plan.clientNumbers.join(', ')}</span></li>`)}
               </ul>
             <//>`
           : null}

@@ -6,7 +6,7 @@ import { html } from '../lib/html.js';
 import { useResource } from '../lib/resource.js';
 import { go, href } from '../lib/router.js';
 import { Badge, Empty, ExternalLink, Loading, Notice, PageHeader, Problem, Refreshed, Section, StatusBadge, When, duration, temporalWorkflowUrl } from '../lib/ui.js';
-import { driftText, portalNames, reconcileStatuses, repairStatuses, triggers } from '../lib/words.js';
+import { counted, driftText, portalNames, reconcileStatuses, repairStatuses, triggers } from '../lib/words.js';
 
 const reportColumns = [
   ['checked', 'Checked', 'clients the portal holds or should hold'],
@@ -61,7 +61,7 @@ function Outlook({ run }) {
       <tbody>${portals.map((portal) => html`<tr>
         <td>${portalNames[portal.portal]}</td>
         ${outlookActions.map(([key]) => html`<td class=${`number ${portal.outlook[key] > 0 && ['conflicts', 'credentialsMails'].includes(key) ? 'attention' : ''}`}>${portal.outlook[key]}</td>`)}
-        ${run.dryRun ? null : html`<td class="brief">${portal.done ? `adopted ${portal.done.adopt}, created ${portal.done.create}, updated ${portal.done.update}, ${portal.done.credentialsMails} mails` : '—'}</td>`}
+        ${run.dryRun ? null : html`<td class="brief">${portal.done ? `adopted ${portal.done.adopt}, created ${portal.done.create}, updated ${portal.done.update}, ${counted(portal.done.credentialsMails, 'mail')}` : '—'}</td>`}
       </tr>`)}</tbody>
     </table></div>
     ${nothing
@@ -88,9 +88,9 @@ function briefReport(run) {
   return run.report.portals
     .map((p) => {
       const outlook = p.outlook && (p.outlook.adopt || p.outlook.create || p.outlook.conflicts || p.outlook.credentialsMails)
-        ? `; would adopt ${p.outlook.adopt}, create ${p.outlook.create}, ${p.outlook.credentialsMails} mails, ${p.outlook.conflicts} conflicts`
+        ? `; would adopt ${p.outlook.adopt}, create ${p.outlook.create}, ${counted(p.outlook.credentialsMails, 'mail')}, ${counted(p.outlook.conflicts, 'conflict')}`
         : '';
-      return `${portalNames[p.portal]}: ${p.checked} checked, ${p.drifted} drifted, ${p.repaired} repaired, ${p.orphans} orphans${outlook}`;
+      return `${portalNames[p.portal]}: ${p.checked} checked, ${p.drifted} drifted, ${p.repaired} repaired, ${counted(p.orphans, 'orphan')}${outlook}`;
     })
     .join(' · ');
 }

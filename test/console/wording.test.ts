@@ -1,0 +1,74 @@
+import { existsSync } from 'node:fs';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { chromiumExecutablePath } from '../../src/dev/chromium';
+import { startApi, apiToken, type ApiHarness } from '../api/harness';
+
+// Issue 21, items 4 and 6: the console speaks the page's language. A refusal reads as a sentence
+// without backticks, routes or codes (the API's words stay the API's); the contacts table names
+// the person client a contact follows by its client number, linked.
+
+const chromiumPath = chromiumExecutablePath();
+let api: ApiHarness;
+let baseUrl: string;
+let browser: Browser;
+
+beforeAll(async () => {
+  if (!existsSync(chromiumPath)) throw new Error(`Chromium is not installed at ${chromiumPath}`);
+  api = await startApi();
+  baseUrl = await api.app.listen({ host: '127.0.0.1', port: 0 });
+  browser = await chromium.launch({ executablePath: chromiumPath, headless: true });
+  const both = { caseware: true, clientOnline: true };
+  expect((await api.call('POST', '/clients', { clientNumber: '1001', kind: 'company', name: 'Woorden BV', links: both })).statusCode).toBe(201);
+  expect((await api.call('POST', '/clients', { clientNumber: '1005', kind: 'person', name: 'A. Jansen', firstName: 'Anna', lastName: 'Jansen', links: both })).statusCode).toBe(201);
+  expect((await api.call('POST', '/clients/1001/contacts', { email: 'anna@woorden.test', master: { clientNumber: '1005' }, links: both })).statusCode).toBe(201);
+}, 60_000);
+
+afterAll(async () => {
+  await browser?.close();
+  await api?.close();
+});
+
+async function signedIn(): Promise<Page> {
+  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
+  page.setDefaultTimeout(15_000);
+  await page.goto(`${baseUrl}/console/`);
+  await page.getByLabel('API token').fill(apiToken);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.locator('.signed-in-as').waitFor();
+  return page;
+}
+
+test('a refusal reads as a sentence in the page\'s words: no backticks, no codes in quotes', async () => {
+  const page = await signedIn();
+  try {
+    // The API says: client 1005 is a person client; use "person-leaves" or "person-deceased" for a person.
+    await page.goto(`${baseUrl}/console/#/offboardings/new?kind=client-leaves&clientNumber=1005`);
+    await page.getByRole('button', { name: 'Show the plan (dry run)' }).click();
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    const text = (await alert.textContent()) ?? '';
+    expect(text).toContain(
+      'Client 1005 is a person client; use “A person leaves companies and stops as a client” or “A person has died” for a person.',
+    );
+    expect(text).not.toMatch(/[`]|"person-|"person-deceased"/);
+  } finally {
+    await page.context().close();
+  }
+});
+
+test('the contacts table names the person client a contact follows by its number, with a link to it', async () => {
+  const page = await signedIn();
+  try {
+    await page.goto(`${baseUrl}/console/#/clients/1001`);
+    const row = page.getByRole('row').filter({ hasText: 'anna@woorden.test' });
+    await row.waitFor();
+    expect(await row.textContent()).toContain('client 1005');
+    expect(await row.textContent()).not.toContain('person client (id');
+    await row.getByRole('link', { name: '1005' }).click();
+    await page.getByText('A. Jansen').first().waitFor();
+    expect(page.url()).toContain('#/clients/1005');
+  } finally {
+    await page.context().close();
+  }
+});
