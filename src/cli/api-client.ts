@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import type { offboardingListResponseSchema, offboardingResponseSchema, dryRunResponseSchema, startedResponseSchema } from '../api/offboarding-schemas';
 import type { mailApprovalResponseSchema, portalHeldResponseSchema, portalReleasedResponseSchema, syncHealthResponseSchema } from '../api/portal-schemas';
@@ -41,6 +42,16 @@ interface ApiErrorBody {
 
 const requestTimeoutMs = 30_000;
 
+/** API_TOKEN_FILE (a mounted secret): its content without surrounding white space; the message names the file, never a value. */
+function tokenFromFile(file: string | undefined): string | undefined {
+  if (file === undefined || file === '') return undefined;
+  try {
+    return readFileSync(file, 'utf8').trim() || undefined;
+  } catch (error) {
+    throw new CliError(exitCodes.usage, `API_TOKEN_FILE: cannot read ${file} (${(error as NodeJS.ErrnoException).code ?? 'unreadable'})`);
+  }
+}
+
 /**
  * The portal-sync HTTP API as the CLI uses it: the same routes and token as any script. Every
  * failure becomes a CliError whose exit code says what kind it was (src/cli/exit-codes.ts).
@@ -52,11 +63,11 @@ export class PortalSyncApi {
   constructor(options: ApiConnectionOptions, env: NodeJS.ProcessEnv = process.env) {
     this.baseUrl = apiBaseUrl(options.apiUrl);
     // --token and API_TOKEN arrive together through commander (the option reads the variable).
-    const token = options.token ?? readLocalApiToken(env.DATA_DIR ?? '.data');
+    const token = options.token ?? tokenFromFile(env.API_TOKEN_FILE) ?? readLocalApiToken(env.DATA_DIR ?? '.data');
     if (!token) {
       throw new CliError(
         exitCodes.usage,
-        'no API token: pass --token, set API_TOKEN, or run where `portal-sync start` keeps it (DATA_DIR/api-token, default .data/api-token)',
+        'no API token: pass --token, set API_TOKEN or API_TOKEN_FILE, or run where `portal-sync start` keeps it (DATA_DIR/api-token, default .data/api-token)',
       );
     }
     this.token = token;

@@ -340,6 +340,25 @@ describe('exit codes of a failed request', () => {
     expect(JSON.parse(withFile.stdout).clientNumber).toBe('st1');
   });
 
+  test('API_TOKEN_FILE: the token from a mounted secret; a file that cannot be read is named, exit 2', async () => {
+    const { writeFileSync } = await import('node:fs');
+    const secretFile = path.join(dataDir, 'mounted-secret');
+    writeFileSync(secretFile, `  ${apiToken}\n`);
+    // An empty DATA_DIR of its own: the token can only come from the file.
+    const elsewhere = mkdtempSync(path.join(tmpdir(), 'portal-sync-cli-'));
+    try {
+      const fromFile = await cli(['status', 'st1', '--json'], cleanEnv({ PORTAL_SYNC_API_URL: stack.services.apiUrl, DATA_DIR: elsewhere, API_TOKEN_FILE: secretFile }));
+      expect(fromFile.code, fromFile.stderr).toBe(0);
+      expect(JSON.parse(fromFile.stdout).clientNumber).toBe('st1');
+      const missing = path.join(elsewhere, 'no-such-secret');
+      const unreadable = await cli(['status', 'st1'], cleanEnv({ PORTAL_SYNC_API_URL: stack.services.apiUrl, DATA_DIR: elsewhere, API_TOKEN_FILE: missing }));
+      expect(unreadable.code).toBe(2);
+      expect(unreadable.stderr).toContain(`API_TOKEN_FILE: cannot read ${missing} (ENOENT)`);
+    } finally {
+      rmSync(elsewhere, { recursive: true, force: true });
+    }
+  });
+
   test('request-files --due in another order: told locally with the format, exit 2; a refusal names each issue once', async () => {
     const dayFirst = await cli(['request-files', '--client', '1001', '--subject', 'Jaarstukken', '--due', '31-01-2027'], env);
     expect(dayFirst.code).toBe(2);
