@@ -320,6 +320,18 @@ test('reconcile --wait --json: the run with its report', async () => {
   expect(human.stdout).toMatch(/^ {2}CaseWare Cloud +\d+ +\d+/m);
 });
 
+test('request-files --grant-answer-role without --contacts asks every contact, and file-request names them', async () => {
+  await company('fr1', 2);
+  const created = await cli(['request-files', '--client', 'fr1', '--subject', 'Jaarstukken', '--grant-answer-role', '--json'], env);
+  expect(created.code, created.stderr).toBe(0);
+  const { id } = JSON.parse(created.stdout) as { id: number };
+  const shown = await cli(['file-request', String(id)], env);
+  expect(shown.code, shown.stderr).toBe(0);
+  expect(shown.stdout).toMatch(/^ *contact +name +status/m);
+  expect(shown.stdout).toMatch(/C0 Tester +active/);
+  expect(shown.stdout).toMatch(/C1 Tester +active/);
+});
+
 describe('exit codes of a failed request', () => {
   test('a wrong token: the API refuses it (401), exit 2', async () => {
     const run = await cli(['status', 'st1', '--token', 'not-the-token-0123456789'], env);

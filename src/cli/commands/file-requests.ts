@@ -28,7 +28,7 @@ export function registerFileRequestCommands(program: Command): void {
       .option('--description <text>', 'more about it, sent to the contacts', '')
       .option('--due <date>', 'due date: YYYY-MM-DD (end of that day, UTC) or an ISO moment with its offset', dueDate)
       .option('--contacts <ids>', 'only these contacts (ids, comma-separated)', contactIdList)
-      .option('--grant-answer-role', 'give named contacts that may only view the role "Contact - Entity Staff"'),
+      .option('--grant-answer-role', 'give contacts that may only view (those named, or all when none is named) the role "Contact - Entity Staff"'),
   )
     .addHelpText(
       'after',
@@ -103,8 +103,8 @@ function describeFileRequest(request: FileRequest): string[] {
   if (request.failure) lines.push(`  note        ${request.failure}`);
   lines.push(
     ...table(
-      ['contact', 'status', 'why removed'],
-      request.recipients.map((r) => [String(r.contactId), r.status, r.removedReason ?? '']),
+      ['contact', 'name', 'status', 'why removed'],
+      request.recipients.map((r) => [String(r.contactId), r.name ?? '', r.status, r.removedReason ?? '']),
     ),
   );
   return lines;
