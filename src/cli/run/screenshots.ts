@@ -3,11 +3,12 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Page } from 'playwright-core';
-import { loadConfig } from '../config';
-import { startLocalStack } from '../local-stack';
-import { createLogger } from '../logging';
-import { chromiumExecutablePath, ensureChromium } from './chromium';
-import { freePort } from './local-infra';
+import { loadConfig } from '../../config';
+import { chromiumExecutablePath, ensureChromium } from '../../dev/chromium';
+import { freePort } from '../../dev/local-infra';
+import { startLocalStack } from '../../local-stack';
+import { createLogger } from '../../logging';
+import { PortalSyncApi } from '../api-client';
 
 // `npm run screenshots`: the console's pages as a reader sees them after `npm start`, regenerated
 // into docs/screenshots/ (docs/console.md shows them). A local stack of its own on free ports, with
@@ -16,51 +17,47 @@ import { freePort } from './local-infra';
 
 const outputDir = path.resolve(process.argv[2] ?? 'docs/screenshots');
 
-type Call = (method: string, route: string, body?: unknown) => Promise<{ status: number; body: unknown }>;
-
-function apiCaller(apiUrl: string, token: string): Call {
-  return async (method, route, body) => {
-    const response = await fetch(`${apiUrl}${route}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-      body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(120_000),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
-  };
-}
-
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Waits until the demo clients are in both portals, so that the pages show a settled firm. */
-async function waitForDemoSync(call: Call): Promise<void> {
+async function waitForDemoSync(api: PortalSyncApi): Promise<void> {
   const deadline = Date.now() + 120_000;
   while (Date.now() < deadline) {
-    const status = await call('GET', '/sync/clients/1001');
-    const body = status.body as { caseware?: { state: string }; clientOnline?: { state: string } } | undefined;
-    if (body?.caseware?.state === 'in-sync' && body.clientOnline?.state === 'in-sync') return;
+    const status = await api.get<{ caseware: { state: string }; clientOnline: { state: string } }>('/sync/clients/1001');
+    if (status.caseware.state === 'in-sync' && status.clientOnline.state === 'in-sync') return;
     await sleep(1_000);
   }
   console.warn('the demo clients had not settled after 2 minutes; taking the pictures anyway');
 }
 
-/** Some history for the pages to show; each step says what it did, none stops the run. */
-async function makeHistory(call: Call): Promise<{ offboardingId?: number }> {
-  const reconcile = await call('POST', '/reconcile', { dryRun: true, wait: true });
-  console.log(`reconcile dry run: ${reconcile.status}`);
-  const files = await call('POST', '/file-requests', {
-    clientNumber: '1001',
-    subject: 'Jaarstukken 2026',
-    description: 'Bank statements and the sales ledger of 2026, please.',
-    dueDate: `${new Date().getFullYear() + 1}-01-31`,
-    grantAnswerRole: true,
-  });
-  console.log(`file request for 1001: ${files.status} ${files.status >= 400 ? JSON.stringify(files.body) : ''}`);
-  const offboarding = await call('POST', '/offboardings', { kind: 'client-leaves', clientNumber: '1004', reason: 'chose another firm', execute: true });
-  console.log(`offboarding of 1004: ${offboarding.status} ${offboarding.status >= 400 ? JSON.stringify(offboarding.body) : ''}`);
-  const id = (offboarding.body as { id?: number } | undefined)?.id;
-  return id === undefined ? {} : { offboardingId: id };
+/** One piece of history: says what it did, and a refusal does not stop the run. */
+async function attempt<T>(what: string, call: () => Promise<T>): Promise<T | undefined> {
+  try {
+    const answer = await call();
+    console.log(`${what}: done`);
+    return answer;
+  } catch (error) {
+    console.log(`${what}: ${error instanceof Error ? error.message : String(error)}`);
+    return undefined;
+  }
+}
+
+/** Some history for the pages to show: a reconcile run, a file request, an offboarding. */
+async function makeHistory(api: PortalSyncApi): Promise<{ offboardingId?: number }> {
+  await attempt('reconcile dry run', () => api.post('/reconcile', { dryRun: true, wait: true }));
+  await attempt('file request for 1001', () =>
+    api.post('/file-requests', {
+      clientNumber: '1001',
+      subject: 'Jaarstukken 2026',
+      description: 'Bank statements and the sales ledger of 2026, please.',
+      dueDate: `${new Date().getFullYear() + 1}-01-31`,
+      grantAnswerRole: true,
+    }),
+  );
+  const offboarding = await attempt('offboarding of 1004', () =>
+    api.post<{ id: number }>('/offboardings', { kind: 'client-leaves', clientNumber: '1004', reason: 'chose another firm', execute: true }),
+  );
+  return offboarding ? { offboardingId: offboarding.id } : {};
 }
 
 /** A page once it has loaded what it shows (no "Loading…" left), then a moment to settle. */
@@ -117,9 +114,9 @@ async function main(): Promise<void> {
   console.log('starting a local stack of its own (embedded PostgreSQL, Temporal dev server, simulators) ...');
   const stack = await startLocalStack(config, createLogger('warn'));
   try {
-    const call = apiCaller(stack.facts.apiUrl, token);
-    await waitForDemoSync(call);
-    const { offboardingId } = await makeHistory(call);
+    const api = new PortalSyncApi({ apiUrl: stack.facts.apiUrl, token });
+    await waitForDemoSync(api);
+    const { offboardingId } = await makeHistory(api);
     await sleep(3_000);
     await takePictures(stack.facts.apiUrl, token, offboardingId);
   } finally {
