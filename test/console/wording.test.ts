@@ -72,3 +72,19 @@ test('the contacts table names the person client a contact follows by its number
     await page.context().close();
   }
 });
+
+test('at 1280 px every page an admin may open has its link in sight in the top bar, none scrolled out of view', async () => {
+  const page = await signedIn();
+  try {
+    const navigation = page.getByRole('navigation', { name: 'Pages' });
+    const links = navigation.getByRole('link');
+    expect(await links.allTextContents()).toEqual(['Portal health', 'Sync errors', 'Clients', 'Offboardings', 'Reconcile', 'File requests', 'Audit', 'Tokens']);
+    const bar = await navigation.boundingBox();
+    for (const link of await links.all()) {
+      const box = await link.boundingBox();
+      expect(box && bar && box.x + box.width <= bar.x + bar.width + 0.5 && box.x + box.width <= 1280, `${await link.textContent()} in sight`).toBe(true);
+    }
+  } finally {
+    await page.context().close();
+  }
+});
