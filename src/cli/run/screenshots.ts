@@ -54,22 +54,33 @@ async function makeHistory(api: PortalSyncApi): Promise<{ offboardingId?: number
       grantAnswerRole: true,
     }),
   );
-  const offboarding = await attempt('offboarding of 1004', () =>
-    api.post<{ id: number }>('/offboardings', { kind: 'client-leaves', clientNumber: '1004', reason: 'chose another firm', execute: true }),
+  const offboarding = await attempt('offboarding of 1002', () =>
+    api.post<{ id: number }>('/offboardings', { kind: 'client-leaves', clientNumber: '1002', reason: 'chose another firm', execute: true }),
   );
   return offboarding ? { offboardingId: offboarding.id } : {};
 }
 
+/** What to do on a page before its picture: e.g. ask for the plan of an offboarding. */
+type Before = (page: Page) => Promise<void>;
+
+const showPlan: Before = async (page) => {
+  await page.getByRole('button', { name: 'Show the plan (dry run)' }).click();
+  await page.getByRole('heading', { name: 'The plan' }).waitFor();
+};
+
 /** A page once it has loaded what it shows (no "Loading…" left), then a moment to settle. */
-async function capture(page: Page, baseUrl: string, fragment: string, name: string): Promise<void> {
+async function capture(page: Page, baseUrl: string, [fragment, name, before]: Shot): Promise<void> {
   await page.goto(`${baseUrl}/console/#/${fragment}`);
   await page.locator('main h1').first().waitFor();
   for (const deadline = Date.now() + 30_000; (await page.locator('.loading').count()) > 0 && Date.now() < deadline; ) await sleep(200);
+  await before?.(page);
   await sleep(750);
   const file = path.join(outputDir, `${name}.png`);
   await page.screenshot({ path: file, fullPage: true });
   console.log(`wrote ${path.relative(process.cwd(), file)}`);
 }
+
+type Shot = [fragment: string, name: string, before?: Before];
 
 async function takePictures(baseUrl: string, token: string, offboardingId: number | undefined): Promise<void> {
   const browser = await chromium.launch({ executablePath: chromiumExecutablePath(), headless: true });
@@ -81,19 +92,19 @@ async function takePictures(baseUrl: string, token: string, offboardingId: numbe
     await page.getByLabel('API token').fill(token);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.locator('.signed-in-as').waitFor();
-    const pages: [string, string][] = [
+    const shots: Shot[] = [
       ['', 'portal-health'],
       ['errors', 'sync-errors'],
       ['clients/1001', 'client'],
       ['offboardings', 'offboardings'],
-      ...(offboardingId === undefined ? [] : ([[`offboardings/${offboardingId}`, 'offboarding']] as [string, string][])),
-      ['offboardings/new', 'new-offboarding'],
+      ...(offboardingId === undefined ? [] : ([[`offboardings/${offboardingId}`, 'offboarding']] as Shot[])),
+      ['offboardings/new?kind=client-leaves&clientNumber=1001', 'new-offboarding', showPlan],
       ['reconcile', 'reconcile'],
       ['file-requests', 'file-requests'],
       ['audit', 'audit'],
       ['tokens', 'tokens'],
     ];
-    for (const [fragment, name] of pages) await capture(page, baseUrl, fragment, name);
+    for (const shot of shots) await capture(page, baseUrl, shot);
   } finally {
     await browser.close();
   }
