@@ -7,7 +7,7 @@ import { html } from '../lib/html.js';
 import { useResource } from '../lib/resource.js';
 import { go, href } from '../lib/router.js';
 import { Empty, ExternalLink, Loading, Notice, PageHeader, Problem, Refreshed, Section, StatusBadge, When, temporalWorkflowUrl } from '../lib/ui.js';
-import { sentence } from '../lib/words.js';
+import { counted, pageWords } from '../lib/words.js';
 
 const statusWords = {
   open: { label: 'Open', tone: 'busy' },
@@ -24,7 +24,6 @@ const answerWords = {
   cannot: { label: 'Cannot answer', tone: 'bad' },
 };
 
-const plural = (count, one, many) => `${count} ${count === 1 ? one : many}`;
 const contactLabel = (contact) => contact.name ?? `contact ${contact.contactId}`;
 
 /** The client's contacts, to tick as recipients; one that cannot answer says why and cannot be ticked. */
@@ -56,7 +55,7 @@ function Recipients({ clientNumber, recipients, ticked, onToggle, grant }) {
   const { contacts, clientRefusal } = recipients.data;
   const viewOnlyTicked = contacts.filter((c) => ticked.has(c.contactId) && c.answer === 'needs-answering-role');
   return html`
-    ${clientRefusal ? html`<${Notice} tone="warn">${sentence(clientRefusal)}.<//>` : null}
+    ${clientRefusal ? html`<${Notice} tone="warn">${pageWords(clientRefusal)}<//>` : null}
     ${contacts.length === 0
       ? html`<${Empty}>Client ${clientNumber} has no contacts.<//>`
       : html`<p class="hint">Tick the contacts to send it to. With none ticked, it goes to every contact who may answer${grant ? ' or may only view' : ''}.</p>
@@ -160,7 +159,7 @@ function NewFileRequest({ created, onCreated }) {
             <input type="checkbox" name="grantAnswerRole" checked=${form.grant} onChange=${(event) => form.setGrant(event.currentTarget.checked)} />
             Give the answering role (Contact - Entity Staff) to those who may only view
           </label>
-          <p class="hint">It goes to every ticked contact; with none ticked, to every contact of the client who may only view.</p>
+          <p class="hint">The role goes to each ticked contact who may only view; with none ticked, to every contact of the client who may only view.</p>
         </div>
       </div>
       <div class="form-buttons">
@@ -168,7 +167,7 @@ function NewFileRequest({ created, onCreated }) {
       </div>
       <${Problem} error=${form.error} title="The request was not sent" />
       ${created
-        ? html`<div role="status" class="sent"><${Notice} tone="good">File request ${created.id} was sent to ${plural(created.recipients.length, 'contact', 'contacts')}.<//></div>`
+        ? html`<div role="status" class="sent"><${Notice} tone="good">File request ${created.id} was sent to ${counted(created.recipients.length, 'contact')}.<//></div>`
         : null}
     </form>
   <//>`;
