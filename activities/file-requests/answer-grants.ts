@@ -4,7 +4,8 @@ import { CaseWareError } from '../../src/portals/caseware/errors';
 import { dropAnswerGrants, unneededAnswerGrants } from '../../src/registry/file-requests';
 import { identitiesForClient } from '../../src/sync/ledger';
 import { isPortalHeld } from '../../src/sync/portal-holds';
-import type { FileRequestContext, FileRequestRow, RecipientToKeep } from './context';
+import type { FileRequestRow } from '../../src/registry/file-requests';
+import type { FileRequestContext, RecipientToKeep } from './context';
 import { configurationFailure } from '../../workflows/definitions';
 
 export function ignoreNotFound(error: unknown): void {

@@ -30,9 +30,6 @@ export interface FileRequestState {
   removed: number;
 }
 
-/** A file request as the registry holds it. */
-export type { FileRequestRow } from '../../src/registry/file-requests';
-
 /** A recipient who can still answer, with the CaseWare user; `grantToShare`: given the answering role, not yet shared in CaseWare. */
 export interface RecipientToKeep {
   contactId: number;

@@ -1,6 +1,7 @@
 import { CaseWareError } from '../../src/portals/caseware/errors';
 import { shareGrants, waitWhileHeld } from './answer-grants';
-import { classified, type FileRequestContext, type FileRequestRow, type FileRequestState, type RecipientToKeep } from './context';
+import type { FileRequestRow } from '../../src/registry/file-requests';
+import { classified, type FileRequestContext, type FileRequestState, type RecipientToKeep } from './context';
 import { removeRecipients, recipientsOf } from './recipients';
 import { alreadyClosed, closeFileRequest, closeWithoutRecipients, loadFileRequest } from './request-status';
 

@@ -2,7 +2,8 @@ import { recipientFacts } from '../../src/registry/file-requests';
 import { isRegistryError } from '../../src/registry/errors';
 import { identitiesForClient, type PortalIdentity } from '../../src/sync/ledger';
 import { answeringRoleId, ignoreNotFound } from './answer-grants';
-import type { FileRequestContext, FileRequestRow, LostRecipient, RecipientToKeep } from './context';
+import type { FileRequestRow } from '../../src/registry/file-requests';
+import type { FileRequestContext, LostRecipient, RecipientToKeep } from './context';
 
 /**
  * The request's active recipients, split into those who can still answer (with their CaseWare

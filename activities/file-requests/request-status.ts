@@ -1,7 +1,8 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { setFileRequestStatus } from '../../src/registry/file-requests';
 import { ignoreNotFound, releaseAnswerGrants } from './answer-grants';
-import type { FileRequestContext, FileRequestOutcome, FileRequestRow, FileRequestState } from './context';
+import type { FileRequestRow } from '../../src/registry/file-requests';
+import type { FileRequestContext, FileRequestOutcome, FileRequestState } from './context';
 import { fileRequestMissingFailure } from '../../workflows/file-request-definitions';
 
 const closedOutcome: Record<string, FileRequestOutcome> = {
