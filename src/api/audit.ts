@@ -188,12 +188,6 @@ export function recordChanges(app: FastifyInstance, db: Db): void {
   });
 }
 
-/**
- * A name PostgreSQL cannot store as text (a NUL in it, which a hostile body's key or query may
- * carry): left out, since the row of a registry write is part of the write's transaction.
- */
-const unstorable = (name: string) => name.includes('\u0000');
-
 function auditEventOf(request: FastifyRequest, status: number): AuditEventInput {
   return {
     tokenName: request.caller?.name ?? '',
@@ -201,7 +195,7 @@ function auditEventOf(request: FastifyRequest, status: number): AuditEventInput 
     route: request.routeOptions.url ?? request.url,
     status,
     recordIds: recordIdsOf(request),
-    fields: [...bodyFields(request), ...queryNames(request, status)].filter((name) => !unstorable(name)),
+    fields: [...bodyFields(request), ...queryNames(request, status)],
     requestId: request.id,
   };
 }

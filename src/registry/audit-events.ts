@@ -40,14 +40,22 @@ export async function rewriteAuditEvent(db: Db, id: number, event: AuditEventInp
   await db('audit_events').where({ id }).update(auditRow(event));
 }
 
+/**
+ * PostgreSQL stores no NUL in text or jsonb, which a hostile body's key or query may carry: each
+ * becomes U+FFFD (so that the row still shows something was there, and never names another record),
+ * and the row, part of a registry write's transaction, can always be written.
+ */
+const storable = (text: string) => text.replaceAll('\u0000', '\uFFFD');
+const withoutNul = (_key: string, value: unknown) => (typeof value === 'string' ? storable(value) : value);
+
 function auditRow(event: AuditEventInput) {
   return {
     token_name: event.tokenName,
     method: event.method,
     route: event.route,
     status: event.status,
-    record_ids: JSON.stringify(event.recordIds),
-    fields: event.fields,
+    record_ids: JSON.stringify(event.recordIds, withoutNul),
+    fields: event.fields.map(storable),
     request_id: event.requestId,
   };
 }
