@@ -127,7 +127,41 @@ export const offboardingListResponseSchema = z.object({
   offboardings: z.array(z.object({ ...offboardingSummaryFields, plan: offboardingPlanSchema })),
 });
 
-export const dryRunResponseSchema = z.object({ dryRun: z.literal(true), plan: offboardingPlanSchema });
+const approvalBudgetSchema = z
+  .object({
+    threshold: z.number().int().describe('OFFBOARDING_APPROVAL_THRESHOLD: a plan that ends more accesses than this, alone or with the earlier ones below, waits for approval'),
+    accessesEnded: z.number().int().describe("this plan's accesses ended, both portals together (plan.removes.accessEnded)"),
+    windowHours: z.number().describe('OFFBOARDING_APPROVAL_WINDOW_HOURS, the rolling budget\'s window; 0: each plan is measured on its own'),
+    earlierAccessesEnded: z.number().int().describe("the accesses ended by the asking token's offboardings that needed no approval within the window"),
+    earlierOffboardings: z.array(z.number().int()).describe('those offboardings, by id'),
+  })
+  .describe('what the approval threshold weighs for this plan, asked for by this token now');
+
+const underWaySchema = z
+  .object({ id: z.number().int(), status: z.enum(['awaiting-approval', 'running']) })
+  .describe('an unfinished offboarding that holds a record of this request (GET /offboardings/{id})');
+
+export const dryRunResponseSchema = z.object({
+  dryRun: z.literal(true),
+  plan: offboardingPlanSchema,
+  approvalRequired: z
+    .boolean()
+    .optional()
+    .describe(
+      'whether the plan, carried out now by the token that asked, would wait for a second token\'s approval (four eyes); ' +
+        'absent when this API runs without Temporal and cannot carry out offboardings',
+    ),
+  approvalReason: offboardingSummaryFields.approvalReason
+    .optional()
+    .describe('why it would wait, as the offboarding\'s approvalReason would say; null when it would not; absent as approvalRequired'),
+  approvalBudget: approvalBudgetSchema.optional().describe('what the approval threshold weighs; absent as approvalRequired'),
+  alreadyUnderWay: z
+    .array(underWaySchema)
+    .describe(
+      'unfinished offboardings (waiting for approval or running) that hold the record asked about or one the plan would hold, oldest first; ' +
+        'carrying this plan out is refused (409) until they finish. Empty when there are none',
+    ),
+});
 
 export const startedResponseSchema = z.object({
   id: z.number().int(),

@@ -2,12 +2,14 @@ import { WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
 import type { Db } from '../db';
-import { planPortals, type OffboardingRequest } from '../domain/offboarding';
+import { planPortals, type OffboardingPlan, type OffboardingRequest } from '../domain/offboarding';
 import {
   createOffboarding,
   failUnstartedOffboarding,
   getOffboarding,
   listOffboardings,
+  offboardingApproval,
+  offboardingsUnderWay,
   planOffboarding,
   type OffboardingRecord,
 } from '../registry/offboardings';
@@ -83,6 +85,18 @@ function requestOf(body: OffboardingRequestBody): OffboardingRequest {
   }
 }
 
+/**
+ * A dry run's answer: the plan, whether it would wait for approval if the caller carried it out now
+ * (only an API that can carry offboardings out has a threshold), and the offboardings under way
+ * that would refuse it.
+ */
+async function dryRunAnswer(db: Db, plan: OffboardingPlan, requestedBy: string, offboarding: OffboardingSettings | undefined) {
+  const approval = offboarding
+    ? await offboardingApproval(db, { requestedBy, approvalThreshold: offboarding.approvalThreshold, approvalWindowMs: offboarding.approvalWindowMs }, plan)
+    : {};
+  return { dryRun: true as const, plan, ...approval, alreadyUnderWay: await offboardingsUnderWay(db, plan) };
+}
+
 /** POST /offboardings: plans a request, and with "execute" records it and starts its workflow. */
 function registerOffboardingRequest(app: ZodApp, db: Db, offboarding: OffboardingSettings | undefined): void {
   app.post(
@@ -104,7 +118,7 @@ function registerOffboardingRequest(app: ZodApp, db: Db, offboarding: Offboardin
       const offboardingRequest = requestOf(body);
       // Planned first in every case, so a request that does not fit the registry is refused as such.
       const plan = await planOffboarding(db, offboardingRequest);
-      if (!body.execute) return reply.code(200).send({ dryRun: true as const, plan });
+      if (!body.execute) return reply.code(200).send(await dryRunAnswer(db, plan, callerOf(request).name, offboarding));
       if (!offboarding) {
         return reply.code(503).send(errorBody('unavailable', 'this API runs without a Temporal connection, so it cannot carry out an offboarding'));
       }
@@ -125,7 +139,7 @@ function registerOffboardingRequest(app: ZodApp, db: Db, offboarding: Offboardin
             { key: offboardingClientsSearchAttribute, value: record.plan.clientNumbers },
             { key: offboardingPortalsSearchAttribute, value: planPortals(record.plan) },
           ]),
-          staticSummary: `offboarding ${record.id}: ${record.kind}, ${record.plan.steps.length} steps`,
+          staticSummary: `offboarding ${record.id}: ${record.kind}, ${record.plan.steps.length} ${record.plan.steps.length === 1 ? 'step' : 'steps'}`,
         });
       } catch (error) {
         // The answer may have been lost although Temporal started it: its workflow id tells.

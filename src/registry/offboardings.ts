@@ -161,6 +161,32 @@ export function recordsOf(plan: OffboardingPlan): GuardedRecord[] {
   return records;
 }
 
+/** An unfinished offboarding that holds a record a request is about. */
+export interface OffboardingUnderWay {
+  id: number;
+  /** One of the unfinished statuses. */
+  status: 'awaiting-approval' | 'running';
+}
+
+/**
+ * The unfinished offboardings (waiting for approval or running) that hold the record the request
+ * names or any record its plan would hold, oldest first: carrying the plan out would be refused
+ * (409) until they finish. A read for dry runs; storing an offboarding checks the guard under its locks.
+ */
+export async function offboardingsUnderWay(db: Db, plan: OffboardingPlan): Promise<OffboardingUnderWay[]> {
+  const { request } = plan;
+  const named: GuardedRecord = request.kind === 'revoke-contact-access' ? { type: 'contact', key: request.contactId } : { type: 'client', key: request.clientNumber };
+  const records = [named, ...recordsOf(plan)];
+  return db('offboarding_records as r')
+    .join('offboardings as o', 'o.id', 'r.offboarding_id')
+    .whereIn('o.status', unfinished)
+    .where((q) => {
+      for (const record of records) void q.orWhere({ 'r.record_type': record.type, 'r.record_key': String(record.key) });
+    })
+    .distinct('o.id', 'o.status')
+    .orderBy('o.id');
+}
+
 /** The clients whose rows are locked while an offboarding is stored: its steps' clients and the clients it holds. */
 function clientsToLock(plan: OffboardingPlan): string[] {
   const held = recordsOf(plan).flatMap((record) => (record.type === 'client' ? [String(record.key)] : []));
@@ -204,21 +230,31 @@ interface BudgetEntry {
   ended: number;
 }
 
-/**
- * Why this plan must wait for approval, or undefined when it need not: its own accesses ended pass
- * the threshold, or they do together with those of the token's offboardings that needed no approval
- * within the window. Ones that finished (failed, cancelled) without changing anything do not count.
- * Serialized per token, so two requests at once cannot both stay under the budget.
- */
-async function approvalReasonFor(trx: Knex.Transaction, input: NewOffboarding, plan: OffboardingPlan): Promise<string | undefined> {
-  const ended = accessesEnded(plan.removes);
-  const threshold = input.approvalThreshold;
-  const ownAccessesEnded = `it ends ${ended} ${ended === 1 ? 'access' : 'accesses'} (CaseWare Cloud ${plan.removes.accessEnded.caseware}, Client Online ${plan.removes.accessEnded.clientOnline})`;
-  if (ended > threshold) return `${ownAccessesEnded}, more than the approval threshold (${threshold})`;
-  const windowMs = input.approvalWindowMs ?? 0;
-  if (windowMs <= 0 || ended === 0) return undefined;
-  await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`offboarding-approval-budget:${input.requestedBy}`]);
-  const { rows: earlier } = await trx.raw<{ rows: BudgetEntry[] }>(
+/** What the approval threshold weighs for a plan (the dry run answers it as approvalBudget). */
+export interface ApprovalBudget {
+  threshold: number;
+  /** This plan's accesses ended, both portals together. */
+  accessesEnded: number;
+  /** The rolling budget's window in hours; 0: each plan is measured on its own. */
+  windowHours: number;
+  /** The accesses ended by the same token's offboardings that needed no approval within the window. */
+  earlierAccessesEnded: number;
+  /** Those offboardings, by id. */
+  earlierOffboardings: number[];
+}
+
+/** Whether a plan, carried out by a token now, waits for approval, why, and what was weighed. */
+export interface ApprovalOutlook {
+  approvalRequired: boolean;
+  /** As the stored offboarding's approvalReason: null when it needs no approval. */
+  approvalReason: string | null;
+  approvalBudget: ApprovalBudget;
+}
+
+/** The token's offboardings that needed no approval within the window; ones that finished (failed, cancelled) without changing anything do not count. */
+async function earlierWithoutApproval(db: Db, requestedBy: string, windowMs: number): Promise<BudgetEntry[]> {
+  if (windowMs <= 0) return [];
+  const { rows } = await db.raw<{ rows: BudgetEntry[] }>(
     `select o.id,
             coalesce((o.plan->'removes'->'accessEnded'->>'caseware')::int + (o.plan->'removes'->'accessEnded'->>'clientOnline')::int,
                      (o.plan->'removes'->>'contactAccess')::int + (o.plan->'removes'->>'logins')::int, 0) as ended
@@ -229,16 +265,53 @@ async function approvalReasonFor(trx: Knex.Transaction, input: NewOffboarding, p
         and not (o.status in ('failed', 'cancelled')
                  and not exists (select 1 from offboarding_steps s where s.offboarding_id = o.id and s.applied_at is not null))
       order by o.id`,
-    { requestedBy: input.requestedBy, windowMs },
+    { requestedBy, windowMs },
   );
-  const before = earlier.reduce((sum, entry) => sum + Number(entry.ended), 0);
-  if (ended + before <= threshold) return undefined;
-  const ids = earlier.map((entry) => entry.id);
+  return rows.map((entry) => ({ id: Number(entry.id), ended: Number(entry.ended) }));
+}
+
+/**
+ * Why this plan must wait for approval, or undefined when it need not: its own accesses ended pass
+ * the threshold, or they do together with those of the token's offboardings that needed no approval
+ * within the window.
+ */
+function approvalReasonOf(plan: OffboardingPlan, budget: ApprovalBudget, requestedBy: string, windowMs: number): string | undefined {
+  const { accessesEnded: ended, threshold, earlierAccessesEnded: before, earlierOffboardings: ids } = budget;
+  const ownAccessesEnded = `it ends ${ended} ${ended === 1 ? 'access' : 'accesses'} (CaseWare Cloud ${plan.removes.accessEnded.caseware}, Client Online ${plan.removes.accessEnded.clientOnline})`;
+  if (ended > threshold) return `${ownAccessesEnded}, more than the approval threshold (${threshold})`;
+  if (windowMs <= 0 || ended === 0 || ended + before <= threshold) return undefined;
   const named = ids.length > 10 ? `${ids.slice(0, 10).join(', ')} and ${ids.length - 10} more` : ids.join(', ');
   return (
-    `${ownAccessesEnded}; with the ${before} ended by offboarding${ids.length === 1 ? '' : 's'} ${named}, which token "${input.requestedBy}" asked for ` +
+    `${ownAccessesEnded}; with the ${before} ended by offboarding${ids.length === 1 ? '' : 's'} ${named}, which token "${requestedBy}" asked for ` +
     `without approval in the last ${windowText(windowMs)}, that is ${ended + before}, more than the approval threshold (${threshold})`
   );
+}
+
+/** Who asks, and the threshold and window that apply. */
+export type ApprovalSettings = Pick<NewOffboarding, 'requestedBy' | 'approvalThreshold' | 'approvalWindowMs'>;
+
+/**
+ * Whether `plan`, carried out by `settings.requestedBy` now, waits for approval, and why. A dry run
+ * asks it as it stands; storing an offboarding asks it in its transaction after
+ * `lockApprovalBudget`, so that two requests at once cannot both stay under the budget.
+ */
+export async function offboardingApproval(db: Db, settings: ApprovalSettings, plan: OffboardingPlan): Promise<ApprovalOutlook> {
+  const windowMs = settings.approvalWindowMs ?? 0;
+  const earlier = await earlierWithoutApproval(db, settings.requestedBy, windowMs);
+  const approvalBudget: ApprovalBudget = {
+    threshold: settings.approvalThreshold,
+    accessesEnded: accessesEnded(plan.removes),
+    windowHours: windowMs / 3_600_000,
+    earlierAccessesEnded: earlier.reduce((sum, entry) => sum + entry.ended, 0),
+    earlierOffboardings: earlier.map((entry) => entry.id),
+  };
+  const reason = approvalReasonOf(plan, approvalBudget, settings.requestedBy, windowMs);
+  return { approvalRequired: reason !== undefined, approvalReason: reason ?? null, approvalBudget };
+}
+
+/** Serializes the approval decisions of one token's offboardings until the transaction ends. */
+async function lockApprovalBudget(trx: Knex.Transaction, requestedBy: string): Promise<void> {
+  await trx.raw('select pg_advisory_xact_lock(hashtext(?))', [`offboarding-approval-budget:${requestedBy}`]);
 }
 
 function windowText(ms: number): string {
@@ -267,8 +340,8 @@ export async function createOffboarding(db: Db, input: NewOffboarding): Promise<
     const records = recordsOf(plan);
     const holder = await unfinishedOffboardingHolding(trx, records);
     if (holder) throw new RegistryError('conflict', holder);
-    const approvalReason = await approvalReasonFor(trx, input, plan);
-    const approvalRequired = approvalReason !== undefined;
+    if ((input.approvalWindowMs ?? 0) > 0) await lockApprovalBudget(trx, input.requestedBy);
+    const { approvalRequired, approvalReason } = await offboardingApproval(trx, input, plan);
     const [row] = await trx('offboardings')
       .insert({
         kind: input.request.kind,
@@ -278,7 +351,7 @@ export async function createOffboarding(db: Db, input: NewOffboarding): Promise<
         status: approvalRequired ? 'awaiting-approval' : 'running',
         plan: JSON.stringify(plan),
         approval_required: approvalRequired,
-        approval_reason: approvalReason ?? null,
+        approval_reason: approvalReason,
       })
       .returning<{ id: number }[]>('id');
     const offboardingId = row?.id;

@@ -1,5 +1,6 @@
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import type { ErrorResponse } from '../../src/api/errors';
+import type { OffboardingSettings } from '../../src/api/routes-offboardings';
 import { buildApi } from '../../src/api/server';
 import type { Db } from '../../src/db';
 import type { Client, Contact } from '../../src/registry/schemas';
@@ -23,12 +24,14 @@ export interface ApiHarness {
   close(): Promise<void>;
 }
 
-export async function startApi(options: { logLines?: string[] } = {}): Promise<ApiHarness> {
+/** `offboarding`: the offboarding settings (approval threshold and window) the API runs with; absent, it can only plan. */
+export async function startApi(options: { logLines?: string[]; offboarding?: OffboardingSettings } = {}): Promise<ApiHarness> {
   const database: TestDatabase = await createTestDatabase();
   const logLines = options.logLines;
   const app = await buildApi({
     db: database.db,
     apiToken,
+    offboarding: options.offboarding,
     logger: logLines ? { level: 'info', stream: { write: (line: string) => logLines.push(line) } } : false,
   });
   return {
