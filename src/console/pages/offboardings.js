@@ -7,7 +7,7 @@ import { html } from '../lib/html.js';
 import { useResource } from '../lib/resource.js';
 import { go, href } from '../lib/router.js';
 import { Empty, ExternalLink, Loading, Notice, PageHeader, Problem, Refreshed, Section, StatusBadge, When, temporalWorkflowUrl } from '../lib/ui.js';
-import { offboardingKinds, offboardingStatuses, portalKeys, portalNames, sentence, stepActions, stepStatuses } from '../lib/words.js';
+import { counted, offboardingKinds, offboardingStatuses, portalKeys, portalNames, sentence, stepActions, stepStatuses } from '../lib/words.js';
 
 const finished = (offboarding) => offboarding.finishedAt !== null;
 // Followed until it has finished and its status says so too (the two are written separately).
@@ -112,7 +112,7 @@ function Removes({ removes }) {
   const total = caseware + clientOnline;
   // One line each: htm drops whitespace that holds a line break.
   return html`<p class="removes">
-    This plan ends <strong>${total}</strong> ${total === 1 ? 'access' : 'accesses'}: <strong>${caseware}</strong> at CaseWare Cloud (contacts losing a client) and <strong>${clientOnline}</strong> at Client Online (logins losing a client; ${removes.logins} ${removes.logins === 1 ? 'login is' : 'logins are'} deleted).
+    This plan ends <strong>${total}</strong> ${total === 1 ? 'access' : 'accesses'}: <strong>${caseware}</strong> at CaseWare Cloud (${caseware === 1 ? 'a contact losing a client' : 'contacts losing a client'}) and <strong>${clientOnline}</strong> at Client Online (${clientOnline === 1 ? 'a login losing a client' : 'logins losing a client'}; ${removes.logins} ${removes.logins === 1 ? 'login is' : 'logins are'} deleted).
   </p>`;
 }
 
@@ -216,14 +216,55 @@ function RecordFields({ kind, fields, change }) {
   </fieldset>`;
 }
 
-/** The dry run's plan, and the button that carries it out. */
-function PlanPreview({ plan, busy, onExecute }) {
-  return html`<${Section} title="The plan" intro="The steps, in this order. Each waits until every portal has applied the one before.">
+const requestSubjects = { 'revoke-contact-access': 'contact', 'person-leaves': 'person', 'person-deceased': 'person', 'client-leaves': 'client' };
+const underWayWords = { 'awaiting-approval': 'is already waiting for approval', running: 'is already running' };
+
+/** The offboardings under way that hold the dry run's records: carrying it out is refused until they finish. */
+function AlreadyUnderWay({ underWay, kind }) {
+  return underWay.map(
+    (offboarding) => html`<div class="notice notice-warn already-under-way" role="alert">
+      <strong><a href=${href('offboardings', offboarding.id)}>Offboarding ${offboarding.id}</a> for this ${requestSubjects[kind] ?? 'record'} ${underWayWords[offboarding.status] ?? `is already under way (${offboarding.status})`}.</strong>
+      ${' This plan cannot be carried out until it has finished or is cancelled.'}
+    </div>`,
+  );
+}
+
+/**
+ * Whether the plan, carried out now by this token, would wait for a second operator's approval,
+ * as the dry run answered it. An API without Temporal answers no outlook: then only the rule.
+ */
+function ApprovalOutlook({ answer }) {
+  const { approvalRequired, approvalReason, approvalBudget: budget } = answer;
+  if (approvalRequired === undefined || !budget) {
+    return html`<${Notice}>A plan that ends many accesses (alone, or with the same token's recent offboardings that needed no approval) waits for a person's approval before it changes anything.<//>`;
+  }
+  const ends = `This plan ends ${counted(budget.accessesEnded, 'access', 'accesses')}`;
+  if (approvalRequired) {
+    return html`<div class="notice notice-warn approval-outlook" data-approval="required">
+      <strong>${ends}; carried out, it will wait for a second operator's approval before anything changes.</strong>
+      ${` ${sentence(approvalReason ?? 'it ends more accesses than the approval threshold')}. Another token with the operator role approves it (four eyes).`}
+    </div>`;
+  }
+  const withEarlier = budget.earlierAccessesEnded > 0
+    ? `; with the ${budget.earlierAccessesEnded} ended by your recent ${budget.earlierOffboardings.length === 1 ? 'offboarding' : 'offboardings'} that needed no approval, that is ${budget.accessesEnded + budget.earlierAccessesEnded}`
+    : '';
+  return html`<div class="notice notice-info approval-outlook" data-approval="not-required">
+    ${`${ends}${withEarlier}, within the approval threshold (${budget.threshold}): carried out, it starts at once, without waiting for approval.`}
+  </div>`;
+}
+
+/** The dry run's plan, whether carrying it out would wait for approval, and the button that carries it out. */
+function PlanPreview({ answer, kind, busy, onExecute }) {
+  const { plan } = answer;
+  const underWay = answer.alreadyUnderWay ?? [];
+  const blocked = underWay.length > 0 ? `Offboarding ${underWay[0].id} holds these records; it must finish or be cancelled first.` : undefined;
+  return html`<${Section} title="The plan" intro=${`${plan.steps.length === 0 ? 'No steps' : `${counted(plan.steps.length, 'step')}, in this order`}. Each waits until every portal has applied the one before.`}>
+    <${AlreadyUnderWay} underWay=${underWay} kind=${kind} />
     <${Removes} removes=${plan.removes} />
     ${plan.steps.length === 0 ? html`<${Empty}>Nothing to do: these records have no access to remove.<//>` : html`<${Steps} steps=${plan.steps} contactIds=${plan.contactIds} />`}
-    <${Notice}>A plan that ends many accesses (alone, or with the same token's recent offboardings that needed no approval) waits for a person's approval before it changes anything.<//>
+    <${ApprovalOutlook} answer=${answer} />
     <div class="form-buttons">
-      <button type="button" class="danger" disabled=${busy || plan.steps.length === 0} onClick=${onExecute}>Carry it out</button>
+      <button type="button" class="danger" disabled=${busy || plan.steps.length === 0 || blocked !== undefined} title=${blocked} onClick=${onExecute}>Carry it out</button>
     </div>
   <//>`;
 }
@@ -261,7 +302,7 @@ export function NewOffboardingPage({ route }) {
     try {
       const body = requestBody(kind, fields);
       const answer = await api('POST', '/offboardings', body);
-      setPlan({ body, plan: answer.plan });
+      setPlan({ body, kind, answer });
     } catch (failure) {
       setError(failure);
       setPlan(undefined);
@@ -293,7 +334,7 @@ export function NewOffboardingPage({ route }) {
       </div>
     </form>
     <${Problem} error=${error} title="The offboarding was refused" />
-    ${plan ? html`<${PlanPreview} plan=${plan.plan} busy=${busy} onExecute=${execute} />` : null}
+    ${plan ? html`<${PlanPreview} answer=${plan.answer} kind=${plan.kind} busy=${busy} onExecute=${execute} />` : null}
   `;
 }
 
@@ -371,7 +412,7 @@ export function OffboardingPage({ route, config }) {
         <dt>Asked for</dt><dd><${When} at=${offboarding.createdAt} /> by ${offboarding.requestedBy}</dd>
         ${offboarding.approvalRequired ? html`<dt>Approval</dt><dd>${offboarding.approvedAt ? html`approved by ${offboarding.approvedBy}, <${When} at=${offboarding.approvedAt} />` : 'needed'}</dd>` : null}
         ${offboarding.cancelledBy ? html`<dt>Cancelled by</dt><dd>${offboarding.cancelledBy}</dd>` : null}
-        <dt>Progress</dt><dd><span class="progress-text">${done} of ${offboarding.steps.length} steps done</span>
+        <dt>Progress</dt><dd><span class="progress-text">${done} of ${counted(offboarding.steps.length, 'step')} done</span>
           <progress max=${offboarding.steps.length || 1} value=${done}></progress></dd>
         ${offboarding.finishedAt ? html`<dt>Finished</dt><dd><${When} at=${offboarding.finishedAt} /></dd>` : null}
         <dt>In Temporal</dt><dd><${ExternalLink} href=${temporalWorkflowUrl(config, offboarding.workflowId)} className="temporal-workflow">workflow ${offboarding.workflowId}<//></dd>
