@@ -29,7 +29,7 @@ function requestText(request: Plan['request'], clientNumbers: readonly string[])
   const clientNumber = typeof request.clientNumber === 'string' ? request.clientNumber : undefined;
   const subject = clientNumber === undefined ? `contact ${String(request.contactId)}` : `client ${clientNumber}`;
   const onlyItself = clientNumbers.length === 1 && clientNumbers[0] === clientNumber;
-  const clients = clientNumbers.length > 0 && !onlyItself ? ` (clients ${clientNumbers.join(', ')})` : '';
+  const clients = clientNumbers.length > 0 && !onlyItself ? ` (${clientNumbers.length === 1 ? 'client' : 'clients'} ${clientNumbers.join(', ')})` : '';
   return `${request.kind} of ${subject}${clients}`;
 }
 
