@@ -69,10 +69,24 @@ export function describeDryRun(dryRun: OffboardingDryRun, executeHint: string): 
     ),
     '',
     `It ${removesText(plan.removes)}.`,
-    'A plan waits for approval when its accesses ended, with those of the same token\'s offboardings that needed no approval in the last ' +
-      'OFFBOARDING_APPROVAL_WINDOW_HOURS (default 24), are more than OFFBOARDING_APPROVAL_THRESHOLD (default 10).',
+    approvalOutlook(dryRun),
+    ...dryRun.alreadyUnderWay.map((other) => `Offboarding ${other.id} holds these records (${other.status}): carrying this one out is refused until it has finished.`),
     `To carry it out: ${executeHint}`,
   ];
+}
+
+/** Whether carrying the plan out now, with this token, would wait for a second operator's approval. */
+function approvalOutlook(dryRun: OffboardingDryRun): string {
+  if (dryRun.approvalRequired === undefined) {
+    return (
+      'A plan waits for approval when its accesses ended, with those of the same token\'s offboardings that needed no approval in the last ' +
+      'OFFBOARDING_APPROVAL_WINDOW_HOURS (default 24), are more than OFFBOARDING_APPROVAL_THRESHOLD (default 10).'
+    );
+  }
+  if (dryRun.approvalRequired) {
+    return `Carried out, it will wait for a second operator's approval before anything changes: ${dryRun.approvalReason ?? 'more accesses than the approval threshold'}.`;
+  }
+  return 'Carried out now, it starts at once: within the approval threshold.';
 }
 
 const stepStatusText: Record<Step['status'], string> = {

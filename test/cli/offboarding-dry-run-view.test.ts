@@ -33,3 +33,14 @@ test('one client: "(client 1001)", "1 step"; two: "(clients 1001, 1002)", "2 ste
     'Dry run: revoke-contact-access of contact 24 (clients 1001, 1002) takes 2 steps, in this order. Nothing has been changed.',
   );
 });
+
+test('the dry run says whether carrying it out now would wait for approval, and names an offboarding already holding its records', () => {
+  const waits = { ...aDryRun(['1001'], 1), approvalRequired: true, approvalReason: 'its plan ends 12 accesses, more than the approval threshold (10)' };
+  expect(describeDryRun(waits, 'add --execute')).toContain(
+    "Carried out, it will wait for a second operator's approval before anything changes: its plan ends 12 accesses, more than the approval threshold (10).",
+  );
+  const starts = { ...aDryRun(['1001'], 1), approvalRequired: false, approvalReason: null, alreadyUnderWay: [{ id: 7, status: 'awaiting-approval' as const }] };
+  const lines = describeDryRun(starts, 'add --execute');
+  expect(lines).toContain('Carried out now, it starts at once: within the approval threshold.');
+  expect(lines).toContain('Offboarding 7 holds these records (awaiting-approval): carrying this one out is refused until it has finished.');
+});
