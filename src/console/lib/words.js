@@ -10,18 +10,27 @@ export function counted(n, singular, plural = `${singular}s`) {
   return `${n} ${n === 1 ? singular : plural}`;
 }
 
+/** "see GET /sync/health" → "see the Portal health page", "in …" → "on …", bare: the page alone. */
+const onPage = (page) => (_, prefix) => `${prefix === 'in ' ? 'on ' : prefix ?? ''}${page}`;
+
 /** How the console names what the API's messages call by route, field or code. */
 const apiReferences = [
-  [/(?:see )?GET \/sync\/errors\S*/g, () => 'see the Sync errors page'],
-  [/(?:see )?GET \/sync\/clients\/([A-Za-z0-9-]+)/g, (_, number) => `see the status of client ${number}`],
-  [/(?:see )?GET \/sync\/health/g, () => 'see Portal health'],
-  [/(?:see )?GET \/offboardings\/(\d+)/g, (_, id) => `see offboarding ${id}`],
-  [/POST \/offboardings/g, () => 'an offboarding'],
-  [/\(?(?:pass |with )?\??force=true\)?/g, (match) => (match.startsWith('(') ? '(or force it)' : 'force')],
-  [/(?:send |name contacts with |with )?"grantAnswerRole": true/gi, () => 'tick "Give the answering role"'],
+  // "offboarding 7 (GET /offboardings/7)": the offboarding is named already.
+  [/(offboarding (\d+)) \(GET \/offboardings\/\2\)/g, (_, named) => named],
+  [/\(GET \/offboardings\/(\d+) says why\)/g, (_, id) => `(the page of offboarding ${id} says why)`],
   [/\(see GET \/file-requests\/recipients\?clientNumber=([A-Za-z0-9-]+)\)/g, (_, number) => `(see the contacts shown for client ${number})`],
+  [/\b(see |in )?GET \/sync\/errors[^\s);,]*/g, onPage('the Sync errors page')],
+  [/\b(see |in )?GET \/sync\/clients\/([A-Za-z0-9-]+)(?![\w/-])/g, (_, prefix, number) => `${prefix === 'in ' ? 'on ' : prefix ?? ''}the client page of ${number}`],
+  [/\b(see |in )?GET \/sync\/health\b/g, onPage('the Portal health page')],
+  [/\b(see )?GET \/offboardings\/(\d+)/g, (_, prefix, id) => `${prefix ?? ''}offboarding ${id}`],
+  [/POST \/offboardings/g, () => 'an offboarding'],
+  [/\bmake one with portal-sync tokens create[^.;)]*/g, () => 'an admin makes one on the Tokens page'],
+  [/\((?:or )?(?:pass |with )?\??force=true\)/g, () => '(or force it)'],
+  [/(?:pass |with )?\??force=true/g, () => 'force it'],
+  [/(?:send |name contacts with |with )?"grantAnswerRole": true/gi, () => 'tick "Give the answering role"'],
   [/\bdueDate\b/g, () => 'the due date'],
   [/\bcontactIds\b/g, () => 'the contacts'],
+  [/\bawaiting-approval\b/g, () => 'waiting for approval'],
 ];
 
 /** An API message in the page's words: no backticks, routes and codes named as the pages name them, a sentence. */
@@ -33,6 +42,7 @@ export function pageWords(message) {
     const kind = offboardingKinds[code];
     return kind ? `“${kind.label}”` : quoted;
   });
+  text = text.replace(/"([^"\n]+)"/g, '“$1”');
   text = sentence(text.trim());
   return /[.!?]$/.test(text) ? text : `${text}.`;
 }
@@ -42,6 +52,9 @@ export function fieldLabel(path, labels = {}) {
   const field = String(path).replace(/^(body|query|params|querystring)\.?/, '');
   if (labels[field]) return labels[field];
   if (field === '') return 'The request';
+  // One entry of a list the form has one field for: "companies.1" is the second in "Companies the person leaves".
+  const [, list, index] = /^([^.]+)\.(\d+)$/.exec(field) ?? [];
+  if (list && labels[list]) return `${labels[list]}, entry ${Number(index) + 1}`;
   const words = field.replace(/\.(\d+)/g, ' $1').replace(/\./g, ' ').replace(/([a-z])([A-Z])/g, '$1 $2').toLowerCase();
   return sentence(words);
 }
@@ -69,6 +82,25 @@ export const errorCodes = {
 
 export function errorTitle(code) {
   return errorCodes[code] ?? code;
+}
+
+/** Why a portal cannot be used at all (a portal-level failure's code, src/portals/http-errors.ts). */
+export const portalFailureCodes = {
+  unauthorized: 'The portal refused our login or permission',
+  'bad-response': 'The portal gave an answer the sync cannot read',
+  server: 'The portal had an error of its own',
+  timeout: 'The portal did not answer in time',
+  network: 'The portal could not be reached',
+  'rate-limited': 'The portal asked us to slow down',
+  invalid: 'The portal refused the request',
+  'not-found': 'The portal did not find what was asked for',
+};
+
+/** A portal-level failure in words: what it means, then the portal's own message. */
+export function portalFailureText({ code, message }) {
+  const meaning = portalFailureCodes[code];
+  if (!meaning) return pageWords(message || code);
+  return message ? `${meaning}. ${pageWords(message)}` : `${meaning}.`;
 }
 
 export const recordTypes = { client: 'Client', contact: 'Contact' };

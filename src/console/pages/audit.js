@@ -67,7 +67,7 @@ export function AuditPage({ route }) {
         ${filtered ? html`<a class="button secondary" href=${href('audit')}>Clear filters</a>` : null}
       </div>
     </form>
-    <${Problem} error=${list.error} title="Could not load the audit" />
+    <${Problem} error=${list.error} title="Could not load the audit" fieldLabels=${{ since: 'From', until: 'Until' }} />
     ${!data
       ? html`<${Loading} />`
       : data.events.length === 0

@@ -133,7 +133,7 @@ function ClientStatus({ number, config }) {
               <td>${recordName(event.recordType, event.recordId)}</td>
               <td><${When} at=${event.createdAt} relativeToo /></td>
               <td class="number">${event.attempts}</td>
-              <td>${event.lastError ?? '—'}</td>
+              <td>${event.lastError ? pageWords(event.lastError) : '—'}</td>
             </tr>`)}</tbody>
           </table></div>`}
     <//>

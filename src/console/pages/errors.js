@@ -5,7 +5,7 @@ import { html } from '../lib/html.js';
 import { useResource } from '../lib/resource.js';
 import { go, href } from '../lib/router.js';
 import { Badge, Empty, Loading, Notice, PageHeader, Problem, Refreshed, When } from '../lib/ui.js';
-import { errorCodes, errorTitle, portalKeys, portalNames, pageWords, recordName } from '../lib/words.js';
+import { errorCodes, errorTitle, portalFailureText, portalKeys, portalNames, pageWords, recordName } from '../lib/words.js';
 
 const filterNames = ['portal', 'code', 'clientNumber', 'includeResolved', 'limit'];
 
@@ -13,7 +13,7 @@ function UnhealthyPortals({ portals }) {
   if (!portals.length) return null;
   return portals.map((p) => html`<${Notice} tone="bad">
     <strong>${portalNames[p.portal]} cannot be used at all</strong>${p.since ? html` since <${When} at=${p.since} />` : null}:
-    ${p.lastFailure ? html`<code>${p.lastFailure.code}</code> ${p.lastFailure.message}` : 'no answer'}.
+    ${p.lastFailure ? html`<span title=${p.lastFailure.code}>${portalFailureText(p.lastFailure)}</span>` : 'no answer.'}
     Every client waits for it; this is not an error of each client. See <a href=${href()}>Portal health</a>.
   <//>`);
 }
@@ -80,7 +80,7 @@ export function ErrorsPage({ route }) {
         ${filtered || filters.includeResolved ? html`<a class="button secondary" href=${href('errors')}>Clear filters</a>` : null}
       </div>
     </form>
-    <${Problem} error=${list.error} title="Could not load the sync errors" />
+    <${Problem} error=${list.error} title="Could not load the sync errors" fieldLabels=${{ code: 'Problem', limit: 'How many errors' }} />
     ${!data
       ? html`<${Loading} />`
       : html`

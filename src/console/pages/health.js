@@ -8,7 +8,7 @@ import { useResource } from '../lib/resource.js';
 import { href } from '../lib/router.js';
 import { FindClient } from './client.js';
 import { Badge, Loading, Notice, PageHeader, Problem, Refreshed, Section, StatusBadge, When } from '../lib/ui.js';
-import { offboardingStatuses, portalKeys, portalNames, recordName, reconcileStatuses } from '../lib/words.js';
+import { counted, offboardingStatuses, pageWords, portalFailureText, portalKeys, portalNames, recordName, reconcileStatuses } from '../lib/words.js';
 
 async function loadOverview() {
   const [health, errors, runs, offboardings] = await Promise.all([
@@ -84,12 +84,12 @@ function CredentialsMails({ portal, guard, reload }) {
       <dt>New logins</dt>
       <dd>${guard.threshold === 0
         ? 'no guard (CREDENTIALS_MAIL_THRESHOLD is 0)'
-        : `${guard.sentInWindow} of ${guard.threshold} in the last ${guard.windowMinutes} minutes; more wait for approval`}</dd>
+        : `${guard.sentInWindow} of ${guard.threshold} in the last ${counted(guard.windowMinutes, 'minute')}; more wait for approval`}</dd>
     </dl>
     ${guard.held > 0
       ? html`<${Notice} tone="warn">
           <strong>${guard.held === 1 ? '1 new login waits' : `${guard.held} new logins wait`} for approval</strong>
-          ${` (${guard.heldClients === 1 ? '1 client' : `${guard.heldClients} clients`}): more were asked for than the guard lets through in ${guard.windowMinutes} minutes, or a repair would make again a login the portal lost (deleted there by hand). `}
+          ${` (${guard.heldClients === 1 ? '1 client' : `${guard.heldClients} clients`}): more were asked for than the guard lets through in ${counted(guard.windowMinutes, 'minute')}, or a repair would make again a login the portal lost (deleted there by hand). `}
           Nothing was created for them and nobody was mailed. Check that they are meant (a CRM import?), then approve: two operators, each with their own token.
           <div class="table-wrap"><table class="held-creations">
             <thead><tr><th>Held</th><th>Client</th><th>Record</th><th>Since</th><th>Why</th></tr></thead>
@@ -113,7 +113,7 @@ function CredentialsMails({ portal, guard, reload }) {
     ${action.answer && 'status' in action.answer ? html`<p role="status">${action.answer.message}.</p>` : null}
     ${fourEyes
       ? html`<div class="notice notice-bad four-eyes" role="alert">
-          <strong>You may not approve these new logins again: a second token is needed.</strong> ${action.error.message}.
+          <strong>You may not approve these new logins again: a second token is needed.</strong> ${pageWords(action.error.message)}
           <p>Ask a colleague with an operator token to approve them, each signed in with their own token (sign out, then sign in with theirs).</p>
         </div>`
       : html`<${Problem} error=${action.error} title=${`The new logins of ${name} were not approved`} />`}
@@ -137,7 +137,7 @@ function PortalHealthCard({ portal, health, reload }) {
     ${health.lastFailure
       ? html`<dl class="facts">
           <dt>${health.healthy ? 'Last problem (solved)' : 'What is wrong'}</dt>
-          <dd><code>${health.lastFailure.code}</code> ${health.lastFailure.message}</dd>
+          <dd title=${health.lastFailure.code}>${portalFailureText(health.lastFailure)}</dd>
         </dl>`
       : null}
     <${PortalHold} portal=${portal} hold=${health.hold} reload=${reload} />

@@ -7,7 +7,7 @@ import { html } from '../lib/html.js';
 import { useResource } from '../lib/resource.js';
 import { go, href } from '../lib/router.js';
 import { Empty, ExternalLink, Loading, Notice, PageHeader, Problem, Refreshed, Section, StatusBadge, When, temporalWorkflowUrl } from '../lib/ui.js';
-import { counted, offboardingKinds, offboardingStatuses, portalKeys, portalNames, sentence, stepActions, stepStatuses } from '../lib/words.js';
+import { counted, offboardingKinds, offboardingStatuses, pageWords, portalKeys, portalNames, sentence, stepActions, stepStatuses } from '../lib/words.js';
 
 const finished = (offboarding) => offboarding.finishedAt !== null;
 // Followed until it has finished and its status says so too (the two are written separately).
@@ -93,7 +93,7 @@ function Steps({ steps, records, contactIds }) {
         ${record && (record.startedAt || record.changed || record.refusal)
           ? html`<div class="step-progress">
               ${record.changed ? html`<p class="step-changed">${changedText(record.changed)}.</p>` : null}
-              ${record.refusal ? html`<${Notice} tone="bad"><strong>Refused, so not done:</strong> ${record.refusal}.<//>` : null}
+              ${record.refusal ? html`<${Notice} tone="bad"><strong>Refused, so not done:</strong> ${pageWords(record.refusal)}<//>` : null}
               <dl class="facts inline step-times">
                 <dt>Started</dt><dd><${When} at=${record.startedAt} /></dd>
                 <dt>Registry changed</dt><dd><${When} at=${record.appliedAt} /></dd>
@@ -165,6 +165,18 @@ function requestBody(kind, fields) {
 }
 
 // --- The new-offboarding form's parts ---
+
+/** The form's labels, for the fields a refusal names (body.clientNumber → "Company client number"). */
+function offboardingFieldLabels(kind) {
+  return {
+    kind: 'What happens?',
+    clientNumber: kind === 'client-leaves' ? 'Company client number' : 'Person client number',
+    contactId: 'Contact id',
+    portals: 'Portals',
+    companies: 'Companies the person leaves',
+    reason: 'Reason',
+  };
+}
 
 function ClientNumberField({ label, hint, fields, change }) {
   return html`<label class="field">${label}
@@ -242,7 +254,7 @@ function ApprovalOutlook({ answer }) {
   if (approvalRequired) {
     return html`<div class="notice notice-warn approval-outlook" data-approval="required">
       <strong>${ends}; carried out, it will wait for a second operator's approval before anything changes.</strong>
-      ${` ${sentence(approvalReason ?? 'it ends more accesses than the approval threshold')}. Another token with the operator role approves it (four eyes).`}
+      ${` ${pageWords(approvalReason ?? 'it ends more accesses than the approval threshold')} Another token with the operator role approves it (four eyes).`}
     </div>`;
   }
   const withEarlier = budget.earlierAccessesEnded > 0
@@ -333,7 +345,7 @@ export function NewOffboardingPage({ route }) {
         <button type="submit" disabled=${busy || !operator.allowed} title=${operator.reason}>Show the plan (dry run)</button>
       </div>
     </form>
-    <${Problem} error=${error} title="The offboarding was refused" />
+    <${Problem} error=${error} title="The offboarding was refused" fieldLabels=${offboardingFieldLabels(kind)} />
     ${plan ? html`<${PlanPreview} answer=${plan.answer} kind=${plan.kind} busy=${busy} onExecute=${execute} />` : null}
   `;
 }
@@ -369,7 +381,7 @@ function Decisions({ offboarding, onDecided }) {
     ${offboarding.status === 'awaiting-approval'
       ? html`<${Notice} tone="warn">
           <strong>This offboarding waits for approval.</strong>
-          ${` ${sentence(offboarding.approvalReason ?? 'its plan ends more accesses than the approval threshold')}; nothing has changed yet. `}
+          ${` ${pageWords(offboarding.approvalReason ?? 'its plan ends more accesses than the approval threshold').replace(/\.$/, '')}; nothing has changed yet. `}
           Read the steps below, then approve or cancel it.
           ${` Four eyes: token “${offboarding.requestedBy}” asked for it, so another token with the operator role must approve it; `}
           whoever approves signs in with their own token.
@@ -386,7 +398,7 @@ function Decisions({ offboarding, onDecided }) {
       : null}
     ${fourEyes
       ? html`<div class="notice notice-bad four-eyes" role="alert">
-          <strong>You may not approve this offboarding: a second token is needed.</strong> ${error.message}.
+          <strong>You may not approve this offboarding: a second token is needed.</strong> ${pageWords(error.message)}
           <p>Ask a colleague with an operator token to approve it, each signed in with their own token (sign out, then sign in with theirs).</p>
         </div>`
       : html`<${Problem} error=${error} title="The decision was not taken" />`}
@@ -417,7 +429,7 @@ export function OffboardingPage({ route, config }) {
         ${offboarding.finishedAt ? html`<dt>Finished</dt><dd><${When} at=${offboarding.finishedAt} /></dd>` : null}
         <dt>In Temporal</dt><dd><${ExternalLink} href=${temporalWorkflowUrl(config, offboarding.workflowId)} className="temporal-workflow">workflow ${offboarding.workflowId}<//></dd>
       </dl>
-      ${offboarding.failure ? html`<${Notice} tone="bad"><strong>It failed:</strong> ${offboarding.failure}<//>` : null}
+      ${offboarding.failure ? html`<${Notice} tone="bad"><strong>It failed:</strong> ${pageWords(offboarding.failure)}<//>` : null}
       ${offboarding.status === 'running' && !finished(offboarding)
         ? html`<p class="quiet live">Following it live: this page refreshes every second. A step waits until every portal has applied it; a portal that is down holds the step until it is back, and one that refuses the change holds it until a later sync gets the change through.</p>`
         : null}

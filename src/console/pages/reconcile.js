@@ -6,7 +6,7 @@ import { html } from '../lib/html.js';
 import { useResource } from '../lib/resource.js';
 import { go, href } from '../lib/router.js';
 import { Badge, Empty, ExternalLink, Loading, Notice, PageHeader, Problem, Refreshed, Section, StatusBadge, When, duration, temporalWorkflowUrl } from '../lib/ui.js';
-import { counted, driftText, portalNames, reconcileStatuses, repairStatuses, triggers } from '../lib/words.js';
+import { counted, driftText, pageWords, portalNames, reconcileStatuses, repairStatuses, triggers } from '../lib/words.js';
 
 const reportColumns = [
   ['checked', 'Checked', 'clients the portal holds or should hold'],
@@ -204,7 +204,7 @@ export function ReconcileRunPage({ route, config }) {
         <dt>Took</dt><dd>${duration(run.report?.durationMs)}</dd>
         <dt>In Temporal</dt><dd><${ExternalLink} href=${temporalWorkflowUrl(config, run.workflowId)} className="temporal-workflow">workflow ${run.workflowId}<//></dd>
       </dl>
-      ${run.report?.failure ? html`<${Notice} tone="bad"><strong>It failed:</strong> ${run.report.failure}<//>` : null}
+      ${run.report?.failure ? html`<${Notice} tone="bad"><strong>It failed:</strong> ${pageWords(run.report.failure)}<//>` : null}
       ${run.status === 'running' ? html`<p class="quiet live">Comparing and repairing; this page refreshes by itself.</p>` : null}
       ${run.report ? html`<${ReportTable} report=${run.report} />` : null}
     </section>
@@ -218,7 +218,7 @@ export function ReconcileRunPage({ route, config }) {
               <td><a href=${href('clients', repair.clientNumber)}>${repair.clientNumber}</a></td>
               <td>${portalNames[repair.portal]}</td>
               <td><ul class="plain-list">${repair.drift.map((d) => html`<li>${driftText(d)}</li>`)}</ul></td>
-              <td><${StatusBadge} status=${repair.status} words=${repairStatuses} />${repair.message ? html`<div class="quiet">${repair.message}</div>` : null}</td>
+              <td><${StatusBadge} status=${repair.status} words=${repairStatuses} />${repair.message ? html`<div class="quiet">${pageWords(repair.message)}</div>` : null}</td>
               <td class="number">${repair.writes}</td>
               <td><${When} at=${repair.foundAt} /></td>
               <td><${When} at=${repair.settledAt} /></td>
