@@ -193,6 +193,7 @@ async function stopOnFailure(state: OffboardingState, error: unknown, stepCount:
   }
   // A step no retry can carry out: the offboarding stops where it is, and says so; its records are released.
   const failure = error instanceof ActivityFailure ? (error.cause?.message ?? error.message) : String(error);
+  if (!allHandlersFinished()) await condition(allHandlersFinished);
   await markOffboardingStatus({ offboardingId, status: 'failed', failure: `step ${progress.step} of ${stepCount}: ${failure}` });
   enter(state, 'failed', `failed at step ${progress.step} of ${stepCount}`);
   return progress;
@@ -242,6 +243,8 @@ export async function offboardingWorkflow(input: OffboardingInput): Promise<Offb
     return continueAsNew<typeof offboardingWorkflow>({ ...input, carried: { step: continueAt, ...(state.cancelledBy !== undefined ? { cancelledBy: state.cancelledBy } : {}) } });
   }
 
+  // An approve or cancel still being recorded is answered, and its record written, before the final one.
+  if (!allHandlersFinished()) await condition(allHandlersFinished);
   const { cancelledBy } = state;
   const finalStage: OffboardingStage = cancelledBy !== undefined ? 'cancelled' : 'completed';
   await markOffboardingStatus({ offboardingId, status: finalStage, ...(cancelledBy ? { cancelledBy } : {}) });
