@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
 import { Client } from '@temporalio/client';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { chromiumExecutablePath } from '../../src/dev/chromium';
+import { launchChromium, signedInPage } from '../support/console-browser';
 import { createOffboarding } from '../../src/registry/offboardings';
 import { recordPortalFailure } from '../../src/sync/health';
 import { apiToken, startApi, type ApiHarness } from '../api/harness';
@@ -12,7 +11,6 @@ import { apiToken, startApi, type ApiHarness } from '../api/harness';
 // labels (the offboarding pages' plurals: offboarding-plan.test.ts). The API alone, with an
 // approval threshold of 4.
 
-const chromiumPath = chromiumExecutablePath();
 const both = { caseware: true, clientOnline: true };
 let api: ApiHarness;
 let baseUrl: string;
@@ -26,11 +24,10 @@ async function company(clientNumber: string, contacts: number): Promise<void> {
 }
 
 beforeAll(async () => {
-  if (!existsSync(chromiumPath)) throw new Error(`Chromium is not installed at ${chromiumPath}`);
   // A dry run and a refused start never call Temporal: its client is a lazy one that never connects.
   api = await startApi({ offboarding: { temporal: new Client(), taskQueue: 'never-used', approvalThreshold: 4 } });
   baseUrl = await api.app.listen({ host: '127.0.0.1', port: 0 });
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true });
+  browser = await launchChromium();
   await company('5002', 1);
   await company('5004', 1);
 }, 60_000);
@@ -40,15 +37,6 @@ afterAll(async () => {
   await api?.close();
 });
 
-async function signedIn(): Promise<Page> {
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  page.setDefaultTimeout(15_000);
-  await page.goto(`${baseUrl}/console/`);
-  await page.getByLabel('API token').fill(apiToken);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('.signed-in-as').waitFor();
-  return page;
-}
 
 async function showPlan(page: Page, query: string): Promise<void> {
   await page.goto(`${baseUrl}/console/#/offboardings/new?${query}`);
@@ -56,7 +44,7 @@ async function showPlan(page: Page, query: string): Promise<void> {
 }
 
 test('a refusal reads in the page\'s words: no backticks, no route, a sentence', async () => {
-  const page = await signedIn();
+  const page = await signedInPage(browser, baseUrl, apiToken);
   try {
     await showPlan(page, 'kind=client-leaves&clientNumber=5004');
     await page.locator('.approval-outlook').waitFor();
@@ -81,7 +69,7 @@ test('a refusal reads in the page\'s words: no backticks, no route, a sentence',
 
 test('a field the API refused is named by the form\'s label, not body.companies.1', async () => {
   expect((await api.call('POST', '/clients', { clientNumber: '6001', kind: 'person', name: 'P', firstName: 'P', lastName: 'Q', links: both })).statusCode).toBe(201);
-  const page = await signedIn();
+  const page = await signedInPage(browser, baseUrl, apiToken);
   try {
     await page.goto(`${baseUrl}/console/#/offboardings/new?kind=person-leaves&clientNumber=6001`);
     await page.getByLabel('Companies the person leaves').fill('5001, 12345678901');
@@ -103,7 +91,7 @@ test('the API\'s route references read as the pages name them', async () => {
   expect(refused.statusCode).toBe(403);
   const fourEyes = refused.json<{ error: { message: string } }>().error.message;
   expect(fourEyes).toContain('`portal-sync tokens create');
-  const page = await signedIn();
+  const page = await signedInPage(browser, baseUrl, apiToken);
   try {
     // The console's own module, as the browser loads it (a string: vitest rewrites import() in functions).
     const inPageWords = (message: string) =>
@@ -132,7 +120,7 @@ test('a portal that cannot be used at all is described in words, not by its code
     code: 'unauthorized',
     message: 'refused GET /api/v1/users (401 unauthorized): check the configured CaseWare Cloud client id and secret',
   });
-  const page = await signedIn();
+  const page = await signedInPage(browser, baseUrl, apiToken);
   try {
     await page.goto(`${baseUrl}/console/#/errors`);
     const notice = page.locator('.notice').filter({ hasText: 'CaseWare Cloud cannot be used at all' });

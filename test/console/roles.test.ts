@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { launchChromium, signedInPage } from '../support/console-browser';
 import { createApiToken, revokeApiToken } from '../../src/api/tokens';
-import { chromiumExecutablePath } from '../../src/dev/chromium';
 import { createOffboarding } from '../../src/registry/offboardings';
 import { startApi, type ApiHarness } from '../api/harness';
 
@@ -12,7 +11,6 @@ import { startApi, type ApiHarness } from '../api/harness';
 // at sign-in gets one notice, not two. The API alone (no Temporal): what is checked here is what the
 // pages offer, before anything is clicked.
 
-const chromiumPath = chromiumExecutablePath();
 const both = { caseware: true, clientOnline: true };
 
 let api: ApiHarness;
@@ -22,10 +20,9 @@ let offboardingId: number;
 const secrets = { vera: '', crm: '', anna: '', olga: '' };
 
 beforeAll(async () => {
-  if (!existsSync(chromiumPath)) throw new Error(`Chromium is not installed at ${chromiumPath}`);
   api = await startApi();
   baseUrl = await api.app.listen({ host: '127.0.0.1', port: 0 });
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true });
+  browser = await launchChromium();
   expect((await api.call('POST', '/clients', { clientNumber: '1001', kind: 'company', name: 'Rollen BV', links: both })).statusCode).toBe(201);
   expect((await api.call('POST', '/clients/1001/contacts', { email: 'c1@rollen.test', links: both })).statusCode).toBe(201);
   for (const [name, role] of [['vera', 'viewer'], ['crm', 'registry'], ['anna', 'operator'], ['olga', 'operator']] as const) {
@@ -42,15 +39,8 @@ afterAll(async () => {
   await api?.close();
 });
 
-async function signIn(secret: string): Promise<Page> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  page.setDefaultTimeout(15_000);
-  await page.goto(`${baseUrl}/console/`);
-  await page.getByLabel('API token').fill(secret);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('.signed-in-as').waitFor();
-  return page;
+function signIn(secret: string): Promise<Page> {
+  return signedInPage(browser, baseUrl, secret);
 }
 
 async function open(page: Page, fragment: string, ready: Locator): Promise<void> {

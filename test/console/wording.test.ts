@@ -1,23 +1,20 @@
-import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { chromiumExecutablePath } from '../../src/dev/chromium';
+import { launchChromium, signedInPage } from '../support/console-browser';
 import { startApi, apiToken, type ApiHarness } from '../api/harness';
 
 // Issue 21, items 4 and 6: the console speaks the page's language. A refusal reads as a sentence
 // without backticks, routes or codes (the API's words stay the API's); the contacts table names
 // the person client a contact follows by its client number, linked.
 
-const chromiumPath = chromiumExecutablePath();
 let api: ApiHarness;
 let baseUrl: string;
 let browser: Browser;
 
 beforeAll(async () => {
-  if (!existsSync(chromiumPath)) throw new Error(`Chromium is not installed at ${chromiumPath}`);
   api = await startApi();
   baseUrl = await api.app.listen({ host: '127.0.0.1', port: 0 });
-  browser = await chromium.launch({ executablePath: chromiumPath, headless: true });
+  browser = await launchChromium();
   const both = { caseware: true, clientOnline: true };
   expect((await api.call('POST', '/clients', { clientNumber: '1001', kind: 'company', name: 'Woorden BV', links: both })).statusCode).toBe(201);
   expect((await api.call('POST', '/clients', { clientNumber: '1005', kind: 'person', name: 'A. Jansen', firstName: 'Anna', lastName: 'Jansen', links: both })).statusCode).toBe(201);
@@ -29,18 +26,9 @@ afterAll(async () => {
   await api?.close();
 });
 
-async function signedIn(): Promise<Page> {
-  const page = await (await browser.newContext({ viewport: { width: 1280, height: 900 } })).newPage();
-  page.setDefaultTimeout(15_000);
-  await page.goto(`${baseUrl}/console/`);
-  await page.getByLabel('API token').fill(apiToken);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.locator('.signed-in-as').waitFor();
-  return page;
-}
 
 test('a refusal reads as a sentence in the page\'s words: no backticks, no codes in quotes', async () => {
-  const page = await signedIn();
+  const page = await signedInPage(browser, baseUrl, apiToken);
   try {
     // The API says: client 1005 is a person client; use "person-leaves" or "person-deceased" for a person.
     await page.goto(`${baseUrl}/console/#/offboardings/new?kind=client-leaves&clientNumber=1005`);
@@ -58,7 +46,7 @@ test('a refusal reads as a sentence in the page\'s words: no backticks, no codes
 });
 
 test('the contacts table names the person client a contact follows by its number, with a link to it', async () => {
-  const page = await signedIn();
+  const page = await signedInPage(browser, baseUrl, apiToken);
   try {
     await page.goto(`${baseUrl}/console/#/clients/1001`);
     const row = page.getByRole('row').filter({ hasText: 'anna@woorden.test' });
@@ -74,7 +62,7 @@ test('the contacts table names the person client a contact follows by its number
 });
 
 test('at 1280 px every page an admin may open has its link in sight in the top bar, none scrolled out of view', async () => {
-  const page = await signedIn();
+  const page = await signedInPage(browser, baseUrl, apiToken);
   try {
     const navigation = page.getByRole('navigation', { name: 'Pages' });
     const links = navigation.getByRole('link');
