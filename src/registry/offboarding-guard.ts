@@ -24,14 +24,18 @@ export interface Holding {
   record: string;
 }
 
-/**
- * The unfinished offboarding (other than `self`) that holds one of `records`, if any. Call it in the
- * transaction of the write it guards, after locking the client row the write belongs to: an
- * offboarding is stored under that lock too.
- */
-export async function offboardingHolding(db: Db, records: readonly GuardedRecord[], self?: number): Promise<Holding | undefined> {
-  if (records.length === 0) return undefined;
-  const row = await db('offboarding_records as r')
+/** An unfinished offboarding and a record it holds, as the guard's query reads them. */
+interface HoldingRow {
+  id: number;
+  status: 'running' | 'awaiting-approval';
+  record_type: string;
+  record_key: string;
+}
+
+/** The unfinished offboardings (other than `self`) holding any of `records`, oldest first; `limit` rows at most. */
+async function holdingRows(db: Db, records: readonly GuardedRecord[], self: number | undefined, limit?: number): Promise<HoldingRow[]> {
+  if (records.length === 0) return [];
+  return db('offboarding_records as r')
     .join('offboardings as o', 'o.id', 'r.offboarding_id')
     .whereIn('o.status', unfinishedStatuses)
     .where((q) => {
@@ -39,10 +43,28 @@ export async function offboardingHolding(db: Db, records: readonly GuardedRecord
     })
     .modify((q) => {
       if (self !== undefined) void q.whereNot('o.id', self);
+      if (limit !== undefined) void q.limit(limit);
     })
-    .first<{ id: number; record_type: string; record_key: string } | undefined>('o.id', 'r.record_type', 'r.record_key');
+    .orderBy('o.id')
+    .select<HoldingRow[]>('o.id', 'o.status', 'r.record_type', 'r.record_key');
+}
+
+/**
+ * The unfinished offboarding (other than `self`) that holds one of `records`, if any. Call it in the
+ * transaction of the write it guards, after locking the client row the write belongs to: an
+ * offboarding is stored under that lock too.
+ */
+export async function offboardingHolding(db: Db, records: readonly GuardedRecord[], self?: number): Promise<Holding | undefined> {
+  const [row] = await holdingRows(db, records, self, 1);
   if (!row) return undefined;
   return { offboardingId: row.id, record: row.record_type === 'client' ? `client ${row.record_key}` : `contact ${row.record_key}` };
+}
+
+/** Every unfinished offboarding holding any of `records`, once each, oldest first, with its status (a read: no locks). */
+export async function offboardingsHoldingAny(db: Db, records: readonly GuardedRecord[]): Promise<{ id: number; status: HoldingRow['status'] }[]> {
+  const seen = new Map<number, HoldingRow['status']>();
+  for (const row of await holdingRows(db, records, undefined)) seen.set(row.id, row.status);
+  return [...seen].map(([id, status]) => ({ id, status }));
 }
 
 /**

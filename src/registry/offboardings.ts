@@ -12,7 +12,7 @@ import {
 } from '../domain/offboarding';
 import { offboardingWorkflowId } from '../../workflows/offboarding-definitions';
 import type { Client, Contact } from './schemas';
-import { unfinishedOffboardingHolding, unfinishedStatuses, type GuardedRecord } from './offboarding-guard';
+import { offboardingsHoldingAny, unfinishedOffboardingHolding, unfinishedStatuses, type GuardedRecord } from './offboarding-guard';
 import { getClient } from './clients';
 import { getContact, listContacts } from './contacts';
 import { RegistryError } from './errors';
@@ -176,15 +176,7 @@ export interface OffboardingUnderWay {
 export async function offboardingsUnderWay(db: Db, plan: OffboardingPlan): Promise<OffboardingUnderWay[]> {
   const { request } = plan;
   const named: GuardedRecord = request.kind === 'revoke-contact-access' ? { type: 'contact', key: request.contactId } : { type: 'client', key: request.clientNumber };
-  const records = [named, ...recordsOf(plan)];
-  return db('offboarding_records as r')
-    .join('offboardings as o', 'o.id', 'r.offboarding_id')
-    .whereIn('o.status', unfinished)
-    .where((q) => {
-      for (const record of records) void q.orWhere({ 'r.record_type': record.type, 'r.record_key': String(record.key) });
-    })
-    .distinct('o.id', 'o.status')
-    .orderBy('o.id');
+  return offboardingsHoldingAny(db, [named, ...recordsOf(plan)]);
 }
 
 /** The clients whose rows are locked while an offboarding is stored: its steps' clients and the clients it holds. */
