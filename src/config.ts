@@ -38,6 +38,9 @@ export const defaultMaxCachedWorkflows = 250;
  * Configuration from the environment, validated at start-up. Everything is optional for a local
  * run: what is not configured (database, Temporal, portals) `npm start` runs itself.
  */
+/** The CaseWare role a contact gets unless CASEWARE_CONTACT_ROLE says otherwise: it may only view. */
+export const defaultCaseWareContactRole = 'Contact - Entity Access';
+
 export const configSchema = z.object({
   DATABASE_URL: optionalUrl.describe('PostgreSQL; unset: an embedded PostgreSQL under DATA_DIR'),
   DATA_DIR: z.string().default('.data'),
@@ -65,7 +68,7 @@ export const configSchema = z.object({
   CASEWARE_BASE_URL: optionalUrl.describe('…/{firm}/ms/caseware-cloud/api/v2; unset: the simulator'),
   CASEWARE_CLIENT_ID: z.string().optional(),
   CASEWARE_CLIENT_SECRET: z.string().optional(),
-  CASEWARE_CONTACT_ROLE: z.string().default('Contact - Entity Access'),
+  CASEWARE_CONTACT_ROLE: z.string().default(defaultCaseWareContactRole),
   CASEWARE_CONTACT_GROUP: z.string().optional(),
   CASEWARE_REQUEST_TIMEOUT_MS: positiveMs.default(10_000),
   CASEWARE_REQUESTS_PER_SECOND: requestsPerSecond.describe('the whole fleet stays under this many CaseWare requests a second; unset with the simulator: 90'),

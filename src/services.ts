@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { CodecServerSettings } from './api/routes-codec';
 import type { Logger } from 'pino';
 import { buildApi } from './api/server';
-import type { Config } from './config';
+import { defaultCaseWareContactRole, type Config } from './config';
 import type { Db } from './db';
 import type { FileRequestTimings } from './domain/file-requests';
 import { OutboxDispatcher } from './outbox/dispatcher';
@@ -215,7 +215,7 @@ async function startApi(options: ServicesOptions<ServiceRole>): Promise<{ api: F
     fileRequests: {
       temporal: temporal.client,
       taskQueue,
-      contactRoleName: options.caseware?.contactRoleName ?? options.fileRequests?.contactRoleName ?? 'Contact - Entity Access',
+      contactRoleName: options.caseware?.contactRoleName ?? options.fileRequests?.contactRoleName ?? defaultCaseWareContactRole,
       timings: options.fileRequests?.timings,
     },
     codec: options.codec,

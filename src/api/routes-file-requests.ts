@@ -1,6 +1,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { TypedSearchAttributes } from '@temporalio/common';
 import type { FastifyPluginCallbackZod } from 'fastify-type-provider-zod';
+import { defaultCaseWareContactRole } from '../config';
 import type { Db } from '../db';
 import { defaultFileRequestTimings, type FileRequestStatus, type FileRequestTimings } from '../domain/file-requests';
 import { createFileRequest, getFileRequest, listFileRequests, recipientCandidates, setFileRequestStatus } from '../registry/file-requests';
@@ -140,12 +141,9 @@ function registerFileRequestCancel(app: ZodApp, db: Db, fileRequests: FileReques
   );
 }
 
-/** CASEWARE_CONTACT_ROLE's default, for an API that runs without Temporal (and so without settings). */
-const defaultContactRoleName = 'Contact - Entity Access';
-
 export const fileRequestRoutes: FastifyPluginCallbackZod<{ db: Db; fileRequests?: FileRequestSettings }> = (app, { db, fileRequests }, done) => {
   registerFileRequestStart(app, db, fileRequests);
-  registerFileRequestReads(app, db, fileRequests?.contactRoleName ?? defaultContactRoleName);
+  registerFileRequestReads(app, db, fileRequests?.contactRoleName ?? defaultCaseWareContactRole);
   registerFileRequestCancel(app, db, fileRequests);
   done();
 };
