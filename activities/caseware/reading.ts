@@ -5,7 +5,7 @@ import { loadClientWithContacts } from '../../src/registry/contacts';
 import { isRegistryError } from '../../src/registry/errors';
 import { recordPortalHealthy } from '../../src/sync/health';
 import { identitiesForClient, loginOwners, markApplied, reportSyncErrors } from '../../src/sync/ledger';
-import { isPortalHeld, syncMeetsHold } from '../../src/sync/portal-holds';
+import { isPortalHeld, openUnlessHeld } from '../../src/sync/portal-holds';
 import { pendingRepairs, settleRepairs } from '../../src/sync/repairs';
 import { portal, type CaseWareReading, type CaseWareSyncRun } from './context';
 import type { SyncClientInput } from './types';
@@ -17,31 +17,29 @@ import { registryRecordMissingFailure } from '../../workflows/definitions';
  * who holds each contact's login. Held: the client is noted for the release, and the sync writes
  * nothing.
  */
-export async function readForSync(db: Db, clientNumber: string): Promise<CaseWareReading | 'held'> {
-  const reading = await db.transaction(
-    async (trx) => {
-      if (await isPortalHeld(trx, portal)) return 'held' as const;
-      const registry = await loadClientWithContacts(trx, clientNumber).catch((error: unknown) => {
-        if (isRegistryError(error) && error.code === 'not-found') {
-          throw ApplicationFailure.nonRetryable(`client ${clientNumber} is not in the registry`, registryRecordMissingFailure);
-        }
-        throw error;
-      });
-      const desired = desiredCaseWareState(registry.client, registry.contacts);
-      return {
-        registry,
-        desired,
-        identities: await identitiesForClient(trx, portal, clientNumber),
-        repairs: await pendingRepairs(trx, portal, clientNumber),
-        owners: await loginOwners(trx, portal, desired.contacts.map((contact) => contact.loginKey)),
-      };
-    },
-    { isolationLevel: 'repeatable read', readOnly: true },
-  );
-  if (reading !== 'held') return reading;
-  // Noted under the hold's lock; released meanwhile, the sync goes on.
-  if (await syncMeetsHold(db, portal, clientNumber)) return 'held';
-  return readForSync(db, clientNumber);
+export function readForSync(db: Db, clientNumber: string): Promise<CaseWareReading | 'held'> {
+  const read = () =>
+    db.transaction(
+      async (trx) => {
+        if (await isPortalHeld(trx, portal)) return 'held' as const;
+        const registry = await loadClientWithContacts(trx, clientNumber).catch((error: unknown) => {
+          if (isRegistryError(error) && error.code === 'not-found') {
+            throw ApplicationFailure.nonRetryable(`client ${clientNumber} is not in the registry`, registryRecordMissingFailure);
+          }
+          throw error;
+        });
+        const desired = desiredCaseWareState(registry.client, registry.contacts);
+        return {
+          registry,
+          desired,
+          identities: await identitiesForClient(trx, portal, clientNumber),
+          repairs: await pendingRepairs(trx, portal, clientNumber),
+          owners: await loginOwners(trx, portal, desired.contacts.map((contact) => contact.loginKey)),
+        };
+      },
+      { isolationLevel: 'repeatable read', readOnly: true },
+    );
+  return openUnlessHeld(db, portal, clientNumber, read);
 }
 
 /**

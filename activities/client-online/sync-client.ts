@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { PortalCallCounter } from '../../src/portals/http';
 import { trackPortalFailures } from '../../src/sync/health';
 import { LedgerWrites } from '../../src/sync/ledger-writes';
-import { isPortalHeld, syncMeetsHold } from '../../src/sync/portal-holds';
+import { isPortalHeld, openUnlessHeld } from '../../src/sync/portal-holds';
 import { pendingRepairs } from '../../src/sync/repairs';
 import type { SyncClientInput } from '../caseware/types';
 import { toActivityFailure } from '../failures';
@@ -30,18 +30,16 @@ async function openSync<D>(
   prepare: LeasedRun<D>['prepare'],
 ): Promise<'held' | { reading: ClientOnlineReading; lease?: { wanted: Set<string>; outcome: LeaseAttempt<D> } }> {
   const { context, clientNumber } = run;
-  const opening = await context.db.transaction(async (trx) => {
-    if (await isPortalHeld(trx, portal)) return 'held' as const;
-    run.repairs = await pendingRepairs(trx, portal, clientNumber);
-    const reading = await readClient(context, clientNumber, trx);
-    if (mustMeet(reading)) return { reading };
-    const wanted = (await planSyncRun(context, clientNumber, reading, trx)).refs;
-    return { reading, lease: { wanted, outcome: await leaseAttempt(context, trx, clientNumber, holder, wanted, prepare) } };
-  });
-  if (opening !== 'held') return opening;
-  // Noted under the hold's lock; released meanwhile, the sync goes on.
-  if (await syncMeetsHold(context.db, portal, clientNumber)) return 'held';
-  return openSync(run, holder, prepare);
+  return openUnlessHeld(context.db, portal, clientNumber, () =>
+    context.db.transaction(async (trx) => {
+      if (await isPortalHeld(trx, portal)) return 'held' as const;
+      run.repairs = await pendingRepairs(trx, portal, clientNumber);
+      const reading = await readClient(context, clientNumber, trx);
+      if (mustMeet(reading)) return { reading };
+      const wanted = (await planSyncRun(context, clientNumber, reading, trx)).refs;
+      return { reading, lease: { wanted, outcome: await leaseAttempt(context, trx, clientNumber, holder, wanted, prepare) } };
+    }),
+  );
 }
 
 /**

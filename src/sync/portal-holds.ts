@@ -105,3 +105,16 @@ export async function syncMeetsHold(db: Db, portal: Portal, clientNumber: string
     return true;
   });
 }
+
+/**
+ * A sync's opening: `open` reads in its own transaction and answers 'held' when it finds the
+ * portal held. Then the client is noted for the release under the hold's lock; a hold released
+ * meanwhile opens again.
+ */
+export async function openUnlessHeld<T>(db: Db, portal: Portal, clientNumber: string, open: () => Promise<T | 'held'>): Promise<T | 'held'> {
+  for (;;) {
+    const opened = await open();
+    if (opened !== 'held') return opened;
+    if (await syncMeetsHold(db, portal, clientNumber)) return 'held';
+  }
+}
