@@ -4,7 +4,8 @@ import { getClient, updateClient } from '../../src/registry/clients';
 import { getContact, setContactLinks } from '../../src/registry/contacts';
 import { isRegistryError } from '../../src/registry/errors';
 import { endContactMaster } from '../../src/registry/masters';
-import { getOffboarding, type OffboardingStatus } from '../../src/registry/offboardings';
+import type { OffboardingPortal } from '../../src/domain/offboarding';
+import type { OffboardingStatus } from '../../src/registry/offboardings';
 import { offboardingFinishedFailure, offboardingStepMissingFailure } from '../../workflows/offboarding-definitions';
 import type { OffboardingContext, OffboardingStepRef } from './types';
 
@@ -70,12 +71,21 @@ async function registryChangeOrGone(trx: Knex.Transaction, offboardingId: number
   }
 }
 
+/** The portals the plan's step switches off (its one field the step row lacks), read from the stored plan alone. */
+async function plannedPortals(trx: Knex.Transaction, offboardingId: number, step: number): Promise<readonly OffboardingPortal[] | undefined> {
+  const { rows } = await trx.raw<{ rows: { portals: OffboardingPortal[] | null }[] }>(
+    `select s.value->'portals' as portals
+       from offboardings o, jsonb_array_elements(o.plan->'steps') s
+      where o.id = ? and (s.value->>'step')::int = ? and s.value->>'action' = 'contact-links-off'`,
+    [offboardingId, step],
+  );
+  return rows[0]?.portals ?? undefined;
+}
+
 async function registryChange(trx: Knex.Transaction, offboardingId: number, step: number, row: StepRow): Promise<Record<string, unknown>> {
   const options = { offboardingId };
   if (row.action === 'contact-links-off') {
-    const offboarding = await getOffboarding(trx, offboardingId);
-    const planned = offboarding.plan.steps.find((s) => s.step === step);
-    const portals = planned && planned.action === 'contact-links-off' ? planned.portals : (['caseware', 'clientOnline'] as const);
+    const portals = (await plannedPortals(trx, offboardingId, step)) ?? (['caseware', 'clientOnline'] as const);
     const contact = await getContact(trx, row.record_id);
     const linked = portals.filter((portal) => contact.links[portal]);
     if (linked.length === 0) return {};

@@ -237,6 +237,15 @@ test('the naive order (master link ended first, force=true) makes Client Online 
   expect(await coMails()).toBe(before + 1);
 });
 
+test('revoke-contact-access for CaseWare only: the Client Online link stays on', async () => {
+  expect((await stack.api('POST', '/clients', { clientNumber: 'p1', kind: 'company', name: 'Half', links: both })).status).toBe(201);
+  const contact = (await stack.api('POST', '/clients/p1/contacts', { email: 'piet@p1.test', links: both })).body.id as number;
+  await stack.settled('p1');
+  const done = await finished((await offboard({ kind: 'revoke-contact-access', contactId: contact, portals: ['caseware'] })).id);
+  expectEveryStepRecorded(done);
+  expect((await stack.api('GET', `/contacts/${contact}`)).body.links).toEqual({ caseware: false, clientOnline: true });
+});
+
 describe('while an offboarding holds its records', () => {
   test('a large plan waits for approval and changes nothing until approved; others may not touch its records', async () => {
     const big = 'g1';
