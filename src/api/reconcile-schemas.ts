@@ -138,7 +138,15 @@ export const reconcileScheduleSchema = z
   })
   .meta({ id: 'ReconcileSchedule' });
 
+/** The longest schedule note Temporal takes (its frontend refuses a longer one: "Schedule notes exceeds limit"). */
+const scheduleNoteMaxBytes = 1000;
+
 export const reconcileSchedulePauseSchema = z.strictObject({
   paused: z.boolean().describe('true pauses the hourly reconcile, false resumes it'),
-  note: storableText().max(500).optional().describe('why, shown in the Temporal Web UI'),
+  note: storableText()
+    .max(500)
+    // Temporal refuses a schedule note over 1000 bytes; 500 characters outside the BMP are 1000 or more.
+    .refine((note) => Buffer.byteLength(note, 'utf8') <= scheduleNoteMaxBytes, `note is at most ${scheduleNoteMaxBytes} bytes in UTF-8 (Temporal's limit for a schedule note)`)
+    .optional()
+    .describe(`why, shown in the Temporal Web UI: at most 500 characters and ${scheduleNoteMaxBytes} bytes in UTF-8`),
 });

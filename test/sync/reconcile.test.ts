@@ -141,6 +141,17 @@ describe('the reconcile', () => {
     expect(viaApi.status).toBe(200);
     expect(viaApi.body).toMatchObject({ scheduleId: reconcileScheduleId, paused: false });
     expect((await stack.api('GET', '/reconcile/schedule')).body.nextRuns.length).toBeGreaterThan(0);
+
+    // Temporal takes a note of at most 1000 bytes: 250 four-byte characters pass, 251 are refused
+    // here (400, the schedule unchanged) rather than by Temporal (a 500).
+    const longest = await stack.api('PUT', '/reconcile/schedule', { paused: true, note: '𐀀'.repeat(250) });
+    expect(longest.status).toBe(200);
+    expect(longest.body).toMatchObject({ paused: true, note: '𐀀'.repeat(250) });
+    const tooLong = await stack.api('PUT', '/reconcile/schedule', { paused: false, note: '𐀀'.repeat(251) });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.error.message).toContain('at most 1000 bytes');
+    expect((await handle.describe()).state.paused).toBe(true);
+    expect((await stack.api('PUT', '/reconcile/schedule', { paused: false })).status).toBe(200);
   });
 
   test('a clean run reads the portals in bulk and writes nothing', async () => {
