@@ -105,13 +105,17 @@ test.each(operations.map((operation) => [`${operation.method} ${operation.path}`
     let unchanged: Awaited<ReturnType<typeof snapshot>> | undefined;
     let sent = 0;
     let refused = 0;
-    await fc.assert(
+    // fast-check's time limit stops waiting for a run without stopping it: a run left going sends
+    // no further request once the assertion has ended, so none reaches the next operation's test.
+    let ended = false;
+    const assertion = fc.assert(
       fc.asyncProperty(batch, async (requests) => {
         // The last batch's snapshot still holds when that batch wrote nothing.
         const before = unchanged ?? (await snapshot(api.db));
         unchanged = undefined;
         let wrote = false;
         for (const request of requests) {
+          if (ended) return;
           if (waitsForWorker(request)) continue;
           const response = await api.send(request);
           sent += 1;
@@ -138,9 +142,12 @@ test.each(operations.map((operation) => [`${operation.method} ${operation.path}`
         }
       }),
       // Shrinking a failure snapshots every table per try: stop it before the test's timeout, so
-      // that the failure is reported (not a timeout) and no request is still running in the next test.
+      // that the failure is reported, not a timeout.
       { numRuns, interruptAfterTimeLimit: 150_000, markInterruptAsFailure: true, ...(seed === undefined ? {} : { seed }) },
     );
+    await assertion.finally(() => {
+      ended = true;
+    });
     // Where there is something to get wrong (a body, a path id), most of what was sent must have
     // been refused: else the arbitraries test the happy path.
     if (operation.body !== undefined || operation.pathParams.length > 0) {
